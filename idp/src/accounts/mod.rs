@@ -1,0 +1,5 @@
+//! Account domain logic, free of HTTP: password hashing and password login with throttling.
+//! Registration, verification and recovery join here with the accounts work.
+
+pub mod login;
+pub mod password;

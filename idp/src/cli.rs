@@ -1,0 +1,251 @@
+//! The `idp` command line: `serve`, and the admin commands for clients and signing keys.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    clock::Clock,
+    config::Config,
+    crypto,
+    oidc::{client::Client, keys},
+    seed::SeedClient,
+    store::{self, Db},
+};
+
+#[derive(Parser)]
+#[command(name = "idp", about = "Tongyi OpenID Connect provider")]
+pub struct Cli {
+    /// Configuration file; environment variables override its values.
+    #[arg(
+        long,
+        global = true,
+        default_value = "config/idp.toml",
+        env = "TONGYI_IDP_CONFIG"
+    )]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the IdP until SIGINT or SIGTERM.
+    Serve,
+    /// Manage registered clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; a generated secret is printed once.
+    Add(ClientArgs),
+    /// List registered clients.
+    List,
+    /// Show one client.
+    Show { client_id: String },
+    /// Replace a client's secret; the new one is printed once.
+    RotateSecret { client_id: String },
+    /// Remove a client with its consents and refresh tokens.
+    Remove { client_id: String },
+}
+
+#[derive(Args)]
+pub struct ClientArgs {
+    #[arg(long = "id")]
+    pub client_id: String,
+    #[arg(long)]
+    pub name: String,
+    /// Exact redirect URI (repeatable).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Exact post-logout redirect URI (repeatable).
+    #[arg(long = "post-logout-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[arg(long = "backchannel-logout-uri")]
+    pub backchannel_logout_uri: Option<String>,
+    /// authorization_code, refresh_token, client_credentials (repeatable).
+    #[arg(long = "grant", default_values_t = ["authorization_code".to_string(), "refresh_token".to_string()])]
+    pub grant_types: Vec<String>,
+    /// client_secret_basic, client_secret_post, private_key_jwt or none.
+    #[arg(long, default_value = "client_secret_basic")]
+    pub auth_method: String,
+    /// RS256, ES256 or EdDSA for ID and access tokens.
+    #[arg(long, default_value = "RS256")]
+    pub alg: String,
+    /// Allowed scope (repeatable).
+    #[arg(long = "scope", default_values_t = ["openid".to_string(), "profile".to_string()])]
+    pub scopes: Vec<String>,
+    /// The subsystem code this client represents (e.g. incubator).
+    #[arg(long)]
+    pub subsystem: Option<String>,
+    /// Skip the consent page for this client.
+    #[arg(long)]
+    pub first_party: bool,
+    /// JWK Set file with the client's public keys, for private_key_jwt.
+    #[arg(long)]
+    pub jwks_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// List keys with their state.
+    List,
+    /// Create a new active key; the old one stays published until the next rotation.
+    Rotate {
+        /// RS256, ES256 or EdDSA; all three when omitted.
+        #[arg(long)]
+        alg: Option<String>,
+    },
+}
+
+/// Output of an admin command, or why it failed.
+pub type CommandResult = Result<String, String>;
+
+fn describe(c: &Client) -> String {
+    let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+    format!(
+        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\n",
+        c.client_id,
+        c.name,
+        c.auth_method.as_str(),
+        c.redirect_uris.join(" "),
+        c.post_logout_redirect_uris.join(" "),
+        c.backchannel_logout_uri.as_deref().unwrap_or("-"),
+        grants.join(" "),
+        c.allowed_scopes.join(" "),
+        c.signing_alg.as_str(),
+        c.subsystem_code.as_deref().unwrap_or("-"),
+        c.first_party,
+    )
+}
+
+pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
+    let now = Clock::default().now();
+    let db_err = |e: sqlx::Error| format!("database: {e}");
+    match cmd {
+        ClientCommand::Add(a) => {
+            let jwks = match &a.jwks_file {
+                Some(p) => {
+                    Some(std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?)
+                }
+                None => None,
+            };
+            let def = SeedClient {
+                client_id: a.client_id,
+                name: a.name,
+                secret: None,
+                auth_method: a.auth_method,
+                redirect_uris: a.redirect_uris,
+                post_logout_redirect_uris: a.post_logout_redirect_uris,
+                backchannel_logout_uri: a.backchannel_logout_uri,
+                grant_types: a.grant_types,
+                scopes: a.scopes,
+                signing_alg: a.alg,
+                subsystem_code: a.subsystem,
+                first_party: a.first_party,
+                jwks,
+            };
+            let needs_secret = crate::oidc::client::AuthMethod::parse(&def.auth_method)
+                .is_some_and(|m| m.uses_secret());
+            let secret = needs_secret.then(|| crypto::random_token(32));
+            let client =
+                def.into_client(secret.as_deref().map(|s| crypto::sha256_hex(s.as_bytes())))?;
+            if !store::clients::insert(db, &client, now)
+                .await
+                .map_err(db_err)?
+            {
+                return Err(format!("client {} already exists", client.client_id));
+            }
+            let mut out = describe(&client);
+            if let Some(s) = secret {
+                out.push_str(&format!("client_secret: {s}\n(shown once; store it now)\n"));
+            }
+            Ok(out)
+        }
+        ClientCommand::List => {
+            let clients = store::clients::list(db).await.map_err(db_err)?;
+            Ok(clients
+                .iter()
+                .map(|c| format!("{}\t{}\t{}\n", c.client_id, c.auth_method.as_str(), c.name))
+                .collect())
+        }
+        ClientCommand::Show { client_id } => store::clients::find(db, &client_id)
+            .await
+            .map_err(db_err)?
+            .map(|c| describe(&c))
+            .ok_or_else(|| format!("no client {client_id}")),
+        ClientCommand::RotateSecret { client_id } => {
+            let client = store::clients::find(db, &client_id)
+                .await
+                .map_err(db_err)?
+                .ok_or_else(|| format!("no client {client_id}"))?;
+            if !client.auth_method.uses_secret() {
+                return Err(format!(
+                    "client {client_id} uses {} and has no secret",
+                    client.auth_method.as_str()
+                ));
+            }
+            let secret = crypto::random_token(32);
+            store::clients::set_secret_hash(
+                db,
+                &client_id,
+                &crypto::sha256_hex(secret.as_bytes()),
+                now,
+            )
+            .await
+            .map_err(db_err)?;
+            Ok(format!("client_secret: {secret}\n(shown once; running IdPs accept it within their client cache time)\n"))
+        }
+        ClientCommand::Remove { client_id } => {
+            if store::clients::remove(db, &client_id)
+                .await
+                .map_err(db_err)?
+            {
+                Ok(format!("removed {client_id}\n"))
+            } else {
+                Err(format!("no client {client_id}"))
+            }
+        }
+    }
+}
+
+pub async fn run_keys(db: &Db, config: &Config, cmd: KeysCommand) -> CommandResult {
+    let now = Clock::default().now();
+    match cmd {
+        KeysCommand::List => {
+            let rows = store::keys::all(db)
+                .await
+                .map_err(|e| format!("database: {e}"))?;
+            Ok(rows
+                .iter()
+                .map(|(kid, alg, state, created)| format!("{kid}\t{alg}\t{state}\t{created}\n"))
+                .collect())
+        }
+        KeysCommand::Rotate { alg } => {
+            let kek = config.kek_bytes().map_err(|e| e.to_string())?;
+            // Make sure every algorithm has a key before rotating, as a first start would.
+            keys::Keys::load_or_create(db, kek, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            let algs = match alg {
+                Some(a) => {
+                    vec![keys::SigningAlg::parse(&a).ok_or_else(|| format!("unknown alg {a}"))?]
+                }
+                None => keys::SigningAlg::ALL.to_vec(),
+            };
+            let mut out = String::new();
+            for alg in algs {
+                let kid = keys::rotate(db, &kek, alg, now)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                out.push_str(&format!("{}: new active key {kid}\n", alg.as_str()));
+            }
+            Ok(out)
+        }
+    }
+}

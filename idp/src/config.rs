@@ -1,0 +1,290 @@
+//! Typed configuration: a TOML file (`config/idp.toml` by default) with environment overrides,
+//! validated once at start-up so that a bad value stops the process with a clear message.
+
+use std::{net::SocketAddr, path::Path};
+
+use base64::Engine;
+use serde::Deserialize;
+
+/// The key-encryption key that ships in `config/idp.toml` for the embedded demo. Production
+/// mode refuses to start with it.
+pub const DEMO_KEK: &str = "ZGVtby1vbmx5LWtlay1kby1ub3QtdXNlLWluLXByb2Q=";
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The issuer identifier; every endpoint URL is derived from it.
+    pub issuer: String,
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Empty: short-lived state stays in this process. `redis://…`: shared between instances.
+    #[serde(default)]
+    pub redis_url: String,
+    /// Prefix for every Redis key, so that deployments and test runs never collide.
+    #[serde(default = "default_redis_prefix")]
+    pub redis_prefix: String,
+    /// Base64 of the 32-byte key that encrypts signing keys at rest.
+    pub kek: String,
+    /// Production mode refuses demo secrets and insists on an https issuer.
+    #[serde(default)]
+    pub production: bool,
+    /// TOML file with demo clients and accounts to create when missing (empty: none).
+    #[serde(default)]
+    pub seed_file: String,
+    #[serde(default)]
+    pub tokens: TokenConfig,
+    #[serde(default)]
+    pub login: LoginConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    pub code_ttl_secs: i64,
+    pub access_ttl_secs: i64,
+    pub id_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    pub session_ttl_secs: i64,
+    /// How long a running instance may serve a cached client record before reading it again.
+    pub client_cache_secs: u64,
+    /// How often a running instance checks the database for rotated signing keys.
+    pub key_reload_secs: u64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig {
+            code_ttl_secs: 60,
+            access_ttl_secs: 300,
+            id_ttl_secs: 300,
+            refresh_ttl_secs: 8 * 3600,
+            session_ttl_secs: 8 * 3600,
+            client_cache_secs: 30,
+            key_reload_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    /// Failed password attempts per account before a temporary lockout.
+    pub max_failures_per_account: i64,
+    /// Failed password attempts per client address before a temporary lockout.
+    pub max_failures_per_address: i64,
+    pub lockout_secs: i64,
+    /// argon2id memory cost in KiB, iterations and parallelism for new password hashes.
+    pub argon2_m_kib: u32,
+    pub argon2_t: u32,
+    pub argon2_p: u32,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        LoginConfig {
+            max_failures_per_account: 5,
+            max_failures_per_address: 30,
+            lockout_secs: 900,
+            argon2_m_kib: 19 * 1024,
+            argon2_t: 2,
+            argon2_p: 1,
+        }
+    }
+}
+
+fn default_redis_prefix() -> String {
+    "tongyi:".into()
+}
+
+/// A configuration problem found at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {source}")]
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("config value `{field}` is invalid: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+impl Config {
+    /// Reads the file, applies environment overrides and validates the result.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.display().to_string(),
+            source,
+        })?;
+        config.apply_env(|k| std::env::var(k).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Environment variables win over the file; the names are listed in `config/README.md`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let set = |target: &mut String, name: &str| {
+            if let Some(v) = var(name) {
+                *target = v;
+            }
+        };
+        set(&mut self.issuer, "TONGYI_IDP_ISSUER");
+        set(&mut self.bind, "TONGYI_IDP_BIND");
+        set(&mut self.database_url, "DATABASE_URL");
+        set(&mut self.redis_url, "REDIS_URL");
+        set(&mut self.redis_prefix, "TONGYI_REDIS_PREFIX");
+        set(&mut self.kek, "TONGYI_KEK");
+        set(&mut self.seed_file, "TONGYI_SEED_FILE");
+        if let Some(v) = var("TONGYI_PRODUCTION") {
+            self.production = match v.as_str() {
+                "1" | "true" => true,
+                "0" | "false" | "" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        field: "TONGYI_PRODUCTION",
+                        reason: format!("expected true or false, got {v:?}"),
+                    })
+                }
+            };
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, reason: &str| ConfigError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        };
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|e| invalid("issuer", &format!("not a URL: {e}")))?;
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(invalid("issuer", "must not have a query or fragment"));
+        }
+        if self.issuer.ends_with('/') {
+            return Err(invalid("issuer", "must not end with '/'"));
+        }
+        match issuer.scheme() {
+            "https" => {}
+            "http" if !self.production => {}
+            _ => return Err(invalid("issuer", "must be https in production")),
+        }
+        self.bind
+            .parse::<SocketAddr>()
+            .map_err(|e| invalid("bind", &format!("not an address:port: {e}")))?;
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        if !self.redis_url.is_empty()
+            && !(self.redis_url.starts_with("redis://") || self.redis_url.starts_with("rediss://"))
+        {
+            return Err(invalid("redis_url", "must be empty or start with redis://"));
+        }
+        self.kek_bytes()?;
+        if self.production && self.kek == DEMO_KEK {
+            return Err(invalid(
+                "kek",
+                "the demo key-encryption key cannot be used in production; set TONGYI_KEK",
+            ));
+        }
+        let t = &self.tokens;
+        for (field, v) in [
+            ("tokens.code_ttl_secs", t.code_ttl_secs),
+            ("tokens.access_ttl_secs", t.access_ttl_secs),
+            ("tokens.id_ttl_secs", t.id_ttl_secs),
+            ("tokens.refresh_ttl_secs", t.refresh_ttl_secs),
+            ("tokens.session_ttl_secs", t.session_ttl_secs),
+        ] {
+            if v <= 0 {
+                return Err(invalid(field, "must be a positive number of seconds"));
+            }
+        }
+        if t.access_ttl_secs > 300 {
+            // SPEC §6: a revoked grant must stop working within five minutes.
+            return Err(invalid("tokens.access_ttl_secs", "must be at most 300"));
+        }
+        let l = &self.login;
+        if l.argon2_m_kib < 8 * 1024 || l.argon2_t == 0 || l.argon2_p == 0 {
+            return Err(invalid(
+                "login.argon2_*",
+                "argon2id needs at least 8 MiB, t >= 1, p >= 1",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn kek_bytes(&self) -> Result<[u8; 32], ConfigError> {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(self.kek.trim())
+            .map_err(|_| ConfigError::Invalid {
+                field: "kek",
+                reason: "not base64".into(),
+            })?;
+        raw.try_into().map_err(|_| ConfigError::Invalid {
+            field: "kek",
+            reason: "must decode to exactly 32 bytes".into(),
+        })
+    }
+
+    /// Secure cookies need https; on a plain-http development issuer browsers would drop them.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Config {
+        toml::from_str(include_str!("../../config/idp.toml")).unwrap()
+    }
+
+    #[test]
+    fn shipped_config_is_valid() {
+        base().validate().unwrap();
+    }
+
+    #[test]
+    fn production_refuses_demo_kek_and_http() {
+        let mut c = base();
+        c.production = true;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("issuer"), "{err}");
+        c.issuer = "https://id.example.gov.cn".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("demo key-encryption key"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_and_bad_values() {
+        let mut c = base();
+        c.apply_env(|k| (k == "TONGYI_IDP_BIND").then(|| "not-an-address".to_string()))
+            .unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("`bind`"), "{err}");
+        let mut c = base();
+        let err = c
+            .apply_env(|k| (k == "TONGYI_PRODUCTION").then(|| "maybe".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("TONGYI_PRODUCTION"));
+        let mut c = base();
+        c.kek = "c2hvcnQ=".into();
+        assert!(c.validate().unwrap_err().to_string().contains("32 bytes"));
+    }
+}

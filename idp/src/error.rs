@@ -1,0 +1,177 @@
+//! The IdP's one error type, mapped to HTTP responses here and nowhere else: protocol errors
+//! become RFC 6749 / 6750 JSON or `WWW-Authenticate` challenges, page errors a Chinese HTML
+//! page, and internal failures are logged once and answered without detail.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+use crate::web::pages;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// An RFC 6749 §5.2 error at the token, introspection or revocation endpoint.
+    #[error("oauth error {error}: {description}")]
+    OAuth {
+        status: StatusCode,
+        error: &'static str,
+        description: String,
+        /// The client tried HTTP Basic authentication: RFC 6749 requires a 401 challenge.
+        basic_challenge: bool,
+    },
+    /// An RFC 6750 §3 error at a resource (userinfo): always a `WWW-Authenticate` challenge.
+    #[error("bearer error {error}: {description}")]
+    Bearer {
+        status: StatusCode,
+        error: &'static str,
+        description: String,
+    },
+    /// Something the user must read in the browser (e.g. an unregistered redirect URI).
+    #[error("page error: {message}")]
+    Page {
+        status: StatusCode,
+        title: &'static str,
+        message: String,
+    },
+    /// A failure of ours; logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// Same as `Internal`, but answered as an OAuth `server_error` JSON body.
+    #[error("internal error at a protocol endpoint: {0}")]
+    ProtocolInternal(String),
+}
+
+impl AppError {
+    pub fn oauth(error: &'static str, description: impl Into<String>) -> Self {
+        AppError::OAuth {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
+    pub fn invalid_client(description: impl Into<String>, basic: bool) -> Self {
+        AppError::OAuth {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: description.into(),
+            basic_challenge: basic,
+        }
+    }
+
+    pub fn invalid_token(description: impl Into<String>) -> Self {
+        AppError::Bearer {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_token",
+            description: description.into(),
+        }
+    }
+
+    pub fn page(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+        AppError::Page {
+            status,
+            title,
+            message: message.into(),
+        }
+    }
+
+    /// Re-labels internal failures so a protocol endpoint answers them in JSON.
+    pub fn in_protocol(self) -> Self {
+        match self {
+            AppError::Internal(m) => AppError::ProtocolInternal(m),
+            other => other,
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<redis::RedisError> for AppError {
+    fn from(e: redis::RedisError) -> Self {
+        AppError::Internal(format!("redis: {e}"))
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(format!("template: {e}"))
+    }
+}
+
+fn no_store(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// Quotes a value for an auth-param; our descriptions are ASCII without quotes or backslashes.
+fn quoted(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii() && *c != '"' && *c != '\\' && !c.is_ascii_control())
+        .collect()
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::OAuth {
+                status,
+                error,
+                description,
+                basic_challenge,
+            } => {
+                let body = serde_json::json!({ "error": error, "error_description": description });
+                let mut res = no_store((status, axum::Json(body)).into_response());
+                if basic_challenge {
+                    res.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"tongyi\", charset=\"UTF-8\""),
+                    );
+                }
+                res
+            }
+            AppError::Bearer {
+                status,
+                error,
+                description,
+            } => {
+                let challenge = format!(
+                    "Bearer realm=\"tongyi\", error=\"{error}\", error_description=\"{}\"",
+                    quoted(&description)
+                );
+                let mut res = no_store(status.into_response());
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+                res
+            }
+            AppError::Page {
+                status,
+                title,
+                message,
+            } => pages::error_page(status, title, &message),
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "request failed");
+                pages::error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "服务暂时不可用",
+                    "服务器内部错误，请稍后再试。",
+                )
+            }
+            AppError::ProtocolInternal(detail) => {
+                tracing::error!(%detail, "protocol request failed");
+                let body = serde_json::json!({ "error": "server_error" });
+                no_store((StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response())
+            }
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

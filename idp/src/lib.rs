@@ -1,0 +1,117 @@
+//! The Tongyi identity provider as a library: [`build_app`] turns a [`Config`] into a router
+//! plus background jobs. `main.rs` and the tests both start the IdP through it.
+
+pub mod accounts;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod oidc;
+pub mod seed;
+pub mod state;
+pub mod store;
+pub mod web;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{routing::get, Router};
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use state::AppState;
+
+use crate::{
+    oidc::keys::Keys,
+    store::{ephemeral::Ephemeral, Db},
+};
+
+/// Why the IdP could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("database {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error(transparent)]
+    Keys(#[from] oidc::keys::KeyError),
+    #[error("seed file: {0}")]
+    Seed(String),
+}
+
+/// A built IdP: its router and the state behind it.
+pub struct App {
+    pub router: Router,
+    pub state: AppState,
+}
+
+/// Connects storage, loads or creates signing keys, seeds demo data and builds the router.
+pub async fn build_app(config: Config) -> Result<App, StartError> {
+    config.validate()?;
+    let db = Db::connect(&config.database_url).await?;
+    let store = if config.redis_url.is_empty() {
+        Ephemeral::memory()
+    } else {
+        Ephemeral::redis(&config.redis_url, &config.redis_prefix).await?
+    };
+    let clock = clock::Clock::default();
+    let keys = Keys::load_or_create(&db, config.kek_bytes()?, clock.now()).await?;
+    if !config.seed_file.is_empty() {
+        seed::apply_file(
+            &db,
+            &config,
+            std::path::Path::new(&config.seed_file),
+            clock.now(),
+        )
+        .await
+        .map_err(StartError::Seed)?;
+    }
+    let state = AppState::new(Arc::new(config), db, store, keys, clock);
+    let router = Router::new()
+        .merge(oidc::router())
+        .merge(web::router())
+        .route("/healthz", get(web::health::healthz))
+        .route("/readyz", get(web::health::readyz))
+        .with_state(state.clone());
+    Ok(App { router, state })
+}
+
+impl App {
+    /// Serves until `shutdown` resolves, then finishes the requests in flight. Background jobs
+    /// (key reload, store sweeping) run for as long as the server does.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let jobs = spawn_background_jobs(self.state.clone());
+        let result = axum::serve(
+            listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        jobs.abort();
+        result
+    }
+}
+
+fn spawn_background_jobs(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let period = Duration::from_secs(state.config.tokens.key_reload_secs.max(1));
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            state.store.sweep();
+            match state.keys.reload_if_changed(&state.db).await {
+                Ok(true) => tracing::info!("signing keys reloaded after a rotation"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "signing key reload failed"),
+            }
+        }
+    })
+}

@@ -1,0 +1,86 @@
+//! `idp`: serve the OpenID Connect provider, or administer its clients and keys.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tongyi_idp::{
+    build_app,
+    cli::{run_client, run_keys, Cli, Command},
+    store::Db,
+    Config,
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("idp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Client(cmd) => match Db::connect(&config.database_url).await {
+            Ok(db) => run_client(&db, cmd).await,
+            Err(e) => Err(format!("database: {e}")),
+        },
+        Command::Keys(cmd) => match Db::connect(&config.database_url).await {
+            Ok(db) => run_keys(&db, &config, cmd).await,
+            Err(e) => Err(format!("database: {e}")),
+        },
+    };
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("idp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<String, String> {
+    let bind = config.bind.clone();
+    let issuer = config.issuer.clone();
+    let app = build_app(config).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    tracing::info!(%issuer, %bind, "IdP listening");
+    app.serve(listener, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("IdP stopped");
+    Ok(String::new())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

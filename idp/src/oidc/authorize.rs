@@ -1,0 +1,416 @@
+//! The authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1.2).
+//!
+//! A request is checked in two stages. Until the client and its redirect URI are known to be
+//! registered, every problem is shown on an error page: redirecting to an unverified URI would
+//! make us an open redirector. After that, problems go back to the client as RFC 6749 error
+//! redirects carrying `state` and `iss` (RFC 9207).
+//!
+//! A valid request is parked in the short-lived store under a random id while the user logs
+//! in or consents, and resumed from there.
+
+use axum::{
+    extract::{Query, RawForm, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    client::{Client, GrantType},
+    form::Params,
+    session,
+};
+use crate::{
+    crypto,
+    error::{AppError, AppResult},
+    state::AppState,
+    store,
+    web::{consent, login},
+};
+
+/// How long a user may take to log in or consent before the request must be started again.
+const PENDING_TTL: i64 = 900;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt_none: bool,
+    pub prompt_login: bool,
+    pub prompt_consent: bool,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// The user logged in for this request (satisfies prompt=login and max_age).
+    pub login_done: bool,
+    pub consent_done: bool,
+}
+
+impl PendingAuthorization {
+    pub fn scope(&self) -> String {
+        self.scopes.join(" ")
+    }
+}
+
+/// What an authorization code stands for, kept under the code's digest until redeemed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub account_id: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub sid: String,
+    pub expires_at: i64,
+}
+
+pub fn code_key(code: &str) -> String {
+    format!("code:{}", crypto::sha256_hex(code.as_bytes()))
+}
+
+pub fn used_code_key(code: &str) -> String {
+    format!("code_used:{}", crypto::sha256_hex(code.as_bytes()))
+}
+
+pub fn pending_key(id: &str) -> String {
+    format!("authreq:{id}")
+}
+
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let params = Params::parse(
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish()
+            .as_bytes(),
+    )
+    .map_err(|_| bad_request("请求参数重复。"))?;
+    begin(&state, &headers, params).await
+}
+
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let params = Params::parse(&body).map_err(|_| bad_request("请求参数重复。"))?;
+    begin(&state, &headers, params).await
+}
+
+fn bad_request(message: &str) -> AppError {
+    AppError::page(StatusCode::BAD_REQUEST, "无效的登录请求", message)
+}
+
+/// An RFC 6749 §4.1.2.1 error response, sent to the verified redirect URI.
+pub fn error_redirect(
+    state: &AppState,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> Response {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(u) => u,
+        Err(_) => return bad_request("回调地址无效。").into_response(),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("error", error);
+        q.append_pair("error_description", description);
+        if let Some(s) = client_state {
+            q.append_pair("state", s);
+        }
+        q.append_pair("iss", &state.endpoints.issuer);
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Response> {
+    let client_id = p
+        .get("client_id")
+        .ok_or_else(|| bad_request("缺少 client_id 参数。"))?;
+    let client = state
+        .client(client_id)
+        .await?
+        .ok_or_else(|| bad_request("未注册的应用（client_id 无效）。"))?;
+    let redirect_uri = p
+        .get("redirect_uri")
+        .ok_or_else(|| bad_request("缺少 redirect_uri 参数。"))?;
+    if !client.has_redirect_uri(redirect_uri) {
+        return Err(bad_request("回调地址（redirect_uri）未在该应用登记。"));
+    }
+    let client_state = p.get("state");
+    let fail = |error: &str, description: &str| {
+        Ok(error_redirect(
+            state,
+            redirect_uri,
+            client_state,
+            error,
+            description,
+        ))
+    };
+
+    if p.get("request").is_some() {
+        return fail("request_not_supported", "request objects are not supported");
+    }
+    if p.get("request_uri").is_some() {
+        return fail("request_uri_not_supported", "request_uri is not supported");
+    }
+    if p.get("response_mode").is_some_and(|m| m != "query") {
+        return fail("invalid_request", "only response_mode=query is supported");
+    }
+    match p.get("response_type") {
+        None => return fail("invalid_request", "response_type is required"),
+        Some("code") => {}
+        Some(_) => {
+            return fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            )
+        }
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return fail(
+            "unauthorized_client",
+            "the client may not use the authorization code grant",
+        );
+    }
+    let scopes: Vec<String> = p
+        .get("scope")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return fail("invalid_scope", "the openid scope is required");
+    }
+    if let Some(s) = scopes
+        .iter()
+        .find(|s| *s != "openid" && !client.allowed_scopes.contains(s))
+    {
+        return fail(
+            "invalid_scope",
+            &format!("scope {s} is not allowed for this client"),
+        );
+    }
+    let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
+        (None, None) if client.is_public() => {
+            return fail("invalid_request", "public clients must use PKCE (S256)")
+        }
+        (None, None) => None,
+        (None, Some(_)) => return fail("invalid_request", "code_challenge is required"),
+        (Some(_), None | Some("plain")) => {
+            return fail("invalid_request", "code_challenge_method must be S256")
+        }
+        (Some(c), Some("S256")) => {
+            let ok = c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return fail(
+                    "invalid_request",
+                    "code_challenge is not a base64url SHA-256 value",
+                );
+            }
+            Some(c.to_owned())
+        }
+        (Some(_), Some(_)) => return fail("invalid_request", "code_challenge_method must be S256"),
+    };
+    let (mut prompt_none, mut prompt_login, mut prompt_consent) = (false, false, false);
+    for value in p
+        .get("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|v| !v.is_empty())
+    {
+        match value {
+            "none" => prompt_none = true,
+            "login" => prompt_login = true,
+            "consent" => prompt_consent = true,
+            "select_account" => prompt_login = true,
+            _ => return fail("invalid_request", "unsupported prompt value"),
+        }
+    }
+    if prompt_none && (prompt_login || prompt_consent) {
+        return fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        );
+    }
+    let max_age = match p.get("max_age") {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => return fail("invalid_request", "max_age must be a non-negative integer"),
+        },
+    };
+    let pending = PendingAuthorization {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scopes,
+        state: client_state.map(str::to_owned),
+        nonce: p.get("nonce").map(str::to_owned),
+        code_challenge,
+        prompt_none,
+        prompt_login,
+        prompt_consent,
+        max_age,
+        login_hint: p.get("login_hint").map(str::to_owned),
+        login_done: false,
+        consent_done: false,
+    };
+    let id = crypto::random_token(24);
+    save_pending(state, &id, &pending).await?;
+    proceed(state, headers, &client, &id, pending).await
+}
+
+pub async fn save_pending(
+    state: &AppState,
+    id: &str,
+    pending: &PendingAuthorization,
+) -> Result<(), AppError> {
+    let json = serde_json::to_string(pending).map_err(|e| AppError::Internal(e.to_string()))?;
+    state
+        .store
+        .put(&pending_key(id), &json, PENDING_TTL)
+        .await?;
+    Ok(())
+}
+
+pub async fn load_pending(state: &AppState, id: &str) -> Result<PendingAuthorization, AppError> {
+    let expired = || {
+        AppError::page(
+            StatusCode::BAD_REQUEST,
+            "登录请求已过期",
+            "登录请求已过期或无效，请返回应用重新登录。",
+        )
+    };
+    let json = state
+        .store
+        .get(&pending_key(id))
+        .await?
+        .ok_or_else(expired)?;
+    serde_json::from_str(&json).map_err(|_| expired())
+}
+
+#[derive(Deserialize)]
+pub struct ResumeQuery {
+    req: String,
+}
+
+/// Where login and consent send the browser back to.
+pub async fn resume(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ResumeQuery>,
+) -> AppResult<Response> {
+    let pending = load_pending(&state, &q.req).await?;
+    let client = state
+        .client(&pending.client_id)
+        .await?
+        .ok_or_else(|| bad_request("未注册的应用（client_id 无效）。"))?;
+    proceed(&state, &headers, &client, &q.req, pending).await
+}
+
+/// Decides what the request still needs (login, consent) and issues the code once it has it.
+pub async fn proceed(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: &Client,
+    id: &str,
+    pending: PendingAuthorization,
+) -> AppResult<Response> {
+    let fail = |error: &str, description: &str| {
+        Ok(error_redirect(
+            state,
+            &pending.redirect_uri,
+            pending.state.as_deref(),
+            error,
+            description,
+        ))
+    };
+    let now = state.clock.now();
+    let mut current = session::current(state, headers).await?;
+    let account = match &current {
+        Some(c) => store::accounts::find_by_id(&state.db, &c.session.account_id)
+            .await?
+            .filter(|a| a.is_active()),
+        None => None,
+    };
+    let too_old = match (&current, pending.max_age) {
+        (Some(c), Some(max)) => now - c.session.auth_time > max,
+        _ => false,
+    };
+    let needs_login =
+        account.is_none() || (!pending.login_done && (pending.prompt_login || too_old));
+    if needs_login {
+        if pending.prompt_none {
+            return fail("login_required", "the user is not logged in");
+        }
+        return Ok(login::redirect_to_login(id));
+    }
+    let (Some(account), Some(current)) = (account, current.as_mut()) else {
+        return fail("login_required", "the user is not logged in");
+    };
+
+    let needs_consent = if pending.consent_done {
+        false
+    } else if pending.prompt_consent {
+        true
+    } else if client.first_party {
+        false
+    } else {
+        let granted =
+            store::consents::granted_scopes(&state.db, &account.id, &client.client_id).await?;
+        !pending.scopes.iter().all(|s| granted.contains(s))
+    };
+    if needs_consent {
+        if pending.prompt_none {
+            return fail("consent_required", "the user has not consented");
+        }
+        return consent::consent_page(state, headers, client, id, &pending);
+    }
+
+    let code = crypto::random_token(32);
+    let grant = CodeGrant {
+        client_id: client.client_id.clone(),
+        redirect_uri: pending.redirect_uri.clone(),
+        account_id: account.id.clone(),
+        scope: pending.scope(),
+        nonce: pending.nonce.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        auth_time: current.session.auth_time,
+        amr: current.session.amr.clone(),
+        sid: current.session.sid.clone(),
+        expires_at: now + state.config.tokens.code_ttl_secs,
+    };
+    let json = serde_json::to_string(&grant).map_err(|e| AppError::Internal(e.to_string()))?;
+    state
+        .store
+        .put(&code_key(&code), &json, state.config.tokens.code_ttl_secs)
+        .await?;
+    session::add_client(state, current, &client.client_id).await?;
+    state.store.delete(&pending_key(id)).await?;
+
+    let mut url =
+        url::Url::parse(&pending.redirect_uri).map_err(|_| bad_request("回调地址无效。"))?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("code", &code);
+        if let Some(s) = &pending.state {
+            q.append_pair("state", s);
+        }
+        q.append_pair("iss", &state.endpoints.issuer);
+    }
+    Ok(Redirect::to(url.as_str()).into_response())
+}

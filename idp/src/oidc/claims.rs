@@ -1,0 +1,50 @@
+//! Which claims each scope releases (the contract documented in docs/integration.md).
+
+use serde::Serialize;
+use tongyi_shared::claims::{TongyiClaims, SCOPE_ACCOUNT, SCOPE_GRANTS, SCOPE_ORG};
+
+use crate::store::{self, accounts::Account, Db};
+
+/// Claims about the account, released by scope, added to ID tokens, access tokens and userinfo.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct UserClaims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(flatten)]
+    pub tongyi: TongyiClaims,
+}
+
+pub fn has_scope(scope: &str, wanted: &str) -> bool {
+    scope.split(' ').any(|s| s == wanted)
+}
+
+/// Builds the claims for `account` under `scope`; reads grants and roles only when the
+/// `grants` scope asks for them.
+pub async fn for_account(
+    db: &Db,
+    account: &Account,
+    scope: &str,
+) -> Result<UserClaims, sqlx::Error> {
+    let mut c = UserClaims::default();
+    if has_scope(scope, "profile") {
+        c.name = Some(account.display_name.clone());
+        c.preferred_username = Some(account.login_name.clone());
+    }
+    if has_scope(scope, SCOPE_ACCOUNT) {
+        c.tongyi.account_type = Some(account.account_type);
+        c.tongyi.realname_status = Some(account.realname_status);
+    }
+    if has_scope(scope, SCOPE_ORG) {
+        c.tongyi.org = account.org.clone();
+    }
+    if has_scope(scope, SCOPE_GRANTS) {
+        let (grants, roles) = store::accounts::grants_and_roles(db, &account.id).await?;
+        // A unit that is not active cannot lend its members any subsystem (SPEC §4).
+        let org_active = account.org.as_ref().is_none_or(|o| o.status == "active");
+        c.tongyi.grants = Some(if org_active { grants } else { Vec::new() });
+        c.tongyi.roles = Some(roles);
+    }
+    Ok(c)
+}

@@ -1,0 +1,96 @@
+//! OpenID Provider metadata (Discovery 1.0, RFC 8414) and the JWK Set. Both are served from
+//! memory: the document is built once, the key set whenever keys change.
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{header, HeaderValue},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+use tongyi_shared::claims::CUSTOM_SCOPES;
+
+use super::{client::AuthMethod, keys::SigningAlg, Endpoints};
+use crate::state::AppState;
+
+/// The scopes a client may request. `openid` is required in every authorization request.
+pub fn supported_scopes() -> Vec<&'static str> {
+    let mut s = vec!["openid", "profile"];
+    s.extend(CUSTOM_SCOPES);
+    s
+}
+
+pub fn document(e: &Endpoints) -> Bytes {
+    let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
+    let auth_methods: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+    let confidential_methods: Vec<&str> = AuthMethod::ALL
+        .iter()
+        .filter(|m| **m != AuthMethod::None)
+        .map(|m| m.as_str())
+        .collect();
+    let doc = json!({
+        "issuer": e.issuer,
+        "authorization_endpoint": e.authorization,
+        "token_endpoint": e.token,
+        "userinfo_endpoint": e.userinfo,
+        "jwks_uri": e.jwks,
+        "end_session_endpoint": e.end_session,
+        "revocation_endpoint": e.revocation,
+        "introspection_endpoint": e.introspection,
+        "scopes_supported": supported_scopes(),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "introspection_endpoint_auth_methods_supported": confidential_methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": algs,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": algs,
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_supported": [
+            "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr", "at_hash",
+            "sid", "name", "preferred_username", "account_type", "realname_status", "org",
+            "grants", "roles"
+        ],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "require_request_uri_registration": false,
+        "authorization_response_iss_parameter_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": false,
+        "ui_locales_supported": ["zh-CN"],
+        "claim_types_supported": ["normal"],
+    });
+    Bytes::from(serde_json::to_vec(&doc).unwrap_or_default())
+}
+
+fn json_bytes(body: Bytes, max_age: &'static str) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    res
+}
+
+pub async fn openid_configuration(State(state): State<AppState>) -> Response {
+    json_bytes(state.discovery.clone(), "public, max-age=3600")
+}
+
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    // Short enough that relying parties pick up a rotated key well before tokens signed with
+    // it are common; kid misses make certified RP libraries refetch anyway.
+    json_bytes(state.keys.current().jwks(), "public, max-age=300")
+}

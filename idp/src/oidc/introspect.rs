@@ -1,0 +1,113 @@
+//! Token introspection (RFC 7662) for resource servers and clients. Only authenticated
+//! confidential clients may ask; a refresh token is described only to the client it was
+//! issued to.
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+use super::{client_auth, form::Params, token::no_store_json, userinfo::verify_access_token};
+use crate::{crypto, error::AppError, state::AppState, store};
+
+#[derive(Serialize, Default)]
+struct Introspection {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+}
+
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&state, &headers, &body).await {
+        Ok(res) => res,
+        Err(e) => e.in_protocol().into_response(),
+    }
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, AppError> {
+    let params = Params::from_body(headers, body)?;
+    let client = client_auth::authenticate(state, headers, &params).await?;
+    if client.is_public() {
+        return Err(AppError::invalid_client(
+            "public clients may not introspect tokens",
+            false,
+        ));
+    }
+    let token = params.require("token")?;
+    let hint = params.get("token_type_hint");
+    let try_access = || async {
+        verify_access_token(state, token)
+            .await
+            .map(|c| Introspection {
+                active: true,
+                scope: Some(c.scope),
+                client_id: Some(c.client_id),
+                token_type: Some("Bearer"),
+                exp: Some(c.exp),
+                iat: Some(c.iat),
+                sub: Some(c.sub),
+                aud: Some(c.aud),
+                iss: Some(c.iss),
+                jti: Some(c.jti),
+            })
+    };
+    let try_refresh = || async {
+        let hash = crypto::sha256_hex(token.as_bytes());
+        let now = state.clock.now();
+        let row = store::refresh::find(&state.db, &hash).await?;
+        Ok::<_, AppError>(
+            row.filter(|r| {
+                r.client_id == client.client_id
+                    && r.used_at.is_none()
+                    && r.revoked_at.is_none()
+                    && r.expires_at > now
+            })
+            .map(|r| Introspection {
+                active: true,
+                scope: Some(r.scope),
+                client_id: Some(r.client_id),
+                token_type: Some("refresh_token"),
+                exp: Some(r.expires_at),
+                iat: Some(r.issued_at),
+                sub: Some(r.account_id),
+                iss: Some(state.endpoints.issuer.clone()),
+                ..Default::default()
+            }),
+        )
+    };
+    let found = if hint == Some("refresh_token") {
+        match try_refresh().await? {
+            Some(i) => Some(i),
+            None => try_access().await,
+        }
+    } else {
+        match try_access().await {
+            Some(i) => Some(i),
+            None => try_refresh().await?,
+        }
+    };
+    Ok(no_store_json(&found.unwrap_or_default()))
+}

@@ -1,0 +1,178 @@
+//! RP-Initiated Logout 1.0: the end-session endpoint. With an `id_token_hint` for the current
+//! session the user is logged out at once; otherwise the user confirms first, so that a
+//! third-party page cannot log people out. `post_logout_redirect_uri` must be registered
+//! exactly for the client the hint (or `client_id`) names.
+
+use axum::{
+    extract::{Query, RawForm, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::{backchannel, form::Params, issue, keys::TokenKind, session};
+use crate::{
+    error::{AppError, AppResult},
+    state::AppState,
+    store,
+    web::{cookies, csrf, pages},
+};
+
+#[derive(Deserialize)]
+struct HintClaims {
+    iss: String,
+    sub: String,
+    aud: serde_json::Value,
+    sid: Option<String>,
+}
+
+/// A validated logout request.
+struct LogoutRequest {
+    hint: Option<HintClaims>,
+    redirect: Option<String>,
+    state: Option<String>,
+}
+
+fn bad(message: &str) -> AppError {
+    AppError::page(StatusCode::BAD_REQUEST, "无法退出登录", message)
+}
+
+pub async fn logout_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let encoded = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query)
+        .finish();
+    let params = Params::parse(encoded.as_bytes()).map_err(|_| bad("请求参数重复。"))?;
+    handle(&state, &headers, params).await
+}
+
+pub async fn logout_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let params = Params::parse(&body).map_err(|_| bad("请求参数重复。"))?;
+    handle(&state, &headers, params).await
+}
+
+async fn validate(state: &AppState, p: &Params) -> AppResult<LogoutRequest> {
+    let hint = match p.get("id_token_hint") {
+        None => None,
+        Some(token) => {
+            // An expired ID token is still a fine hint (RP-Initiated Logout §2).
+            let claims: HintClaims = state
+                .keys
+                .current()
+                .verify(token, TokenKind::Id)
+                .map_err(|_| bad("id_token_hint 无效。"))?;
+            if claims.iss != state.endpoints.issuer {
+                return Err(bad("id_token_hint 不是本平台签发的。"));
+            }
+            Some(claims)
+        }
+    };
+    let hinted_client = hint.as_ref().and_then(|h| match &h.aud {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_owned),
+        _ => None,
+    });
+    let client_id = match (p.get("client_id"), hinted_client) {
+        (Some(a), Some(b)) if a != b => return Err(bad("client_id 与 id_token_hint 不一致。")),
+        (Some(a), _) => Some(a.to_owned()),
+        (None, b) => b,
+    };
+    let redirect = match p.get("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => {
+            let client_id = client_id
+                .as_deref()
+                .ok_or_else(|| bad("指定退出后跳转地址时必须提供 id_token_hint 或 client_id。"))?;
+            let client = state
+                .client(client_id)
+                .await?
+                .ok_or_else(|| bad("未注册的应用。"))?;
+            if !client.has_post_logout_uri(uri) {
+                return Err(bad(
+                    "退出后跳转地址（post_logout_redirect_uri）未在该应用登记。",
+                ));
+            }
+            Some(uri.to_owned())
+        }
+    };
+    Ok(LogoutRequest {
+        hint,
+        redirect,
+        state: p.get("state").map(str::to_owned),
+    })
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Response> {
+    let req = validate(state, &p).await?;
+    let current = session::current(state, headers).await?;
+    let hinted = match (&req.hint, &current) {
+        (Some(h), Some(c)) => {
+            h.sid.as_deref() == Some(c.session.sid.as_str()) || h.sub == c.session.account_id
+        }
+        _ => false,
+    };
+    if let Some(c) = current {
+        if !hinted {
+            return pages::logout_confirm(state, headers, &p);
+        }
+        end(state, &c).await?;
+    } else if let Some(sid) = req.hint.as_ref().and_then(|h| h.sid.as_deref()) {
+        // The browser lost its cookie, but the RP proved the session with its ID token.
+        if let Some(c) = session::find_by_sid(state, sid).await? {
+            end(state, &c).await?;
+        }
+    }
+    Ok(finish(state, req))
+}
+
+/// The confirmation form posts back here with the original parameters.
+pub async fn logout_confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let p = Params::parse(&body).map_err(|_| bad("请求参数重复。"))?;
+    csrf::check(&state, &headers, p.get("csrf"))?;
+    let req = validate(&state, &p).await?;
+    if let Some(c) = session::current(&state, &headers).await? {
+        end(&state, &c).await?;
+    }
+    Ok(finish(&state, req))
+}
+
+/// Ends the session everywhere: the store, the refresh tokens bound to it, and each RP.
+pub async fn end(state: &AppState, current: &session::CurrentSession) -> AppResult<()> {
+    session::end(state, current).await?;
+    let now = state.clock.now();
+    for (jti, exp) in store::refresh::revoke_session(&state.db, &current.session.sid, now).await? {
+        issue::deny_access_token(state, &jti, exp).await?;
+    }
+    backchannel::notify(state, &current.session).await;
+    Ok(())
+}
+
+fn finish(state: &AppState, req: LogoutRequest) -> Response {
+    let clear = cookies::clear(&state.config, &cookies::session_name(&state.config));
+    let mut res = match req.redirect {
+        Some(uri) => {
+            let mut url = match url::Url::parse(&uri) {
+                Ok(u) => u,
+                Err(_) => return bad("退出后跳转地址无效。").into_response(),
+            };
+            if let Some(s) = &req.state {
+                url.query_pairs_mut().append_pair("state", s);
+            }
+            Redirect::to(url.as_str()).into_response()
+        }
+        None => pages::logged_out(),
+    };
+    res.headers_mut().append(header::SET_COOKIE, clear);
+    res
+}

@@ -1,0 +1,119 @@
+//! Login sessions at the IdP: what makes single sign-on work. The browser holds a random
+//! cookie; the short-lived store holds the session under the cookie's digest, plus an index
+//! from the session id (`sid`, the value RPs see) back to it for logout.
+
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+
+use crate::{crypto, error::AppError, state::AppState, web::cookies};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoginSession {
+    /// Session id shared with relying parties in ID and logout tokens.
+    pub sid: String,
+    pub account_id: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    /// Clients that received a code in this session; each gets a back-channel logout.
+    pub clients: Vec<String>,
+    pub expires_at: i64,
+}
+
+/// A session found through the request's cookie.
+pub struct CurrentSession {
+    pub key: String,
+    pub session: LoginSession,
+}
+
+fn store_key(cookie_digest: &str) -> String {
+    format!("sess:{cookie_digest}")
+}
+
+fn sid_key(sid: &str) -> String {
+    format!("sid:{sid}")
+}
+
+/// Starts a session and returns the cookie value to set.
+pub async fn create(
+    state: &AppState,
+    account_id: &str,
+    amr: Vec<String>,
+) -> Result<(String, LoginSession), AppError> {
+    let now = state.clock.now();
+    let ttl = state.config.tokens.session_ttl_secs;
+    let cookie = crypto::random_token(32);
+    let digest = crypto::sha256_hex(cookie.as_bytes());
+    let session = LoginSession {
+        sid: crypto::random_token(16),
+        account_id: account_id.to_owned(),
+        auth_time: now,
+        amr,
+        clients: Vec::new(),
+        expires_at: now + ttl,
+    };
+    save(state, &store_key(&digest), &session).await?;
+    state
+        .store
+        .put(&sid_key(&session.sid), &digest, ttl)
+        .await?;
+    Ok((cookie, session))
+}
+
+async fn save(state: &AppState, key: &str, session: &LoginSession) -> Result<(), AppError> {
+    let json = serde_json::to_string(session).map_err(|e| AppError::Internal(e.to_string()))?;
+    let ttl = session.expires_at - state.clock.now();
+    state.store.put(key, &json, ttl).await?;
+    Ok(())
+}
+
+async fn load(state: &AppState, key: &str) -> Result<Option<LoginSession>, AppError> {
+    let Some(json) = state.store.get(key).await? else {
+        return Ok(None);
+    };
+    let session: LoginSession =
+        serde_json::from_str(&json).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((session.expires_at > state.clock.now()).then_some(session))
+}
+
+/// The live session of this browser, if any.
+pub async fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<CurrentSession>, AppError> {
+    let Some(cookie) = cookies::get(headers, &cookies::session_name(&state.config)) else {
+        return Ok(None);
+    };
+    let key = store_key(&crypto::sha256_hex(cookie.as_bytes()));
+    Ok(load(state, &key)
+        .await?
+        .map(|session| CurrentSession { key, session }))
+}
+
+pub async fn find_by_sid(state: &AppState, sid: &str) -> Result<Option<CurrentSession>, AppError> {
+    let Some(digest) = state.store.get(&sid_key(sid)).await? else {
+        return Ok(None);
+    };
+    let key = store_key(&digest);
+    Ok(load(state, &key)
+        .await?
+        .map(|session| CurrentSession { key, session }))
+}
+
+/// Records that `client_id` took part in the session.
+pub async fn add_client(
+    state: &AppState,
+    current: &mut CurrentSession,
+    client_id: &str,
+) -> Result<(), AppError> {
+    if current.session.clients.iter().any(|c| c == client_id) {
+        return Ok(());
+    }
+    current.session.clients.push(client_id.to_owned());
+    save(state, &current.key, &current.session).await
+}
+
+pub async fn end(state: &AppState, current: &CurrentSession) -> Result<(), AppError> {
+    state.store.delete(&current.key).await?;
+    state.store.delete(&sid_key(&current.session.sid)).await?;
+    Ok(())
+}

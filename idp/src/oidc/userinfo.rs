@@ -1,0 +1,125 @@
+//! The UserInfo endpoint (OIDC Core §5.3) as an RFC 6750 protected resource: GET or POST with
+//! a Bearer access token (header, or form body on POST).
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{header, HeaderMap},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+use super::{
+    claims::{self, has_scope, UserClaims},
+    form::Params,
+    issue::{self, AccessClaims},
+    keys::TokenKind,
+    token::no_store_json,
+};
+use crate::{
+    error::{AppError, AppResult},
+    state::AppState,
+    store,
+};
+
+#[derive(Serialize)]
+struct UserInfo {
+    sub: String,
+    #[serde(flatten)]
+    claims: UserClaims,
+}
+
+pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    respond(&state, bearer_from_header(&headers)).await
+}
+
+pub async fn userinfo_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let from_header = bearer_from_header(&headers);
+    let from_body = Params::parse(&body)
+        .ok()
+        .and_then(|p| p.get("access_token").map(str::to_owned));
+    let token = match (from_header, from_body) {
+        // RFC 6750 §2: a client must not use more than one method per request.
+        (Some(_), Some(_)) => {
+            return AppError::Bearer {
+                status: axum::http::StatusCode::BAD_REQUEST,
+                error: "invalid_request",
+                description: "the token was sent more than once".into(),
+            }
+            .into_response()
+        }
+        (a, b) => a.or(b),
+    };
+    respond(&state, token).await
+}
+
+fn bearer_from_header(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+async fn respond(state: &AppState, token: Option<String>) -> Response {
+    match userinfo(state, token).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Verifies one of our access tokens: signature, type, issuer, expiry and revocation.
+pub async fn verify_access_token(state: &AppState, token: &str) -> Option<AccessClaims> {
+    let claims: AccessClaims = state.keys.current().verify(token, TokenKind::Access).ok()?;
+    if claims.iss != state.endpoints.issuer || claims.exp <= state.clock.now() {
+        return None;
+    }
+    match issue::is_access_token_revoked(state, &claims.jti).await {
+        Ok(false) => Some(claims),
+        Ok(true) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "revocation check failed");
+            None
+        }
+    }
+}
+
+async fn userinfo(state: &AppState, token: Option<String>) -> AppResult<Response> {
+    let Some(token) = token else {
+        // RFC 6750 §3.1: no error code when the request carried no token at all.
+        let mut res = axum::http::StatusCode::UNAUTHORIZED.into_response();
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"tongyi\""),
+        );
+        return Ok(res);
+    };
+    let claims = verify_access_token(state, &token).await.ok_or_else(|| {
+        AppError::invalid_token("the access token is invalid, expired or revoked")
+    })?;
+    if claims.acct != Some(true) {
+        return Err(AppError::invalid_token(
+            "the token does not belong to a user",
+        ));
+    }
+    if !has_scope(&claims.scope, "openid") {
+        return Err(AppError::Bearer {
+            status: axum::http::StatusCode::FORBIDDEN,
+            error: "insufficient_scope",
+            description: "the openid scope is required".into(),
+        });
+    }
+    let account = store::accounts::find_by_id(&state.db, &claims.sub)
+        .await?
+        .filter(|a| a.is_active())
+        .ok_or_else(|| AppError::invalid_token("the account is not active"))?;
+    let user = claims::for_account(&state.db, &account, &claims.scope).await?;
+    Ok(no_store_json(&UserInfo {
+        sub: account.id,
+        claims: user,
+    }))
+}

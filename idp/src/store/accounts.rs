@@ -1,0 +1,228 @@
+//! Accounts and the data behind the claims contract (organization, grants, roles). This is the
+//! minimal model of the OIDC core; registration and the directory extend it.
+
+use sqlx::{any::AnyRow, Row};
+use tongyi_shared::claims::{AccountType, OrgClaim, RealnameStatus};
+
+use super::Db;
+
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: String,
+    pub login_name: String,
+    pub password_hash: String,
+    pub account_type: AccountType,
+    pub display_name: String,
+    pub realname_status: RealnameStatus,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub org: Option<OrgClaim>,
+}
+
+impl Account {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+/// The case-insensitive uniqueness key of a login name.
+pub fn login_key(login_name: &str) -> String {
+    login_name.trim().to_lowercase()
+}
+
+const SELECT: &str = "SELECT a.id, a.login_name, a.password_hash, a.account_type, \
+    a.display_name, a.realname_status, a.status, a.org_role, o.id AS org_id, o.name AS org_name, \
+    o.uscc AS org_uscc, o.status AS org_status \
+    FROM accounts a LEFT JOIN organizations o ON o.id = a.org_id";
+
+fn decode(r: &AnyRow) -> Result<Account, sqlx::Error> {
+    let bad = |col: &str, v: &str| sqlx::Error::ColumnDecode {
+        index: col.to_owned(),
+        source: format!("unexpected value {v:?}").into(),
+    };
+    let account_type: String = r.try_get("account_type")?;
+    let realname: String = r.try_get("realname_status")?;
+    let org_id: Option<String> = r.try_get("org_id")?;
+    let org = match org_id {
+        Some(id) => Some(OrgClaim {
+            id,
+            name: r.try_get("org_name")?,
+            uscc: r.try_get("org_uscc")?,
+            status: r.try_get("org_status")?,
+            role: r
+                .try_get::<Option<String>, _>("org_role")?
+                .unwrap_or_else(|| "member".into()),
+        }),
+        None => None,
+    };
+    Ok(Account {
+        id: r.try_get("id")?,
+        login_name: r.try_get("login_name")?,
+        password_hash: r.try_get("password_hash")?,
+        account_type: AccountType::parse(&account_type)
+            .ok_or_else(|| bad("account_type", &account_type))?,
+        display_name: r.try_get("display_name")?,
+        realname_status: RealnameStatus::parse(&realname)
+            .ok_or_else(|| bad("realname_status", &realname))?,
+        status: r.try_get("status")?,
+        org,
+    })
+}
+
+pub async fn find_by_login(db: &Db, login_name: &str) -> Result<Option<Account>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE a.login_key = $1");
+    let row = sqlx::query(&sql)
+        .bind(login_key(login_name))
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Account>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE a.id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&db.pool).await?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// The subsystem grants and the roles of an account, in one round trip.
+pub async fn grants_and_roles(
+    db: &Db,
+    account_id: &str,
+) -> Result<(Vec<String>, Vec<String>), sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT 'g' AS kind, subsystem_code AS value FROM account_grants WHERE account_id = $1 \
+         UNION ALL SELECT 'r' AS kind, role AS value FROM account_roles WHERE account_id = $1 \
+         ORDER BY kind, value",
+    )
+    .bind(account_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut grants = Vec::new();
+    let mut roles = Vec::new();
+    for r in rows {
+        let kind: String = r.try_get("kind")?;
+        let value: String = r.try_get("value")?;
+        if kind == "g" {
+            grants.push(value);
+        } else {
+            roles.push(value);
+        }
+    }
+    Ok((grants, roles))
+}
+
+/// A unit to create together with its accounts.
+#[derive(Clone, Debug)]
+pub struct NewOrg {
+    pub id: String,
+    pub name: String,
+    pub uscc: Option<String>,
+    pub status: String,
+}
+
+/// An account to create, with its unit membership, grants and roles.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub id: String,
+    pub login_name: String,
+    pub password_hash: String,
+    pub account_type: AccountType,
+    pub display_name: String,
+    pub realname_status: RealnameStatus,
+    pub org_id: Option<String>,
+    pub org_role: Option<String>,
+    pub grants: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+/// Creates the unit if it is missing (by id).
+pub async fn ensure_org(db: &Db, org: &NewOrg, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO organizations (id, name, uscc, status, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&org.id)
+    .bind(&org.name)
+    .bind(&org.uscc)
+    .bind(&org.status)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Creates an account with its grants and roles in one transaction; false when the login name
+/// is taken (nothing is written then).
+pub async fn insert(db: &Db, a: &NewAccount, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let res = sqlx::query(
+        "INSERT INTO accounts (id, login_name, login_key, password_hash, account_type, \
+         display_name, realname_status, status, org_id, org_role, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $10)",
+    )
+    .bind(&a.id)
+    .bind(&a.login_name)
+    .bind(login_key(&a.login_name))
+    .bind(&a.password_hash)
+    .bind(a.account_type.as_str())
+    .bind(&a.display_name)
+    .bind(a.realname_status.as_str())
+    .bind(&a.org_id)
+    .bind(&a.org_role)
+    .bind(now)
+    .execute(&mut *tx)
+    .await;
+    match res {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    for g in &a.grants {
+        sqlx::query(
+            "INSERT INTO account_grants (account_id, subsystem_code, granted_at) VALUES ($1, $2, $3)",
+        )
+        .bind(&a.id)
+        .bind(g)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for r in &a.roles {
+        sqlx::query("INSERT INTO account_roles (account_id, role) VALUES ($1, $2)")
+            .bind(&a.id)
+            .bind(r)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn set_status(db: &Db, id: &str, status: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query("UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+pub async fn set_grants(db: &Db, id: &str, grants: &[String], now: i64) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("DELETE FROM account_grants WHERE account_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    for g in grants {
+        sqlx::query(
+            "INSERT INTO account_grants (account_id, subsystem_code, granted_at) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(g)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}

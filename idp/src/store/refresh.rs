@@ -1,0 +1,184 @@
+//! Refresh tokens, stored by digest. Each one belongs to a family (everything issued from one
+//! authorization code); rotation marks the old token used, and presenting a used token again
+//! revokes the whole family (RFC 9700 §4.14.2).
+
+use sqlx::{any::AnyRow, Row};
+
+use super::Db;
+
+#[derive(Clone, Debug)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub family_id: String,
+    pub client_id: String,
+    pub account_id: String,
+    pub scope: String,
+    pub sid: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    /// The access token issued alongside, revoked with the family.
+    pub access_jti: String,
+    pub access_exp: i64,
+}
+
+const COLUMNS: &str = "token_hash, family_id, client_id, account_id, scope, sid, auth_time, amr, \
+    issued_at, expires_at, used_at, revoked_at, access_jti, access_exp";
+
+fn decode(r: &AnyRow) -> Result<RefreshToken, sqlx::Error> {
+    Ok(RefreshToken {
+        token_hash: r.try_get("token_hash")?,
+        family_id: r.try_get("family_id")?,
+        client_id: r.try_get("client_id")?,
+        account_id: r.try_get("account_id")?,
+        scope: r.try_get("scope")?,
+        sid: r.try_get("sid")?,
+        auth_time: r.try_get("auth_time")?,
+        amr: r.try_get("amr")?,
+        issued_at: r.try_get("issued_at")?,
+        expires_at: r.try_get("expires_at")?,
+        used_at: r.try_get("used_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+        access_jti: r.try_get("access_jti")?,
+        access_exp: r.try_get("access_exp")?,
+    })
+}
+
+pub async fn find(db: &Db, token_hash: &str) -> Result<Option<RefreshToken>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
+    let row = sqlx::query(&sql)
+        .bind(token_hash)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO refresh_tokens ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    );
+    sqlx::query(&sql)
+        .bind(&t.token_hash)
+        .bind(&t.family_id)
+        .bind(&t.client_id)
+        .bind(&t.account_id)
+        .bind(&t.scope)
+        .bind(&t.sid)
+        .bind(t.auth_time)
+        .bind(&t.amr)
+        .bind(t.issued_at)
+        .bind(t.expires_at)
+        .bind(t.used_at)
+        .bind(t.revoked_at)
+        .bind(&t.access_jti)
+        .bind(t.access_exp)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Marks `old` used and stores its successor in one transaction. False when `old` was already
+/// used or revoked — by a concurrent request on this or another instance — and nothing changed.
+pub async fn rotate(
+    db: &Db,
+    old_hash: &str,
+    next: &RefreshToken,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let res = sqlx::query(
+        "UPDATE refresh_tokens SET used_at = $1 \
+         WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(old_hash)
+    .execute(&mut *tx)
+    .await?;
+    if res.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let sql = format!(
+        "INSERT INTO refresh_tokens ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    );
+    sqlx::query(&sql)
+        .bind(&next.token_hash)
+        .bind(&next.family_id)
+        .bind(&next.client_id)
+        .bind(&next.account_id)
+        .bind(&next.scope)
+        .bind(&next.sid)
+        .bind(next.auth_time)
+        .bind(&next.amr)
+        .bind(next.issued_at)
+        .bind(next.expires_at)
+        .bind(next.used_at)
+        .bind(next.revoked_at)
+        .bind(&next.access_jti)
+        .bind(next.access_exp)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Revokes every token of the families matching `column = value` and returns the access-token
+/// ids (with expiry) that were issued alongside them, for the caller to deny.
+async fn revoke_where(
+    db: &Db,
+    column: &'static str,
+    value: &str,
+    now: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let sql = format!(
+        "SELECT access_jti, access_exp FROM refresh_tokens \
+         WHERE {column} = $1 AND access_exp > $2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(value)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+    let sql = format!(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE {column} = $2 AND revoked_at IS NULL"
+    );
+    sqlx::query(&sql)
+        .bind(now)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("access_jti")?, r.try_get("access_exp")?)))
+        .collect()
+}
+
+pub async fn revoke_family(
+    db: &Db,
+    family_id: &str,
+    now: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    revoke_where(db, "family_id", family_id, now).await
+}
+
+pub async fn revoke_session(
+    db: &Db,
+    sid: &str,
+    now: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    revoke_where(db, "sid", sid, now).await
+}
+
+pub async fn revoke_account(
+    db: &Db,
+    account_id: &str,
+    now: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    revoke_where(db, "account_id", account_id, now).await
+}

@@ -1,0 +1,24 @@
+//! Pages: login, consent, logout confirmation, the IdP's home page, and health checks.
+//! Templates live in `idp/templates/` (askama, Chinese UI).
+
+pub mod consent;
+pub mod cookies;
+pub mod csrf;
+pub mod health;
+pub mod login;
+pub mod pages;
+
+use axum::{
+    routing::{get, post},
+    Router,
+};
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(login::login_page).post(login::login_submit))
+        .route("/consent", post(consent::consent_submit))
+        .route("/static/style.css", get(pages::stylesheet))
+}

@@ -1,0 +1,520 @@
+//! Starts real IdP instances on random ports for the tests, on SQLite + the in-process store
+//! or on PostgreSQL + Redis, each with its own database and key prefix, and plays the browser.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use axum::{extract::State, routing::post, Form, Router};
+use reqwest::{header, redirect::Policy, StatusCode};
+use tongyi_idp::{
+    build_app,
+    config::{Config, LoginConfig, TokenConfig, DEMO_KEK},
+    seed::{self, SeedAccount, SeedClient, SeedFile, SeedOrg},
+    AppState,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    SqliteMemory,
+    PostgresRedis,
+}
+
+/// Runs the body once per backend as two separate tests.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_memory() {
+                ($body)($crate::harness::Backend::SqliteMemory).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_redis() {
+                ($body)($crate::harness::Backend::PostgresRedis).await
+            }
+        }
+    };
+}
+
+pub const PASSWORD: &str = "Alice#Pass2026";
+pub const SECRET_BASIC: &str = "secret-for-rp-basic";
+pub const SECRET_POST: &str = "secret-for-rp-post";
+pub const SECRET_THIRD: &str = "secret-for-rp-third";
+pub const SECRET_MACHINE: &str = "secret-for-machines";
+
+pub fn pg_admin_url() -> String {
+    std::env::var("TONGYI_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TONGYI_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Logout tokens received by the test's back-channel endpoint: (client path, token).
+pub type Received = Arc<Mutex<Vec<(String, String)>>>;
+
+/// Storage shared by one or more IdP instances of a test.
+#[derive(Clone)]
+pub struct Storage {
+    pub database_url: String,
+    pub redis_url: String,
+    pub redis_prefix: String,
+    _dir: Option<Arc<tempdir::TempDir>>,
+}
+
+mod tempdir {
+    /// A directory removed when the last reference goes.
+    pub struct TempDir(pub std::path::PathBuf);
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Storage {
+    pub async fn new(backend: Backend) -> Storage {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::SqliteMemory => {
+                let dir = std::env::temp_dir().join(format!("tongyi-test-{tag}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                Storage {
+                    database_url: format!("sqlite://{}/idp.db?mode=rwc", dir.display()),
+                    redis_url: String::new(),
+                    redis_prefix: String::new(),
+                    _dir: Some(Arc::new(tempdir::TempDir(dir))),
+                }
+            }
+            Backend::PostgresRedis => {
+                let name = format!("tongyi_t_{tag}");
+                let admin = pg_admin_url();
+                sqlx::any::install_default_drivers();
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .expect("PostgreSQL must be running for the postgres_redis tests");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                Storage {
+                    database_url: format!("{base}/{name}"),
+                    redis_url: redis_url(),
+                    redis_prefix: format!("tongyi-test:{tag}:"),
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+pub struct TestIdp {
+    /// Where this instance listens.
+    pub base: String,
+    /// The issuer (the same for instances that act as one).
+    pub issuer: String,
+    pub state: AppState,
+    pub logouts: Received,
+    pub receiver: String,
+    pub storage: Storage,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub fn test_config(issuer: &str, storage: &Storage) -> Config {
+    Config {
+        issuer: issuer.to_owned(),
+        bind: "127.0.0.1:0".into(),
+        database_url: storage.database_url.clone(),
+        redis_url: storage.redis_url.clone(),
+        redis_prefix: storage.redis_prefix.clone(),
+        kek: DEMO_KEK.into(),
+        production: false,
+        seed_file: String::new(),
+        tokens: TokenConfig {
+            key_reload_secs: 1,
+            ..TokenConfig::default()
+        },
+        login: LoginConfig {
+            // Cheaper than production so the suite stays quick; still argon2id.
+            argon2_m_kib: 8 * 1024,
+            argon2_t: 1,
+            ..LoginConfig::default()
+        },
+    }
+}
+
+async fn start_receiver() -> (String, Received) {
+    let received: Received = Arc::default();
+    async fn receive(
+        State(r): State<Received>,
+        axum::extract::Path(client): axum::extract::Path<String>,
+        Form(form): Form<std::collections::HashMap<String, String>>,
+    ) -> StatusCode {
+        match form.get("logout_token") {
+            Some(t) => {
+                r.lock().unwrap().push((client, t.clone()));
+                StatusCode::OK
+            }
+            None => StatusCode::BAD_REQUEST,
+        }
+    }
+    let app = Router::new()
+        .route("/bc/{client}", post(receive))
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), received)
+}
+
+fn client(
+    id: &str,
+    secret: Option<&str>,
+    auth: &str,
+    alg: &str,
+    grants: &[&str],
+    scopes: &[&str],
+    receiver: &str,
+    first_party: bool,
+) -> SeedClient {
+    let code = grants.contains(&"authorization_code");
+    SeedClient {
+        client_id: id.into(),
+        name: format!("测试应用 {id}"),
+        secret: secret.map(str::to_owned),
+        auth_method: auth.into(),
+        redirect_uris: if code {
+            vec![format!("http://{id}.test/cb")]
+        } else {
+            vec![]
+        },
+        post_logout_redirect_uris: if code {
+            vec![format!("http://{id}.test/bye")]
+        } else {
+            vec![]
+        },
+        backchannel_logout_uri: code.then(|| format!("{receiver}/bc/{id}")),
+        grant_types: grants.iter().map(|g| g.to_string()).collect(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        signing_alg: alg.into(),
+        subsystem_code: None,
+        first_party,
+        jwks: None,
+    }
+}
+
+pub const USER_SCOPES: &[&str] = &["openid", "profile", "account", "org", "grants"];
+const CODE: &[&str] = &["authorization_code", "refresh_token"];
+
+pub fn fixtures(receiver: &str) -> SeedFile {
+    SeedFile {
+        org: vec![SeedOrg {
+            id: "org-1".into(),
+            name: "天津测试孵化器有限公司".into(),
+            uscc: Some("91120116MA05JJ1X4B".into()),
+            status: "active".into(),
+        }],
+        account: vec![
+            SeedAccount {
+                id: "acct-alice".into(),
+                login_name: "alice".into(),
+                password: PASSWORD.into(),
+                display_name: "张三".into(),
+                account_type: "natural_person".into(),
+                realname_status: "verified".into(),
+                org: Some("org-1".into()),
+                org_role: Some("member".into()),
+                grants: vec!["incubator".into()],
+                roles: vec![],
+            },
+            SeedAccount {
+                id: "acct-unit".into(),
+                login_name: "unit_admin".into(),
+                password: PASSWORD.into(),
+                display_name: "天津测试孵化器有限公司".into(),
+                account_type: "legal_entity".into(),
+                realname_status: "verified".into(),
+                org: Some("org-1".into()),
+                org_role: Some("admin".into()),
+                grants: vec!["incubator".into(), "makerspace".into()],
+                roles: vec!["unit_admin".into()],
+            },
+        ],
+        client: vec![
+            client(
+                "rp-basic",
+                Some(SECRET_BASIC),
+                "client_secret_basic",
+                "RS256",
+                CODE,
+                USER_SCOPES,
+                receiver,
+                true,
+            ),
+            client(
+                "rp-post",
+                Some(SECRET_POST),
+                "client_secret_post",
+                "ES256",
+                CODE,
+                USER_SCOPES,
+                receiver,
+                true,
+            ),
+            client(
+                "rp-public",
+                None,
+                "none",
+                "EdDSA",
+                CODE,
+                USER_SCOPES,
+                receiver,
+                true,
+            ),
+            client(
+                "rp-third",
+                Some(SECRET_THIRD),
+                "client_secret_basic",
+                "RS256",
+                CODE,
+                USER_SCOPES,
+                receiver,
+                false,
+            ),
+            client(
+                "machine-es",
+                Some(SECRET_MACHINE),
+                "client_secret_basic",
+                "ES256",
+                &["client_credentials"],
+                &["reports.read"],
+                receiver,
+                true,
+            ),
+            client(
+                "machine-rs",
+                Some(SECRET_MACHINE),
+                "client_secret_basic",
+                "RS256",
+                &["client_credentials"],
+                &["reports.read"],
+                receiver,
+                true,
+            ),
+        ],
+    }
+}
+
+impl TestIdp {
+    pub async fn start(backend: Backend) -> TestIdp {
+        let storage = Storage::new(backend).await;
+        Self::start_on(storage, None, true).await
+    }
+
+    /// Starts an instance on `storage`; with `issuer`, it serves as that issuer (scale-out).
+    pub async fn start_on(storage: Storage, issuer: Option<String>, seed_data: bool) -> TestIdp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let issuer = issuer.unwrap_or_else(|| base.clone());
+        let app = build_app(test_config(&issuer, &storage))
+            .await
+            .expect("the IdP starts");
+        let (receiver, logouts) = start_receiver().await;
+        if seed_data {
+            seed::apply(
+                &app.state.db,
+                &app.state.config,
+                fixtures(&receiver),
+                app.state.clock.now(),
+            )
+            .await
+            .unwrap();
+        }
+        let state = app.state.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.serve(listener, async move {
+            let _ = rx.await;
+        }));
+        TestIdp {
+            base,
+            issuer,
+            state,
+            logouts,
+            receiver,
+            storage,
+            _shutdown: tx,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn http() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
+    }
+}
+
+/// A browser: keeps cookies, follows nothing by itself.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of a hidden form field in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden field {name} in page:\n{html}"))
+        + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#43;", "+")
+        .replace("&amp;", "&")
+}
+
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get(header::LOCATION)
+        .unwrap_or_else(|| panic!("no Location in a {} response", res.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// What a browser ends with after following the IdP's redirects: either the redirect to the
+/// relying party (the IdP's job is done) or a page the user must act on.
+pub enum Outcome {
+    ToRp(url::Url),
+    Page {
+        url: String,
+        status: StatusCode,
+        html: String,
+    },
+}
+
+impl Outcome {
+    pub fn rp(self) -> url::Url {
+        match self {
+            Outcome::ToRp(u) => u,
+            Outcome::Page { url, status, html } => {
+                panic!("expected a redirect to the RP, got page {url} ({status}):\n{html}")
+            }
+        }
+    }
+
+    pub fn page(self) -> (String, StatusCode, String) {
+        match self {
+            Outcome::Page { url, status, html } => (url, status, html),
+            Outcome::ToRp(u) => panic!("expected a page, got a redirect to {u}"),
+        }
+    }
+}
+
+/// Follows redirects while they stay at the IdP.
+pub async fn follow(browser: &reqwest::Client, idp_base: &str, start: &str) -> Outcome {
+    let mut url = start.to_owned();
+    for _ in 0..10 {
+        let res = browser.get(&url).send().await.unwrap();
+        if res.status().is_redirection() {
+            let next = location(&res);
+            let absolute = if next.starts_with('/') {
+                format!("{idp_base}{next}")
+            } else {
+                next
+            };
+            if !absolute.starts_with(idp_base) {
+                return Outcome::ToRp(url::Url::parse(&absolute).unwrap());
+            }
+            url = absolute;
+            continue;
+        }
+        let status = res.status();
+        return Outcome::Page {
+            url,
+            status,
+            html: res.text().await.unwrap(),
+        };
+    }
+    panic!("redirect loop at {url}");
+}
+
+/// Submits the login form on `login_page` and follows on.
+pub async fn submit_login(
+    browser: &reqwest::Client,
+    idp_base: &str,
+    login_page: &str,
+    login_name: &str,
+    password: &str,
+) -> Outcome {
+    let form = [
+        ("csrf", hidden(login_page, "csrf")),
+        ("req", hidden(login_page, "req")),
+        ("login_name", login_name.to_owned()),
+        ("password", password.to_owned()),
+    ];
+    let res = browser
+        .post(format!("{idp_base}/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    if res.status().is_redirection() {
+        let next = location(&res);
+        let absolute = if next.starts_with('/') {
+            format!("{idp_base}{next}")
+        } else {
+            next
+        };
+        return follow(browser, idp_base, &absolute).await;
+    }
+    let status = res.status();
+    Outcome::Page {
+        url: format!("{idp_base}/login"),
+        status,
+        html: res.text().await.unwrap(),
+    }
+}
+
+/// Runs the browser part of an authorization request: opens it, logs in when asked.
+pub async fn authorize_as(
+    browser: &reqwest::Client,
+    idp_base: &str,
+    auth_url: &str,
+    login_name: &str,
+) -> url::Url {
+    match follow(browser, idp_base, auth_url).await {
+        Outcome::ToRp(u) => u,
+        Outcome::Page { url, html, .. } => {
+            assert!(
+                url.contains("/login"),
+                "expected the login page, got {url}:\n{html}"
+            );
+            submit_login(browser, idp_base, &html, login_name, PASSWORD)
+                .await
+                .rp()
+        }
+    }
+}
+
+pub fn query_param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}

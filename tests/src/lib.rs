@@ -1,0 +1,1 @@
+//! Cross-app test crate; the tests live in tests/.
