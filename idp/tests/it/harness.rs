@@ -65,6 +65,33 @@ pub struct Storage {
     pub redis_url: String,
     pub redis_prefix: String,
     _dir: Option<Arc<tempdir::TempDir>>,
+    _pg: Option<Arc<PgDatabase>>,
+}
+
+/// A per-test PostgreSQL database, dropped when the last instance using it is gone so that
+/// runs do not pile up databases.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime; a separate thread with its own runtime can
+        // block on the async driver without starving it.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 mod tempdir {
@@ -89,6 +116,7 @@ impl Storage {
                     redis_url: String::new(),
                     redis_prefix: String::new(),
                     _dir: Some(Arc::new(tempdir::TempDir(dir))),
+                    _pg: None,
                 }
             }
             Backend::PostgresRedis => {
@@ -108,6 +136,7 @@ impl Storage {
                     redis_url: redis_url(),
                     redis_prefix: format!("tongyi-test:{tag}:"),
                     _dir: None,
+                    _pg: Some(Arc::new(PgDatabase { admin_url: admin.clone(), name })),
                 }
             }
         }

@@ -5,3 +5,5 @@ mod harness;
 mod rp;
 
 mod code_flow;
+mod logout;
+mod scale_out;

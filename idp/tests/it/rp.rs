@@ -103,3 +103,7 @@ pub fn header(jwt: &str) -> serde_json::Value {
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
+
+pub fn query_code(redirect: &url::Url) -> Option<String> {
+    crate::harness::query_param(redirect, "code")
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace: formatting, clippy, and all unit and
+# integration tests (SQLite + in-process store, PostgreSQL + Redis, cross-app tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/services.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo nextest run --workspace --all-features --no-fail-fast
