@@ -43,7 +43,7 @@ pub enum Command {
 #[derive(Subcommand)]
 pub enum ClientCommand {
     /// Register a client; a generated secret is printed once.
-    Add(ClientArgs),
+    Add(Box<ClientArgs>),
     /// List registered clients.
     List,
     /// Show one client.
@@ -129,6 +129,7 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
     let db_err = |e: sqlx::Error| format!("database: {e}");
     match cmd {
         ClientCommand::Add(a) => {
+            let a = *a;
             let jwks = match &a.jwks_file {
                 Some(p) => {
                     Some(std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?)

@@ -190,9 +190,10 @@ impl Config {
                 "must start with sqlite: or postgres://",
             ));
         }
-        if !self.redis_url.is_empty()
-            && !(self.redis_url.starts_with("redis://") || self.redis_url.starts_with("rediss://"))
-        {
+        let redis_ok = self.redis_url.is_empty()
+            || self.redis_url.starts_with("redis://")
+            || self.redis_url.starts_with("rediss://");
+        if !redis_ok {
             return Err(invalid("redis_url", "must be empty or start with redis://"));
         }
         self.kek_bytes()?;

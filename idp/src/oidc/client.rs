@@ -187,9 +187,12 @@ impl Client {
 
 /// Clients read per request would cost a database round trip on the token hot path; a short
 /// cache bounds how long a changed or removed client keeps its old record (`client_cache_secs`).
+/// A cached lookup: the client (or `None` for an unknown id) and when it was read.
+type CacheEntry = (Option<Arc<Client>>, Instant);
+
 #[derive(Clone, Default)]
 pub struct ClientCache {
-    entries: Arc<Mutex<HashMap<String, (Option<Arc<Client>>, Instant)>>>,
+    entries: Arc<Mutex<HashMap<String, CacheEntry>>>,
     ttl: Duration,
 }
 
