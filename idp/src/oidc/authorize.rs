@@ -348,7 +348,8 @@ pub async fn proceed(
         None => None,
     };
     let too_old = match (&current, pending.max_age) {
-        (Some(c), Some(max)) => now - c.session.auth_time > max,
+        // OIDC Core §3.1.2.1: max_age=0 is prompt=login, even within the second of a login.
+        (Some(c), Some(max)) => max == 0 || now - c.session.auth_time > max,
         _ => false,
     };
     let needs_login =

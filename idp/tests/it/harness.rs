@@ -81,9 +81,14 @@ impl Drop for PgDatabase {
         // Drop runs inside the test's runtime; a separate thread with its own runtime can
         // block on the async driver without starving it.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
-                if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await {
+                if let Ok(mut conn) =
+                    <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await
+                {
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .execute(&mut conn)
                         .await;
@@ -136,7 +141,10 @@ impl Storage {
                     redis_url: redis_url(),
                     redis_prefix: format!("tongyi-test:{tag}:"),
                     _dir: None,
-                    _pg: Some(Arc::new(PgDatabase { admin_url: admin.clone(), name })),
+                    _pg: Some(Arc::new(PgDatabase {
+                        admin_url: admin.clone(),
+                        name,
+                    })),
                 }
             }
         }
@@ -202,6 +210,7 @@ async fn start_receiver() -> (String, Received) {
     (format!("http://{addr}"), received)
 }
 
+#[allow(clippy::too_many_arguments)] // a table of fixtures reads best one client per line
 fn client(
     id: &str,
     secret: Option<&str>,

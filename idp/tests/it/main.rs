@@ -2,8 +2,17 @@
 //! crate as the relying party, on SQLite + in-process store and on PostgreSQL + Redis.
 
 mod harness;
+mod proto;
 mod rp;
 
+mod authorize_errors;
+mod client_auth;
 mod code_flow;
+mod consent_prompt;
+mod health;
+mod keys_cli;
+mod login_throttle;
 mod logout;
 mod scale_out;
+mod token_errors;
+mod tokens;

@@ -4,7 +4,9 @@
 use openidconnect::{OAuth2TokenResponse, TokenResponse, TokenUrl, UserInfoUrl};
 
 use crate::{
-    harness::{authorize_as, browser, follow, Backend, Storage, TestIdp, SECRET_BASIC, USER_SCOPES},
+    harness::{
+        authorize_as, browser, follow, Backend, Storage, TestIdp, SECRET_BASIC, USER_SCOPES,
+    },
     rp,
 };
 
