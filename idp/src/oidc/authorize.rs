@@ -9,7 +9,7 @@
 //! in or consents, and resumed from there.
 
 use axum::{
-    extract::{Query, RawForm, State},
+    extract::{Query, RawForm, RawQuery, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -85,15 +85,10 @@ pub fn pending_key(id: &str) -> String {
 pub async fn authorize_get(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<Vec<(String, String)>>,
+    RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let params = Params::parse(
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(query)
-            .finish()
-            .as_bytes(),
-    )
-    .map_err(|_| bad_request("请求参数重复。"))?;
+    let params = Params::parse(query.unwrap_or_default().as_bytes())
+        .map_err(|_| bad_request("请求参数重复。"))?;
     begin(&state, &headers, params).await
 }
 

@@ -22,6 +22,8 @@ pub fn supported_scopes() -> Vec<&'static str> {
 
 pub fn document(e: &Endpoints) -> Bytes {
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
+    // Client assertions (private_key_jwt) may also use PS256; see client_auth.rs.
+    let assertion_algs = ["RS256", "PS256", "ES256", "EdDSA"];
     let auth_methods: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
     let confidential_methods: Vec<&str> = AuthMethod::ALL
         .iter()
@@ -44,11 +46,11 @@ pub fn document(e: &Endpoints) -> Bytes {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
         "token_endpoint_auth_methods_supported": auth_methods,
-        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint_auth_methods_supported": confidential_methods,
-        "introspection_endpoint_auth_signing_alg_values_supported": algs,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "revocation_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_signing_alg_values_supported": algs,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [

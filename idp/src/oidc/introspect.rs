@@ -59,20 +59,28 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
     let token = params.require("token")?;
     let hint = params.get("token_type_hint");
     let try_access = || async {
-        verify_access_token(state, token)
-            .await
-            .map(|c| Introspection {
-                active: true,
-                scope: Some(c.scope),
-                client_id: Some(c.client_id),
-                token_type: Some("Bearer"),
-                exp: Some(c.exp),
-                iat: Some(c.iat),
-                sub: Some(c.sub),
-                aud: Some(c.aud),
-                iss: Some(c.iss),
-                jti: Some(c.jti),
-            })
+        let claims = verify_access_token(state, token).await;
+        // A user's token dies with the account: resource servers that introspect learn of a
+        // disable at once instead of at expiry.
+        let claims = match claims {
+            Some(c) if c.acct == Some(true) => store::accounts::find_by_id(&state.db, &c.sub)
+                .await?
+                .filter(|a| a.is_active())
+                .map(|_| c),
+            other => other,
+        };
+        Ok::<_, AppError>(claims.map(|c| Introspection {
+            active: true,
+            scope: Some(c.scope),
+            client_id: Some(c.client_id),
+            token_type: Some("Bearer"),
+            exp: Some(c.exp),
+            iat: Some(c.iat),
+            sub: Some(c.sub),
+            aud: Some(c.aud),
+            iss: Some(c.iss),
+            jti: Some(c.jti),
+        }))
     };
     let try_refresh = || async {
         let hash = crypto::sha256_hex(token.as_bytes());
@@ -101,10 +109,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
     let found = if hint == Some("refresh_token") {
         match try_refresh().await? {
             Some(i) => Some(i),
-            None => try_access().await,
+            None => try_access().await?,
         }
     } else {
-        match try_access().await {
+        match try_access().await? {
             Some(i) => Some(i),
             None => try_refresh().await?,
         }

@@ -83,10 +83,10 @@ pub fn access_token(
     sub: &str,
     scope: &str,
     user: Option<&UserGrant<'_>>,
+    jti: String,
 ) -> Result<(String, String, i64), KeyError> {
     let now = state.clock.now();
     let exp = now + state.config.tokens.access_ttl_secs;
-    let jti = crypto::random_token(16);
     let claims = AccessClaims {
         iss: state.endpoints.issuer.clone(),
         sub: sub.to_owned(),
@@ -111,10 +111,16 @@ pub fn access_token(
     Ok((token, claims.jti, exp))
 }
 
-/// An access token and, when `openid` was granted, an ID token bound to it by `at_hash`.
-pub fn for_user(state: &AppState, g: &UserGrant<'_>) -> Result<Minted, KeyError> {
+/// A fresh access-token id; callers that must record it before minting draw it first.
+pub fn new_jti() -> String {
+    crypto::random_token(16)
+}
+
+/// An access token with id `jti` and, when `openid` was granted, an ID token bound to it by
+/// `at_hash`.
+pub fn for_user(state: &AppState, g: &UserGrant<'_>, jti: String) -> Result<Minted, KeyError> {
     let (access_token, access_jti, access_exp) =
-        access_token(state, g.client, g.account_id, g.scope, Some(g))?;
+        access_token(state, g.client, g.account_id, g.scope, Some(g), jti)?;
     let id_token = if super::claims::has_scope(g.scope, "openid") {
         let now = state.clock.now();
         let claims = IdClaims {

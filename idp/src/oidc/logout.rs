@@ -4,7 +4,7 @@
 //! exactly for the client the hint (or `client_id`) names.
 
 use axum::{
-    extract::{Query, RawForm, State},
+    extract::{RawForm, RawQuery, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -40,12 +40,10 @@ fn bad(message: &str) -> AppError {
 pub async fn logout_get(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<Vec<(String, String)>>,
+    RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let encoded = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(query)
-        .finish();
-    let params = Params::parse(encoded.as_bytes()).map_err(|_| bad("请求参数重复。"))?;
+    let params =
+        Params::parse(query.unwrap_or_default().as_bytes()).map_err(|_| bad("请求参数重复。"))?;
     handle(&state, &headers, params).await
 }
 

@@ -99,6 +99,33 @@ pub async fn find_by_sid(state: &AppState, sid: &str) -> Result<Option<CurrentSe
         .map(|session| CurrentSession { key, session }))
 }
 
+/// Re-authentication of the same account (e.g. `prompt=login`): the session keeps its `sid`
+/// and its clients, so single logout still reaches them, but gets a fresh `auth_time` and a
+/// new cookie value (no fixation). Returns the new cookie value.
+pub async fn renew(
+    state: &AppState,
+    current: CurrentSession,
+    amr: Vec<String>,
+) -> Result<String, AppError> {
+    let now = state.clock.now();
+    let ttl = state.config.tokens.session_ttl_secs;
+    let cookie = crypto::random_token(32);
+    let digest = crypto::sha256_hex(cookie.as_bytes());
+    let session = LoginSession {
+        auth_time: now,
+        amr,
+        expires_at: now + ttl,
+        ..current.session
+    };
+    save(state, &store_key(&digest), &session).await?;
+    state
+        .store
+        .put(&sid_key(&session.sid), &digest, ttl)
+        .await?;
+    state.store.delete(&current.key).await?;
+    Ok(cookie)
+}
+
 /// Records that `client_id` took part in the session.
 pub async fn add_client(
     state: &AppState,

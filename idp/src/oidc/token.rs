@@ -101,10 +101,25 @@ async fn authorization_code(
         ));
     };
     let grant: CodeGrant = serde_json::from_str(&json).map_err(internal)?;
-    // Prepare the marker first: a replay racing this request must find it.
+    // Record what this code will issue before anything else: a replay racing this request
+    // must find the marker and revoke it.
     let family_id = client
         .allows_grant(GrantType::RefreshToken)
         .then(|| crypto::random_token(16));
+    let access_jti = issue::new_jti();
+    let used = UsedCode {
+        family_id: family_id.clone(),
+        access_jti: access_jti.clone(),
+        access_exp: now + state.config.tokens.access_ttl_secs,
+    };
+    state
+        .store
+        .put(
+            &used_code_key(code),
+            &serde_json::to_string(&used).map_err(internal)?,
+            state.config.tokens.access_ttl_secs + state.config.tokens.code_ttl_secs,
+        )
+        .await?;
     if grant.client_id != client.client_id {
         return Err(invalid_grant("the code was issued to another client"));
     }
@@ -147,20 +162,7 @@ async fn authorization_code(
         nonce: grant.nonce.as_deref(),
         claims: &user_claims,
     };
-    let minted = issue::for_user(state, &g).map_err(internal)?;
-    let used = UsedCode {
-        family_id: family_id.clone(),
-        access_jti: minted.access_jti.clone(),
-        access_exp: minted.access_exp,
-    };
-    state
-        .store
-        .put(
-            &used_code_key(code),
-            &serde_json::to_string(&used).map_err(internal)?,
-            state.config.tokens.access_ttl_secs + state.config.tokens.code_ttl_secs,
-        )
-        .await?;
+    let minted = issue::for_user(state, &g, access_jti).map_err(internal)?;
     let refresh_token = match family_id {
         Some(family_id) => {
             let token = crypto::random_token(32);
@@ -184,6 +186,12 @@ async fn authorization_code(
                 },
             )
             .await?;
+            // A replay that consumed the marker before this row existed could not revoke
+            // it; the marker's absence says so, and the family is revoked here instead.
+            if !state.store.exists(&used_code_key(code)).await? {
+                revoke_family(state, &family_id_of(&used), now).await?;
+                return Err(invalid_grant("the code was used twice"));
+            }
             Some(token)
         }
         None => None,
@@ -196,6 +204,10 @@ async fn authorization_code(
         id_token: minted.id_token,
         scope: grant.scope,
     })
+}
+
+fn family_id_of(used: &UsedCode) -> String {
+    used.family_id.clone().unwrap_or_default()
 }
 
 async fn revoke_issued(state: &AppState, used: UsedCode) -> AppResult<()> {
@@ -275,7 +287,7 @@ async fn refresh_token(
         nonce: None,
         claims: &user_claims,
     };
-    let minted = issue::for_user(state, &g).map_err(internal)?;
+    let minted = issue::for_user(state, &g, issue::new_jti()).map_err(internal)?;
     let token = crypto::random_token(32);
     let next = RefreshToken {
         token_hash: crypto::sha256_hex(token.as_bytes()),
@@ -334,8 +346,15 @@ fn client_credentials(
             requested.to_owned()
         }
     };
-    let (access_token, _, _) =
-        issue::access_token(state, client, &client.client_id, &scope, None).map_err(internal)?;
+    let (access_token, _, _) = issue::access_token(
+        state,
+        client,
+        &client.client_id,
+        &scope,
+        None,
+        issue::new_jti(),
+    )
+    .map_err(internal)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

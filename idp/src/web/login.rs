@@ -18,7 +18,7 @@ use crate::{
     oidc::{
         authorize::{load_pending, save_pending},
         form::Params,
-        session,
+        logout, session,
     },
     state::AppState,
 };
@@ -122,11 +122,19 @@ pub async fn login_submit(
         Err(LoginFailure::Internal(e)) => return Err(e),
     };
     tracing::info!(account_id = %account.id, "password login");
-    // A login always starts a fresh session (no fixation): the old one, if any, is ended.
-    if let Some(old) = session::current(&state, &headers).await? {
-        session::end(&state, &old).await?;
-    }
-    let (cookie_value, _) = session::create(&state, &account.id, vec!["pwd".into()]).await?;
+    // Every login hands out a new cookie value (no fixation). The same account keeps its
+    // session and sid; another account's session is ended everywhere first.
+    let amr = vec!["pwd".to_owned()];
+    let cookie_value = match session::current(&state, &headers).await? {
+        Some(old) if old.session.account_id == account.id => {
+            session::renew(&state, old, amr).await?
+        }
+        Some(old) => {
+            logout::end(&state, &old).await?;
+            session::create(&state, &account.id, amr).await?.0
+        }
+        None => session::create(&state, &account.id, amr).await?.0,
+    };
     let target = if req.is_empty() {
         "/".to_owned()
     } else {

@@ -149,6 +149,10 @@ both_backends!(disabled_account, |backend: Backend| async move {
     let res = proto::userinfo(&idp, tokens.str("access_token")).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(proto::www_authenticate(&res).contains("error=\"invalid_token\""));
+    assert!(
+        !proto::active(&idp, "rp-basic", tokens.str("access_token")).await,
+        "introspection reports a disabled account's access token inactive at once"
+    );
 
     // The live session no longer counts: the user is asked to log in, and cannot.
     let (_, page) = login_page(&idp, &b).await;

@@ -239,3 +239,75 @@ both_backends!(
         }
     }
 );
+
+both_backends!(relogin_keeps_single_logout, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    let b = browser();
+    let http = rp::http();
+    let a = rp::client(&idp.issuer, "rp-basic", Some(SECRET_BASIC)).await;
+    let first = rp::start(&a, USER_SCOPES);
+    let redirect = authorize_as(&b, &idp.base, &first.url, "alice").await;
+    let tokens = a
+        .exchange_code(rp::code_from(&redirect, &first, &idp.issuer))
+        .unwrap()
+        .set_pkce_verifier(first.verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let sid = rp::payload(&tokens.id_token().unwrap().to_string())["sid"].clone();
+
+    // prompt=login at another client: the same account logs in again, the session (and its
+    // sid) continues, and the earlier client is still part of it.
+    let p = rp::client(&idp.issuer, "rp-post", Some(SECRET_POST))
+        .await
+        .set_auth_type(AuthType::RequestBody);
+    let again = rp::start(&p, USER_SCOPES);
+    let url = format!("{}&prompt=login", again.url);
+    let redirect = authorize_as(&b, &idp.base, &url, "alice").await;
+    let tokens_p = p
+        .exchange_code(rp::code_from(&redirect, &again, &idp.issuer))
+        .unwrap()
+        .set_pkce_verifier(again.verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(
+        rp::payload(&tokens_p.id_token().unwrap().to_string())["sid"],
+        sid
+    );
+
+    // Logging in as somebody else ends alice's session everywhere first.
+    let third = rp::start(&a, USER_SCOPES);
+    let url = format!("{}&prompt=login", third.url);
+    let redirect = authorize_as(&b, &idp.base, &url, "unit_admin").await;
+    let code = rp::code_from(&redirect, &third, &idp.issuer);
+    let mut told: Vec<String> = idp
+        .logouts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(c, _)| c.clone())
+        .collect();
+    told.sort();
+    assert_eq!(
+        told,
+        ["rp-basic", "rp-post"],
+        "both clients of alice's session are told"
+    );
+    let unit = a
+        .exchange_code(code)
+        .unwrap()
+        .set_pkce_verifier(third.verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let unit_claims = rp::payload(&unit.id_token().unwrap().to_string());
+    assert_eq!(unit_claims["sub"], "acct-unit");
+    assert_ne!(unit_claims["sid"], sid, "a new account gets a new session");
+    let err = a
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .unwrap()
+        .request_async(&http)
+        .await;
+    assert!(err.is_err(), "alice's refresh token ended with her session");
+});
