@@ -1,7 +1,10 @@
 //! Code shared by the Tongyi IdP and its relying parties (portal, subsystems).
 //!
-//! For now this is the claims contract (SPEC §6): the names and shapes of the claims the IdP
-//! puts into ID tokens, access tokens and userinfo responses. Validators for the domain's
-//! field rules and the RP login glue join it as the accounts and portal work lands.
+//! [`claims`] is the claims contract (SPEC §6): the names and shapes of the claims the IdP puts
+//! into ID tokens, access tokens and userinfo responses. With the `rp` feature, [`rp`] adds the
+//! relying-party login glue the portal and the subsystems share; the IdP does not enable it.
 
 pub mod claims;
+
+#[cfg(feature = "rp")]
+pub mod rp;

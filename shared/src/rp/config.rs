@@ -1,0 +1,198 @@
+//! What a relying party must know about itself and its OpenID provider: the `[rp]` table of an
+//! app's config file, with environment overrides.
+
+use serde::Deserialize;
+
+use super::error::RpError;
+
+/// The scopes every Tongyi relying party asks for besides `openid`.
+pub const DEFAULT_SCOPES: [&str; 4] = ["profile", "account", "org", "grants"];
+
+/// The `[rp]` table of an app's configuration. `Debug` leaves the client secret out.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpConfig {
+    /// This app's external base URL without a trailing slash, e.g. `http://127.0.0.1:8081`.
+    /// The redirect URI (`{base_url}/auth/callback`) and the post-logout redirect URI
+    /// (`{base_url}/`) derive from it and must be registered exactly at the IdP.
+    pub base_url: String,
+    /// The IdP's issuer identifier; discovery starts at `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// Sent with HTTP Basic authentication (`client_secret_basic`) to the token endpoint.
+    pub client_secret: String,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// How long start-up keeps retrying discovery while the IdP is still starting.
+    #[serde(default = "default_discovery_timeout")]
+    pub discovery_timeout_secs: u64,
+    /// The grant an account must hold to be let in (SPEC §6). Set by a subsystem app from its
+    /// own config, never read from the `[rp]` table.
+    #[serde(skip)]
+    pub required_grant: Option<RequiredGrant>,
+}
+
+/// A subsystem's admission rule: the `grants` claim must contain `code`.
+#[derive(Clone, Debug)]
+pub struct RequiredGrant {
+    /// The subsystem code, e.g. `incubator`.
+    pub code: String,
+    /// The subsystem's name as users know it, for the refusal page.
+    pub system_name: String,
+}
+
+impl std::fmt::Debug for RpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpConfig")
+            .field("base_url", &self.base_url)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .field("discovery_timeout_secs", &self.discovery_timeout_secs)
+            .field("required_grant", &self.required_grant)
+            .finish()
+    }
+}
+
+fn default_scopes() -> Vec<String> {
+    DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()
+}
+
+fn default_discovery_timeout() -> u64 {
+    20
+}
+
+impl RpConfig {
+    /// Environment variables `{prefix}BASE_URL`, `{prefix}ISSUER`, `{prefix}CLIENT_ID` and
+    /// `{prefix}CLIENT_SECRET` win over the file.
+    pub fn apply_env(&mut self, prefix: &str, var: impl Fn(&str) -> Option<String>) {
+        let set = |target: &mut String, name: &str| {
+            if let Some(v) = var(&format!("{prefix}{name}")) {
+                *target = v;
+            }
+        };
+        set(&mut self.base_url, "BASE_URL");
+        set(&mut self.issuer, "ISSUER");
+        set(&mut self.client_id, "CLIENT_ID");
+        set(&mut self.client_secret, "CLIENT_SECRET");
+    }
+
+    /// Checks the values; `production` also refuses plain http and the public demo secrets.
+    pub fn validate(&self, production: bool) -> Result<(), RpError> {
+        let invalid = |field: &'static str, reason: &str| RpError::Config {
+            field,
+            reason: reason.to_owned(),
+        };
+        for (field, value) in [("rp.base_url", &self.base_url), ("rp.issuer", &self.issuer)] {
+            let url =
+                url::Url::parse(value).map_err(|e| invalid(field, &format!("not a URL: {e}")))?;
+            if value.ends_with('/') || url.query().is_some() || url.fragment().is_some() {
+                return Err(invalid(
+                    field,
+                    "must not end with '/' or carry a query or fragment",
+                ));
+            }
+            match url.scheme() {
+                "https" => {}
+                "http" if !production => {}
+                _ => return Err(invalid(field, "must be https in production")),
+            }
+        }
+        let id_ok = !self.client_id.is_empty()
+            && self.client_id.len() <= 64
+            && self
+                .client_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !id_ok {
+            // The client id names our cookies, so it must be a plain token.
+            return Err(invalid(
+                "rp.client_id",
+                "must be 1-64 letters, digits, '_' or '-'",
+            ));
+        }
+        if self.client_secret.is_empty() {
+            return Err(invalid("rp.client_secret", "must not be empty"));
+        }
+        if production && self.client_secret.starts_with("demo-") {
+            return Err(invalid(
+                "rp.client_secret",
+                "the demo secret cannot be used in production; set the client secret from the IdP",
+            ));
+        }
+        if !self.scopes.iter().all(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        }) {
+            return Err(invalid("rp.scopes", "each scope must be a plain token"));
+        }
+        Ok(())
+    }
+
+    /// Where the IdP sends the browser back with the authorization code.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/auth/callback", self.base_url)
+    }
+
+    /// Where the IdP sends the browser after logout.
+    pub fn post_logout_redirect_uri(&self) -> String {
+        format!("{}/", self.base_url)
+    }
+
+    /// Browsers drop `Secure` cookies on plain http, so they are set only on https.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> RpConfig {
+        serde_json::from_value(serde_json::json!({
+            "base_url": "http://127.0.0.1:8081",
+            "issuer": "http://127.0.0.1:8080",
+            "client_id": "portal",
+            "client_secret": "demo-portal-secret",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn demo_values_are_valid_outside_production_only() {
+        let c = sample();
+        c.validate(false).unwrap();
+        assert_eq!(c.redirect_uri(), "http://127.0.0.1:8081/auth/callback");
+        assert_eq!(c.post_logout_redirect_uri(), "http://127.0.0.1:8081/");
+        assert_eq!(c.scopes, DEFAULT_SCOPES);
+        let err = c.validate(true).unwrap_err().to_string();
+        assert!(err.contains("https"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_and_bad_values() {
+        let mut c = sample();
+        c.apply_env("TONGYI_PORTAL_", |k| {
+            (k == "TONGYI_PORTAL_BASE_URL").then(|| "https://portal.example.gov.cn".to_string())
+        });
+        assert_eq!(c.base_url, "https://portal.example.gov.cn");
+        assert!(c.secure_cookies());
+        let mut c = sample();
+        c.base_url.push('/');
+        assert!(c.validate(false).is_err());
+        let mut c = sample();
+        c.client_id = "por tal".into();
+        assert!(c.validate(false).is_err());
+        let mut c = sample();
+        c.base_url = "https://p.example".into();
+        c.issuer = "https://id.example".into();
+        let err = c.validate(true).unwrap_err().to_string();
+        assert!(err.contains("demo secret"), "{err}");
+        c.client_secret = "generated-secret".into();
+        c.validate(true).unwrap();
+        assert!(!format!("{c:?}").contains("generated-secret"));
+    }
+}

@@ -1,0 +1,52 @@
+//! What can go wrong on the relying-party side. The glue never renders these: each app maps
+//! [`RpError`] to its own pages in its one error type, so the wording and look stay the app's.
+
+/// The account an admission was refused to, for the page that says whom to ask.
+#[derive(Clone, Debug)]
+pub struct Refusal {
+    /// The subsystem code the account lacks.
+    pub required_grant: String,
+    /// The subsystem's name as users know it.
+    pub system_name: String,
+    /// The account's display name (`name` claim), when released.
+    pub name: Option<String>,
+    /// The account's login name (`preferred_username` claim), when released.
+    pub login_name: Option<String>,
+    /// The unit that can grant access (`org.name`), when the account belongs to one.
+    pub org_name: Option<String>,
+}
+
+/// A relying-party failure. `Display` never includes tokens, secrets or personal data, so
+/// that the apps can log it as is.
+#[derive(Debug, thiserror::Error)]
+pub enum RpError {
+    #[error("config value `{field}` is invalid: {reason}")]
+    Config { field: &'static str, reason: String },
+    /// The IdP could not be discovered (unreachable, wrong issuer, incomplete metadata).
+    #[error("OpenID provider discovery failed: {0}")]
+    Discovery(String),
+    /// Too many logins in flight; refusing new ones keeps memory bounded.
+    #[error("too many pending logins")]
+    Busy,
+    /// The callback's `state` is unknown, expired, used, or belongs to another browser.
+    #[error("the login request is unknown or expired")]
+    LoginExpired,
+    /// The IdP answered the authorization request with an error (e.g. `access_denied`).
+    #[error("the OpenID provider returned error `{0}`")]
+    Provider(String),
+    /// The callback is malformed (no code, a foreign `iss`).
+    #[error("invalid callback: {0}")]
+    Callback(&'static str),
+    /// The token endpoint refused the code or could not be reached.
+    #[error("code exchange failed: {0}")]
+    Exchange(String),
+    /// The ID token failed verification (signature, issuer, audience, expiry, nonce, at_hash).
+    #[error("ID token rejected: {0}")]
+    IdToken(String),
+    /// A form came without the session's CSRF token.
+    #[error("the form's CSRF token is missing or wrong")]
+    Csrf,
+    /// The account lacks the grant this app requires (SPEC §6).
+    #[error("the account lacks the grant for this subsystem")]
+    NotGranted(Box<Refusal>),
+}

@@ -1,0 +1,157 @@
+//! Relying-party login glue shared by the portal and the subsystems (feature `rp`).
+//!
+//! Built on the `openidconnect` crate: discovery at start-up, the authorization code flow with
+//! PKCE (S256), `state` and `nonce`, the code exchanged with `client_secret_basic`, the ID token
+//! verified (signature, issuer, audience, expiry, nonce, `at_hash`), and a local session made
+//! from its claims. Logout is RP-initiated at the IdP's end-session endpoint; the IdP ends our
+//! sessions through back-channel logout when the user logs out anywhere else.
+//!
+//! An app builds one [`Rp`] with [`Rp::start`], merges [`routes`] into its router (the
+//! `/auth/*` endpoints), reads the current user with [`Rp::session`], and maps [`RpError`] to
+//! its own pages.
+//!
+//! Pending logins and sessions live in this process: restarting the app logs its users out
+//! (logging in again is silent while the IdP session lasts), and one app runs as one instance.
+
+mod config;
+mod cookies;
+mod error;
+mod login;
+mod logout;
+pub mod logout_token;
+pub mod page;
+mod provider;
+mod routes;
+mod session;
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    http::{HeaderMap, HeaderValue, StatusCode},
+    response::Response,
+};
+use openidconnect::{ClientId, ClientSecret, CsrfToken, EndSessionUrl, RedirectUrl};
+use subtle::ConstantTimeEq;
+
+pub use config::{RequiredGrant, RpConfig, DEFAULT_SCOPES};
+pub use error::{Refusal, RpError};
+pub use provider::TongyiIdClaims;
+pub use routes::routes;
+pub use session::RpSession;
+
+use cookies::CookieJar;
+use provider::{Provider, TongyiClient};
+use session::{PendingStore, SessionStore};
+
+/// One relying party: its registration at the IdP, what it discovered, and its sessions.
+/// Cheap to clone; put it in the app state and expose it through `FromRef`.
+#[derive(Clone)]
+pub struct Rp {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RpConfig,
+    client: TongyiClient,
+    provider: Provider,
+    end_session: EndSessionUrl,
+    http: reqwest::Client,
+    cookies: CookieJar,
+    pending: PendingStore,
+    sessions: SessionStore,
+    /// CSP of pages with a logout form (whose redirect goes to the IdP).
+    csp: HeaderValue,
+}
+
+impl Rp {
+    /// Discovers the IdP (retrying while it starts) and prepares the client. The config should
+    /// have passed [`RpConfig::validate`].
+    pub async fn start(config: RpConfig) -> Result<Rp, RpError> {
+        // No redirects: a token or discovery endpoint that redirects is a misconfiguration or
+        // an attempt to send our client secret elsewhere.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| RpError::Discovery(format!("HTTP client: {e}")))?;
+        let provider = Provider::discover(&config, &http).await?;
+        let end_session = provider
+            .metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()
+            .ok_or_else(|| RpError::Discovery("no end_session_endpoint".into()))?;
+        let redirect = RedirectUrl::new(config.redirect_uri()).map_err(|e| RpError::Config {
+            field: "rp.base_url",
+            reason: e.to_string(),
+        })?;
+        let client = TongyiClient::from_provider_metadata(
+            provider.metadata.clone(),
+            ClientId::new(config.client_id.clone()),
+            Some(ClientSecret::new(config.client_secret.clone())),
+        )
+        .set_redirect_uri(redirect);
+        let csp = page::csp_with_form_target(&end_session.url().origin().ascii_serialization());
+        tracing::info!(
+            issuer = %config.issuer,
+            client_id = %config.client_id,
+            "OpenID provider discovered"
+        );
+        Ok(Rp {
+            inner: Arc::new(Inner {
+                cookies: CookieJar::new(&config),
+                config,
+                client,
+                provider,
+                end_session,
+                http,
+                pending: PendingStore::default(),
+                sessions: SessionStore::default(),
+                csp,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &RpConfig {
+        &self.inner.config
+    }
+
+    /// The logged-in user of this request, if the session cookie names a live session.
+    pub fn session(&self, headers: &HeaderMap) -> Option<RpSession> {
+        let id = cookies::get(headers, &self.inner.cookies.session)?;
+        self.inner.sessions.get(&id, now())
+    }
+
+    /// An HTML page whose forms may lead to the IdP (the logout form).
+    pub fn html(&self, status: StatusCode, body: String) -> Response {
+        page::html_with_csp(status, body, self.inner.csp.clone())
+    }
+
+    /// Whether this request is the IdP's redirect back after a logout this browser started
+    /// here (`state` matches). If so, returns the `Set-Cookie` that forgets the logout state.
+    pub fn logout_notice(&self, headers: &HeaderMap, state: Option<&str>) -> Option<HeaderValue> {
+        let expected = cookies::get(headers, &self.inner.cookies.logout)?;
+        constant_time_eq(&expected, state?)
+            .then(|| self.inner.cookies.clear(&self.inner.cookies.logout))
+    }
+}
+
+/// Unix seconds now.
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// 32 random bytes from the OS, base64url: 43 characters.
+pub(crate) fn random_token() -> String {
+    CsrfToken::new_random_len(32).into_secret()
+}
+
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}

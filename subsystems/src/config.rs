@@ -1,0 +1,143 @@
+//! Typed configuration: one file per subsystem (`config/incubator.toml`,
+//! `config/makerspace.toml`) with environment overrides, validated at start.
+
+use std::{net::SocketAddr, path::Path};
+
+use serde::Deserialize;
+use tongyi_shared::rp::{RequiredGrant, RpConfig};
+
+use crate::error::Error;
+
+const ENV_PREFIX: &str = "TONGYI_SUBSYSTEM_";
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// Production mode refuses plain http and demo secrets.
+    #[serde(default)]
+    pub production: bool,
+    /// The subsystem code; an account enters only when its `grants` claim contains it.
+    pub code: String,
+    /// The subsystem's name as users know it.
+    pub name: String,
+    /// The portal's base URL, linked from every page.
+    pub portal_url: String,
+    /// The subsystem as a relying party of the IdP.
+    pub rp: RpConfig,
+}
+
+impl Config {
+    /// Reads the file, applies environment overrides and validates the result.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::config("file", format!("{}: {e}", path.display())))?;
+        let mut config: Config = toml::from_str(&text)
+            .map_err(|e| Error::config("file", format!("{}: {e}", path.display())))?;
+        config.apply_env(|k| std::env::var(k).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Environment variables win over the file; see the header of the shipped config files.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
+        if let Some(v) = var(&format!("{ENV_PREFIX}BIND")) {
+            self.bind = v;
+        }
+        if let Some(v) = var(&format!("{ENV_PREFIX}PORTAL_URL")) {
+            self.portal_url = v;
+        }
+        if let Some(v) = var(&format!("{ENV_PREFIX}PRODUCTION")) {
+            self.production = match v.as_str() {
+                "1" | "true" => true,
+                "0" | "false" | "" => false,
+                _ => return Err(Error::config("production", "expected true or false")),
+            };
+        }
+        self.rp.apply_env(ENV_PREFIX, &var);
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        self.bind
+            .parse::<SocketAddr>()
+            .map_err(|e| Error::config("bind", format!("not an address:port: {e}")))?;
+        let code_ok = !self.code.is_empty()
+            && self
+                .code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !code_ok {
+            return Err(Error::config(
+                "code",
+                "lowercase letters, digits, '_' or '-' (the value of the grants claim)",
+            ));
+        }
+        if self.name.is_empty() {
+            return Err(Error::config("name", "must not be empty"));
+        }
+        let portal_ok = (self.portal_url.starts_with("https://")
+            || (!self.production && self.portal_url.starts_with("http://")))
+            && !self.portal_url.ends_with('/');
+        if !portal_ok {
+            return Err(Error::config(
+                "portal_url",
+                "a base URL without a trailing '/'; https in production",
+            ));
+        }
+        self.rp.validate(self.production)?;
+        Ok(())
+    }
+
+    /// The relying-party settings with this subsystem's admission rule.
+    pub fn rp_config(&self) -> RpConfig {
+        let mut rp = self.rp.clone();
+        rp.required_grant = Some(RequiredGrant {
+            code: self.code.clone(),
+            system_name: self.name.clone(),
+        });
+        rp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Config {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn shipped_configs_are_valid_for_the_demo() {
+        let incubator = parse(include_str!("../../config/incubator.toml"));
+        incubator.validate().unwrap();
+        assert_eq!(incubator.code, "incubator");
+        assert_eq!(incubator.rp.client_id, "incubator");
+        assert_eq!(incubator.bind, "127.0.0.1:8082");
+        let makerspace = parse(include_str!("../../config/makerspace.toml"));
+        makerspace.validate().unwrap();
+        assert_eq!(makerspace.code, "makerspace");
+        assert_eq!(makerspace.rp.base_url, "http://127.0.0.1:8083");
+        let rp = makerspace.rp_config();
+        assert_eq!(rp.required_grant.unwrap().code, "makerspace");
+    }
+
+    #[test]
+    fn env_overrides_and_production_rules() {
+        let mut c = parse(include_str!("../../config/incubator.toml"));
+        c.apply_env(|k| match k {
+            "TONGYI_SUBSYSTEM_CLIENT_SECRET" => Some("from-env".into()),
+            "TONGYI_SUBSYSTEM_PRODUCTION" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.rp.client_secret, "from-env");
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("https"), "{err}");
+        let mut c = parse(include_str!("../../config/incubator.toml"));
+        c.code = "Incubator".into();
+        assert!(c.validate().is_err());
+    }
+}
