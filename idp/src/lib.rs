@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod memory;
 pub mod oidc;
 pub mod seed;
 pub mod state;
@@ -104,9 +105,18 @@ fn spawn_background_jobs(state: AppState) -> tokio::task::JoinHandle<()> {
         let period = Duration::from_secs(state.config.tokens.key_reload_secs.max(1));
         let mut tick = tokio::time::interval(period);
         tick.tick().await;
+        let mut last_purge = std::time::Instant::now();
         loop {
             tick.tick().await;
             state.store.sweep();
+            if last_purge.elapsed() >= Duration::from_secs(600) {
+                last_purge = std::time::Instant::now();
+                match store::refresh::purge_expired(&state.db, state.clock.now()).await {
+                    Ok(n) if n > 0 => tracing::info!(deleted = n, "expired refresh tokens purged"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "refresh token purge failed"),
+                }
+            }
             match state.keys.reload_if_changed(&state.db).await {
                 Ok(true) => tracing::info!("signing keys reloaded after a rotation"),
                 Ok(false) => {}

@@ -23,6 +23,7 @@ async fn main() -> ExitCode {
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
+    tongyi_idp::memory::return_large_blocks_to_the_os();
     let cli = Cli::parse();
     let config = match Config::load(&cli.config) {
         Ok(c) => c,

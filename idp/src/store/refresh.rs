@@ -182,3 +182,13 @@ pub async fn revoke_account(
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     revoke_where(db, "account_id", account_id, now).await
 }
+
+/// Deletes tokens past their expiry: an expired token is refused anyway, so a used one no
+/// longer needs keeping for reuse detection.
+pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let res = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    Ok(res.rows_affected())
+}

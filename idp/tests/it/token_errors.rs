@@ -419,3 +419,24 @@ both_backends!(malformed_requests, |backend: Backend| async move {
     ok.assert_ok();
     assert_eq!(ok.header("pragma"), Some("no-cache"));
 });
+
+both_backends!(
+    expired_refresh_tokens_are_purged,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let tokens = crate::proto::user_tokens(&idp, "rp-basic").await;
+        let later = idp.state.clock.now() + idp.state.config.tokens.refresh_ttl_secs + 1;
+        let purged =
+            tongyi_idp::store::refresh::purge_expired(&idp.state.db, idp.state.clock.now())
+                .await
+                .unwrap();
+        assert_eq!(purged, 0, "a live refresh token stays");
+        let purged = tongyi_idp::store::refresh::purge_expired(&idp.state.db, later)
+            .await
+            .unwrap();
+        assert_eq!(purged, 1);
+        crate::proto::refresh(&idp, "rp-basic", tokens.str("refresh_token"))
+            .await
+            .assert_error(400, "invalid_grant");
+    }
+);
