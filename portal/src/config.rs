@@ -1,9 +1,9 @@
 //! Typed configuration: `config/portal.toml` with environment overrides, validated at start.
 
-use std::{net::SocketAddr, path::Path};
+use std::path::Path;
 
 use serde::Deserialize;
-use tongyi_shared::rp::RpConfig;
+use tongyi_shared::rp::{config_file, RpConfig, RpError};
 
 use crate::error::Error;
 
@@ -39,28 +39,22 @@ pub struct SubsystemLink {
 impl Config {
     /// Reads the file, applies environment overrides and validates the result.
     pub fn load(path: &Path) -> Result<Config, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::config("file", format!("{}: {e}", path.display())))?;
-        let mut config: Config = toml::from_str(&text)
-            .map_err(|e| Error::config("file", format!("{}: {e}", path.display())))?;
-        config.apply_env(|k| std::env::var(k).ok())?;
-        config.validate()?;
-        Ok(config)
+        config_file::load(
+            path,
+            |c: &mut Config, var| c.apply_env(var),
+            Config::validate,
+        )
     }
 
     /// Environment variables win over the file; see the header of `config/portal.toml`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
-        if let Some(v) = var(&format!("{ENV_PREFIX}BIND")) {
-            self.bind = v;
-        }
-        if let Some(v) = var(&format!("{ENV_PREFIX}PRODUCTION")) {
-            self.production = match v.as_str() {
-                "1" | "true" => true,
-                "0" | "false" | "" => false,
-                _ => return Err(Error::config("production", "expected true or false")),
-            };
-        }
-        self.rp.apply_env(ENV_PREFIX, &var);
+        config_file::apply_common_env(
+            ENV_PREFIX,
+            &var,
+            &mut self.bind,
+            &mut self.production,
+            &mut self.rp,
+        )?;
         for s in &mut self.subsystems {
             let name = format!(
                 "{ENV_PREFIX}SUBSYSTEM_{}_URL",
@@ -74,25 +68,21 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), Error> {
-        self.bind
-            .parse::<SocketAddr>()
-            .map_err(|e| Error::config("bind", format!("not an address:port: {e}")))?;
+        config_file::validate_bind(&self.bind)?;
         self.rp.validate(self.production)?;
         for s in &self.subsystems {
             if s.code.is_empty() || s.name.is_empty() {
-                return Err(Error::config("subsystem", "code and name are required"));
+                return Err(RpError::config("subsystem", "code and name are required").into());
             }
-            let ok = (s.url.starts_with("https://")
-                || (!self.production && s.url.starts_with("http://")))
-                && !s.url.ends_with('/');
-            if !ok {
-                return Err(Error::config(
+            if !config_file::is_base_url(&s.url, self.production) {
+                return Err(RpError::config(
                     "subsystem.url",
                     format!(
                         "{}: a base URL without a trailing '/'; https in production",
                         s.code
                     ),
-                ));
+                )
+                .into());
             }
         }
         Ok(())

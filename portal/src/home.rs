@@ -2,21 +2,10 @@
 //! vouches for it, and the subsystems it may enter.
 
 use askama::Template;
-use axum::{
-    extract::{rejection::QueryRejection, Query, State},
-    http::{header, HeaderMap, StatusCode},
-    response::Response,
-};
-use serde::Deserialize;
-use tongyi_shared::{claims::OrgClaim, rp::RpSession};
+use axum::{extract::State, response::Response};
+use tongyi_shared::{claims::OrgClaim, rp::Landing};
 
 use crate::{error::Error, state::AppState};
-
-#[derive(Debug, Default, Deserialize)]
-pub struct HomeQuery {
-    /// Present when the IdP sends the browser back after logout.
-    state: Option<String>,
-}
 
 /// The logged-in account, in the words of its claims.
 struct Account<'a> {
@@ -46,15 +35,9 @@ struct HomePage<'a> {
     logged_out: bool,
 }
 
-pub async fn home(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<HomeQuery>, QueryRejection>,
-) -> Result<Response, Error> {
-    let q = query.map(|Query(q)| q).unwrap_or_default();
-    let session: Option<RpSession> = state.rp.session(&headers);
-    let notice = state.rp.logout_notice(&headers, q.state.as_deref());
-    let account = session.as_ref().map(|s| Account {
+pub async fn home(State(state): State<AppState>, landing: Landing) -> Result<Response, Error> {
+    let session = landing.session.as_ref();
+    let account = session.map(|s| Account {
         name: s.name.as_deref().unwrap_or(""),
         login_name: s.login_name.as_deref().unwrap_or(""),
         account_type: s.claims.account_type.map(|t| t.as_str()).unwrap_or(""),
@@ -62,7 +45,7 @@ pub async fn home(
         org: s.claims.org.as_ref(),
         csrf: &s.csrf,
     });
-    let subsystems = match &session {
+    let subsystems = match session {
         Some(s) => state
             .config
             .subsystems
@@ -76,13 +59,10 @@ pub async fn home(
         None => Vec::new(),
     };
     let page = HomePage {
-        logged_out: account.is_none() && notice.is_some(),
         account,
         subsystems,
+        logged_out: landing.logged_out(),
     };
-    let mut res = state.rp.html(StatusCode::OK, page.render()?);
-    if let Some(clear) = notice {
-        res.headers_mut().append(header::SET_COOKIE, clear);
-    }
-    Ok(res)
+    let body = page.render()?;
+    Ok(landing.page(&state.rp, body))
 }

@@ -11,30 +11,17 @@ pub mod home;
 pub mod state;
 
 use axum::{routing::get, Router};
-use tongyi_shared::rp::{self, page, Rp};
+use tongyi_shared::rp::{self, Rp};
 
 pub use config::Config;
 pub use error::Error;
 pub use state::AppState;
 
-/// Discovers the IdP (retrying while it starts) and builds the router.
+/// Discovers the IdP (retrying while it starts) and builds the router: the home page, and
+/// what every relying party serves (login, logout, health check, stylesheet).
 pub async fn build_app(config: Config) -> Result<Router, Error> {
     config.validate()?;
     let rp = Rp::start(config.rp.clone()).await?;
-    let state = AppState::new(config, rp);
-    Ok(Router::new()
-        .route("/", get(home::home))
-        .route("/healthz", get(healthz))
-        .route("/static/style.css", get(stylesheet))
-        .merge(rp::routes::<AppState, Error>())
-        .with_state(state))
-}
-
-/// The process is up and serving.
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-async fn stylesheet() -> axum::response::Response {
-    page::stylesheet(include_str!("../templates/style.css"))
+    let pages = Router::new().route("/", get(home::home));
+    Ok(rp::app_router::<_, Error>(config, rp, pages))
 }

@@ -1,10 +1,10 @@
 //! Typed configuration: one file per subsystem (`config/incubator.toml`,
 //! `config/makerspace.toml`) with environment overrides, validated at start.
 
-use std::{net::SocketAddr, path::Path};
+use std::path::Path;
 
 use serde::Deserialize;
-use tongyi_shared::rp::{RequiredGrant, RpConfig};
+use tongyi_shared::rp::{config_file, RequiredGrant, RpConfig, RpError};
 
 use crate::error::Error;
 
@@ -31,60 +31,51 @@ pub struct Config {
 impl Config {
     /// Reads the file, applies environment overrides and validates the result.
     pub fn load(path: &Path) -> Result<Config, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::config("file", format!("{}: {e}", path.display())))?;
-        let mut config: Config = toml::from_str(&text)
-            .map_err(|e| Error::config("file", format!("{}: {e}", path.display())))?;
-        config.apply_env(|k| std::env::var(k).ok())?;
-        config.validate()?;
-        Ok(config)
+        config_file::load(
+            path,
+            |c: &mut Config, var| c.apply_env(var),
+            Config::validate,
+        )
     }
 
     /// Environment variables win over the file; see the header of the shipped config files.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
-        if let Some(v) = var(&format!("{ENV_PREFIX}BIND")) {
-            self.bind = v;
-        }
+        config_file::apply_common_env(
+            ENV_PREFIX,
+            &var,
+            &mut self.bind,
+            &mut self.production,
+            &mut self.rp,
+        )?;
         if let Some(v) = var(&format!("{ENV_PREFIX}PORTAL_URL")) {
             self.portal_url = v;
         }
-        if let Some(v) = var(&format!("{ENV_PREFIX}PRODUCTION")) {
-            self.production = match v.as_str() {
-                "1" | "true" => true,
-                "0" | "false" | "" => false,
-                _ => return Err(Error::config("production", "expected true or false")),
-            };
-        }
-        self.rp.apply_env(ENV_PREFIX, &var);
         Ok(())
     }
 
     pub fn validate(&self) -> Result<(), Error> {
-        self.bind
-            .parse::<SocketAddr>()
-            .map_err(|e| Error::config("bind", format!("not an address:port: {e}")))?;
+        config_file::validate_bind(&self.bind)?;
         let code_ok = !self.code.is_empty()
             && self
                 .code
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !code_ok {
-            return Err(Error::config(
+            return Err(RpError::config(
                 "code",
                 "lowercase letters, digits, '_' or '-' (the value of the grants claim)",
-            ));
+            )
+            .into());
         }
         if self.name.is_empty() {
-            return Err(Error::config("name", "must not be empty"));
+            return Err(RpError::config("name", "must not be empty").into());
         }
-        let portal_ok = (self.portal_url.starts_with("https://")
-            || (!self.production && self.portal_url.starts_with("http://")))
-            && !self.portal_url.ends_with('/');
-        if !portal_ok {
-            return Err(Error::config(
+        if !config_file::is_base_url(&self.portal_url, self.production) {
+            return Err(RpError::config(
                 "portal_url",
                 "a base URL without a trailing '/'; https in production",
-            ));
+            )
+            .into());
         }
         self.rp.validate(self.production)?;
         Ok(())

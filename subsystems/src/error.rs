@@ -1,37 +1,27 @@
 //! The subsystem's one error type, mapped to responses here and nowhere else. Pages name the
-//! kind of problem; their Chinese wording lives in the templates.
+//! kind of problem; the shared RP glue words the common ones, `templates/error.html` frames
+//! them, and `templates/forbidden.html` is the subsystem's own refusal.
 
 use askama::Template;
 use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use tongyi_shared::rp::{page, Refusal, RpError};
+use tongyi_shared::rp::{error_page, page, ErrorKind, ErrorMessage, Refusal, RpError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("config value `{field}` is invalid: {reason}")]
-    Config { field: &'static str, reason: String },
+    /// Login failures, and invalid configuration values (the subsystem's own ones included).
     #[error(transparent)]
     Rp(#[from] RpError),
     #[error("template: {0}")]
     Template(#[from] askama::Error),
 }
 
-impl Error {
-    pub fn config(field: &'static str, reason: impl Into<String>) -> Self {
-        Error::Config {
-            field,
-            reason: reason.into(),
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
-    /// One of: expired, denied, csrf, busy, idp, internal.
-    kind: &'static str,
+    message: ErrorMessage,
 }
 
 /// SPEC §6: the refusal says whom to ask — the unit admin, for this account and this system.
@@ -43,36 +33,17 @@ struct ForbiddenPage<'a> {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        if let Error::Rp(RpError::NotGranted(refusal)) = &self {
-            tracing::info!(code = %refusal.required_grant, "login refused: no grant");
-            return match (ForbiddenPage { refusal }).render() {
-                Ok(body) => page::html(StatusCode::FORBIDDEN, body),
-                Err(_) => (StatusCode::FORBIDDEN, "forbidden").into_response(),
-            };
-        }
-        let (status, kind) = match &self {
-            Error::Rp(RpError::LoginExpired) => (StatusCode::BAD_REQUEST, "expired"),
-            Error::Rp(RpError::Provider(_)) => (StatusCode::BAD_REQUEST, "denied"),
-            Error::Rp(RpError::Csrf) => (StatusCode::FORBIDDEN, "csrf"),
-            Error::Rp(RpError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-            Error::Rp(
-                RpError::Callback(_)
-                | RpError::Exchange(_)
-                | RpError::IdToken(_)
-                | RpError::Discovery(_),
-            ) => (StatusCode::BAD_GATEWAY, "idp"),
-            Error::Rp(RpError::NotGranted(_) | RpError::Config { .. })
-            | Error::Config { .. }
-            | Error::Template(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        let kind = match &self {
+            Error::Rp(RpError::NotGranted(refusal)) => {
+                tracing::info!(code = %refusal.required_grant, "login refused: no grant");
+                return match (ForbiddenPage { refusal }).render() {
+                    Ok(body) => page::html(StatusCode::FORBIDDEN, body),
+                    Err(_) => (StatusCode::FORBIDDEN, "forbidden").into_response(),
+                };
+            }
+            Error::Rp(e) => e.kind(),
+            Error::Template(_) => ErrorKind::Internal,
         };
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        } else {
-            tracing::info!(error = %self, "request refused");
-        }
-        match (ErrorPage { kind }).render() {
-            Ok(body) => page::html(status, body),
-            Err(_) => (status, "error").into_response(),
-        }
+        error_page(&self, kind, |message| ErrorPage { message })
     }
 }

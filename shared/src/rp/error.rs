@@ -1,5 +1,6 @@
-//! What can go wrong on the relying-party side. The glue never renders these: each app maps
-//! [`RpError`] to its own pages in its one error type, so the wording and look stay the app's.
+//! What can go wrong on the relying-party side. The glue never renders these by itself: each
+//! app maps [`RpError`] to responses in its one error type, showing the common message of
+//! [`super::error_page`] in its own layout, or pages of its own (a subsystem's refusal).
 
 /// The account an admission was refused to, for the page that says whom to ask.
 #[derive(Clone, Debug)]
@@ -49,4 +50,14 @@ pub enum RpError {
     /// The account lacks the grant this app requires (SPEC §6).
     #[error("the account lacks the grant for this subsystem")]
     NotGranted(Box<Refusal>),
+}
+
+impl RpError {
+    /// An invalid configuration value: of the `[rp]` table, or of the app's own settings.
+    pub fn config(field: &'static str, reason: impl Into<String>) -> Self {
+        RpError::Config {
+            field,
+            reason: reason.into(),
+        }
+    }
 }

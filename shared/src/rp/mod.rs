@@ -6,23 +6,31 @@
 //! from its claims. Logout is RP-initiated at the IdP's end-session endpoint; the IdP ends our
 //! sessions through back-channel logout when the user logs out anywhere else.
 //!
-//! An app builds one [`Rp`] with [`Rp::start`], merges [`routes`] into its router (the
-//! `/auth/*` endpoints), reads the current user with [`Rp::session`], and maps [`RpError`] to
-//! its own pages.
+//! An app builds one [`Rp`] with [`Rp::start`] and gets its router from [`app_router`]: its
+//! own pages, the `/auth/*` endpoints of [`routes`], a health check and the shared stylesheet,
+//! over an [`AppState`] of its config and the `Rp`. Its pages read the current user with
+//! [`Rp::session`] (the home page, where logout ends, through [`Landing`]), and its error type
+//! maps [`RpError`] to pages, the common ones through [`error_page`]. Its config file loads
+//! through [`config_file`], and its `main` runs through [`server`].
 //!
 //! Pending logins and sessions live in this process: restarting the app logs its users out
 //! (logging in again is silent while the IdP session lasts), and one app runs as one instance.
 
 mod config;
+pub mod config_file;
 mod cookies;
 mod error;
+mod error_page;
+mod landing;
 mod login;
 mod logout;
 pub mod logout_token;
 pub mod page;
 mod provider;
 mod routes;
+pub mod server;
 mod session;
+mod state;
 
 use std::{
     sync::Arc,
@@ -38,9 +46,12 @@ use subtle::ConstantTimeEq;
 
 pub use config::{RequiredGrant, RpConfig, DEFAULT_SCOPES};
 pub use error::{Refusal, RpError};
+pub use error_page::{error_page, ErrorKind, ErrorMessage};
+pub use landing::Landing;
 pub use provider::TongyiIdClaims;
-pub use routes::routes;
+pub use routes::{app_router, routes};
 pub use session::RpSession;
+pub use state::AppState;
 
 use cookies::CookieJar;
 use provider::{Provider, TongyiClient};
