@@ -135,6 +135,11 @@ if [[ -z "$BIN" ]]; then
 fi
 [[ -x "$BIN" ]] || die "built binary not found at $BIN"
 log "binary: $BIN"
+ARGON2_COST_BIN="$(dirname "$BIN")/examples/argon2_cost"
+if [[ " $SCENARIOS " == *" login "* ]]; then
+  cargo build --release -p tongyi-idp --example argon2_cost >&2 || die "cargo build of the argon2_cost example failed"
+  [[ -x "$ARGON2_COST_BIN" ]] || die "argon2_cost example not found at $ARGON2_COST_BIN"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Scratch directory, cleanup
@@ -535,6 +540,12 @@ for line in ${EXTRA[@]+"${EXTRA[@]}"}; do echo "$line"; done
 echo "(non-2xx is wrk's 'Non-2xx or 3xx' count; errors are socket errors incl. timeouts > 5 s;"
 echo " idp% and other% are the shares of the IdP's core used by the IdP and by anything else"
 echo " (parallel builds, ...) during the run; idp% well below 100% means wrk was the limit)"
+
+if [[ " $SCENARIOS " == *" login "* ]]; then
+  echo
+  echo "reference, the argon2id bound for the login scenario (core $SERVER_CPU, config/idp.toml):"
+  on_server_cpu "$ARGON2_COST_BIN" "$ROOT/config/idp.toml" || true
+fi
 
 if [[ "$OPENSSL_SPEED" == "1" ]] && command -v openssl >/dev/null; then
   echo

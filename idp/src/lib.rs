@@ -109,6 +109,7 @@ fn spawn_background_jobs(state: AppState) -> tokio::task::JoinHandle<()> {
         loop {
             tick.tick().await;
             state.store.sweep();
+            state.password_work.release_idle(Duration::from_secs(30));
             if last_purge.elapsed() >= Duration::from_secs(600) {
                 last_purge = std::time::Instant::now();
                 match store::refresh::purge_expired(&state.db, state.clock.now()).await {

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use tokio::sync::Semaphore;
 
 use crate::{
+    accounts::password::WorkAreas,
     clock::Clock,
     config::Config,
     error::AppError,
@@ -31,8 +32,10 @@ pub struct AppState {
     pub discovery: Bytes,
     /// Back-channel logout deliveries.
     pub http: reqwest::Client,
-    /// Bounds concurrent argon2 work: each verification holds ~19 MiB and a core.
+    /// Bounds concurrent argon2 work to one verification per core: each holds ~19 MiB, and
+    /// two sharing a core evict each other's work area from the cache.
     pub password_slots: Arc<Semaphore>,
+    pub password_work: Arc<WorkAreas>,
 }
 
 impl AppState {
@@ -56,7 +59,8 @@ impl AppState {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default(),
-            password_slots: Arc::new(Semaphore::new(cores * 2)),
+            password_slots: Arc::new(Semaphore::new(cores)),
+            password_work: Arc::default(),
         }
     }
 
