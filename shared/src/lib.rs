@@ -1,7 +1,7 @@
 //! Code shared by the Tongyi IdP and its relying parties (portal, subsystems).
 //!
 //! [`claims`] is the claims contract (SPEC §6): the names and shapes of the claims the IdP puts
-//! into ID tokens, access tokens and userinfo responses. With the `rp` feature, [`rp`] adds the
+//! into ID tokens, access tokens and userinfo responses. With the `rp` feature, `rp` adds the
 //! relying-party login glue the portal and the subsystems share; the IdP does not enable it.
 //! [`validate`] holds the validated field types of the registration forms (SPEC §3) and
 //! [`mask`] the masking of personal data for display; both are used by the IdP.
