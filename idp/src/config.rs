@@ -37,6 +37,8 @@ pub struct Config {
     pub tokens: TokenConfig,
     #[serde(default)]
     pub login: LoginConfig,
+    #[serde(default)]
+    pub sms: SmsConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -94,6 +96,96 @@ impl Default for LoginConfig {
     }
 }
 
+/// Which SMS provider delivers one-time codes.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProviderKind {
+    /// Development outbox: messages stay in memory and in the log. Refused in production.
+    #[default]
+    Dev,
+    /// An HTTP gateway that accepts `{ "mobile", "template", "params" }` as JSON.
+    Http,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    pub provider: SmsProviderKind,
+    /// The gateway endpoint messages are POSTed to (`provider = "http"` only).
+    pub gateway_url: String,
+    /// Credential sent with every gateway request; prefer `TONGYI_SMS_API_KEY` to the file.
+    pub api_key: String,
+    /// Header that carries the key: `Authorization` sends `Bearer <key>`, any other name
+    /// (e.g. `X-Api-Key`) sends the key as it is.
+    pub api_key_header: String,
+    /// Gateway request timeout, connection included.
+    pub timeout_secs: u64,
+    /// How many recent messages the development outbox keeps.
+    pub outbox_size: usize,
+    /// Codes sent to one mobile per day (Asia/Shanghai calendar day), all purposes together.
+    pub daily_per_mobile: i64,
+    /// Codes requested from one client address per day (an IPv6 /64 counts as one address).
+    pub daily_per_address: i64,
+    pub templates: SmsTemplates,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            provider: SmsProviderKind::Dev,
+            gateway_url: String::new(),
+            api_key: String::new(),
+            api_key_header: "Authorization".into(),
+            timeout_secs: 5,
+            outbox_size: 100,
+            daily_per_mobile: 10,
+            daily_per_address: 50,
+            templates: SmsTemplates::default(),
+        }
+    }
+}
+
+// Hand-written so that the API key never reaches a log through `{:?}`.
+impl std::fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("provider", &self.provider)
+            .field("gateway_url", &self.gateway_url)
+            .field("api_key", &if self.api_key.is_empty() { "" } else { "***" })
+            .field("api_key_header", &self.api_key_header)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("outbox_size", &self.outbox_size)
+            .field("daily_per_mobile", &self.daily_per_mobile)
+            .field("daily_per_address", &self.daily_per_address)
+            .field("templates", &self.templates)
+            .finish()
+    }
+}
+
+/// Template ids registered at the SMS gateway, one per purpose. Each template receives the
+/// parameters `code` and `minutes`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsTemplates {
+    pub register: String,
+    pub login: String,
+    pub recover_password: String,
+    pub change_mobile: String,
+    pub bind_legacy: String,
+}
+
+impl Default for SmsTemplates {
+    fn default() -> Self {
+        SmsTemplates {
+            register: "SMS_REGISTER".into(),
+            login: "SMS_LOGIN".into(),
+            recover_password: "SMS_RECOVER_PASSWORD".into(),
+            change_mobile: "SMS_CHANGE_MOBILE".into(),
+            bind_legacy: "SMS_BIND_LEGACY".into(),
+        }
+    }
+}
+
 fn default_redis_prefix() -> String {
     "tongyi:".into()
 }
@@ -145,6 +237,20 @@ impl Config {
         set(&mut self.redis_prefix, "TONGYI_REDIS_PREFIX");
         set(&mut self.kek, "TONGYI_KEK");
         set(&mut self.seed_file, "TONGYI_SEED_FILE");
+        set(&mut self.sms.api_key, "TONGYI_SMS_API_KEY");
+        set(&mut self.sms.gateway_url, "TONGYI_SMS_GATEWAY_URL");
+        if let Some(v) = var("TONGYI_SMS_PROVIDER") {
+            self.sms.provider = match v.as_str() {
+                "dev" => SmsProviderKind::Dev,
+                "http" => SmsProviderKind::Http,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        field: "TONGYI_SMS_PROVIDER",
+                        reason: format!("expected dev or http, got {v:?}"),
+                    })
+                }
+            };
+        }
         if let Some(v) = var("TONGYI_PRODUCTION") {
             self.production = match v.as_str() {
                 "1" | "true" => true,
@@ -226,6 +332,63 @@ impl Config {
                 "argon2id needs at least 8 MiB, t >= 1, p >= 1",
             ));
         }
+        self.validate_sms()
+    }
+
+    fn validate_sms(&self) -> Result<(), ConfigError> {
+        let invalid = |field, reason: &str| ConfigError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        };
+        let s = &self.sms;
+        match s.provider {
+            SmsProviderKind::Dev if self.production => {
+                return Err(invalid(
+                    "sms.provider",
+                    "the development outbox cannot be used in production; set provider = \"http\"",
+                ));
+            }
+            SmsProviderKind::Dev => {}
+            SmsProviderKind::Http => {
+                let url = url::Url::parse(&s.gateway_url)
+                    .map_err(|e| invalid("sms.gateway_url", &format!("not a URL: {e}")))?;
+                match url.scheme() {
+                    "https" => {}
+                    "http" if !self.production => {}
+                    _ => return Err(invalid("sms.gateway_url", "must be https in production")),
+                }
+                if s.api_key.trim().is_empty() {
+                    return Err(invalid(
+                        "sms.api_key",
+                        "required by the http provider; set TONGYI_SMS_API_KEY",
+                    ));
+                }
+                if reqwest::header::HeaderName::from_bytes(s.api_key_header.as_bytes()).is_err() {
+                    return Err(invalid("sms.api_key_header", "not a valid header name"));
+                }
+            }
+        }
+        if s.timeout_secs == 0 || s.timeout_secs > 60 {
+            return Err(invalid("sms.timeout_secs", "must be between 1 and 60"));
+        }
+        if s.outbox_size == 0 {
+            return Err(invalid("sms.outbox_size", "must be at least 1"));
+        }
+        if s.daily_per_mobile < 1 || s.daily_per_address < 1 {
+            return Err(invalid("sms.daily_per_*", "must be at least 1"));
+        }
+        let t = &s.templates;
+        for (field, v) in [
+            ("sms.templates.register", &t.register),
+            ("sms.templates.login", &t.login),
+            ("sms.templates.recover_password", &t.recover_password),
+            ("sms.templates.change_mobile", &t.change_mobile),
+            ("sms.templates.bind_legacy", &t.bind_legacy),
+        ] {
+            if v.trim().is_empty() {
+                return Err(invalid(field, "must not be empty"));
+            }
+        }
         Ok(())
     }
 
@@ -287,5 +450,41 @@ mod tests {
         let mut c = base();
         c.kek = "c2hvcnQ=".into();
         assert!(c.validate().unwrap_err().to_string().contains("32 bytes"));
+    }
+
+    #[test]
+    fn sms_provider_rules() {
+        let mut c = base();
+        assert_eq!(c.sms.provider, SmsProviderKind::Dev);
+        // A production configuration that is otherwise fine still refuses the dev outbox.
+        c.production = true;
+        c.issuer = "https://id.example.gov.cn".into();
+        c.kek = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("sms.provider"), "{err}");
+
+        c.apply_env(|k| (k == "TONGYI_SMS_PROVIDER").then(|| "http".to_string()))
+            .unwrap();
+        c.sms.gateway_url = "http://sms.example.cn/send".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("sms.gateway_url"), "{err}");
+        c.sms.gateway_url = "https://sms.example.cn/send".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("sms.api_key"), "{err}");
+        c.apply_env(|k| (k == "TONGYI_SMS_API_KEY").then(|| "k-123".to_string()))
+            .unwrap();
+        c.validate().unwrap();
+        assert!(
+            !format!("{:?}", c.sms).contains("k-123"),
+            "the key stays out of Debug"
+        );
+
+        let mut c = base();
+        let err = c
+            .apply_env(|k| (k == "TONGYI_SMS_PROVIDER").then(|| "carrier-pigeon".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("TONGYI_SMS_PROVIDER"));
+        c.sms.daily_per_mobile = 0;
+        assert!(c.validate().unwrap_err().to_string().contains("daily"));
     }
 }

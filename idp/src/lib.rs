@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod error;
 pub mod memory;
 pub mod oidc;
+pub mod providers;
 pub mod seed;
 pub mod state;
 pub mod store;
@@ -40,6 +41,8 @@ pub enum StartError {
     Keys(#[from] oidc::keys::KeyError),
     #[error("seed file: {0}")]
     Seed(String),
+    #[error("sms provider: {0}")]
+    Sms(#[from] providers::sms::SmsError),
 }
 
 /// A built IdP: its router and the state behind it.
@@ -58,6 +61,7 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         Ephemeral::redis(&config.redis_url, &config.redis_prefix).await?
     };
     let clock = clock::Clock::default();
+    let sms = providers::sms::SmsSender::from_config(&config, clock.clone())?;
     let keys = Keys::load_or_create(&db, config.kek_bytes()?, clock.now()).await?;
     if !config.seed_file.is_empty() {
         seed::apply_file(
@@ -69,7 +73,7 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         .await
         .map_err(StartError::Seed)?;
     }
-    let state = AppState::new(Arc::new(config), db, store, keys, clock);
+    let state = AppState::new(Arc::new(config), db, store, keys, clock, sms);
     let router = Router::new()
         .merge(oidc::router())
         .merge(web::router())

@@ -16,6 +16,7 @@ use crate::{
         keys::Keys,
         Endpoints,
     },
+    providers::sms::SmsSender,
     store::{self, ephemeral::Ephemeral, Db},
 };
 
@@ -36,10 +37,19 @@ pub struct AppState {
     /// two sharing a core evict each other's work area from the cache.
     pub password_slots: Arc<Semaphore>,
     pub password_work: Arc<WorkAreas>,
+    /// Delivers SMS one-time codes (development outbox or HTTP gateway).
+    pub sms: SmsSender,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, db: Db, store: Ephemeral, keys: Keys, clock: Clock) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        db: Db,
+        store: Ephemeral,
+        keys: Keys,
+        clock: Clock,
+        sms: SmsSender,
+    ) -> Self {
         let endpoints = Arc::new(Endpoints::new(&config.issuer));
         let discovery = discovery::document(&endpoints);
         let cores = std::thread::available_parallelism()
@@ -61,6 +71,7 @@ impl AppState {
                 .unwrap_or_default(),
             password_slots: Arc::new(Semaphore::new(cores)),
             password_work: Arc::default(),
+            sms,
         }
     }
 

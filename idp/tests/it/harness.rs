@@ -10,7 +10,7 @@ use axum::{extract::State, routing::post, Form, Router};
 use reqwest::{header, redirect::Policy, StatusCode};
 use tongyi_idp::{
     build_app,
-    config::{Config, LoginConfig, TokenConfig, DEMO_KEK},
+    config::{Config, LoginConfig, SmsConfig, TokenConfig, DEMO_KEK},
     seed::{self, SeedAccount, SeedClient, SeedFile, SeedOrg},
     AppState,
 };
@@ -183,6 +183,7 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
             argon2_t: 1,
             ..LoginConfig::default()
         },
+        sms: SmsConfig::default(),
     }
 }
 

@@ -14,5 +14,6 @@ mod keys_cli;
 mod login_throttle;
 mod logout;
 mod scale_out;
+mod sms;
 mod token_errors;
 mod tokens;

@@ -116,6 +116,7 @@ impl Platform {
             kek: DEMO_KEK.into(),
             production: false,
             seed_file: String::new(),
+            sms: Default::default(),
             tokens: TokenConfig {
                 key_reload_secs: 1,
                 ..TokenConfig::default()
