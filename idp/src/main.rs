@@ -9,20 +9,11 @@ use tongyi_idp::{
     store::Db,
     Config,
 };
+use tongyi_shared::process;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn".into());
-    // JSON lines for log collectors in production; readable text on a terminal.
-    if std::env::var("TONGYI_LOG_FORMAT").as_deref() == Ok("json") {
-        tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
-    }
+    process::init_tracing("info,sqlx=warn");
     tongyi_idp::memory::return_large_blocks_to_the_os();
     let cli = Cli::parse();
     let config = match Config::load(&cli.config) {
@@ -63,30 +54,9 @@ async fn serve(config: Config) -> Result<String, String> {
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     tracing::info!(%issuer, %bind, "IdP listening");
-    app.serve(listener, shutdown_signal())
+    app.serve(listener, process::shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("IdP stopped");
     Ok(String::new())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

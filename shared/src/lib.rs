@@ -8,6 +8,8 @@
 
 pub mod claims;
 pub mod mask;
+#[cfg(feature = "process")]
+pub mod process;
 pub mod validate;
 
 #[cfg(feature = "rp")]
