@@ -1,10 +1,14 @@
 //! The `idp` command line: `serve`, and the admin commands for clients and signing keys.
+//! Every change an admin command makes is recorded in the audit log (`detail.via = "cli"`;
+//! the operator is whoever could run the binary with the database's credentials, so no
+//! account is named as the actor).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
+    audit::{self, AuditEntry, AuditEvent},
     clock::Clock,
     config::Config,
     crypto,
@@ -162,6 +166,11 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
             {
                 return Err(format!("client {} already exists", client.client_id));
             }
+            let entry = AuditEntry::new(AuditEvent::ClientRegistered)
+                .client(&client.client_id)
+                .detail("via", "cli")
+                .detail("auth_method", client.auth_method.as_str());
+            audit::record_at(db, now, entry).await;
             let mut out = describe(&client);
             if let Some(s) = secret {
                 out.push_str(&format!("client_secret: {s}\n(shown once; store it now)\n"));
@@ -200,6 +209,10 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
             )
             .await
             .map_err(db_err)?;
+            let entry = AuditEntry::new(AuditEvent::ClientSecretRotated)
+                .client(&client_id)
+                .detail("via", "cli");
+            audit::record_at(db, now, entry).await;
             Ok(format!("client_secret: {secret}\n(shown once; running IdPs accept it within their client cache time)\n"))
         }
         ClientCommand::Remove { client_id } => {
@@ -207,6 +220,10 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
                 .await
                 .map_err(db_err)?
             {
+                let entry = AuditEntry::new(AuditEvent::ClientRemoved)
+                    .client(&client_id)
+                    .detail("via", "cli");
+                audit::record_at(db, now, entry).await;
                 Ok(format!("removed {client_id}\n"))
             } else {
                 Err(format!("no client {client_id}"))
@@ -244,6 +261,11 @@ pub async fn run_keys(db: &Db, config: &Config, cmd: KeysCommand) -> CommandResu
                 let kid = keys::rotate(db, &kek, alg, now)
                     .await
                     .map_err(|e| e.to_string())?;
+                let entry = AuditEntry::new(AuditEvent::KeysRotated)
+                    .detail("via", "cli")
+                    .detail("alg", alg.as_str())
+                    .detail("kid", kid.as_str());
+                audit::record_at(db, now, entry).await;
                 out.push_str(&format!("{}: new active key {kid}\n", alg.as_str()));
             }
             Ok(out)

@@ -1,8 +1,13 @@
-//! Small cryptographic helpers: random tokens, digests, constant-time comparison and the
-//! envelope encryption of signing keys at rest.
+//! Small cryptographic helpers: random tokens, digests, constant-time comparison, the
+//! envelope encryption of signing keys at rest, and the keys derived from the KEK.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
+use openssl::{
+    hash::MessageDigest,
+    pkey::PKey,
+    sign::Signer,
+    symm::{decrypt_aead, encrypt_aead, Cipher},
+};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -16,17 +21,72 @@ pub fn random_token(bytes: usize) -> String {
 /// Hex SHA-256 of a secret; codes, refresh tokens, session ids and client secrets are stored
 /// only as this digest so that a database or Redis dump cannot be replayed.
 pub fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    let mut out = String::with_capacity(64);
-    for b in digest {
+    hex(&Sha256::digest(data))
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Lower-case hex of arbitrary bytes.
+pub fn hex(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len() * 2);
+    for b in data {
         out.push(char::from_digit((b >> 4) as u32, 16).unwrap_or('0'));
         out.push(char::from_digit((b & 0xf) as u32, 16).unwrap_or('0'));
     }
     out
 }
 
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && bool::from(a.ct_eq(b))
+/// HMAC-SHA256 of `data` under `key`.
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let run = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
+        let pkey = PKey::hmac(key)?;
+        let mut signer = Signer::new(MessageDigest::sha256(), &pkey)?;
+        signer.update(data)?;
+        signer.sign_to_vec()
+    };
+    run()
+        .ok()
+        .and_then(|mac| <[u8; 32]>::try_from(mac).ok())
+        .expect("HMAC-SHA256 with an in-memory key cannot fail")
+}
+
+/// What a key derived from the KEK is for. Each use gets a key of its own, so that a value
+/// computed for one use (an SMS store key, a lookup hash) says nothing about another, and the
+/// KEK itself only ever keys these derivations and the sealing of signing keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyPurpose {
+    /// Keyed digests of mobiles and codes in the short-lived store (`accounts::sms_code`).
+    SmsCode,
+    /// AES-256-GCM data key for personal data at rest (`pii::PiiVault::seal`).
+    PiiSeal,
+    /// HMAC key for lookup and uniqueness hashes of personal data (`pii::PiiVault::lookup_key`).
+    PiiLookup,
+}
+
+impl KeyPurpose {
+    pub const ALL: [KeyPurpose; 3] = [
+        KeyPurpose::SmsCode,
+        KeyPurpose::PiiSeal,
+        KeyPurpose::PiiLookup,
+    ];
+
+    /// The derivation label. Changing one changes the key: data sealed or hashed under the
+    /// old key can no longer be opened or found.
+    fn label(self) -> &'static [u8] {
+        match self {
+            KeyPurpose::SmsCode => b"tongyi/sms-code/v1",
+            KeyPurpose::PiiSeal => b"tongyi/pii-seal/v1",
+            KeyPurpose::PiiLookup => b"tongyi/pii-lookup/v1",
+        }
+    }
+}
+
+/// The key for `purpose`: HMAC-SHA256 of the purpose's label under the KEK (a PRF keyed by
+/// the KEK, domain-separated by the label, as in HKDF-Expand with a single block).
+pub fn derive_key(kek: &[u8; 32], purpose: KeyPurpose) -> [u8; 32] {
+    hmac_sha256(kek, purpose.label())
 }
 
 pub fn b64url(data: &[u8]) -> String {
@@ -96,5 +156,31 @@ mod tests {
         assert!(!constant_time_eq(b"short", b"longer"));
         assert_ne!(random_token(32), random_token(32));
         assert_eq!(random_token(32).len(), 43);
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn derived_keys_are_separated_by_purpose_and_kek() {
+        let kek = [7u8; 32];
+        let keys: Vec<[u8; 32]> = KeyPurpose::ALL
+            .iter()
+            .map(|p| derive_key(&kek, *p))
+            .collect();
+        for (i, a) in keys.iter().enumerate() {
+            assert_ne!(a, &kek);
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(derive_key(&kek, KeyPurpose::PiiSeal), keys[1]);
+        assert_ne!(derive_key(&[8u8; 32], KeyPurpose::PiiSeal), keys[1]);
     }
 }

@@ -2,6 +2,7 @@
 //! plus background jobs. `main.rs` and the tests both start the IdP through it.
 
 pub mod accounts;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod memory;
 pub mod oidc;
+pub mod pii;
 pub mod providers;
 pub mod seed;
 pub mod state;
@@ -62,7 +64,9 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
     };
     let clock = clock::Clock::default();
     let sms = providers::sms::SmsSender::from_config(&config, clock.clone())?;
-    let keys = Keys::load_or_create(&db, config.kek_bytes()?, clock.now()).await?;
+    let kek = config.kek_bytes()?;
+    let keys = Keys::load_or_create(&db, kek, clock.now()).await?;
+    let pii = pii::PiiVault::new(&kek);
     if !config.seed_file.is_empty() {
         seed::apply_file(
             &db,
@@ -73,7 +77,7 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         .await
         .map_err(StartError::Seed)?;
     }
-    let state = AppState::new(Arc::new(config), db, store, keys, clock, sms);
+    let state = AppState::new(Arc::new(config), db, store, keys, clock, sms, pii);
     let router = Router::new()
         .merge(oidc::router())
         .merge(web::router())

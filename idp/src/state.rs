@@ -16,6 +16,7 @@ use crate::{
         keys::Keys,
         Endpoints,
     },
+    pii::PiiVault,
     providers::sms::SmsSender,
     store::{self, ephemeral::Ephemeral, Db},
 };
@@ -39,6 +40,8 @@ pub struct AppState {
     pub password_work: Arc<WorkAreas>,
     /// Delivers SMS one-time codes (development outbox or HTTP gateway).
     pub sms: SmsSender,
+    /// Seals personal data at rest and computes its lookup hashes (keys derived from the KEK).
+    pub pii: PiiVault,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
         keys: Keys,
         clock: Clock,
         sms: SmsSender,
+        pii: PiiVault,
     ) -> Self {
         let endpoints = Arc::new(Endpoints::new(&config.issuer));
         let discovery = discovery::document(&endpoints);
@@ -72,6 +76,7 @@ impl AppState {
             password_slots: Arc::new(Semaphore::new(cores)),
             password_work: Arc::default(),
             sms,
+            pii,
         }
     }
 

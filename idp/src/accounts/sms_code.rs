@@ -25,12 +25,10 @@
 
 use std::{collections::BTreeMap, net::IpAddr};
 
-use openssl::{hash::MessageDigest, pkey::PKey, sign::Signer};
-
 use crate::{
     clock::Clock,
     config::{Config, SmsTemplates},
-    crypto,
+    crypto::{self, KeyPurpose},
     providers::sms::{mask_mobile, SmsError, SmsMessage, SmsSender},
     state::AppState,
     store::ephemeral::Ephemeral,
@@ -268,7 +266,7 @@ pub async fn send_with(
         store.delete(&keys.wait).await?;
         return Err(e.into());
     }
-    let value = format!("{id}.{expires_at}.{}", keys.code_digest(&id, &code)?);
+    let value = format!("{id}.{expires_at}.{}", keys.code_digest(&id, &code));
     store.put(&keys.code, &value, CODE_TTL_SECS).await?;
     tracing::info!(
         purpose = purpose.as_str(),
@@ -316,7 +314,7 @@ pub async fn verify_with(
         store.delete(&keys.code).await?;
         return Err(SmsCodeError::TooManyAttempts);
     }
-    let given = keys.code_digest(id, code)?;
+    let given = keys.code_digest(id, code);
     if !crypto::constant_time_eq(given.as_bytes(), digest.as_bytes()) {
         if attempt >= MAX_ATTEMPTS {
             store.delete(&keys.code).await?;
@@ -339,7 +337,7 @@ pub async fn verify_with(
 
 /// The store keys of one (purpose, mobile) pair, and the key that digests its code.
 struct Keys {
-    secret: Vec<u8>,
+    secret: [u8; 32],
     code: String,
     tries: String,
     wait: String,
@@ -353,12 +351,15 @@ impl Keys {
             .kek_bytes()
             .map_err(|e| SmsCodeError::Internal(e.to_string()))?;
         // A key of its own, so that these digests say nothing about the KEK's other uses.
-        let secret = hmac(&kek, b"tongyi/sms-code/v1")?;
-        let pair = crypto::b64url(&hmac(
+        let secret = crypto::derive_key(&kek, KeyPurpose::SmsCode);
+        let pair = crypto::b64url(&crypto::hmac_sha256(
             &secret,
             format!("pair\0{}\0{mobile}", purpose.as_str()).as_bytes(),
-        )?);
-        let mobile = crypto::b64url(&hmac(&secret, format!("mobile\0{mobile}").as_bytes())?);
+        ));
+        let mobile = crypto::b64url(&crypto::hmac_sha256(
+            &secret,
+            format!("mobile\0{mobile}").as_bytes(),
+        ));
         Ok(Keys {
             code: format!("sms:code:{pair}"),
             tries: format!("sms:try:{pair}"),
@@ -368,22 +369,12 @@ impl Keys {
         })
     }
 
-    fn code_digest(&self, id: &str, code: &str) -> Result<String, SmsCodeError> {
-        Ok(crypto::b64url(&hmac(
+    fn code_digest(&self, id: &str, code: &str) -> String {
+        crypto::b64url(&crypto::hmac_sha256(
             &self.secret,
             format!("code\0{id}\0{code}").as_bytes(),
-        )?))
+        ))
     }
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> Result<Vec<u8>, SmsCodeError> {
-    let run = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
-        let pkey = PKey::hmac(key)?;
-        let mut signer = Signer::new(MessageDigest::sha256(), &pkey)?;
-        signer.update(data)?;
-        signer.sign_to_vec()
-    };
-    run().map_err(|e| SmsCodeError::Internal(format!("HMAC: {e}")))
 }
 
 fn parse_stored(v: &str) -> Option<(&str, i64, &str)> {
@@ -545,10 +536,7 @@ mod tests {
             a.wait, b.wait,
             "the resend limit is per mobile, not per purpose"
         );
-        assert_ne!(
-            a.code_digest("id", "123456").unwrap(),
-            a.code_digest("id", "123457").unwrap()
-        );
+        assert_ne!(a.code_digest("id", "123456"), a.code_digest("id", "123457"));
     }
 
     #[tokio::test]

@@ -3,8 +3,10 @@
 //! third-party page cannot log people out. `post_logout_redirect_uri` must be registered
 //! exactly for the client the hint (or `client_id`) names.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::{
-    extract::{RawForm, RawQuery, State},
+    extract::{ConnectInfo, RawForm, RawQuery, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -12,6 +14,7 @@ use serde::Deserialize;
 
 use super::{backchannel, form::Params, issue, keys::TokenKind, session};
 use crate::{
+    audit::{self, AuditEntry, AuditEvent},
     error::{AppError, AppResult},
     state::AppState,
     store,
@@ -29,6 +32,8 @@ struct HintClaims {
 /// A validated logout request.
 struct LogoutRequest {
     hint: Option<HintClaims>,
+    /// The relying party that sent the user here (named or hinted), for the audit log.
+    client_id: Option<String>,
     redirect: Option<String>,
     state: Option<String>,
 }
@@ -39,21 +44,23 @@ fn bad(message: &str) -> AppError {
 
 pub async fn logout_get(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let params =
         Params::parse(query.unwrap_or_default().as_bytes()).map_err(|_| bad("请求参数重复。"))?;
-    handle(&state, &headers, params).await
+    handle(&state, &headers, params, peer.ip()).await
 }
 
 pub async fn logout_post(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> AppResult<Response> {
     let params = Params::parse(&body).map_err(|_| bad("请求参数重复。"))?;
-    handle(&state, &headers, params).await
+    handle(&state, &headers, params, peer.ip()).await
 }
 
 async fn validate(state: &AppState, p: &Params) -> AppResult<LogoutRequest> {
@@ -102,12 +109,18 @@ async fn validate(state: &AppState, p: &Params) -> AppResult<LogoutRequest> {
     };
     Ok(LogoutRequest {
         hint,
+        client_id,
         redirect,
         state: p.get("state").map(str::to_owned),
     })
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Response> {
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    p: Params,
+    ip: IpAddr,
+) -> AppResult<Response> {
     let req = validate(state, &p).await?;
     let current = session::current(state, headers).await?;
     let hinted = match (&req.hint, &current) {
@@ -120,11 +133,11 @@ async fn handle(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<R
         if !hinted {
             return pages::logout_confirm(state, headers, &p);
         }
-        end(state, &c).await?;
+        end_logout(state, &c, req.client_id.as_deref(), ip, "id_token_hint").await?;
     } else if let Some(sid) = req.hint.as_ref().and_then(|h| h.sid.as_deref()) {
         // The browser lost its cookie, but the RP proved the session with its ID token.
         if let Some(c) = session::find_by_sid(state, sid).await? {
-            end(state, &c).await?;
+            end_logout(state, &c, req.client_id.as_deref(), ip, "id_token_hint_sid").await?;
         }
     }
     Ok(finish(state, req))
@@ -133,6 +146,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<R
 /// The confirmation form posts back here with the original parameters.
 pub async fn logout_confirm(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> AppResult<Response> {
@@ -140,13 +154,47 @@ pub async fn logout_confirm(
     csrf::check(&state, &headers, p.get("csrf"))?;
     let req = validate(&state, &p).await?;
     if let Some(c) = session::current(&state, &headers).await? {
-        end(&state, &c).await?;
+        end_logout(&state, &c, req.client_id.as_deref(), peer.ip(), "confirmed").await?;
     }
     Ok(finish(&state, req))
 }
 
-/// Ends the session everywhere: the store, the refresh tokens bound to it, and each RP.
+/// Ends the session everywhere (see [`end_session`]) because the user logged out, and records
+/// it as `logged_out`. `how` says what proved the user's intent, for the audit log.
+async fn end_logout(
+    state: &AppState,
+    current: &session::CurrentSession,
+    client_id: Option<&str>,
+    ip: IpAddr,
+    how: &'static str,
+) -> AppResult<()> {
+    end_session(state, current).await?;
+    let entry = AuditEntry::new(AuditEvent::LoggedOut)
+        .by_subject(&current.session.account_id)
+        .client_opt(client_id)
+        .ip(ip)
+        .detail("sid", current.session.sid.as_str())
+        .detail("clients", current.session.clients.clone())
+        .detail("via", how);
+    audit::record(state, entry).await;
+    Ok(())
+}
+
+/// Ends the session everywhere without a logout by the user (another account logging in in
+/// the same browser), and records it as `session_ended`.
 pub async fn end(state: &AppState, current: &session::CurrentSession) -> AppResult<()> {
+    end_session(state, current).await?;
+    let entry = AuditEntry::new(AuditEvent::SessionEnded)
+        .subject(&current.session.account_id)
+        .detail("sid", current.session.sid.as_str())
+        .detail("clients", current.session.clients.clone())
+        .detail("reason", "replaced_by_login");
+    audit::record(state, entry).await;
+    Ok(())
+}
+
+/// Ends the session everywhere: the store, the refresh tokens bound to it, and each RP.
+async fn end_session(state: &AppState, current: &session::CurrentSession) -> AppResult<()> {
     session::end(state, current).await?;
     let now = state.clock.now();
     for (jti, exp) in store::refresh::revoke_session(&state.db, &current.session.sid, now).await? {

@@ -1,5 +1,6 @@
 //! The password login page. On success it starts a login session and sends the browser back
-//! to the authorization request it came from.
+//! to the authorization request it came from. After a few failed logins for the account or
+//! from the address, the form carries an image captcha, checked before any password work.
 
 use std::net::SocketAddr;
 
@@ -13,7 +14,10 @@ use serde::Deserialize;
 
 use super::{cookies, csrf, pages};
 use crate::{
-    accounts::login::{password_login, LoginFailure},
+    accounts::{
+        captcha,
+        login::{password_login, LoginFailure},
+    },
     error::AppResult,
     oidc::{
         authorize::{load_pending, save_pending},
@@ -31,6 +35,57 @@ struct LoginPage<'a> {
     login_name: &'a str,
     client_name: Option<String>,
     error: Option<&'a str>,
+    /// The captcha challenge the form carries, when one is required.
+    captcha_id: Option<String>,
+    captcha_error: Option<&'a str>,
+}
+
+const MISSING_FIELDS: &str = "请输入账号和密码。";
+const INVALID: &str = "账号或密码错误。";
+const LOCKED: &str = "登录失败次数过多，请稍后再试。";
+const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入。";
+
+/// What the form shows besides its fields.
+#[derive(Default)]
+struct Notice {
+    error: Option<&'static str>,
+    captcha_error: Option<&'static str>,
+    /// Show a fresh captcha.
+    captcha: bool,
+}
+
+/// Renders the form; every rendering that shows a captcha creates a new challenge.
+async fn render_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: &str,
+    login_name: &str,
+    notice: Notice,
+) -> AppResult<Response> {
+    let (token, cookie) = csrf::token(state, headers);
+    let captcha_id = if notice.captcha {
+        Some(captcha::issue(&state.store).await?)
+    } else {
+        None
+    };
+    let page = LoginPage {
+        csrf: &token,
+        req,
+        login_name,
+        client_name: client_name(state, req).await,
+        error: notice.error,
+        captcha_id,
+        captcha_error: notice.captcha_error,
+    };
+    Ok(pages::with_cookie(
+        pages::render(StatusCode::OK, &page)?,
+        cookie,
+    ))
+}
+
+/// The login name as the failure counters know it; `None` when nothing was typed.
+fn named(login_name: &str) -> Option<&str> {
+    Some(login_name).filter(|n| !n.is_empty())
 }
 
 pub fn redirect_to_login(request_id: &str) -> Response {
@@ -41,6 +96,10 @@ pub fn redirect_to_login(request_id: &str) -> Response {
 pub struct LoginQuery {
     #[serde(default)]
     req: String,
+    /// `1` from the "换一张" link: show a new captcha even when the address alone would not
+    /// call for one (the account typed before is not known to a plain reload).
+    #[serde(default)]
+    captcha: String,
 }
 
 async fn client_name(state: &AppState, req: &str) -> Option<String> {
@@ -58,29 +117,25 @@ async fn client_name(state: &AppState, req: &str) -> Option<String> {
 
 pub async fn login_page(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> AppResult<Response> {
-    let (token, cookie) = csrf::token(&state, &headers);
     let hint = if q.req.is_empty() {
         None
     } else {
         Some(load_pending(&state, &q.req).await?)
     };
-    let page = LoginPage {
-        csrf: &token,
-        req: &q.req,
-        login_name: hint
-            .as_ref()
-            .and_then(|p| p.login_hint.as_deref())
-            .unwrap_or(""),
-        client_name: client_name(&state, &q.req).await,
-        error: None,
+    let login_name = hint
+        .as_ref()
+        .and_then(|p| p.login_hint.as_deref())
+        .unwrap_or("");
+    let notice = Notice {
+        captcha: q.captcha == "1"
+            || captcha::required_for_login(&state, named(login_name), peer.ip()).await?,
+        ..Notice::default()
     };
-    Ok(pages::with_cookie(
-        pages::render(StatusCode::OK, &page)?,
-        cookie,
-    ))
+    render_form(&state, &headers, &q.req, login_name, notice).await
 }
 
 pub async fn login_submit(
@@ -95,30 +150,42 @@ pub async fn login_submit(
     let req = form.get("req").unwrap_or("");
     let login_name = form.get("login_name").unwrap_or("").trim();
     let password = form.get("password").unwrap_or("");
+    let ip = peer.ip();
+    // After a failure the form asks for a captcha if the counts now call for one.
     let (state_ref, headers_ref) = (&state, &headers);
     let failure = |message: &'static str| async move {
-        let (token, cookie) = csrf::token(state_ref, headers_ref);
-        let page = LoginPage {
-            csrf: &token,
-            req,
-            login_name,
-            client_name: client_name(state_ref, req).await,
+        let notice = Notice {
             error: Some(message),
+            captcha: captcha::required_for_login(state_ref, named(login_name), ip).await?,
+            ..Notice::default()
         };
-        Ok::<_, crate::error::AppError>(pages::with_cookie(
-            pages::render(StatusCode::OK, &page)?,
-            cookie,
-        ))
+        render_form(state_ref, headers_ref, req, login_name, notice).await
     };
     if login_name.is_empty() || password.is_empty() {
-        return failure("请输入账号和密码。").await;
+        return failure(MISSING_FIELDS).await;
     }
-    let account = match password_login(&state, login_name, password, peer.ip()).await {
-        Ok(a) => a,
-        Err(LoginFailure::Invalid) => return failure("账号或密码错误。").await,
-        Err(LoginFailure::Locked) => {
-            return failure("登录失败次数过多，请稍后再试。").await;
+    // The captcha comes before the password check: a wrong or missing answer costs no argon2
+    // work and does not count as a failed password. Checking uses the challenge up.
+    if captcha::required_for_login(&state, Some(login_name), ip).await? {
+        let answered = captcha::verify(
+            &state.store,
+            form.get("captcha_id").unwrap_or(""),
+            form.get("captcha").unwrap_or(""),
+        )
+        .await?;
+        if !answered {
+            let notice = Notice {
+                captcha_error: Some(CAPTCHA_WRONG),
+                captcha: true,
+                ..Notice::default()
+            };
+            return render_form(&state, &headers, req, login_name, notice).await;
         }
+    }
+    let account = match password_login(&state, login_name, password, ip).await {
+        Ok(a) => a,
+        Err(LoginFailure::Invalid) => return failure(INVALID).await,
+        Err(LoginFailure::Locked) => return failure(LOCKED).await,
         Err(LoginFailure::Internal(e)) => return Err(e),
     };
     tracing::info!(account_id = %account.id, "password login");

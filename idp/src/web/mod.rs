@@ -1,6 +1,8 @@
-//! Pages: login, consent, logout confirmation, the IdP's home page, and health checks.
+//! Pages: login, consent, logout confirmation, the IdP's home page, captcha pictures, and
+//! health checks.
 //! Templates live in `idp/templates/` (askama, Chinese UI).
 
+pub mod captcha;
 pub mod consent;
 pub mod cookies;
 pub mod csrf;
@@ -19,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(login::login_page).post(login::login_submit))
+        .route("/captcha/{id}", get(captcha::captcha_image))
         .route("/consent", post(consent::consent_submit))
         .route("/static/style.css", get(pages::stylesheet))
 }

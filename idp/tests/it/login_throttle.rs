@@ -5,7 +5,8 @@ use reqwest::StatusCode;
 
 use crate::{
     both_backends,
-    harness::{browser, follow, submit_login, Backend, Outcome, TestIdp, PASSWORD},
+    captcha::submit_login_answering_captcha,
+    harness::{browser, follow, Backend, Outcome, TestIdp, PASSWORD},
     proto::{self, code_in, code_request, exchange, refresh, user_tokens},
 };
 
@@ -28,7 +29,8 @@ fn login_error(html: &str) -> Option<String> {
     Some(html[start..].split('<').next()?.to_owned())
 }
 
-/// Submits the form; expects to stay on the login page and returns it with its message.
+/// Submits the form (answering the captcha the page shows after three failures); expects to
+/// stay on the login page and returns it with its message.
 async fn failed_login(
     idp: &TestIdp,
     b: &reqwest::Client,
@@ -36,7 +38,7 @@ async fn failed_login(
     login_name: &str,
     password: &str,
 ) -> (String, String) {
-    let (url, status, html) = submit_login(b, &idp.base, page, login_name, password)
+    let (url, status, html) = submit_login_answering_captcha(b, idp, page, login_name, password)
         .await
         .page();
     assert_eq!(status, StatusCode::OK, "{url}");
@@ -57,7 +59,7 @@ both_backends!(failures_look_the_same, |backend: Backend| async move {
     assert_eq!(empty, "请输入账号和密码。");
 
     // The form keeps working: login names are case-insensitive.
-    let redirect = submit_login(&b, &idp.base, &page, "ALICE", PASSWORD)
+    let redirect = submit_login_answering_captcha(&b, &idp, &page, "ALICE", PASSWORD)
         .await
         .rp();
     code_in(&idp, &redirect, &req);
@@ -84,7 +86,7 @@ both_backends!(lockout_after_five_failures, |backend: Backend| async move {
             assert_eq!(message, INVALID);
             page = next;
         }
-        let redirect = submit_login(&b, &idp.base, &page, "unit_admin", PASSWORD)
+        let redirect = submit_login_answering_captcha(&b, &idp, &page, "unit_admin", PASSWORD)
             .await
             .rp();
         code_in(&idp, &redirect, &req);
@@ -112,7 +114,7 @@ both_backends!(lockout_after_five_failures, |backend: Backend| async move {
     // Another account from the same address still logs in.
     let other = browser();
     let (req, page) = login_page(&idp, &other).await;
-    let redirect = submit_login(&other, &idp.base, &page, "unit_admin", PASSWORD)
+    let redirect = submit_login_answering_captcha(&other, &idp, &page, "unit_admin", PASSWORD)
         .await
         .rp();
     let code = code_in(&idp, &redirect, &req);

@@ -5,7 +5,9 @@ mod harness;
 mod proto;
 mod rp;
 
+mod audit;
 mod authorize_errors;
+mod captcha;
 mod client_auth;
 mod code_flow;
 mod consent_prompt;
