@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use reqwest::StatusCode;
 use tongyi_idp::{
     accounts::login::{password_login, LoginFailure},
-    cli::{run_client, run_keys, ClientArgs, ClientCommand, KeysCommand},
+    cli::{run_client, run_keys, ClientCommand, KeysCommand},
     pii::PiiField,
     store::audit::{list_for_subject, list_recent, AuditRow},
 };
@@ -198,37 +198,16 @@ both_backends!(lockouts, |backend: Backend| async move {
     assert_no_personal_data(&rows, &["unit_admin", MOBILE, "5656", PASSWORD, "nope"]);
 });
 
-fn client_args(client_id: &str) -> ClientArgs {
-    ClientArgs {
-        client_id: client_id.into(),
-        name: format!("审计应用 {client_id}"),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        backchannel_logout_uri: None,
-        grant_types: vec!["client_credentials".into()],
-        auth_method: "client_secret_basic".into(),
-        alg: "ES256".into(),
-        scopes: vec!["reports.read".into()],
-        subsystem: None,
-        first_party: true,
-        jwks_file: None,
-    }
-}
-
-fn secret_in(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix("client_secret: "))
-        .unwrap_or_else(|| panic!("no secret in:\n{out}"))
-        .to_owned()
-}
-
 both_backends!(admin_commands, |backend: Backend| async move {
     let idp = TestIdp::start(backend).await;
     let db = &idp.state.db;
 
-    let added = run_client(db, ClientCommand::Add(Box::new(client_args("audited"))))
-        .await
-        .unwrap();
+    let added = run_client(
+        db,
+        ClientCommand::Add(Box::new(crate::proto::machine_client_args("audited"))),
+    )
+    .await
+    .unwrap();
     let rotated = run_client(
         db,
         ClientCommand::RotateSecret {
@@ -287,5 +266,11 @@ both_backends!(admin_commands, |backend: Backend| async move {
     let keys = detail(&rows[3]);
     assert_eq!(keys["alg"], "ES256");
     assert!(keys["kid"].is_string());
-    assert_no_personal_data(&rows, &[&secret_in(&added), &secret_in(&rotated)]);
+    assert_no_personal_data(
+        &rows,
+        &[
+            &crate::proto::secret_in(&added),
+            &crate::proto::secret_in(&rotated),
+        ],
+    );
 });

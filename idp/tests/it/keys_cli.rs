@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use sqlx::Row;
 use tongyi_idp::{
-    cli::{run_client, run_keys, ClientArgs, ClientCommand, KeysCommand},
+    cli::{run_client, run_keys, ClientCommand, KeysCommand},
     crypto::sha256_hex,
     oidc::keys::SigningAlg,
 };
@@ -12,34 +12,12 @@ use tongyi_idp::{
 use crate::{
     both_backends,
     harness::{authorize_as, browser, Backend, TestIdp},
-    proto::{self, client_credentials, code_in, code_request, refresh, user_tokens, Auth},
+    proto::{
+        self, client_credentials, code_in, code_request, machine_client_args as args, refresh,
+        secret_in, user_tokens, Auth,
+    },
     rp,
 };
-
-fn args(client_id: &str) -> ClientArgs {
-    ClientArgs {
-        client_id: client_id.into(),
-        name: format!("命令行应用 {client_id}"),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        backchannel_logout_uri: None,
-        grant_types: vec!["client_credentials".into()],
-        auth_method: "client_secret_basic".into(),
-        alg: "ES256".into(),
-        scopes: vec!["reports.read".into()],
-        subsystem: None,
-        first_party: true,
-        jwks_file: None,
-    }
-}
-
-/// The secret in the output of `client add` or `client rotate-secret`.
-fn secret_in(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix("client_secret: "))
-        .unwrap_or_else(|| panic!("no secret in:\n{out}"))
-        .to_owned()
-}
 
 async fn stored_secret_hash(idp: &TestIdp, client_id: &str) -> Option<String> {
     let row = sqlx::query("SELECT secret_hash FROM clients WHERE client_id = $1")

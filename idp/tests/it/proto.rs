@@ -323,3 +323,29 @@ pub fn tamper(jwt: &str) -> String {
     assert_ne!(payload, parts[1]);
     format!("{}.{payload}.{}", parts[0], parts[2])
 }
+
+/// Arguments of `idp client add` for a client_credentials machine client.
+pub fn machine_client_args(client_id: &str) -> tongyi_idp::cli::ClientArgs {
+    tongyi_idp::cli::ClientArgs {
+        client_id: client_id.into(),
+        name: format!("命令行应用 {client_id}"),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        grant_types: vec!["client_credentials".into()],
+        auth_method: "client_secret_basic".into(),
+        alg: "ES256".into(),
+        scopes: vec!["reports.read".into()],
+        subsystem: None,
+        first_party: true,
+        jwks_file: None,
+    }
+}
+
+/// The secret in the output of `client add` or `client rotate-secret`.
+pub fn secret_in(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .unwrap_or_else(|| panic!("no secret in:\n{out}"))
+        .to_owned()
+}
