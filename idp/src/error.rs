@@ -34,6 +34,10 @@ pub enum AppError {
         title: &'static str,
         message: String,
     },
+    /// A page that needs a signed-in user: the browser is sent to the login page, which comes
+    /// back to this local path afterwards.
+    #[error("login required for {0}")]
+    LoginRequired(String),
     /// A failure of ours; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -157,6 +161,17 @@ impl IntoResponse for AppError {
                 title,
                 message,
             } => pages::error_page(status, title, &message),
+            AppError::LoginRequired(next) => {
+                let target = format!(
+                    "/login?next={}",
+                    url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                );
+                let mut res = StatusCode::SEE_OTHER.into_response();
+                if let Ok(v) = HeaderValue::from_str(&target) {
+                    res.headers_mut().insert(header::LOCATION, v);
+                }
+                no_store(res)
+            }
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
                 pages::error_page(

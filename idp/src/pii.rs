@@ -22,17 +22,20 @@ pub enum PiiField {
     Mobile,
     Email,
     BankAccount,
+    /// Uploaded images of identity documents and licences (sealed bytes only).
+    Document,
     /// Lookup hashes only (e.g. an unknown login name in the audit log); login names are
     /// stored and shown in clear.
     LoginName,
 }
 
 impl PiiField {
-    pub const ALL: [PiiField; 5] = [
+    pub const ALL: [PiiField; 6] = [
         PiiField::IdNumber,
         PiiField::Mobile,
         PiiField::Email,
         PiiField::BankAccount,
+        PiiField::Document,
         PiiField::LoginName,
     ];
 
@@ -44,6 +47,7 @@ impl PiiField {
             PiiField::Mobile => "mobile",
             PiiField::Email => "email",
             PiiField::BankAccount => "bank_account",
+            PiiField::Document => "document",
             PiiField::LoginName => "login_name",
         }
     }
@@ -57,7 +61,7 @@ impl PiiField {
             PiiField::IdNumber => text.to_uppercase(),
             PiiField::Email | PiiField::LoginName => text.to_lowercase(),
             PiiField::BankAccount => text.chars().filter(|c| !c.is_whitespace()).collect(),
-            PiiField::Mobile => text.to_owned(),
+            PiiField::Mobile | PiiField::Document => text.to_owned(),
         }
     }
 }
@@ -114,6 +118,35 @@ impl PiiVault {
     pub fn lookup_key(&self, field: PiiField, plaintext: &str) -> String {
         let message = format!("{}\0{}", field.as_str(), field.normalize(plaintext));
         crypto::hex(&crypto::hmac_sha256(&self.lookup_key, message.as_bytes()))
+    }
+}
+
+impl PiiVault {
+    /// A reserved mobile and email as the accounts table stores them: sealed, with lookup
+    /// hashes.
+    pub fn seal_contact(
+        &self,
+        mobile: Option<&str>,
+        email: Option<&str>,
+    ) -> crate::store::accounts::SealedContact {
+        crate::store::accounts::SealedContact {
+            mobile_sealed: mobile.map(|m| self.seal(PiiField::Mobile, m)),
+            mobile_key: mobile.map(|m| self.lookup_key(PiiField::Mobile, m)),
+            email_sealed: email.map(|e| self.seal(PiiField::Email, e)),
+            email_key: email.map(|e| self.lookup_key(PiiField::Email, e)),
+        }
+    }
+
+    /// Seals bytes (an uploaded image) for `field`, as text for a `TEXT` column.
+    pub fn seal_bytes(&self, field: PiiField, data: &[u8]) -> String {
+        let sealed = crypto::seal(&self.seal_key, &Self::aad(field), data);
+        format!("{SEALED_V1}{}", crypto::b64url(&sealed))
+    }
+
+    /// The bytes of a value sealed with [`PiiVault::seal_bytes`].
+    pub fn open_bytes(&self, field: PiiField, sealed: &str) -> Option<Vec<u8>> {
+        let raw = crypto::b64url_decode(sealed.strip_prefix(SEALED_V1)?)?;
+        crypto::open(&self.seal_key, &Self::aad(field), &raw)
     }
 }
 

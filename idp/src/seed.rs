@@ -56,6 +56,11 @@ pub struct SeedAccount {
     pub grants: Vec<String>,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// A reserved mobile (for SMS login and recovery), sealed when stored.
+    #[serde(default)]
+    pub mobile: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// A client definition, as in the seed file and the `client add` command.
@@ -135,6 +140,7 @@ pub async fn apply_file(db: &Db, config: &Config, path: &Path, now: i64) -> Resu
 
 pub async fn apply(db: &Db, config: &Config, seed: SeedFile, now: i64) -> Result<(), String> {
     let db_err = |e: sqlx::Error| e.to_string();
+    let pii = crate::pii::PiiVault::new(&config.kek_bytes().map_err(|e| e.to_string())?);
     for o in seed.org {
         let org = NewOrg {
             id: o.id,
@@ -174,8 +180,10 @@ pub async fn apply(db: &Db, config: &Config, seed: SeedFile, now: i64) -> Result
             org_role: a.org_role,
             grants: a.grants,
             roles: a.roles,
+            login_name_chosen: true,
         };
-        store::accounts::insert(db, &new, now)
+        let contact = pii.seal_contact(a.mobile.as_deref(), a.email.as_deref());
+        store::accounts::insert_with_contact(db, &new, &contact, now)
             .await
             .map_err(db_err)?;
     }

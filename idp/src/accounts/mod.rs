@@ -5,4 +5,6 @@
 pub mod captcha;
 pub mod login;
 pub mod password;
+pub mod sessions;
 pub mod sms_code;
+pub mod uploads;

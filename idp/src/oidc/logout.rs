@@ -183,12 +183,22 @@ async fn end_logout(
 /// Ends the session everywhere without a logout by the user (another account logging in in
 /// the same browser), and records it as `session_ended`.
 pub async fn end(state: &AppState, current: &session::CurrentSession) -> AppResult<()> {
+    end_because(state, current, "replaced_by_login").await
+}
+
+/// Ends the session everywhere (store, refresh tokens, back-channel logout to each RP) and
+/// records it as `session_ended` with `reason` (e.g. `password_changed`, `account_disabled`).
+pub async fn end_because(
+    state: &AppState,
+    current: &session::CurrentSession,
+    reason: &'static str,
+) -> AppResult<()> {
     end_session(state, current).await?;
     let entry = AuditEntry::new(AuditEvent::SessionEnded)
         .subject(&current.session.account_id)
         .detail("sid", current.session.sid.as_str())
         .detail("clients", current.session.clients.clone())
-        .detail("reason", "replaced_by_login");
+        .detail("reason", reason);
     audit::record(state, entry).await;
     Ok(())
 }

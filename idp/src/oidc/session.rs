@@ -5,7 +5,33 @@
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
-use crate::{crypto, error::AppError, state::AppState, web::cookies};
+use crate::{
+    crypto,
+    error::AppError,
+    state::AppState,
+    store::{self, sessions::SessionRecord},
+    web::cookies,
+};
+
+/// Where a session was started from, as the account console shows it.
+#[derive(Clone, Debug, Default)]
+pub struct ClientMeta {
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+impl ClientMeta {
+    pub fn from_request(ip: std::net::IpAddr, headers: &HeaderMap) -> ClientMeta {
+        let user_agent = headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(200).collect());
+        ClientMeta {
+            ip: Some(ip),
+            user_agent,
+        }
+    }
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LoginSession {
@@ -38,6 +64,7 @@ pub async fn create(
     state: &AppState,
     account_id: &str,
     amr: Vec<String>,
+    meta: &ClientMeta,
 ) -> Result<(String, LoginSession), AppError> {
     let now = state.clock.now();
     let ttl = state.config.tokens.session_ttl_secs;
@@ -56,6 +83,15 @@ pub async fn create(
         .store
         .put(&sid_key(&session.sid), &digest, ttl)
         .await?;
+    let record = SessionRecord {
+        sid: session.sid.clone(),
+        account_id: session.account_id.clone(),
+        created_at: now,
+        expires_at: session.expires_at,
+        client_ip: meta.ip.map(|ip| ip.to_string()),
+        user_agent: meta.user_agent.clone(),
+    };
+    store::sessions::record(&state.db, &record).await?;
     Ok((cookie, session))
 }
 
@@ -123,6 +159,7 @@ pub async fn renew(
         .put(&sid_key(&session.sid), &digest, ttl)
         .await?;
     state.store.delete(&current.key).await?;
+    store::sessions::extend(&state.db, &session.sid, session.expires_at).await?;
     Ok(cookie)
 }
 
@@ -142,5 +179,6 @@ pub async fn add_client(
 pub async fn end(state: &AppState, current: &CurrentSession) -> Result<(), AppError> {
     state.store.delete(&current.key).await?;
     state.store.delete(&sid_key(&current.session.sid)).await?;
+    store::sessions::remove(&state.db, &current.session.sid).await?;
     Ok(())
 }

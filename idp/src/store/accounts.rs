@@ -17,6 +17,14 @@ pub struct Account {
     /// `active` or `disabled`.
     pub status: String,
     pub org: Option<OrgClaim>,
+    /// Sealed reserved mobile and email ([`PiiVault::open`](crate::pii::PiiVault::open) with
+    /// `PiiField::Mobile` / `PiiField::Email`).
+    pub mobile_sealed: Option<String>,
+    pub email_sealed: Option<String>,
+    /// False while the login name is the generated one of a quick registration.
+    pub login_name_chosen: bool,
+    /// Set by a unit admin's reset: the next login must choose a new password.
+    pub must_change_password: bool,
 }
 
 impl Account {
@@ -31,7 +39,8 @@ pub fn login_key(login_name: &str) -> String {
 }
 
 const SELECT: &str = "SELECT a.id, a.login_name, a.password_hash, a.account_type, \
-    a.display_name, a.realname_status, a.status, a.org_role, o.id AS org_id, o.name AS org_name, \
+    a.display_name, a.realname_status, a.status, a.org_role, a.mobile_sealed, a.email_sealed, \
+    a.login_name_chosen, a.must_change_password, o.id AS org_id, o.name AS org_name, \
     o.uscc AS org_uscc, o.status AS org_status \
     FROM accounts a LEFT JOIN organizations o ON o.id = a.org_id";
 
@@ -66,6 +75,10 @@ fn decode(r: &AnyRow) -> Result<Account, sqlx::Error> {
             .ok_or_else(|| bad("realname_status", &realname))?,
         status: r.try_get("status")?,
         org,
+        mobile_sealed: r.try_get("mobile_sealed")?,
+        email_sealed: r.try_get("email_sealed")?,
+        login_name_chosen: r.try_get::<i64, _>("login_name_chosen")? != 0,
+        must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
     })
 }
 
@@ -73,6 +86,22 @@ pub async fn find_by_login(db: &Db, login_name: &str) -> Result<Option<Account>,
     let sql = format!("{SELECT} WHERE a.login_key = $1");
     let row = sqlx::query(&sql)
         .bind(login_key(login_name))
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// The account of `account_type` whose column `key_column` (a keyed lookup hash) is `key`.
+pub(crate) async fn find_by_key(
+    db: &Db,
+    account_type: AccountType,
+    key_column: &'static str,
+    key: &str,
+) -> Result<Option<Account>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE a.account_type = $1 AND a.{key_column} = $2");
+    let row = sqlx::query(&sql)
+        .bind(account_type.as_str())
+        .bind(key)
         .fetch_optional(&db.pool)
         .await?;
     row.as_ref().map(decode).transpose()
@@ -133,6 +162,8 @@ pub struct NewAccount {
     pub org_role: Option<String>,
     pub grants: Vec<String>,
     pub roles: Vec<String>,
+    /// False for a generated login name (quick registration) that the user may still choose.
+    pub login_name_chosen: bool,
 }
 
 /// Creates the unit if it is missing (by id).
@@ -154,11 +185,47 @@ pub async fn ensure_org(db: &Db, org: &NewOrg, now: i64) -> Result<(), sqlx::Err
 /// Creates an account with its grants and roles in one transaction; false when the login name
 /// is taken (nothing is written then).
 pub async fn insert(db: &Db, a: &NewAccount, now: i64) -> Result<bool, sqlx::Error> {
+    insert_with_contact(db, a, &SealedContact::default(), now).await
+}
+
+/// Like [`insert`], with a reserved mobile and email.
+pub async fn insert_with_contact(
+    db: &Db,
+    a: &NewAccount,
+    contact: &SealedContact,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let res = sqlx::query(
+    match insert_in(&mut tx, a, contact, now).await {
+        Ok(()) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// A reserved mobile and email, sealed, with their lookup hashes.
+#[derive(Clone, Debug, Default)]
+pub struct SealedContact {
+    pub mobile_sealed: Option<String>,
+    pub mobile_key: Option<String>,
+    pub email_sealed: Option<String>,
+    pub email_key: Option<String>,
+}
+
+/// Inserts the account row, its grants and roles inside the caller's transaction.
+pub(crate) async fn insert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    a: &NewAccount,
+    contact: &SealedContact,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
         "INSERT INTO accounts (id, login_name, login_key, password_hash, account_type, \
-         display_name, realname_status, status, org_id, org_role, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $10)",
+         display_name, realname_status, status, org_id, org_role, created_at, updated_at, \
+         mobile_sealed, mobile_key, email_sealed, email_key, login_name_chosen) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&a.id)
     .bind(&a.login_name)
@@ -170,13 +237,13 @@ pub async fn insert(db: &Db, a: &NewAccount, now: i64) -> Result<bool, sqlx::Err
     .bind(&a.org_id)
     .bind(&a.org_role)
     .bind(now)
-    .execute(&mut *tx)
-    .await;
-    match res {
-        Ok(_) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
-        Err(e) => return Err(e),
-    }
+    .bind(&contact.mobile_sealed)
+    .bind(&contact.mobile_key)
+    .bind(&contact.email_sealed)
+    .bind(&contact.email_key)
+    .bind(i64::from(a.login_name_chosen))
+    .execute(&mut **tx)
+    .await?;
     for g in &a.grants {
         sqlx::query(
             "INSERT INTO account_grants (account_id, subsystem_code, granted_at) VALUES ($1, $2, $3)",
@@ -184,18 +251,17 @@ pub async fn insert(db: &Db, a: &NewAccount, now: i64) -> Result<bool, sqlx::Err
         .bind(&a.id)
         .bind(g)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     for r in &a.roles {
         sqlx::query("INSERT INTO account_roles (account_id, role) VALUES ($1, $2)")
             .bind(&a.id)
             .bind(r)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }
 
 pub async fn set_status(db: &Db, id: &str, status: &str, now: i64) -> Result<bool, sqlx::Error> {
@@ -225,4 +291,72 @@ pub async fn set_grants(db: &Db, id: &str, grants: &[String], now: i64) -> Resul
         .await?;
     }
     tx.commit().await
+}
+
+/// Sets a new password hash; `must_change` marks a temporary password (a unit admin's reset)
+/// that the next login must replace.
+pub async fn set_password(
+    db: &Db,
+    id: &str,
+    password_hash: &str,
+    must_change: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query(
+        "UPDATE accounts SET password_hash = $1, must_change_password = $2, updated_at = $3 \
+         WHERE id = $4",
+    )
+    .bind(password_hash)
+    .bind(i64::from(must_change))
+    .bind(now)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Chooses the login name of an account (quick registration sets it later); false when the
+/// name is taken.
+pub async fn set_login_name(
+    db: &Db,
+    id: &str,
+    login_name: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query(
+        "UPDATE accounts SET login_name = $1, login_key = $2, login_name_chosen = 1, \
+         updated_at = $3 WHERE id = $4",
+    )
+    .bind(login_name)
+    .bind(login_key(login_name))
+    .bind(now)
+    .bind(id)
+    .execute(&db.pool)
+    .await;
+    match res {
+        Ok(r) => Ok(r.rows_affected() == 1),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn set_realname_status(
+    db: &Db,
+    id: &str,
+    status: RealnameStatus,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let res =
+        sqlx::query("UPDATE accounts SET realname_status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(now)
+            .bind(id)
+            .execute(&db.pool)
+            .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// The roles of an account (platform admin, reviewers…).
+pub async fn roles(db: &Db, account_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    Ok(grants_and_roles(db, account_id).await?.1)
 }

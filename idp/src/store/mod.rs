@@ -9,8 +9,12 @@ pub mod audit;
 pub mod clients;
 pub mod consents;
 pub mod ephemeral;
+pub mod identities;
+pub mod info_updates;
 pub mod keys;
 pub mod refresh;
+pub mod sessions;
+pub mod uploads;
 
 use sqlx::{any::AnyPoolOptions, AnyPool};
 

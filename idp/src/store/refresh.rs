@@ -127,32 +127,39 @@ pub async fn rotate(
     Ok(true)
 }
 
-/// Revokes every token of the families matching `column = value` and returns the access-token
-/// ids (with expiry) that were issued alongside them, for the caller to deny.
+/// Revokes every token matching `column = value` (except those of session `keep_sid`) and
+/// returns the access-token ids (with expiry) that were issued alongside them, for the caller
+/// to deny.
 async fn revoke_where(
     db: &Db,
     column: &'static str,
     value: &str,
+    keep_sid: Option<&str>,
     now: i64,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let keep = if keep_sid.is_some() {
+        " AND sid <> $3"
+    } else {
+        ""
+    };
     let mut tx = db.pool.begin().await?;
     let sql = format!(
         "SELECT access_jti, access_exp FROM refresh_tokens \
-         WHERE {column} = $1 AND access_exp > $2"
+         WHERE {column} = $1 AND access_exp > $2{keep}"
     );
-    let rows = sqlx::query(&sql)
-        .bind(value)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
+    let mut select = sqlx::query(&sql).bind(value).bind(now);
+    if let Some(sid) = keep_sid {
+        select = select.bind(sid);
+    }
+    let rows = select.fetch_all(&mut *tx).await?;
     let sql = format!(
-        "UPDATE refresh_tokens SET revoked_at = $1 WHERE {column} = $2 AND revoked_at IS NULL"
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE {column} = $1 AND revoked_at IS NULL{keep}"
     );
-    sqlx::query(&sql)
-        .bind(now)
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
+    let mut update = sqlx::query(&sql).bind(value).bind(now);
+    if let Some(sid) = keep_sid {
+        update = update.bind(sid);
+    }
+    update.execute(&mut *tx).await?;
     tx.commit().await?;
     rows.iter()
         .map(|r| Ok((r.try_get("access_jti")?, r.try_get("access_exp")?)))
@@ -164,7 +171,7 @@ pub async fn revoke_family(
     family_id: &str,
     now: i64,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    revoke_where(db, "family_id", family_id, now).await
+    revoke_where(db, "family_id", family_id, None, now).await
 }
 
 pub async fn revoke_session(
@@ -172,7 +179,7 @@ pub async fn revoke_session(
     sid: &str,
     now: i64,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    revoke_where(db, "sid", sid, now).await
+    revoke_where(db, "sid", sid, None, now).await
 }
 
 pub async fn revoke_account(
@@ -180,7 +187,18 @@ pub async fn revoke_account(
     account_id: &str,
     now: i64,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    revoke_where(db, "account_id", account_id, now).await
+    revoke_where(db, "account_id", account_id, None, now).await
+}
+
+/// Like [`revoke_account`], but keeps the tokens of one session (the one that changed the
+/// password).
+pub async fn revoke_account_except_session(
+    db: &Db,
+    account_id: &str,
+    keep_sid: &str,
+    now: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    revoke_where(db, "account_id", account_id, Some(keep_sid), now).await
 }
 
 /// Deletes tokens past their expiry: an expired token is refused anyway, so a used one no

@@ -32,6 +32,8 @@ use crate::{
 struct LoginPage<'a> {
     csrf: &'a str,
     req: &'a str,
+    /// A local page to return to after a login that no authorization request started.
+    next: &'a str,
     login_name: &'a str,
     client_name: Option<String>,
     error: Option<&'a str>,
@@ -59,6 +61,7 @@ async fn render_form(
     state: &AppState,
     headers: &HeaderMap,
     req: &str,
+    next: &str,
     login_name: &str,
     notice: Notice,
 ) -> AppResult<Response> {
@@ -71,6 +74,7 @@ async fn render_form(
     let page = LoginPage {
         csrf: &token,
         req,
+        next,
         login_name,
         client_name: client_name(state, req).await,
         error: notice.error,
@@ -96,6 +100,8 @@ pub fn redirect_to_login(request_id: &str) -> Response {
 pub struct LoginQuery {
     #[serde(default)]
     req: String,
+    #[serde(default)]
+    next: String,
     /// `1` from the "换一张" link: show a new captcha even when the address alone would not
     /// call for one (the account typed before is not known to a plain reload).
     #[serde(default)]
@@ -135,7 +141,8 @@ pub async fn login_page(
             || captcha::required_for_login(&state, named(login_name), peer.ip()).await?,
         ..Notice::default()
     };
-    render_form(&state, &headers, &q.req, login_name, notice).await
+    let next = super::auth::local_path(&q.next).unwrap_or("");
+    render_form(&state, &headers, &q.req, next, login_name, notice).await
 }
 
 pub async fn login_submit(
@@ -148,6 +155,7 @@ pub async fn login_submit(
     let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
     csrf::check(&state, &headers, form.get("csrf"))?;
     let req = form.get("req").unwrap_or("");
+    let next = super::auth::local_path(form.get("next").unwrap_or("")).unwrap_or("");
     let login_name = form.get("login_name").unwrap_or("").trim();
     let password = form.get("password").unwrap_or("");
     let ip = peer.ip();
@@ -159,7 +167,7 @@ pub async fn login_submit(
             captcha: captcha::required_for_login(state_ref, named(login_name), ip).await?,
             ..Notice::default()
         };
-        render_form(state_ref, headers_ref, req, login_name, notice).await
+        render_form(state_ref, headers_ref, req, next, login_name, notice).await
     };
     if login_name.is_empty() || password.is_empty() {
         return failure(MISSING_FIELDS).await;
@@ -179,7 +187,7 @@ pub async fn login_submit(
                 captcha: true,
                 ..Notice::default()
             };
-            return render_form(&state, &headers, req, login_name, notice).await;
+            return render_form(&state, &headers, req, next, login_name, notice).await;
         }
     }
     let account = match password_login(&state, login_name, password, ip).await {
@@ -192,18 +200,19 @@ pub async fn login_submit(
     // Every login hands out a new cookie value (no fixation). The same account keeps its
     // session and sid; another account's session is ended everywhere first.
     let amr = vec!["pwd".to_owned()];
+    let meta = session::ClientMeta::from_request(ip, &headers);
     let cookie_value = match session::current(&state, &headers).await? {
         Some(old) if old.session.account_id == account.id => {
             session::renew(&state, old, amr).await?
         }
         Some(old) => {
             logout::end(&state, &old).await?;
-            session::create(&state, &account.id, amr).await?.0
+            session::create(&state, &account.id, amr, &meta).await?.0
         }
-        None => session::create(&state, &account.id, amr).await?.0,
+        None => session::create(&state, &account.id, amr, &meta).await?.0,
     };
     let target = if req.is_empty() {
-        "/".to_owned()
+        if next.is_empty() { "/" } else { next }.to_owned()
     } else {
         let mut pending = load_pending(&state, req).await?;
         pending.login_done = true;

@@ -2,12 +2,14 @@
 //! health checks.
 //! Templates live in `idp/templates/` (askama, Chinese UI).
 
+pub mod auth;
 pub mod captcha;
 pub mod consent;
 pub mod cookies;
 pub mod csrf;
 pub mod health;
 pub mod login;
+pub mod multipart;
 pub mod pages;
 
 use axum::{

@@ -41,6 +41,9 @@ macro_rules! both_backends {
 }
 
 pub const PASSWORD: &str = "Alice#Pass2026";
+/// The reserved mobiles of the fixture accounts `alice` and `unit_admin`.
+pub const ALICE_MOBILE: &str = "13912345678";
+pub const UNIT_MOBILE: &str = "13698765432";
 pub const SECRET_BASIC: &str = "secret-for-rp-basic";
 pub const SECRET_POST: &str = "secret-for-rp-post";
 pub const SECRET_THIRD: &str = "secret-for-rp-third";
@@ -271,6 +274,8 @@ pub fn fixtures(receiver: &str) -> SeedFile {
                 org_role: Some("member".into()),
                 grants: vec!["incubator".into()],
                 roles: vec![],
+                mobile: Some(ALICE_MOBILE.into()),
+                email: Some("alice@example.com".into()),
             },
             SeedAccount {
                 id: "acct-unit".into(),
@@ -283,6 +288,8 @@ pub fn fixtures(receiver: &str) -> SeedFile {
                 org_role: Some("admin".into()),
                 grants: vec!["incubator".into(), "makerspace".into()],
                 roles: vec!["unit_admin".into()],
+                mobile: Some(UNIT_MOBILE.into()),
+                email: None,
             },
         ],
         client: vec![
