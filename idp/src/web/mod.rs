@@ -7,6 +7,7 @@ pub mod captcha;
 pub mod consent;
 pub mod cookies;
 pub mod csrf;
+pub mod dev_outbox;
 pub mod health;
 pub mod login;
 pub mod multipart;
@@ -26,4 +27,5 @@ pub fn router() -> Router<AppState> {
         .route("/captcha/{id}", get(captcha::captcha_image))
         .route("/consent", post(consent::consent_submit))
         .route("/static/style.css", get(pages::stylesheet))
+        .route("/dev/sms-outbox", get(dev_outbox::outbox_page))
 }
