@@ -8,12 +8,7 @@ use axum::{
 };
 
 use super::csrf;
-use crate::{
-    error::AppResult,
-    oidc::{form::Params, session},
-    state::AppState,
-    store,
-};
+use crate::{error::AppResult, oidc::form::Params, state::AppState, store};
 
 /// An HTML response that is never cached, never framed and loads nothing from elsewhere.
 pub fn html(status: StatusCode, body: String) -> Response {
@@ -85,22 +80,29 @@ pub fn logged_out() -> Response {
     render(StatusCode::OK, &page).unwrap_or_else(IntoResponse::into_response)
 }
 
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    display_name: Option<String>,
+    admin: bool,
+    dev_outbox: bool,
+}
+
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let current = session::current(&state, &headers).await?;
-    let account = match &current {
-        Some(c) => store::accounts::find_by_id(&state.db, &c.session.account_id).await?,
-        None => None,
-    };
-    let message = match &account {
-        Some(a) => format!("您已登录：{}", a.display_name),
-        None => "您尚未登录。".to_owned(),
+    let user = super::auth::signed_in(&state, &headers).await?;
+    let admin = match &user {
+        Some(u) => store::accounts::roles(&state.db, &u.account.id)
+            .await?
+            .iter()
+            .any(|r| r == super::auth::PLATFORM_ADMIN),
+        None => false,
     };
     render(
         StatusCode::OK,
-        &MessagePage {
-            title: "统一身份认证平台",
-            message: &message,
-            logged_in: account.is_some(),
+        &HomePage {
+            display_name: user.map(|u| u.account.display_name),
+            admin,
+            dev_outbox: state.sms.outbox().is_some(),
         },
     )
 }
