@@ -5,6 +5,8 @@
 pub mod captcha;
 pub mod login;
 pub mod password;
+pub mod recovery;
 pub mod sessions;
 pub mod sms_code;
+pub mod status;
 pub mod uploads;
