@@ -9,8 +9,11 @@ pub mod cookies;
 pub mod csrf;
 pub mod health;
 pub mod login;
+pub mod members_api;
 pub mod multipart;
 pub mod pages;
+pub mod password;
+pub mod recover;
 
 use axum::{
     routing::{get, post},
@@ -26,4 +29,5 @@ pub fn router() -> Router<AppState> {
         .route("/captcha/{id}", get(captcha::captcha_image))
         .route("/consent", post(consent::consent_submit))
         .route("/static/style.css", get(pages::stylesheet))
+        .merge(login::router())
 }
