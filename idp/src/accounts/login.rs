@@ -81,7 +81,7 @@ async fn login_with_password(
 ) -> Result<Account, LoginFailure> {
     let (acct_fail, acct_lock) = account_keys(login_name);
     let (_, ip_lock) = address_keys(ip);
-    let locked = state.store.exists(&acct_lock).await? || state.store.exists(&ip_lock).await?;
+    let locked = is_locked(state, &acct_lock).await? || is_locked(state, &ip_lock).await?;
     let account = match account_type {
         Some(t) => store::identities::find_by_identifier(&state.db, &state.pii, t, login_name)
             .await
@@ -126,6 +126,29 @@ async fn login_with_password(
     }
 }
 
+/// Locks until the clock passes the lockout window. The time is stored (and compared with
+/// [`Clock`](crate::clock::Clock)) besides the key's own expiry, which runs on real time, so
+/// a moved clock ends the lockout as well.
+async fn lock(state: &AppState, key: &str) -> Result<(), LoginFailure> {
+    let secs = state.config.login.lockout_secs;
+    let until = state.clock.now() + secs;
+    state.store.put(key, &until.to_string(), secs).await?;
+    Ok(())
+}
+
+async fn is_locked(state: &AppState, key: &str) -> Result<bool, LoginFailure> {
+    let Some(value) = state.store.get(key).await? else {
+        return Ok(false);
+    };
+    match value.parse::<i64>() {
+        Ok(until) if until <= state.clock.now() => {
+            state.store.delete(key).await?;
+            Ok(false)
+        }
+        _ => Ok(true),
+    }
+}
+
 /// Counts a failed login against what was typed and the address, locking either once it
 /// has failed too often.
 async fn count_failure(
@@ -140,7 +163,7 @@ async fn count_failure(
     let window = cfg.lockout_secs;
     let failures = state.store.incr(&acct_fail, window).await?;
     if failures >= cfg.max_failures_per_account {
-        state.store.put(&acct_lock, "1", cfg.lockout_secs).await?;
+        lock(state, &acct_lock).await?;
         tracing::warn!("account temporarily locked after repeated login failures");
         let entry = name_account(
             state,
@@ -155,7 +178,7 @@ async fn count_failure(
     }
     let failures = state.store.incr(&ip_fail, window).await?;
     if failures >= cfg.max_failures_per_address {
-        state.store.put(&ip_lock, "1", cfg.lockout_secs).await?;
+        lock(state, &ip_lock).await?;
         tracing::warn!(%ip, "address temporarily locked after repeated login failures");
         let entry = AuditEntry::new(AuditEvent::AddressLocked)
             .ip(ip)
@@ -306,7 +329,7 @@ pub async fn sms_login(
 ) -> Result<Account, LoginFailure> {
     let (acct_fail, acct_lock) = account_keys(mobile);
     let (_, ip_lock) = address_keys(ip);
-    let locked = state.store.exists(&acct_lock).await? || state.store.exists(&ip_lock).await?;
+    let locked = is_locked(state, &acct_lock).await? || is_locked(state, &ip_lock).await?;
     let account =
         store::identities::find_by_mobile(&state.db, &state.pii, account_type, mobile)
             .await

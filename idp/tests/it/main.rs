@@ -14,6 +14,7 @@ mod consent_prompt;
 mod health;
 mod keys_cli;
 mod login_throttle;
+mod login_modes;
 mod logout;
 mod scale_out;
 mod sms;
