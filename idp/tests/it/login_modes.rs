@@ -200,7 +200,7 @@ both_backends!(login_modes_page_links, |backend: Backend| async move {
     // The tab links keep the authorization request and the next page.
     let req = hidden(&page, "req");
     assert!(
-        page.contains(&format!("/login?type=natural_person&amp;req={req}&amp;next=%2Faccount")),
+        page.contains(&format!("/login?type=natural_person&#38;req={req}&#38;next=%2Faccount")),
         "{page}"
     );
 });
