@@ -16,6 +16,7 @@ mod keys_cli;
 mod login_throttle;
 mod login_modes;
 mod logout;
+mod recovery;
 mod scale_out;
 mod sms;
 mod token_errors;
