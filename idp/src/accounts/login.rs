@@ -279,12 +279,7 @@ pub async fn request_sms_login_code(
     mobile: &str,
     ip: IpAddr,
 ) -> Result<SmsSendOutcome, AppError> {
-    let digest = crypto::sha256_hex(
-        state
-            .pii
-            .lookup_key(PiiField::Mobile, mobile)
-            .as_bytes(),
-    );
+    let digest = crypto::sha256_hex(state.pii.lookup_key(PiiField::Mobile, mobile).as_bytes());
     let by_address = format!("smsreq:{}:ip:{ip}", purpose.as_str());
     if state.store.incr(&by_address, 3600).await? > SMS_REQUESTS_PER_ADDRESS_HOUR {
         return Ok(SmsSendOutcome::Limited);
@@ -296,7 +291,11 @@ pub async fn request_sms_login_code(
         .put_if_absent(&wait, &now.to_string(), SMS_REQUEST_INTERVAL_SECS)
         .await?
     {
-        let last = state.store.get(&wait).await?.and_then(|v| v.parse::<i64>().ok());
+        let last = state
+            .store
+            .get(&wait)
+            .await?
+            .and_then(|v| v.parse::<i64>().ok());
         if last.is_some_and(|t| now - t < SMS_REQUEST_INTERVAL_SECS) {
             return Ok(SmsSendOutcome::TooSoon);
         }
@@ -330,10 +329,9 @@ pub async fn sms_login(
     let (acct_fail, acct_lock) = account_keys(mobile);
     let (_, ip_lock) = address_keys(ip);
     let locked = is_locked(state, &acct_lock).await? || is_locked(state, &ip_lock).await?;
-    let account =
-        store::identities::find_by_mobile(&state.db, &state.pii, account_type, mobile)
-            .await
-            .map_err(AppError::from)?;
+    let account = store::identities::find_by_mobile(&state.db, &state.pii, account_type, mobile)
+        .await
+        .map_err(AppError::from)?;
     let sms_failure = |reason: &'static str| {
         name_account(
             state,
@@ -351,7 +349,9 @@ pub async fn sms_login(
     }
     let verified = match sms_code::verify_code(state, SmsPurpose::Login, mobile, code).await {
         Ok(()) => true,
-        Err(SmsCodeError::Internal(e)) => return Err(LoginFailure::Internal(AppError::Internal(e))),
+        Err(SmsCodeError::Internal(e)) => {
+            return Err(LoginFailure::Internal(AppError::Internal(e)))
+        }
         Err(_) => false,
     };
     match account {

@@ -165,7 +165,8 @@ async fn claimed_account(state: &AppState, c: &RecoveryClaim<'_>) -> AppResult<O
         let Some(org) = &account.org else {
             return Ok(None);
         };
-        let same_name = identities::unit_name_key(&org.name) == identities::unit_name_key(c.unit_name);
+        let same_name =
+            identities::unit_name_key(&org.name) == identities::unit_name_key(c.unit_name);
         let same_uscc = org
             .uscc
             .as_deref()
@@ -190,7 +191,14 @@ pub async fn request_recovery_code(
         .await?
         .filter(|a| a.account_type == account_type)
         .filter(|a| identities::contact_of(&state.pii, a).0.as_deref() == Some(mobile));
-    request_sms_login_code(state, SmsPurpose::RecoverPassword, account.as_ref(), mobile, ip).await
+    request_sms_login_code(
+        state,
+        SmsPurpose::RecoverPassword,
+        account.as_ref(),
+        mobile,
+        ip,
+    )
+    .await
 }
 
 /// Recovery attempts per address and hour.
@@ -233,8 +241,13 @@ pub async fn recover_password(
     }
     // The code is checked (and its attempts counted) before the rest, so a wrong code and a
     // wrong login name or unit look the same.
-    match sms_code::verify_code(state, SmsPurpose::RecoverPassword, claim.mobile, code.trim())
-        .await
+    match sms_code::verify_code(
+        state,
+        SmsPurpose::RecoverPassword,
+        claim.mobile,
+        code.trim(),
+    )
+    .await
     {
         Ok(()) => {}
         Err(SmsCodeError::Internal(e)) => return Err(AppError::Internal(e).into()),
@@ -321,7 +334,11 @@ pub fn temporary_password() -> String {
 /// A unit admin (or platform admin) `actor` resets `member`'s password: a temporary one goes
 /// to the member's reserved mobile by SMS, the next login must replace it, and every session
 /// of the member ends. The password is never returned.
-pub async fn admin_reset(state: &AppState, actor: &str, member: &Account) -> Result<(), ResetError> {
+pub async fn admin_reset(
+    state: &AppState,
+    actor: &str,
+    member: &Account,
+) -> Result<(), ResetError> {
     let (mobile, _) = identities::contact_of(&state.pii, member);
     let Some(mobile) = mobile else {
         return Err(ResetError::NoMobile);
@@ -331,10 +348,10 @@ pub async fn admin_reset(state: &AppState, actor: &str, member: &Account) -> Res
     let message = SmsMessage {
         mobile: mobile.clone(),
         template: state.config.sms.templates.member_password_reset.clone(),
-        params: [("password".to_owned(), temporary.clone())].into_iter().collect(),
-        text: format!(
-            "您的账号密码已由单位管理员重置，临时密码为 {temporary}，请登录后立即修改。"
-        ),
+        params: [("password".to_owned(), temporary.clone())]
+            .into_iter()
+            .collect(),
+        text: format!("您的账号密码已由单位管理员重置，临时密码为 {temporary}，请登录后立即修改。"),
     };
     // Sent before it is stored: an undelivered password must not replace the working one.
     if let Err(e) = state.sms.send(&message).await {

@@ -282,7 +282,16 @@ pub async fn login_submit(
         }
     };
     let amr = if view.sms { "sms" } else { "pwd" };
-    finish_login(&state, &headers, ip, &account, vec![amr.to_owned()], req, next).await
+    finish_login(
+        &state,
+        &headers,
+        ip,
+        &account,
+        vec![amr.to_owned()],
+        req,
+        next,
+    )
+    .await
 }
 
 /// The password form: the account, or the page to show again.

@@ -43,7 +43,9 @@ fn json_error(status: StatusCode, error: &str) -> Response {
     if status == StatusCode::UNAUTHORIZED {
         res.headers_mut().insert(
             axum::http::header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Bearer realm=\"tongyi\", error=\"invalid_token\""),
+            axum::http::HeaderValue::from_static(
+                "Bearer realm=\"tongyi\", error=\"invalid_token\"",
+            ),
         );
     }
     res

@@ -194,8 +194,7 @@ pub async fn recover_submit(
     let ip = peer.ip();
     let get = |name: &str| form.get(name).unwrap_or("").trim();
     let mut kept = Kept {
-        account_type: AccountType::parse(get("account_type"))
-            .unwrap_or(AccountType::NaturalPerson),
+        account_type: AccountType::parse(get("account_type")).unwrap_or(AccountType::NaturalPerson),
         login_name: get("login_name"),
         mobile: get("mobile"),
         unit_name: get("unit_name"),
@@ -216,8 +215,7 @@ pub async fn recover_submit(
     let mobile = mobile.as_str().to_owned();
     kept.mobile = &mobile;
     if form.get("action") == Some("send_code") {
-        let answered =
-            captcha::verify(&state.store, get("captcha_id"), get("captcha")).await?;
+        let answered = captcha::verify(&state.store, get("captcha_id"), get("captcha")).await?;
         if !answered {
             let errors = FieldErrors::set("captcha", CAPTCHA_WRONG);
             return render(&state, &headers, &kept, None, None, errors).await;
@@ -259,10 +257,26 @@ pub async fn recover_submit(
             render(&state, &headers, &kept, None, None, errors).await
         }
         Err(PasswordError::Mismatch) => {
-            render(&state, &headers, &kept, Some(MISMATCH), None, FieldErrors::default()).await
+            render(
+                &state,
+                &headers,
+                &kept,
+                Some(MISMATCH),
+                None,
+                FieldErrors::default(),
+            )
+            .await
         }
         Err(PasswordError::Limited) => {
-            render(&state, &headers, &kept, Some(LIMITED), None, FieldErrors::default()).await
+            render(
+                &state,
+                &headers,
+                &kept,
+                Some(LIMITED),
+                None,
+                FieldErrors::default(),
+            )
+            .await
         }
         Err(PasswordError::Internal(e)) => Err(e),
     }

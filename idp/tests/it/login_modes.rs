@@ -163,30 +163,44 @@ async fn give_alice_an_id_number(idp: &TestIdp) {
 const NATURAL: &str = "type=natural_person";
 const LEGAL: &str = "type=legal_entity";
 
-both_backends!(login_modes_identifiers_per_tab, |backend: Backend| async move {
-    let idp = TestIdp::start(backend).await;
-    give_alice_an_id_number(&idp).await;
+both_backends!(
+    login_modes_identifiers_per_tab,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        give_alice_an_id_number(&idp).await;
 
-    for identifier in ["alice", ALICE_MOBILE, "alice@example.com", ALICE_ID] {
-        let tokens = login_as(&idp, NATURAL, identifier, PASSWORD).await;
-        assert_eq!(sub(&tokens), "acct-alice", "{identifier}");
-    }
-    for identifier in ["unit_admin", UNIT_MOBILE, USCC] {
-        let tokens = login_as(&idp, LEGAL, identifier, PASSWORD).await;
-        assert_eq!(sub(&tokens), "acct-unit", "{identifier}");
-    }
+        for identifier in ["alice", ALICE_MOBILE, "alice@example.com", ALICE_ID] {
+            let tokens = login_as(&idp, NATURAL, identifier, PASSWORD).await;
+            assert_eq!(sub(&tokens), "acct-alice", "{identifier}");
+        }
+        for identifier in ["unit_admin", UNIT_MOBILE, USCC] {
+            let tokens = login_as(&idp, LEGAL, identifier, PASSWORD).await;
+            assert_eq!(sub(&tokens), "acct-unit", "{identifier}");
+        }
 
-    // On the other tab each identifier fails exactly like an unknown account.
-    let unknown = refused(&idp, NATURAL, "nobody", PASSWORD).await;
-    assert_eq!(unknown, INVALID);
-    assert_eq!(refused(&idp, NATURAL, "alice", "Wrong#Pass2026").await, INVALID);
-    for identifier in ["alice", ALICE_MOBILE, "alice@example.com", ALICE_ID] {
-        assert_eq!(refused(&idp, LEGAL, identifier, PASSWORD).await, unknown, "{identifier}");
+        // On the other tab each identifier fails exactly like an unknown account.
+        let unknown = refused(&idp, NATURAL, "nobody", PASSWORD).await;
+        assert_eq!(unknown, INVALID);
+        assert_eq!(
+            refused(&idp, NATURAL, "alice", "Wrong#Pass2026").await,
+            INVALID
+        );
+        for identifier in ["alice", ALICE_MOBILE, "alice@example.com", ALICE_ID] {
+            assert_eq!(
+                refused(&idp, LEGAL, identifier, PASSWORD).await,
+                unknown,
+                "{identifier}"
+            );
+        }
+        for identifier in ["unit_admin", UNIT_MOBILE, USCC] {
+            assert_eq!(
+                refused(&idp, NATURAL, identifier, PASSWORD).await,
+                unknown,
+                "{identifier}"
+            );
+        }
     }
-    for identifier in ["unit_admin", UNIT_MOBILE, USCC] {
-        assert_eq!(refused(&idp, NATURAL, identifier, PASSWORD).await, unknown, "{identifier}");
-    }
-});
+);
 
 both_backends!(login_modes_page_links, |backend: Backend| async move {
     let idp = TestIdp::start(backend).await;
@@ -194,13 +208,19 @@ both_backends!(login_modes_page_links, |backend: Backend| async move {
     let (_, page) = login_page(&idp, &b, "type=legal_entity&next=/account").await;
     assert!(page.contains("name=\"account_type\" value=\"legal_entity\""));
     assert!(page.contains("统一社会信用代码"), "{page}");
-    for target in ["href=\"/register\"", "href=\"/recover?type=legal_entity\"", "href=\"/appeal\""] {
+    for target in [
+        "href=\"/register\"",
+        "href=\"/recover?type=legal_entity\"",
+        "href=\"/appeal\"",
+    ] {
         assert!(page.contains(target), "{target}");
     }
     // The tab links keep the authorization request and the next page.
     let req = hidden(&page, "req");
     assert!(
-        page.contains(&format!("/login?type=natural_person&#38;req={req}&#38;next=%2Faccount")),
+        page.contains(&format!(
+            "/login?type=natural_person&#38;req={req}&#38;next=%2Faccount"
+        )),
         "{page}"
     );
 });
@@ -232,7 +252,11 @@ both_backends!(login_modes_sms_login, |backend: Backend| async move {
         &b,
         "/login",
         &page,
-        &[("mobile", ALICE_MOBILE), ("action", "send_code"), ("captcha", "WRONG")],
+        &[
+            ("mobile", ALICE_MOBILE),
+            ("action", "send_code"),
+            ("captcha", "WRONG"),
+        ],
     )
     .await
     .page();
@@ -250,7 +274,10 @@ both_backends!(login_modes_sms_login, |backend: Backend| async move {
 
     let html = send_sms(&idp, &b, &html, ALICE_MOBILE).await;
     assert_eq!(message(&html, "sms-notice").as_deref(), Some(SMS_SENT));
-    assert!(html.contains(&format!("value=\"{ALICE_MOBILE}\"")), "the mobile is kept");
+    assert!(
+        html.contains(&format!("value=\"{ALICE_MOBILE}\"")),
+        "the mobile is kept"
+    );
     let code = delivered(&idp, ALICE_MOBILE).expect("a code for alice");
 
     // A wrong code fails, with one message.
@@ -260,7 +287,11 @@ both_backends!(login_modes_sms_login, |backend: Backend| async move {
         &b,
         "/login",
         &html,
-        &[("mobile", ALICE_MOBILE), ("code", wrong), ("action", "login")],
+        &[
+            ("mobile", ALICE_MOBILE),
+            ("code", wrong),
+            ("action", "login"),
+        ],
     )
     .await
     .page();
@@ -271,7 +302,11 @@ both_backends!(login_modes_sms_login, |backend: Backend| async move {
         &b,
         "/login",
         &html,
-        &[("mobile", ALICE_MOBILE), ("code", &code), ("action", "login")],
+        &[
+            ("mobile", ALICE_MOBILE),
+            ("code", &code),
+            ("action", "login"),
+        ],
     )
     .await
     .rp();
@@ -290,7 +325,11 @@ both_backends!(login_modes_sms_login, |backend: Backend| async move {
         &b2,
         "/login",
         &page,
-        &[("mobile", ALICE_MOBILE), ("code", &code), ("action", "login")],
+        &[
+            ("mobile", ALICE_MOBILE),
+            ("code", &code),
+            ("action", "login"),
+        ],
     )
     .await
     .page();
@@ -315,7 +354,11 @@ both_backends!(login_modes_lockout_ends, |backend: Backend| async move {
         &b,
         "/login",
         &page,
-        &[("mobile", ALICE_MOBILE), ("code", "123456"), ("action", "login")],
+        &[
+            ("mobile", ALICE_MOBILE),
+            ("code", "123456"),
+            ("action", "login"),
+        ],
     )
     .await
     .page();
@@ -329,7 +372,11 @@ both_backends!(login_modes_lockout_ends, |backend: Backend| async move {
 });
 
 /// Tokens for `login_name` at rp-basic through a fresh browser, which stays logged in.
-async fn session_tokens(idp: &TestIdp, login_name: &str, password: &str) -> (reqwest::Client, Reply) {
+async fn session_tokens(
+    idp: &TestIdp,
+    login_name: &str,
+    password: &str,
+) -> (reqwest::Client, Reply) {
     let b = browser();
     let (req, page) = login_page(idp, &b, NATURAL).await;
     let redirect = post_page(
@@ -361,7 +408,11 @@ both_backends!(login_modes_change_password, |backend: Backend| async move {
     idp.logouts.lock().unwrap().clear();
 
     // Not signed in: to the login page, coming back here.
-    let res = browser().get(idp.url("/account/password")).send().await.unwrap();
+    let res = browser()
+        .get(idp.url("/account/password"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&res), "/login?next=%2Faccount%2Fpassword");
 
     let page = password_page(&idp, &b).await;
@@ -385,14 +436,23 @@ both_backends!(login_modes_change_password, |backend: Backend| async move {
     };
     let (_, status, html) = change(page, "Wrong#Pass2026", NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(message(&html, "current-error").as_deref(), Some("当前密码错误"));
+    assert_eq!(
+        message(&html, "current-error").as_deref(),
+        Some("当前密码错误")
+    );
     assert!(!html.contains(NEW_PASSWORD), "passwords are never echoed");
     let (_, _, html) = change(html, PASSWORD, "short", "short").await;
     assert!(message(&html, "new-error").is_some(), "{html}");
     let (_, _, html) = change(html, PASSWORD, NEW_PASSWORD, "Other#Pass2027").await;
-    assert_eq!(message(&html, "confirm-error").as_deref(), Some("两次输入的密码不一致"));
+    assert_eq!(
+        message(&html, "confirm-error").as_deref(),
+        Some("两次输入的密码不一致")
+    );
     let (_, _, html) = change(html, PASSWORD, PASSWORD, PASSWORD).await;
-    assert_eq!(message(&html, "new-error").as_deref(), Some("新密码不能与当前密码相同"));
+    assert_eq!(
+        message(&html, "new-error").as_deref(),
+        Some("新密码不能与当前密码相同")
+    );
     let (_, status, html) = change(html, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("密码已修改"), "{html}");
@@ -401,15 +461,26 @@ both_backends!(login_modes_change_password, |backend: Backend| async move {
     refresh(&idp, "rp-basic", other_tokens.str("refresh_token"))
         .await
         .assert_error(400, "invalid_grant");
-    assert_eq!(idp.logouts.lock().unwrap().len(), 1, "back-channel logout of the other session");
+    assert_eq!(
+        idp.logouts.lock().unwrap().len(),
+        1,
+        "back-channel logout of the other session"
+    );
     refresh(&idp, "rp-basic", tokens.str("refresh_token"))
         .await
         .assert_ok();
     let silent = code_request(&idp, "rp-basic", &[("prompt", "none")]);
     let redirect = follow(&b, &idp.base, &silent.url).await.rp();
     code_in(&idp, &redirect, &silent);
-    let res = other.get(idp.url("/account/password")).send().await.unwrap();
-    assert!(res.status().is_redirection(), "the other browser is logged out");
+    let res = other
+        .get(idp.url("/account/password"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_redirection(),
+        "the other browser is logged out"
+    );
 
     // The new password logs in, the old one no longer.
     assert_eq!(refused(&idp, NATURAL, "alice", PASSWORD).await, INVALID);
@@ -417,13 +488,7 @@ both_backends!(login_modes_change_password, |backend: Backend| async move {
 });
 
 /// Creates an account in `org` (created when missing) with `PASSWORD`.
-async fn add_account(
-    idp: &TestIdp,
-    id: &str,
-    org: &str,
-    org_role: &str,
-    mobile: Option<&str>,
-) {
+async fn add_account(idp: &TestIdp, id: &str, org: &str, org_role: &str, mobile: Option<&str>) {
     use tongyi_idp::store::accounts::{NewAccount, NewOrg};
     let now = idp.state.clock.now();
     store::accounts::ensure_org(
@@ -462,7 +527,12 @@ async fn add_account(
 }
 
 /// POSTs to the members API with an optional Bearer token.
-async fn members_api(idp: &TestIdp, token: Option<&str>, member: &str, action: &str) -> (u16, serde_json::Value) {
+async fn members_api(
+    idp: &TestIdp,
+    token: Option<&str>,
+    member: &str,
+    action: &str,
+) -> (u16, serde_json::Value) {
     let mut req = TestIdp::http().post(idp.url(&format!("/api/members/{member}/{action}")));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -474,159 +544,213 @@ async fn members_api(idp: &TestIdp, token: Option<&str>, member: &str, action: &
 
 /// The temporary password in the latest SMS to `mobile`.
 fn temporary_password(idp: &TestIdp, mobile: &str) -> String {
-    let text = idp.state.sms.outbox().unwrap().latest_for(mobile).unwrap().text;
+    let text = idp
+        .state
+        .sms
+        .outbox()
+        .unwrap()
+        .latest_for(mobile)
+        .unwrap()
+        .text;
     let start = text.find("临时密码为 ").unwrap() + "临时密码为 ".len();
     text[start..].split('，').next().unwrap().to_owned()
 }
 
-both_backends!(login_modes_reset_api_authorization, |backend: Backend| async move {
-    let idp = TestIdp::start(backend).await;
-    add_account(&idp, "other_admin", "org-2", "admin", Some("13711112222")).await;
-    add_account(&idp, "no_mobile", "org-1", "member", None).await;
-    let unit = login_as(&idp, LEGAL, "unit_admin", PASSWORD).await;
-    let unit = unit.str("access_token").to_owned();
-    let alice = login_as(&idp, NATURAL, "alice", PASSWORD).await;
-    let alice = alice.str("access_token").to_owned();
-    let other = login_as(&idp, NATURAL, "other_admin", PASSWORD).await;
-    let other = other.str("access_token").to_owned();
+both_backends!(
+    login_modes_reset_api_authorization,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        add_account(&idp, "other_admin", "org-2", "admin", Some("13711112222")).await;
+        add_account(&idp, "no_mobile", "org-1", "member", None).await;
+        let unit = login_as(&idp, LEGAL, "unit_admin", PASSWORD).await;
+        let unit = unit.str("access_token").to_owned();
+        let alice = login_as(&idp, NATURAL, "alice", PASSWORD).await;
+        let alice = alice.str("access_token").to_owned();
+        let other = login_as(&idp, NATURAL, "other_admin", PASSWORD).await;
+        let other = other.str("access_token").to_owned();
 
-    for action in ["password-reset", "disable", "enable"] {
-        assert_eq!(members_api(&idp, None, "acct-alice", action).await.1["error"], "invalid_token");
-        let (status, body) = members_api(&idp, Some("not-a-token"), "acct-alice", action).await;
-        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
-        let (status, body) = members_api(&idp, Some(&other), "acct-alice", action).await;
-        assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")), "another unit's admin");
-        let (status, _) = members_api(&idp, Some(&alice), "acct-alice", action).await;
-        assert_eq!(status, 403, "a member on itself");
-        let (status, _) = members_api(&idp, Some(&alice), "acct-unit", action).await;
-        assert_eq!(status, 403, "a member on its admin");
-        let (status, _) = members_api(&idp, Some(&unit), "acct-unit", action).await;
-        assert_eq!(status, 403, "an admin on itself");
-        let (status, body) = members_api(&idp, Some(&unit), "acct-nobody", action).await;
-        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+        for action in ["password-reset", "disable", "enable"] {
+            assert_eq!(
+                members_api(&idp, None, "acct-alice", action).await.1["error"],
+                "invalid_token"
+            );
+            let (status, body) = members_api(&idp, Some("not-a-token"), "acct-alice", action).await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("invalid_token"))
+            );
+            let (status, body) = members_api(&idp, Some(&other), "acct-alice", action).await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (403, Some("forbidden")),
+                "another unit's admin"
+            );
+            let (status, _) = members_api(&idp, Some(&alice), "acct-alice", action).await;
+            assert_eq!(status, 403, "a member on itself");
+            let (status, _) = members_api(&idp, Some(&alice), "acct-unit", action).await;
+            assert_eq!(status, 403, "a member on its admin");
+            let (status, _) = members_api(&idp, Some(&unit), "acct-unit", action).await;
+            assert_eq!(status, 403, "an admin on itself");
+            let (status, body) = members_api(&idp, Some(&unit), "acct-nobody", action).await;
+            assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+        }
+        let (status, body) = members_api(&idp, Some(&unit), "no_mobile", "password-reset").await;
+        assert_eq!((status, body["error"].as_str()), (409, Some("no_mobile")));
+        assert!(body.get("password").is_none());
+        // Nothing above changed alice's password.
+        login_as(&idp, NATURAL, "alice", PASSWORD).await;
     }
-    let (status, body) = members_api(&idp, Some(&unit), "no_mobile", "password-reset").await;
-    assert_eq!((status, body["error"].as_str()), (409, Some("no_mobile")));
-    assert!(body.get("password").is_none());
-    // Nothing above changed alice's password.
-    login_as(&idp, NATURAL, "alice", PASSWORD).await;
-});
+);
 
-both_backends!(login_modes_forced_change_after_reset, |backend: Backend| async move {
-    let idp = TestIdp::start(backend).await;
-    let unit = login_as(&idp, LEGAL, "unit_admin", PASSWORD).await;
-    let (alice_browser, alice_tokens) = session_tokens(&idp, "alice", PASSWORD).await;
-    idp.logouts.lock().unwrap().clear();
+both_backends!(
+    login_modes_forced_change_after_reset,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let unit = login_as(&idp, LEGAL, "unit_admin", PASSWORD).await;
+        let (alice_browser, alice_tokens) = session_tokens(&idp, "alice", PASSWORD).await;
+        idp.logouts.lock().unwrap().clear();
 
-    let (status, body) =
-        members_api(&idp, Some(unit.str("access_token")), "acct-alice", "password-reset").await;
-    assert_eq!(status, 200, "{body}");
-    assert!(!body.to_string().contains(&temporary_password(&idp, ALICE_MOBILE)));
-    let temporary = temporary_password(&idp, ALICE_MOBILE);
-    tongyi_shared::validate::check_new_password(&temporary, &temporary, Some("alice")).unwrap();
+        let (status, body) = members_api(
+            &idp,
+            Some(unit.str("access_token")),
+            "acct-alice",
+            "password-reset",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(!body
+            .to_string()
+            .contains(&temporary_password(&idp, ALICE_MOBILE)));
+        let temporary = temporary_password(&idp, ALICE_MOBILE);
+        tongyi_shared::validate::check_new_password(&temporary, &temporary, Some("alice")).unwrap();
 
-    // All of alice's sessions and refresh tokens ended.
-    refresh(&idp, "rp-basic", alice_tokens.str("refresh_token"))
+        // All of alice's sessions and refresh tokens ended.
+        refresh(&idp, "rp-basic", alice_tokens.str("refresh_token"))
+            .await
+            .assert_error(400, "invalid_grant");
+        assert_eq!(idp.logouts.lock().unwrap().len(), 1);
+        let res = alice_browser
+            .get(idp.url("/account/password"))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_redirection());
+        assert_eq!(refused(&idp, NATURAL, "alice", PASSWORD).await, INVALID);
+
+        // The temporary password logs in, but straight to the forced change.
+        let b = browser();
+        let (req, page) = login_page(&idp, &b, NATURAL).await;
+        let (url, status, html) = post_page(
+            &idp,
+            &b,
+            "/login",
+            &page,
+            &[("login_name", "alice"), ("password", &temporary)],
+        )
         .await
-        .assert_error(400, "invalid_grant");
-    assert_eq!(idp.logouts.lock().unwrap().len(), 1);
-    let res = alice_browser.get(idp.url("/account/password")).send().await.unwrap();
-    assert!(res.status().is_redirection());
-    assert_eq!(refused(&idp, NATURAL, "alice", PASSWORD).await, INVALID);
+        .page();
+        assert_eq!(status, StatusCode::OK);
+        assert!(url.contains("/account/password?forced=1"), "{url}");
+        assert!(html.contains("forced-notice"), "{html}");
+        // The authorization request does not go on before the change.
+        let (url, _, _) = follow(&b, &idp.base, &req.url).await.page();
+        assert!(url.contains("/account/password?forced=1"), "{url}");
 
-    // The temporary password logs in, but straight to the forced change.
-    let b = browser();
-    let (req, page) = login_page(&idp, &b, NATURAL).await;
-    let (url, status, html) = post_page(
-        &idp,
-        &b,
-        "/login",
-        &page,
-        &[("login_name", "alice"), ("password", &temporary)],
-    )
-    .await
-    .page();
-    assert_eq!(status, StatusCode::OK);
-    assert!(url.contains("/account/password?forced=1"), "{url}");
-    assert!(html.contains("forced-notice"), "{html}");
-    // The authorization request does not go on before the change.
-    let (url, _, _) = follow(&b, &idp.base, &req.url).await.page();
-    assert!(url.contains("/account/password?forced=1"), "{url}");
-
-    let redirect = post_page(
-        &idp,
-        &b,
-        "/account/password",
-        &html,
-        &[
-            ("current_password", &temporary),
-            ("new_password", NEW_PASSWORD),
-            ("confirm_password", NEW_PASSWORD),
-        ],
-    )
-    .await
-    .rp();
-    let code = code_in(&idp, &redirect, &req);
-    exchange(&idp, "rp-basic", &code, &req.verifier).await.assert_ok();
-    let account = store::accounts::find_by_id(&idp.state.db, "acct-alice")
+        let redirect = post_page(
+            &idp,
+            &b,
+            "/account/password",
+            &html,
+            &[
+                ("current_password", &temporary),
+                ("new_password", NEW_PASSWORD),
+                ("confirm_password", NEW_PASSWORD),
+            ],
+        )
         .await
-        .unwrap()
+        .rp();
+        let code = code_in(&idp, &redirect, &req);
+        exchange(&idp, "rp-basic", &code, &req.verifier)
+            .await
+            .assert_ok();
+        let account = store::accounts::find_by_id(&idp.state.db, "acct-alice")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!account.must_change_password);
+        login_as(&idp, NATURAL, "alice", NEW_PASSWORD).await;
+    }
+);
+
+both_backends!(
+    login_modes_disable_and_enable,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let unit = login_as(&idp, LEGAL, "unit_admin", PASSWORD).await;
+        let unit = unit.str("access_token").to_owned();
+        let (b, tokens) = session_tokens(&idp, "alice", PASSWORD).await;
+        idp.logouts.lock().unwrap().clear();
+
+        let (status, body) = members_api(&idp, Some(&unit), "acct-alice", "disable").await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("disabled")));
+        refresh(&idp, "rp-basic", tokens.str("refresh_token"))
+            .await
+            .assert_error(400, "invalid_grant");
+        assert!(!proto::active(&idp, "rp-basic", tokens.str("access_token")).await);
+        assert_eq!(idp.logouts.lock().unwrap().len(), 1, "the RP was told");
+        let res = b.get(idp.url("/account/password")).send().await.unwrap();
+        assert!(res.status().is_redirection());
+        assert_eq!(refused(&idp, NATURAL, "alice", PASSWORD).await, INVALID);
+
+        let (status, body) = members_api(&idp, Some(&unit), "acct-alice", "enable").await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("enabled")));
+        login_as(&idp, NATURAL, "alice", PASSWORD).await;
+
+        // The same through the CLI's command.
+        use tongyi_idp::cli::{run_account, AccountCommand};
+        let out = run_account(
+            &idp.state,
+            AccountCommand::Disable {
+                login_name: "alice".into(),
+            },
+        )
+        .await
         .unwrap();
-    assert!(!account.must_change_password);
-    login_as(&idp, NATURAL, "alice", NEW_PASSWORD).await;
-});
-
-both_backends!(login_modes_disable_and_enable, |backend: Backend| async move {
-    let idp = TestIdp::start(backend).await;
-    let unit = login_as(&idp, LEGAL, "unit_admin", PASSWORD).await;
-    let unit = unit.str("access_token").to_owned();
-    let (b, tokens) = session_tokens(&idp, "alice", PASSWORD).await;
-    idp.logouts.lock().unwrap().clear();
-
-    let (status, body) = members_api(&idp, Some(&unit), "acct-alice", "disable").await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("disabled")));
-    refresh(&idp, "rp-basic", tokens.str("refresh_token"))
-        .await
-        .assert_error(400, "invalid_grant");
-    assert!(!proto::active(&idp, "rp-basic", tokens.str("access_token")).await);
-    assert_eq!(idp.logouts.lock().unwrap().len(), 1, "the RP was told");
-    let res = b.get(idp.url("/account/password")).send().await.unwrap();
-    assert!(res.status().is_redirection());
-    assert_eq!(refused(&idp, NATURAL, "alice", PASSWORD).await, INVALID);
-
-    let (status, body) = members_api(&idp, Some(&unit), "acct-alice", "enable").await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("enabled")));
-    login_as(&idp, NATURAL, "alice", PASSWORD).await;
-
-    // The same through the CLI's command.
-    use tongyi_idp::cli::{run_account, AccountCommand};
-    let out = run_account(&idp.state, AccountCommand::Disable { login_name: "alice".into() })
+        assert!(out.contains("disabled"));
+        assert_eq!(refused(&idp, NATURAL, "alice", PASSWORD).await, INVALID);
+        run_account(
+            &idp.state,
+            AccountCommand::Enable {
+                login_name: "ALICE".into(),
+            },
+        )
         .await
         .unwrap();
-    assert!(out.contains("disabled"));
-    assert_eq!(refused(&idp, NATURAL, "alice", PASSWORD).await, INVALID);
-    run_account(&idp.state, AccountCommand::Enable { login_name: "ALICE".into() })
-        .await
-        .unwrap();
-    login_as(&idp, NATURAL, "alice", PASSWORD).await;
-    assert!(run_account(&idp.state, AccountCommand::Disable { login_name: "nobody".into() })
+        login_as(&idp, NATURAL, "alice", PASSWORD).await;
+        assert!(run_account(
+            &idp.state,
+            AccountCommand::Disable {
+                login_name: "nobody".into()
+            }
+        )
         .await
         .is_err());
-    let rows = store::audit::list_for_subject(&idp.state.db, "acct-alice", 100)
-        .await
-        .unwrap();
-    let events: Vec<(&str, Option<&str>)> = rows
-        .iter()
-        .filter(|r| r.event.starts_with("account_"))
-        .map(|r| (r.event.as_str(), r.actor_account_id.as_deref()))
-        .collect();
-    assert_eq!(
-        events,
-        [
-            ("account_enabled", None),
-            ("account_disabled", None),
-            ("account_enabled", Some("acct-unit")),
-            ("account_disabled", Some("acct-unit")),
-        ]
-    );
-});
+        let rows = store::audit::list_for_subject(&idp.state.db, "acct-alice", 100)
+            .await
+            .unwrap();
+        let events: Vec<(&str, Option<&str>)> = rows
+            .iter()
+            .filter(|r| r.event.starts_with("account_"))
+            .map(|r| (r.event.as_str(), r.actor_account_id.as_deref()))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                ("account_enabled", None),
+                ("account_disabled", None),
+                ("account_enabled", Some("acct-unit")),
+                ("account_disabled", Some("acct-unit")),
+            ]
+        );
+    }
+);

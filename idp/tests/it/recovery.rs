@@ -60,7 +60,11 @@ async fn ask_code(
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{html}");
-    assert_eq!(message(&html, "recover-notice").as_deref(), Some(SENT), "{html}");
+    assert_eq!(
+        message(&html, "recover-notice").as_deref(),
+        Some(SENT),
+        "{html}"
+    );
     html
 }
 
@@ -127,11 +131,17 @@ both_backends!(recovery_happy_path, |backend: Backend| async move {
         .iter()
         .find(|r| r.event == "password_changed")
         .expect("audited");
-    assert!(changed.detail.contains("\"method\":\"recovery\""), "{}", changed.detail);
+    assert!(
+        changed.detail.contains("\"method\":\"recovery\""),
+        "{}",
+        changed.detail
+    );
     let updates = store::info_updates::for_account(&idp.state.db, "acct-alice", 20)
         .await
         .unwrap();
-    assert!(updates.iter().any(|u| u.field == "password" && u.new_value.contains("忘记了密码")));
+    assert!(updates
+        .iter()
+        .any(|u| u.field == "password" && u.new_value.contains("忘记了密码")));
 
     // The code was used up.
     let (_, html) = post(
@@ -151,121 +161,159 @@ both_backends!(recovery_happy_path, |backend: Backend| async move {
     assert_eq!(message(&html, "recover-error").as_deref(), Some(MISMATCH));
 });
 
-both_backends!(recovery_sends_only_on_match, |backend: Backend| async move {
-    let idp = TestIdp::start(backend).await;
-    let b = browser();
-    let page = recover_page(&idp, &b, "natural_person").await;
-    // Wrong mobile, unknown login name, other type's account: same answer, nothing sent.
-    let page = ask_code(&idp, &b, &page, "alice", "13700001111").await;
-    idp.state.clock.advance(61);
-    let page = ask_code(&idp, &b, &page, "nobody", ALICE_MOBILE).await;
-    idp.state.clock.advance(61);
-    let page = ask_code(&idp, &b, &page, "unit_admin", UNIT_MOBILE).await;
-    assert_eq!(sent_count(&idp, "13700001111"), 0);
-    assert_eq!(sent_count(&idp, ALICE_MOBILE), 0);
-    assert_eq!(sent_count(&idp, UNIT_MOBILE), 0);
+both_backends!(
+    recovery_sends_only_on_match,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let b = browser();
+        let page = recover_page(&idp, &b, "natural_person").await;
+        // Wrong mobile, unknown login name, other type's account: same answer, nothing sent.
+        let page = ask_code(&idp, &b, &page, "alice", "13700001111").await;
+        idp.state.clock.advance(61);
+        let page = ask_code(&idp, &b, &page, "nobody", ALICE_MOBILE).await;
+        idp.state.clock.advance(61);
+        let page = ask_code(&idp, &b, &page, "unit_admin", UNIT_MOBILE).await;
+        assert_eq!(sent_count(&idp, "13700001111"), 0);
+        assert_eq!(sent_count(&idp, ALICE_MOBILE), 0);
+        assert_eq!(sent_count(&idp, UNIT_MOBILE), 0);
 
-    // A wrong captcha sends nothing either.
-    idp.state.clock.advance(61);
-    let (_, html) = post(
-        &idp,
-        &b,
-        &page,
-        &[
-            ("login_name", "alice"),
-            ("mobile", ALICE_MOBILE),
-            ("captcha", "WRONG"),
-            ("action", "send_code"),
-        ],
-    )
-    .await;
-    assert!(message(&html, "captcha-error").is_some(), "{html}");
-    assert_eq!(sent_count(&idp, ALICE_MOBILE), 0);
-    ask_code(&idp, &b, &html, "alice", ALICE_MOBILE).await;
-    assert_eq!(sent_count(&idp, ALICE_MOBILE), 1);
-});
+        // A wrong captcha sends nothing either.
+        idp.state.clock.advance(61);
+        let (_, html) = post(
+            &idp,
+            &b,
+            &page,
+            &[
+                ("login_name", "alice"),
+                ("mobile", ALICE_MOBILE),
+                ("captcha", "WRONG"),
+                ("action", "send_code"),
+            ],
+        )
+        .await;
+        assert!(message(&html, "captcha-error").is_some(), "{html}");
+        assert_eq!(sent_count(&idp, ALICE_MOBILE), 0);
+        ask_code(&idp, &b, &html, "alice", ALICE_MOBILE).await;
+        assert_eq!(sent_count(&idp, ALICE_MOBILE), 1);
+    }
+);
 
-both_backends!(recovery_mismatches_and_field_errors, |backend: Backend| async move {
-    let idp = TestIdp::start(backend).await;
-    let tokens = user_tokens(&idp, "rp-basic").await;
-    let b = browser();
-    let page = recover_page(&idp, &b, "legal_entity").await;
-    assert!(page.contains("name=\"unit_name\""), "{page}");
-    let page = ask_code(&idp, &b, &page, "unit_admin", UNIT_MOBILE).await;
-    let code = delivered(&idp, UNIT_MOBILE).unwrap();
-    let attempt = |page: String, fields: Vec<(&'static str, String)>| {
-        let (idp, b) = (&idp, &b);
-        async move {
-            let mut all: Vec<(&str, String)> = vec![
-                ("login_name", "unit_admin".into()),
-                ("mobile", UNIT_MOBILE.into()),
-                ("unit_name", UNIT_NAME.into()),
-                ("uscc", USCC.into()),
-                ("new_password", NEW_PASSWORD.into()),
-                ("confirm_password", NEW_PASSWORD.into()),
-                ("reason", "法人变更".into()),
-                ("action", "reset".into()),
-            ];
-            for (k, v) in fields {
-                all.retain(|(name, _)| *name != k);
-                all.push((k, v));
+both_backends!(
+    recovery_mismatches_and_field_errors,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let tokens = user_tokens(&idp, "rp-basic").await;
+        let b = browser();
+        let page = recover_page(&idp, &b, "legal_entity").await;
+        assert!(page.contains("name=\"unit_name\""), "{page}");
+        let page = ask_code(&idp, &b, &page, "unit_admin", UNIT_MOBILE).await;
+        let code = delivered(&idp, UNIT_MOBILE).unwrap();
+        let attempt = |page: String, fields: Vec<(&'static str, String)>| {
+            let (idp, b) = (&idp, &b);
+            async move {
+                let mut all: Vec<(&str, String)> = vec![
+                    ("login_name", "unit_admin".into()),
+                    ("mobile", UNIT_MOBILE.into()),
+                    ("unit_name", UNIT_NAME.into()),
+                    ("uscc", USCC.into()),
+                    ("new_password", NEW_PASSWORD.into()),
+                    ("confirm_password", NEW_PASSWORD.into()),
+                    ("reason", "法人变更".into()),
+                    ("action", "reset".into()),
+                ];
+                for (k, v) in fields {
+                    all.retain(|(name, _)| *name != k);
+                    all.push((k, v));
+                }
+                let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                post(idp, b, &page, &refs).await
             }
-            let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            post(idp, b, &page, &refs).await
+        };
+
+        // Field errors come first and leave the code usable; the passwords are not echoed.
+        let (status, html) = attempt(
+            page,
+            vec![("code", code.clone()), ("reason", String::new())],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            message(&html, "reason-error").as_deref(),
+            Some("请填写找回密码的原因")
+        );
+        assert!(!html.contains(NEW_PASSWORD));
+        assert!(html.contains(UNIT_NAME), "values are kept");
+        let (_, html) = attempt(
+            html,
+            vec![("code", code.clone()), ("reason", "长".repeat(201))],
+        )
+        .await;
+        assert!(message(&html, "reason-error").is_some(), "{html}");
+        let (_, html) = attempt(
+            html,
+            vec![
+                ("code", code.clone()),
+                ("new_password", "weak".into()),
+                ("confirm_password", "weak".into()),
+            ],
+        )
+        .await;
+        assert!(message(&html, "new_password-error").is_some(), "{html}");
+        let (_, html) = attempt(
+            html,
+            vec![("code", code.clone()), ("unit_name", String::new())],
+        )
+        .await;
+        assert_eq!(
+            message(&html, "unit_name-error").as_deref(),
+            Some("请输入单位名称")
+        );
+
+        // Each mismatch gets the one message; a wrong code as well.
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let (_, html) = attempt(html, vec![("code", wrong.into())]).await;
+        assert_eq!(message(&html, "recover-error").as_deref(), Some(MISMATCH));
+        let mut html = html;
+        for bad in [
+            ("unit_name", "另一家公司".to_owned()),
+            ("uscc", "91110000600037341L".to_owned()),
+            ("login_name", "alice".to_owned()),
+            ("login_name", "nobody".to_owned()),
+        ] {
+            idp.state.clock.advance(61);
+            html = ask_code(&idp, &b, &html, "unit_admin", UNIT_MOBILE).await;
+            let code = delivered(&idp, UNIT_MOBILE).unwrap();
+            let (_, next) = attempt(html, vec![("code", code), bad.clone()]).await;
+            assert_eq!(
+                message(&next, "recover-error").as_deref(),
+                Some(MISMATCH),
+                "{bad:?}"
+            );
+            html = next;
         }
-    };
+        let account = store::accounts::find_by_id(&idp.state.db, "acct-unit")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(tongyi_idp::accounts::password::verify_blocking(
+            PASSWORD,
+            &account.password_hash
+        ));
 
-    // Field errors come first and leave the code usable; the passwords are not echoed.
-    let (status, html) = attempt(page, vec![("code", code.clone()), ("reason", String::new())]).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(message(&html, "reason-error").as_deref(), Some("请填写找回密码的原因"));
-    assert!(!html.contains(NEW_PASSWORD));
-    assert!(html.contains(UNIT_NAME), "values are kept");
-    let (_, html) = attempt(html, vec![("code", code.clone()), ("reason", "长".repeat(201))]).await;
-    assert!(message(&html, "reason-error").is_some(), "{html}");
-    let (_, html) = attempt(
-        html,
-        vec![("code", code.clone()), ("new_password", "weak".into()), ("confirm_password", "weak".into())],
-    )
-    .await;
-    assert!(message(&html, "new_password-error").is_some(), "{html}");
-    let (_, html) = attempt(html, vec![("code", code.clone()), ("unit_name", String::new())]).await;
-    assert_eq!(message(&html, "unit_name-error").as_deref(), Some("请输入单位名称"));
-
-    // Each mismatch gets the one message; a wrong code as well.
-    let wrong = if code == "000000" { "111111" } else { "000000" };
-    let (_, html) = attempt(html, vec![("code", wrong.into())]).await;
-    assert_eq!(message(&html, "recover-error").as_deref(), Some(MISMATCH));
-    let mut html = html;
-    for bad in [
-        ("unit_name", "另一家公司".to_owned()),
-        ("uscc", "91110000600037341L".to_owned()),
-        ("login_name", "alice".to_owned()),
-        ("login_name", "nobody".to_owned()),
-    ] {
+        // The right combination works; the unit name compares case-insensitively.
         idp.state.clock.advance(61);
         html = ask_code(&idp, &b, &html, "unit_admin", UNIT_MOBILE).await;
         let code = delivered(&idp, UNIT_MOBILE).unwrap();
-        let (_, next) = attempt(html, vec![("code", code), bad.clone()]).await;
-        assert_eq!(message(&next, "recover-error").as_deref(), Some(MISMATCH), "{bad:?}");
-        html = next;
+        let (status, html) =
+            attempt(html, vec![("code", code), ("uscc", USCC.to_lowercase())]).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("密码已重置"));
+        // alice's tokens were not touched.
+        refresh(&idp, "rp-basic", tokens.str("refresh_token"))
+            .await
+            .assert_ok();
     }
-    let account = store::accounts::find_by_id(&idp.state.db, "acct-unit")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(tongyi_idp::accounts::password::verify_blocking(PASSWORD, &account.password_hash));
-
-    // The right combination works; the unit name compares case-insensitively.
-    idp.state.clock.advance(61);
-    html = ask_code(&idp, &b, &html, "unit_admin", UNIT_MOBILE).await;
-    let code = delivered(&idp, UNIT_MOBILE).unwrap();
-    let (status, html) = attempt(html, vec![("code", code), ("uscc", USCC.to_lowercase())]).await;
-    assert_eq!(status, StatusCode::OK, "{html}");
-    assert!(html.contains("密码已重置"));
-    // alice's tokens were not touched.
-    refresh(&idp, "rp-basic", tokens.str("refresh_token")).await.assert_ok();
-});
+);
 
 both_backends!(recovery_is_rate_limited, |backend: Backend| async move {
     let idp = TestIdp::start(backend).await;
