@@ -1,7 +1,9 @@
-//! Password login with throttling per account and per client address. Unknown accounts and
-//! wrong passwords fail the same way, after the same work, so that the answer reveals nothing.
-//! Every outcome is recorded in the audit log, where the reasons are told apart; a login name
-//! that matches no account appears there only as its keyed lookup hash.
+//! Login by password (login name, or on a type's tab any identifier of that type) and by SMS
+//! code, with throttling per identifier typed and per client address. Unknown accounts, wrong
+//! passwords or codes, disabled accounts and accounts of the other type fail the same way,
+//! after the same work, so that the answer reveals nothing. Every outcome is recorded in the
+//! audit log, where the reasons are told apart; an identifier that matches no account appears
+//! there only as its keyed lookup hash.
 
 use std::net::IpAddr;
 
@@ -272,7 +274,7 @@ const SMS_REQUESTS_PER_ADDRESS_HOUR: i64 = 20;
 /// `account` for what was typed. The answer is the same either way: the interval and the
 /// address limit are counted before the account is looked up, and a delivery problem for a
 /// registered mobile is logged, not shown.
-pub async fn request_sms_login_code(
+pub async fn request_sms_code(
     state: &AppState,
     purpose: SmsPurpose,
     account: Option<&Account>,

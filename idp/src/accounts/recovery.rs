@@ -10,7 +10,7 @@ use tongyi_shared::{claims::AccountType, validate::NewPassword};
 
 use crate::{
     accounts::{
-        login::{request_sms_login_code, SmsSendOutcome},
+        login::{request_sms_code, SmsSendOutcome},
         password,
         sessions::end_all,
         sms_code::{self, SmsCodeError, SmsPurpose},
@@ -191,7 +191,7 @@ pub async fn request_recovery_code(
         .await?
         .filter(|a| a.account_type == account_type)
         .filter(|a| identities::contact_of(&state.pii, a).0.as_deref() == Some(mobile));
-    request_sms_login_code(
+    request_sms_code(
         state,
         SmsPurpose::RecoverPassword,
         account.as_ref(),
@@ -367,4 +367,22 @@ pub async fn admin_reset(
         .detail("method", "admin_reset");
     audit::record(state, entry).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::temporary_password;
+    use tongyi_shared::validate::check_new_password;
+
+    #[test]
+    fn temporary_passwords_meet_the_policy_and_differ() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..500 {
+            let p = temporary_password();
+            assert_eq!(p.len(), 12);
+            check_new_password(&p, &p, Some("alice")).unwrap();
+            seen.insert(p);
+        }
+        assert_eq!(seen.len(), 500);
+    }
 }

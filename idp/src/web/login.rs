@@ -26,7 +26,7 @@ use crate::{
     accounts::{
         captcha,
         login::{
-            identifier_login, password_login, request_sms_login_code, sms_login, LoginFailure,
+            identifier_login, password_login, request_sms_code, sms_login, LoginFailure,
             SmsSendOutcome,
         },
         sms_code::SmsPurpose,
@@ -404,7 +404,7 @@ async fn sms_submit(
             store::identities::find_by_mobile(&state.db, &state.pii, view.account_type, mobile)
                 .await?;
         let outcome =
-            request_sms_login_code(state, SmsPurpose::Login, account.as_ref(), mobile, ip).await?;
+            request_sms_code(state, SmsPurpose::Login, account.as_ref(), mobile, ip).await?;
         let notice = match outcome {
             SmsSendOutcome::Accepted => Notice {
                 sms_notice: Some(SMS_SENT),
