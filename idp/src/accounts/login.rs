@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use tongyi_shared::claims::AccountType;
+use tongyi_shared::{claims::AccountType, validate::Mobile};
 
 use crate::{
     accounts::sms_code::{self, SmsCodeError, SmsPurpose},
@@ -270,7 +270,7 @@ const SMS_REQUEST_INTERVAL_SECS: i64 = 60;
 /// Code requests per address and hour, registered mobiles or not.
 const SMS_REQUESTS_PER_ADDRESS_HOUR: i64 = 20;
 
-/// Sends a code for `purpose` to `mobile` (validated) only when the flow found an active
+/// Sends a code for `purpose` to `mobile` only when the flow found an active
 /// `account` for what was typed. The answer is the same either way: the interval and the
 /// address limit are counted before the account is looked up, and a delivery problem for a
 /// registered mobile is logged, not shown.
@@ -278,9 +278,10 @@ pub async fn request_sms_code(
     state: &AppState,
     purpose: SmsPurpose,
     account: Option<&Account>,
-    mobile: &str,
+    mobile: &Mobile,
     ip: IpAddr,
 ) -> Result<SmsSendOutcome, AppError> {
+    let mobile = mobile.as_str();
     let digest = crypto::sha256_hex(state.pii.lookup_key(PiiField::Mobile, mobile).as_bytes());
     let by_address = format!("smsreq:{}:ip:{ip}", purpose.as_str());
     if state.store.incr(&by_address, 3600).await? > SMS_REQUESTS_PER_ADDRESS_HOUR {
@@ -318,16 +319,17 @@ pub async fn request_sms_code(
     Ok(SmsSendOutcome::Accepted)
 }
 
-/// SMS-code login: the code sent to `mobile` (validated) logs in the active account of
+/// SMS-code login: the code sent to `mobile` logs in the active account of
 /// `account_type` that reserves it. Failures count against the mobile and the address like
 /// failed password logins, and the same lockout applies.
 pub async fn sms_login(
     state: &AppState,
     account_type: AccountType,
-    mobile: &str,
+    mobile: &Mobile,
     code: &str,
     ip: IpAddr,
 ) -> Result<Account, LoginFailure> {
+    let mobile = mobile.as_str();
     let (acct_fail, acct_lock) = account_keys(mobile);
     let (_, ip_lock) = address_keys(ip);
     let locked = is_locked(state, &acct_lock).await? || is_locked(state, &ip_lock).await?;

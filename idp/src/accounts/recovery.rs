@@ -6,7 +6,10 @@
 
 use std::net::IpAddr;
 
-use tongyi_shared::{claims::AccountType, validate::NewPassword};
+use tongyi_shared::{
+    claims::AccountType,
+    validate::{Mobile, NewPassword},
+};
 
 use crate::{
     accounts::{
@@ -143,8 +146,7 @@ pub async fn change_password(
 pub struct RecoveryClaim<'a> {
     pub account_type: AccountType,
     pub login_name: &'a str,
-    /// Validated.
-    pub mobile: &'a str,
+    pub mobile: &'a Mobile,
     pub unit_name: &'a str,
     pub uscc: &'a str,
 }
@@ -158,7 +160,7 @@ async fn claimed_account(state: &AppState, c: &RecoveryClaim<'_>) -> AppResult<O
         return Ok(None);
     }
     let (mobile, _) = identities::contact_of(&state.pii, &account);
-    if mobile.as_deref() != Some(c.mobile) {
+    if mobile.as_deref() != Some(c.mobile.as_str()) {
         return Ok(None);
     }
     if c.account_type == AccountType::LegalEntity {
@@ -184,13 +186,13 @@ pub async fn request_recovery_code(
     state: &AppState,
     account_type: AccountType,
     login_name: &str,
-    mobile: &str,
+    mobile: &Mobile,
     ip: IpAddr,
 ) -> AppResult<SmsSendOutcome> {
     let account = store::accounts::find_by_login(&state.db, login_name)
         .await?
         .filter(|a| a.account_type == account_type)
-        .filter(|a| identities::contact_of(&state.pii, a).0.as_deref() == Some(mobile));
+        .filter(|a| identities::contact_of(&state.pii, a).0.as_deref() == Some(mobile.as_str()));
     request_sms_code(
         state,
         SmsPurpose::RecoverPassword,
@@ -244,7 +246,7 @@ pub async fn recover_password(
     match sms_code::verify_code(
         state,
         SmsPurpose::RecoverPassword,
-        claim.mobile,
+        claim.mobile.as_str(),
         code.trim(),
     )
     .await

@@ -385,7 +385,8 @@ async fn sms_submit(
             return again(typed_mobile, notice).await;
         }
     };
-    let mobile = mobile.as_str();
+    let parsed = mobile;
+    let mobile = parsed.as_str();
     if form.get("action") == Some("send_code") {
         let answered = captcha::verify(
             &state.store,
@@ -404,7 +405,7 @@ async fn sms_submit(
             store::identities::find_by_mobile(&state.db, &state.pii, view.account_type, mobile)
                 .await?;
         let outcome =
-            request_sms_code(state, SmsPurpose::Login, account.as_ref(), mobile, ip).await?;
+            request_sms_code(state, SmsPurpose::Login, account.as_ref(), &parsed, ip).await?;
         let notice = match outcome {
             SmsSendOutcome::Accepted => Notice {
                 sms_notice: Some(SMS_SENT),
@@ -429,7 +430,7 @@ async fn sms_submit(
         };
         return again(mobile, notice).await;
     }
-    match sms_login(state, view.account_type, mobile, code, ip).await {
+    match sms_login(state, view.account_type, &parsed, code, ip).await {
         Ok(a) => Ok(Ok(a)),
         Err(LoginFailure::Invalid) => {
             let notice = Notice {

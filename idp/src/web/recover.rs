@@ -212,8 +212,8 @@ pub async fn recover_submit(
             return render(&state, &headers, &kept, None, None, errors).await;
         }
     };
-    let mobile = mobile.as_str().to_owned();
-    kept.mobile = &mobile;
+    let normalized = mobile.as_str().to_owned();
+    kept.mobile = &normalized;
     if form.get("action") == Some("send_code") {
         let answered = captcha::verify(&state.store, get("captcha_id"), get("captcha")).await?;
         if !answered {
