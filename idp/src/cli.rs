@@ -42,6 +42,43 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Disable or enable user accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AccountCommand {
+    /// Disable an account: it cannot log in, and its sessions and tokens end everywhere.
+    Disable { login_name: String },
+    /// Enable a disabled account again.
+    Enable { login_name: String },
+}
+
+/// Runs an account command on a full application state: disabling reaches the relying
+/// parties by back-channel logout and revokes tokens like the members API does.
+pub async fn run_account(state: &crate::state::AppState, cmd: AccountCommand) -> CommandResult {
+    let (login_name, disable) = match &cmd {
+        AccountCommand::Disable { login_name } => (login_name, true),
+        AccountCommand::Enable { login_name } => (login_name, false),
+    };
+    let account = store::accounts::find_by_login(&state.db, login_name)
+        .await
+        .map_err(|e| format!("database: {e}"))?
+        .ok_or_else(|| format!("no account {login_name}"))?;
+    let done = if disable {
+        crate::accounts::status::disable(state, None, &account.id).await
+    } else {
+        crate::accounts::status::enable(state, None, &account.id).await
+    }
+    .map_err(|e| e.to_string())?;
+    if !done {
+        return Err(format!("no account {login_name}"));
+    }
+    Ok(format!(
+        "account {login_name} {}\n",
+        if disable { "disabled" } else { "enabled" }
+    ))
 }
 
 #[derive(Subcommand)]

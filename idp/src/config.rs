@@ -172,6 +172,8 @@ pub struct SmsTemplates {
     pub recover_password: String,
     pub change_mobile: String,
     pub bind_legacy: String,
+    /// A unit admin reset a member's password: parameter `password` (the temporary one).
+    pub member_password_reset: String,
 }
 
 impl Default for SmsTemplates {
@@ -182,6 +184,7 @@ impl Default for SmsTemplates {
             recover_password: "SMS_RECOVER_PASSWORD".into(),
             change_mobile: "SMS_CHANGE_MOBILE".into(),
             bind_legacy: "SMS_BIND_LEGACY".into(),
+            member_password_reset: "SMS_MEMBER_PASSWORD_RESET".into(),
         }
     }
 }

@@ -1,11 +1,11 @@
-//! `idp`: serve the OpenID Connect provider, or administer its clients and keys.
+//! `idp`: serve the OpenID Connect provider, or administer its clients, keys and accounts.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use tongyi_idp::{
     build_app,
-    cli::{run_client, run_keys, Cli, Command},
+    cli::{run_account, run_client, run_keys, Cli, Command},
     store::Db,
     Config,
 };
@@ -32,6 +32,10 @@ async fn main() -> ExitCode {
         Command::Keys(cmd) => match Db::connect(&config.database_url).await {
             Ok(db) => run_keys(&db, &config, cmd).await,
             Err(e) => Err(format!("database: {e}")),
+        },
+        Command::Account(cmd) => match build_app(config).await {
+            Ok(app) => run_account(&app.state, cmd).await,
+            Err(e) => Err(e.to_string()),
         },
     };
     match result {

@@ -1,10 +1,12 @@
-//! Account domain logic, free of HTTP: password hashing, password login with throttling and
-//! image captchas.
+//! Account domain logic, free of HTTP: password hashing, password and SMS login with
+//! throttling and image captchas, password change / recovery / reset, disable and enable.
 //! Registration, verification and recovery join here with the accounts work.
 
 pub mod captcha;
 pub mod login;
 pub mod password;
+pub mod recovery;
 pub mod sessions;
 pub mod sms_code;
+pub mod status;
 pub mod uploads;

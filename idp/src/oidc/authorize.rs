@@ -358,6 +358,13 @@ pub async fn proceed(
     let (Some(account), Some(current)) = (account, current.as_mut()) else {
         return fail("login_required", "the user is not logged in");
     };
+    // A temporary password (a unit admin's reset) must be replaced before any code is issued.
+    if account.must_change_password {
+        if pending.prompt_none {
+            return fail("interaction_required", "the user must change the password");
+        }
+        return Ok(Redirect::to(&crate::web::password::forced_path(id, "")).into_response());
+    }
 
     let needs_consent = if pending.consent_done {
         false

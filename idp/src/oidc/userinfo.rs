@@ -57,7 +57,8 @@ pub async fn userinfo_post(
     respond(&state, token).await
 }
 
-fn bearer_from_header(headers: &HeaderMap) -> Option<String> {
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer_from_header(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

@@ -1,22 +1,35 @@
-//! The password login page. On success it starts a login session and sends the browser back
-//! to the authorization request it came from. After a few failed logins for the account or
-//! from the address, the form carries an image captcha, checked before any password work.
+//! The login page: tabs for 自然人 and 法人, each with password login (login name, mobile,
+//! email, ID number or USCC) and SMS-code login by mobile. On success it starts a login
+//! session and sends the browser back to the authorization request it came from, or first to
+//! the forced password change. After a few failed password logins for the account or from the
+//! address, the password form carries an image captcha, checked before any password work; the
+//! SMS form always carries one for sending a code.
+//!
+//! A form posted without `account_type` (older pages, tools) logs in by login name only, of
+//! either type.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use askama::Template;
 use axum::{
     extract::{ConnectInfo, Query, RawForm, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Router,
 };
 use serde::Deserialize;
+use tongyi_shared::{claims::AccountType, validate::Mobile};
 
 use super::{cookies, csrf, pages};
 use crate::{
     accounts::{
         captcha,
-        login::{password_login, LoginFailure},
+        login::{
+            identifier_login, password_login, request_sms_code, sms_login, LoginFailure,
+            SmsSendOutcome,
+        },
+        sms_code::SmsPurpose,
     },
     error::AppResult,
     oidc::{
@@ -25,7 +38,23 @@ use crate::{
         logout, session,
     },
     state::AppState,
+    store::{self, accounts::Account},
 };
+
+/// The routes of the login modes area besides `/login` itself: password change, recovery
+/// and the members API.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/account/password",
+            get(super::password::password_page).post(super::password::password_submit),
+        )
+        .route(
+            "/recover",
+            get(super::recover::recover_page).post(super::recover::recover_submit),
+        )
+        .merge(super::members_api::router())
+}
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -34,9 +63,23 @@ struct LoginPage<'a> {
     req: &'a str,
     /// A local page to return to after a login that no authorization request started.
     next: &'a str,
+    /// `natural_person` | `legal_entity`
+    account_type: &'a str,
+    legal: bool,
+    sms: bool,
+    /// Links to the other tabs and modes, keeping `req` and `next`.
+    link_natural: String,
+    link_legal: String,
+    link_password: String,
+    link_sms: String,
+    link_new_captcha: String,
     login_name: &'a str,
+    mobile: &'a str,
     client_name: Option<String>,
     error: Option<&'a str>,
+    mobile_error: Option<&'a str>,
+    code_error: Option<&'a str>,
+    sms_notice: Option<&'a str>,
     /// The captcha challenge the form carries, when one is required.
     captcha_id: Option<String>,
     captcha_error: Option<&'a str>,
@@ -46,38 +89,96 @@ const MISSING_FIELDS: &str = "请输入账号和密码。";
 const INVALID: &str = "账号或密码错误。";
 const LOCKED: &str = "登录失败次数过多，请稍后再试。";
 const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入。";
+const SMS_SENT: &str = "如该手机号已注册，验证码已发送。";
+const SMS_TOO_SOON: &str = "发送过于频繁，请稍后再试。";
+const SMS_LIMITED: &str = "请求过于频繁，请稍后再试。";
+const SMS_INVALID: &str = "手机号或验证码错误。";
+const CODE_MISSING: &str = "请输入短信验证码。";
+
+/// Which tab and mode the page shows.
+#[derive(Clone, Copy)]
+struct View {
+    account_type: AccountType,
+    sms: bool,
+}
+
+impl View {
+    fn parse(account_type: &str, mode: &str) -> View {
+        View {
+            account_type: AccountType::parse(account_type).unwrap_or(AccountType::NaturalPerson),
+            sms: mode == "sms",
+        }
+    }
+}
 
 /// What the form shows besides its fields.
 #[derive(Default)]
 struct Notice {
     error: Option<&'static str>,
+    mobile_error: Option<&'static str>,
+    code_error: Option<&'static str>,
+    sms_notice: Option<&'static str>,
     captcha_error: Option<&'static str>,
     /// Show a fresh captcha.
     captcha: bool,
 }
 
+fn link(req: &str, next: &str, account_type: AccountType, sms: bool, captcha: bool) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("type", account_type.as_str());
+    if sms {
+        q.append_pair("mode", "sms");
+    }
+    if !req.is_empty() {
+        q.append_pair("req", req);
+    }
+    if !next.is_empty() {
+        q.append_pair("next", next);
+    }
+    if captcha {
+        q.append_pair("captcha", "1");
+    }
+    format!("/login?{}", q.finish())
+}
+
 /// Renders the form; every rendering that shows a captcha creates a new challenge.
+#[allow(clippy::too_many_arguments)]
 async fn render_form(
     state: &AppState,
     headers: &HeaderMap,
+    view: View,
     req: &str,
     next: &str,
     login_name: &str,
+    mobile: &str,
     notice: Notice,
 ) -> AppResult<Response> {
     let (token, cookie) = csrf::token(state, headers);
-    let captcha_id = if notice.captcha {
+    let captcha_id = if notice.captcha || view.sms {
         Some(captcha::issue(&state.store).await?)
     } else {
         None
     };
+    let t = view.account_type;
     let page = LoginPage {
         csrf: &token,
         req,
         next,
+        account_type: t.as_str(),
+        legal: t == AccountType::LegalEntity,
+        sms: view.sms,
+        link_natural: link(req, next, AccountType::NaturalPerson, view.sms, false),
+        link_legal: link(req, next, AccountType::LegalEntity, view.sms, false),
+        link_password: link(req, next, t, false, false),
+        link_sms: link(req, next, t, true, false),
+        link_new_captcha: link(req, next, t, view.sms, true),
         login_name,
+        mobile,
         client_name: client_name(state, req).await,
         error: notice.error,
+        mobile_error: notice.mobile_error,
+        code_error: notice.code_error,
+        sms_notice: notice.sms_notice,
         captcha_id,
         captcha_error: notice.captcha_error,
     };
@@ -102,6 +203,12 @@ pub struct LoginQuery {
     req: String,
     #[serde(default)]
     next: String,
+    /// `natural_person` (default) or `legal_entity`: the tab.
+    #[serde(default, rename = "type")]
+    account_type: String,
+    /// `sms` for SMS-code login.
+    #[serde(default)]
+    mode: String,
     /// `1` from the "换一张" link: show a new captcha even when the address alone would not
     /// call for one (the account typed before is not known to a plain reload).
     #[serde(default)]
@@ -142,7 +249,8 @@ pub async fn login_page(
         ..Notice::default()
     };
     let next = super::auth::local_path(&q.next).unwrap_or("");
-    render_form(&state, &headers, &q.req, next, login_name, notice).await
+    let view = View::parse(&q.account_type, &q.mode);
+    render_form(&state, &headers, view, &q.req, next, login_name, "", notice).await
 }
 
 pub async fn login_submit(
@@ -156,25 +264,67 @@ pub async fn login_submit(
     csrf::check(&state, &headers, form.get("csrf"))?;
     let req = form.get("req").unwrap_or("");
     let next = super::auth::local_path(form.get("next").unwrap_or("")).unwrap_or("");
+    let typed = form.get("account_type").and_then(AccountType::parse);
+    let view = View {
+        account_type: typed.unwrap_or(AccountType::NaturalPerson),
+        sms: form.get("mode") == Some("sms"),
+    };
+    let ip = peer.ip();
+    let account = if view.sms {
+        match sms_submit(&state, &headers, &form, view, req, next, ip).await? {
+            Ok(a) => a,
+            Err(page) => return Ok(page),
+        }
+    } else {
+        match password_submit(&state, &headers, &form, typed, view, req, next, ip).await? {
+            Ok(a) => a,
+            Err(page) => return Ok(page),
+        }
+    };
+    let amr = if view.sms { "sms" } else { "pwd" };
+    finish_login(
+        &state,
+        &headers,
+        ip,
+        &account,
+        vec![amr.to_owned()],
+        req,
+        next,
+    )
+    .await
+}
+
+/// The password form: the account, or the page to show again.
+#[allow(clippy::too_many_arguments)]
+async fn password_submit(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Params,
+    typed: Option<AccountType>,
+    view: View,
+    req: &str,
+    next: &str,
+    ip: IpAddr,
+) -> AppResult<Result<Account, Response>> {
     let login_name = form.get("login_name").unwrap_or("").trim();
     let password = form.get("password").unwrap_or("");
-    let ip = peer.ip();
     // After a failure the form asks for a captcha if the counts now call for one.
-    let (state_ref, headers_ref) = (&state, &headers);
     let failure = |message: &'static str| async move {
         let notice = Notice {
             error: Some(message),
-            captcha: captcha::required_for_login(state_ref, named(login_name), ip).await?,
+            captcha: captcha::required_for_login(state, named(login_name), ip).await?,
             ..Notice::default()
         };
-        render_form(state_ref, headers_ref, req, next, login_name, notice).await
+        render_form(state, headers, view, req, next, login_name, "", notice)
+            .await
+            .map(Err)
     };
     if login_name.is_empty() || password.is_empty() {
         return failure(MISSING_FIELDS).await;
     }
     // The captcha comes before the password check: a wrong or missing answer costs no argon2
     // work and does not count as a failed password. Checking uses the challenge up.
-    if captcha::required_for_login(&state, Some(login_name), ip).await? {
+    if captcha::required_for_login(state, Some(login_name), ip).await? {
         let answered = captcha::verify(
             &state.store,
             form.get("captcha_id").unwrap_or(""),
@@ -187,37 +337,154 @@ pub async fn login_submit(
                 captcha: true,
                 ..Notice::default()
             };
-            return render_form(&state, &headers, req, next, login_name, notice).await;
+            return render_form(state, headers, view, req, next, login_name, "", notice)
+                .await
+                .map(Err);
         }
     }
-    let account = match password_login(&state, login_name, password, ip).await {
-        Ok(a) => a,
-        Err(LoginFailure::Invalid) => return failure(INVALID).await,
-        Err(LoginFailure::Locked) => return failure(LOCKED).await,
-        Err(LoginFailure::Internal(e)) => return Err(e),
+    let result = match typed {
+        Some(t) => identifier_login(state, t, login_name, password, ip).await,
+        None => password_login(state, login_name, password, ip).await,
     };
-    tracing::info!(account_id = %account.id, "password login");
+    match result {
+        Ok(a) => Ok(Ok(a)),
+        Err(LoginFailure::Invalid) => failure(INVALID).await,
+        Err(LoginFailure::Locked) => failure(LOCKED).await,
+        Err(LoginFailure::Internal(e)) => Err(e),
+    }
+}
+
+/// The SMS form: `action=send_code` (with the captcha) sends a code; otherwise mobile + code
+/// log in. Returns the account, or the page to show again.
+#[allow(clippy::too_many_arguments)]
+async fn sms_submit(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Params,
+    view: View,
+    req: &str,
+    next: &str,
+    ip: IpAddr,
+) -> AppResult<Result<Account, Response>> {
+    let typed_mobile = form.get("mobile").unwrap_or("").trim();
+    let again = |mobile: &str, notice: Notice| {
+        let mobile = mobile.to_owned();
+        async move {
+            render_form(state, headers, view, req, next, "", &mobile, notice)
+                .await
+                .map(Err)
+        }
+    };
+    let mobile = match Mobile::parse(typed_mobile) {
+        Ok(m) => m,
+        Err(e) => {
+            let notice = Notice {
+                mobile_error: Some(e.message()),
+                ..Notice::default()
+            };
+            return again(typed_mobile, notice).await;
+        }
+    };
+    let parsed = mobile;
+    let mobile = parsed.as_str();
+    if form.get("action") == Some("send_code") {
+        let answered = captcha::verify(
+            &state.store,
+            form.get("captcha_id").unwrap_or(""),
+            form.get("captcha").unwrap_or(""),
+        )
+        .await?;
+        if !answered {
+            let notice = Notice {
+                captcha_error: Some(CAPTCHA_WRONG),
+                ..Notice::default()
+            };
+            return again(mobile, notice).await;
+        }
+        let account =
+            store::identities::find_by_mobile(&state.db, &state.pii, view.account_type, mobile)
+                .await?;
+        let outcome =
+            request_sms_code(state, SmsPurpose::Login, account.as_ref(), &parsed, ip).await?;
+        let notice = match outcome {
+            SmsSendOutcome::Accepted => Notice {
+                sms_notice: Some(SMS_SENT),
+                ..Notice::default()
+            },
+            SmsSendOutcome::TooSoon => Notice {
+                mobile_error: Some(SMS_TOO_SOON),
+                ..Notice::default()
+            },
+            SmsSendOutcome::Limited => Notice {
+                error: Some(SMS_LIMITED),
+                ..Notice::default()
+            },
+        };
+        return again(mobile, notice).await;
+    }
+    let code = form.get("code").unwrap_or("").trim();
+    if code.is_empty() {
+        let notice = Notice {
+            code_error: Some(CODE_MISSING),
+            ..Notice::default()
+        };
+        return again(mobile, notice).await;
+    }
+    match sms_login(state, view.account_type, &parsed, code, ip).await {
+        Ok(a) => Ok(Ok(a)),
+        Err(LoginFailure::Invalid) => {
+            let notice = Notice {
+                error: Some(SMS_INVALID),
+                ..Notice::default()
+            };
+            again(mobile, notice).await
+        }
+        Err(LoginFailure::Locked) => {
+            let notice = Notice {
+                error: Some(LOCKED),
+                ..Notice::default()
+            };
+            again(mobile, notice).await
+        }
+        Err(LoginFailure::Internal(e)) => Err(e),
+    }
+}
+
+/// Starts (or renews) the login session and sends the browser on: to the forced password
+/// change first when the account has a temporary password, then back to the authorization
+/// request or the local `next` page.
+async fn finish_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: IpAddr,
+    account: &Account,
+    amr: Vec<String>,
+    req: &str,
+    next: &str,
+) -> AppResult<Response> {
+    tracing::info!(account_id = %account.id, amr = ?amr, "login");
     // Every login hands out a new cookie value (no fixation). The same account keeps its
     // session and sid; another account's session is ended everywhere first.
-    let amr = vec!["pwd".to_owned()];
-    let meta = session::ClientMeta::from_request(ip, &headers);
-    let cookie_value = match session::current(&state, &headers).await? {
+    let meta = session::ClientMeta::from_request(ip, headers);
+    let cookie_value = match session::current(state, headers).await? {
         Some(old) if old.session.account_id == account.id => {
-            session::renew(&state, old, amr).await?
+            session::renew(state, old, amr).await?
         }
         Some(old) => {
-            logout::end(&state, &old).await?;
-            session::create(&state, &account.id, amr, &meta).await?.0
+            logout::end(state, &old).await?;
+            session::create(state, &account.id, amr, &meta).await?.0
         }
-        None => session::create(&state, &account.id, amr, &meta).await?.0,
+        None => session::create(state, &account.id, amr, &meta).await?.0,
     };
-    let target = if req.is_empty() {
-        if next.is_empty() { "/" } else { next }.to_owned()
-    } else {
-        let mut pending = load_pending(&state, req).await?;
+    if !req.is_empty() {
+        let mut pending = load_pending(state, req).await?;
         pending.login_done = true;
-        save_pending(&state, req, &pending).await?;
-        format!("/authorize/resume?req={req}")
+        save_pending(state, req, &pending).await?;
+    }
+    let target = if account.must_change_password {
+        super::password::forced_path(req, next)
+    } else {
+        continue_path(req, next)
     };
     let mut res = Redirect::to(&target).into_response();
     res.headers_mut().append(
@@ -231,4 +498,16 @@ pub async fn login_submit(
         ),
     );
     Ok(res)
+}
+
+/// Where a finished login goes: the authorization request it came from, else `next`, else
+/// the home page.
+pub fn continue_path(req: &str, next: &str) -> String {
+    if !req.is_empty() {
+        format!("/authorize/resume?req={req}")
+    } else if !next.is_empty() {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
 }

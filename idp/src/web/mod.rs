@@ -10,8 +10,11 @@ pub mod csrf;
 pub mod dev_outbox;
 pub mod health;
 pub mod login;
+pub mod members_api;
 pub mod multipart;
 pub mod pages;
+pub mod password;
+pub mod recover;
 
 use axum::{
     routing::{get, post},
@@ -28,4 +31,5 @@ pub fn router() -> Router<AppState> {
         .route("/consent", post(consent::consent_submit))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/dev/sms-outbox", get(dev_outbox::outbox_page))
+        .merge(login::router())
 }

@@ -1,0 +1,144 @@
+//! The members API for the portal: a unit admin resets, disables or enables a member of their
+//! unit. Bearer access tokens of a user (verified like at UserInfo); the caller must be
+//! `org_role = admin` of the member's unit, or a platform admin, and never the member itself.
+//!
+//! `POST /api/members/{account_id}/password-reset | disable | enable` → 200 `{"status": …}`;
+//! errors `{"error": …}`: 401 `invalid_token`, 403 `forbidden`, 404 `not_found`,
+//! 409 `no_mobile` (reset only), 502 `sms_failed` (reset only).
+
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use serde_json::json;
+
+use super::auth::PLATFORM_ADMIN;
+use crate::{
+    accounts::{
+        recovery::{admin_reset, ResetError},
+        status,
+    },
+    error::AppError,
+    oidc::userinfo::{bearer_from_header, verify_access_token},
+    state::AppState,
+    store::{self, accounts::Account},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/members/{account_id}/password-reset", post(reset))
+        .route("/api/members/{account_id}/disable", post(disable))
+        .route("/api/members/{account_id}/enable", post(enable))
+}
+
+fn json_error(status: StatusCode, error: &str) -> Response {
+    let mut res = (status, Json(json!({ "error": error }))).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static(
+                "Bearer realm=\"tongyi\", error=\"invalid_token\"",
+            ),
+        );
+    }
+    res
+}
+
+fn internal(e: AppError) -> Response {
+    AppError::ProtocolInternal(e.to_string()).into_response()
+}
+
+/// The caller (by its access token) and the member it may act on, or the error response.
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    member_id: &str,
+) -> Result<(Account, Account), Response> {
+    let claims = match bearer_from_header(headers) {
+        Some(token) => verify_access_token(state, &token).await,
+        None => None,
+    };
+    let Some(claims) = claims.filter(|c| c.acct == Some(true)) else {
+        return Err(json_error(StatusCode::UNAUTHORIZED, "invalid_token"));
+    };
+    let find = |id: String| async move {
+        store::accounts::find_by_id(&state.db, &id)
+            .await
+            .map_err(|e| internal(e.into()))
+    };
+    let Some(actor) = find(claims.sub).await?.filter(Account::is_active) else {
+        return Err(json_error(StatusCode::UNAUTHORIZED, "invalid_token"));
+    };
+    let Some(member) = find(member_id.to_owned()).await? else {
+        return Err(json_error(StatusCode::NOT_FOUND, "not_found"));
+    };
+    if actor.id == member.id {
+        return Err(json_error(StatusCode::FORBIDDEN, "forbidden"));
+    }
+    let roles = store::accounts::roles(&state.db, &actor.id)
+        .await
+        .map_err(|e| internal(e.into()))?;
+    let platform_admin = roles.iter().any(|r| r == PLATFORM_ADMIN);
+    let unit_admin = match (&actor.org, &member.org) {
+        (Some(a), Some(m)) => a.role == "admin" && a.id == m.id,
+        _ => false,
+    };
+    if !platform_admin && !unit_admin {
+        return Err(json_error(StatusCode::FORBIDDEN, "forbidden"));
+    }
+    Ok((actor, member))
+}
+
+async fn reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(account_id): Path<String>,
+) -> Response {
+    let (actor, member) = match authorize(&state, &headers, &account_id).await {
+        Ok(pair) => pair,
+        Err(res) => return res,
+    };
+    match admin_reset(&state, &actor.id, &member).await {
+        Ok(()) => Json(json!({ "status": "password_reset" })).into_response(),
+        Err(ResetError::NoMobile) => json_error(StatusCode::CONFLICT, "no_mobile"),
+        Err(ResetError::Delivery) => json_error(StatusCode::BAD_GATEWAY, "sms_failed"),
+        Err(ResetError::Internal(e)) => internal(e),
+    }
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(account_id): Path<String>,
+) -> Response {
+    let (actor, member) = match authorize(&state, &headers, &account_id).await {
+        Ok(pair) => pair,
+        Err(res) => return res,
+    };
+    match status::disable(&state, Some(&actor.id), &member.id).await {
+        Ok(_) => Json(json!({ "status": "disabled" })).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(account_id): Path<String>,
+) -> Response {
+    let (actor, member) = match authorize(&state, &headers, &account_id).await {
+        Ok(pair) => pair,
+        Err(res) => return res,
+    };
+    match status::enable(&state, Some(&actor.id), &member.id).await {
+        Ok(_) => Json(json!({ "status": "enabled" })).into_response(),
+        Err(e) => internal(e),
+    }
+}

@@ -1,0 +1,283 @@
+//! `/recover` (找回密码): tabs 自然人 / 法人. Step one: login name + reserved mobile + image
+//! captcha → `action=send_code` sends a code only when they match an account, with the same
+//! answer either way. Step two: code + new password + confirmation + reason (+ unit name and
+//! USCC for a legal entity) → the password is set and every session of the account ends.
+//! Any mismatch gets one message: "信息不匹配或验证码错误".
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::{
+    extract::{ConnectInfo, Query, RawForm, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use serde::Deserialize;
+use tongyi_shared::{claims::AccountType, validate::Mobile};
+
+use super::{csrf, pages};
+use crate::{
+    accounts::{
+        captcha,
+        login::SmsSendOutcome,
+        recovery::{recover_password, request_recovery_code, PasswordError, RecoveryClaim},
+    },
+    error::AppResult,
+    oidc::form::Params,
+    state::AppState,
+};
+
+/// A finished step: the message page, with a link to log in (or out).
+#[derive(Template)]
+#[template(path = "message.html")]
+struct Done<'a> {
+    title: &'a str,
+    message: &'a str,
+    logged_in: bool,
+}
+
+pub fn done(title: &str, message: &str, logged_in: bool) -> AppResult<Response> {
+    pages::render(
+        StatusCode::OK,
+        &Done {
+            title,
+            message,
+            logged_in,
+        },
+    )
+}
+
+pub const MISMATCH: &str = "信息不匹配或验证码错误。";
+const SENT: &str = "如账号与手机号匹配，验证码已发送。";
+const TOO_SOON: &str = "发送过于频繁，请稍后再试。";
+const LIMITED: &str = "请求过于频繁，请稍后再试。";
+const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入。";
+const LOGIN_NAME_MISSING: &str = "请输入账号";
+
+#[derive(Template)]
+#[template(path = "recover.html")]
+struct RecoverPage<'a> {
+    csrf: &'a str,
+    account_type: &'a str,
+    legal: bool,
+    login_name: &'a str,
+    mobile: &'a str,
+    unit_name: &'a str,
+    uscc: &'a str,
+    reason: &'a str,
+    captcha_id: String,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+    errors: FieldErrors,
+}
+
+/// Field-level messages.
+#[derive(Default)]
+struct FieldErrors {
+    login_name: Option<&'static str>,
+    mobile: Option<&'static str>,
+    captcha: Option<&'static str>,
+    code: Option<&'static str>,
+    new_password: Option<&'static str>,
+    confirm_password: Option<&'static str>,
+    reason: Option<&'static str>,
+    unit_name: Option<&'static str>,
+    uscc: Option<&'static str>,
+}
+
+impl FieldErrors {
+    fn set(field: &str, message: &'static str) -> FieldErrors {
+        let mut e = FieldErrors::default();
+        let slot = match field {
+            "login_name" => &mut e.login_name,
+            "mobile" => &mut e.mobile,
+            "captcha" => &mut e.captcha,
+            "code" => &mut e.code,
+            "confirm_password" => &mut e.confirm_password,
+            "reason" => &mut e.reason,
+            "unit_name" => &mut e.unit_name,
+            "uscc" => &mut e.uscc,
+            _ => &mut e.new_password,
+        };
+        *slot = Some(message);
+        e
+    }
+}
+
+/// The values kept when the form is shown again (never the passwords or the code).
+struct Kept<'a> {
+    account_type: AccountType,
+    login_name: &'a str,
+    mobile: &'a str,
+    unit_name: &'a str,
+    uscc: &'a str,
+    reason: &'a str,
+}
+
+async fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    kept: &Kept<'_>,
+    error: Option<&str>,
+    notice: Option<&str>,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    let (token, cookie) = csrf::token(state, headers);
+    let status = if error.is_some() || errors_any(&errors) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = RecoverPage {
+        csrf: &token,
+        account_type: kept.account_type.as_str(),
+        legal: kept.account_type == AccountType::LegalEntity,
+        login_name: kept.login_name,
+        mobile: kept.mobile,
+        unit_name: kept.unit_name,
+        uscc: kept.uscc,
+        reason: kept.reason,
+        captcha_id: captcha::issue(&state.store).await?,
+        error,
+        notice,
+        errors,
+    };
+    Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
+}
+
+fn errors_any(e: &FieldErrors) -> bool {
+    [
+        e.login_name,
+        e.mobile,
+        e.captcha,
+        e.code,
+        e.new_password,
+        e.confirm_password,
+        e.reason,
+        e.unit_name,
+        e.uscc,
+    ]
+    .iter()
+    .any(Option::is_some)
+}
+
+#[derive(Deserialize)]
+pub struct RecoverQuery {
+    #[serde(default, rename = "type")]
+    account_type: String,
+}
+
+pub async fn recover_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RecoverQuery>,
+) -> AppResult<Response> {
+    let kept = Kept {
+        account_type: AccountType::parse(&q.account_type).unwrap_or(AccountType::NaturalPerson),
+        login_name: "",
+        mobile: "",
+        unit_name: "",
+        uscc: "",
+        reason: "",
+    };
+    render(&state, &headers, &kept, None, None, FieldErrors::default()).await
+}
+
+pub async fn recover_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
+    csrf::check(&state, &headers, form.get("csrf"))?;
+    let ip = peer.ip();
+    let get = |name: &str| form.get(name).unwrap_or("").trim();
+    let mut kept = Kept {
+        account_type: AccountType::parse(get("account_type")).unwrap_or(AccountType::NaturalPerson),
+        login_name: get("login_name"),
+        mobile: get("mobile"),
+        unit_name: get("unit_name"),
+        uscc: get("uscc"),
+        reason: get("reason"),
+    };
+    if kept.login_name.is_empty() {
+        let errors = FieldErrors::set("login_name", LOGIN_NAME_MISSING);
+        return render(&state, &headers, &kept, None, None, errors).await;
+    }
+    let mobile = match Mobile::parse(kept.mobile) {
+        Ok(m) => m,
+        Err(e) => {
+            let errors = FieldErrors::set("mobile", e.message());
+            return render(&state, &headers, &kept, None, None, errors).await;
+        }
+    };
+    let normalized = mobile.as_str().to_owned();
+    kept.mobile = &normalized;
+    if form.get("action") == Some("send_code") {
+        let answered = captcha::verify(&state.store, get("captcha_id"), get("captcha")).await?;
+        if !answered {
+            let errors = FieldErrors::set("captcha", CAPTCHA_WRONG);
+            return render(&state, &headers, &kept, None, None, errors).await;
+        }
+        let outcome =
+            request_recovery_code(&state, kept.account_type, kept.login_name, &mobile, ip).await?;
+        let (error, notice, errors) = match outcome {
+            SmsSendOutcome::Accepted => (None, Some(SENT), FieldErrors::default()),
+            SmsSendOutcome::TooSoon => (None, None, FieldErrors::set("mobile", TOO_SOON)),
+            SmsSendOutcome::Limited => (Some(LIMITED), None, FieldErrors::default()),
+        };
+        return render(&state, &headers, &kept, error, notice, errors).await;
+    }
+    let claim = RecoveryClaim {
+        account_type: kept.account_type,
+        login_name: kept.login_name,
+        mobile: &mobile,
+        unit_name: kept.unit_name,
+        uscc: kept.uscc,
+    };
+    let result = recover_password(
+        &state,
+        &claim,
+        get("code"),
+        form.get("new_password").unwrap_or(""),
+        form.get("confirm_password").unwrap_or(""),
+        kept.reason,
+        ip,
+    )
+    .await;
+    match result {
+        Ok(_) => done(
+            "密码已重置",
+            "您的密码已重置，所有设备上的登录均已退出，请使用新密码登录。",
+            false,
+        ),
+        Err(PasswordError::Field { field, message }) => {
+            let errors = FieldErrors::set(field, message);
+            render(&state, &headers, &kept, None, None, errors).await
+        }
+        Err(PasswordError::Mismatch) => {
+            render(
+                &state,
+                &headers,
+                &kept,
+                Some(MISMATCH),
+                None,
+                FieldErrors::default(),
+            )
+            .await
+        }
+        Err(PasswordError::Limited) => {
+            render(
+                &state,
+                &headers,
+                &kept,
+                Some(LIMITED),
+                None,
+                FieldErrors::default(),
+            )
+            .await
+        }
+        Err(PasswordError::Internal(e)) => Err(e),
+    }
+}

@@ -1,0 +1,340 @@
+//! 找回密码 (/recover): a code only when login name and reserved mobile match (same answer
+//! otherwise), one message for every mismatch, field errors that keep the code usable, the
+//! password set with every session and refresh token of the account ended, and the address
+//! limit.
+
+use reqwest::StatusCode;
+use tongyi_idp::store;
+
+use crate::{
+    both_backends,
+    harness::{browser, Backend, TestIdp, ALICE_MOBILE, PASSWORD, UNIT_MOBILE},
+    login_modes::{delivered, message, post_page},
+    proto::{refresh, user_tokens},
+};
+
+const SENT: &str = "如账号与手机号匹配，验证码已发送。";
+const MISMATCH: &str = "信息不匹配或验证码错误。";
+const NEW_PASSWORD: &str = "Found#Again2027";
+const UNIT_NAME: &str = "天津测试孵化器有限公司";
+const USCC: &str = "91120116MA05JJ1X4B";
+
+async fn recover_page(idp: &TestIdp, b: &reqwest::Client, account_type: &str) -> String {
+    let res = b
+        .get(idp.url(&format!("/recover?type={account_type}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.text().await.unwrap()
+}
+
+/// Posts the recovery form of `page` with `fields`; returns (status, page).
+async fn post(
+    idp: &TestIdp,
+    b: &reqwest::Client,
+    page: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let (_, status, html) = post_page(idp, b, "/recover", page, fields).await.page();
+    (status, html)
+}
+
+/// Asks for a code; returns the page, which must say [`SENT`].
+async fn ask_code(
+    idp: &TestIdp,
+    b: &reqwest::Client,
+    page: &str,
+    login_name: &str,
+    mobile: &str,
+) -> String {
+    let (status, html) = post(
+        idp,
+        b,
+        page,
+        &[
+            ("login_name", login_name),
+            ("mobile", mobile),
+            ("action", "send_code"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(
+        message(&html, "recover-notice").as_deref(),
+        Some(SENT),
+        "{html}"
+    );
+    html
+}
+
+fn sent_count(idp: &TestIdp, mobile: &str) -> usize {
+    idp.state
+        .sms
+        .outbox()
+        .unwrap()
+        .messages()
+        .iter()
+        .filter(|m| m.mobile == mobile)
+        .count()
+}
+
+both_backends!(recovery_happy_path, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    let tokens = user_tokens(&idp, "rp-basic").await;
+    let other = user_tokens(&idp, "rp-post").await;
+    idp.logouts.lock().unwrap().clear();
+
+    let b = browser();
+    let page = recover_page(&idp, &b, "natural_person").await;
+    let page = ask_code(&idp, &b, &page, "alice", ALICE_MOBILE).await;
+    let code = delivered(&idp, ALICE_MOBILE).expect("a code for alice");
+    let (status, html) = post(
+        &idp,
+        &b,
+        &page,
+        &[
+            ("login_name", "alice"),
+            ("mobile", ALICE_MOBILE),
+            ("code", &code),
+            ("new_password", NEW_PASSWORD),
+            ("confirm_password", NEW_PASSWORD),
+            ("reason", "忘记了密码"),
+            ("action", "reset"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("密码已重置"), "{html}");
+    assert!(html.contains("href=\"/login\""), "{html}");
+
+    // Every session and refresh token of alice ended; both RPs were told.
+    for (client, t) in [("rp-basic", &tokens), ("rp-post", &other)] {
+        refresh(&idp, client, t.str("refresh_token"))
+            .await
+            .assert_error(400, "invalid_grant");
+    }
+    assert_eq!(idp.logouts.lock().unwrap().len(), 2);
+
+    let account = store::accounts::find_by_id(&idp.state.db, "acct-alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(tongyi_idp::accounts::password::verify_blocking(
+        NEW_PASSWORD,
+        &account.password_hash
+    ));
+    let rows = store::audit::list_for_subject(&idp.state.db, "acct-alice", 20)
+        .await
+        .unwrap();
+    let changed = rows
+        .iter()
+        .find(|r| r.event == "password_changed")
+        .expect("audited");
+    assert!(
+        changed.detail.contains("\"method\":\"recovery\""),
+        "{}",
+        changed.detail
+    );
+    let updates = store::info_updates::for_account(&idp.state.db, "acct-alice", 20)
+        .await
+        .unwrap();
+    assert!(updates
+        .iter()
+        .any(|u| u.field == "password" && u.new_value.contains("忘记了密码")));
+
+    // The code was used up.
+    let (_, html) = post(
+        &idp,
+        &b,
+        &recover_page(&idp, &b, "natural_person").await,
+        &[
+            ("login_name", "alice"),
+            ("mobile", ALICE_MOBILE),
+            ("code", &code),
+            ("new_password", "Again#Pass2028"),
+            ("confirm_password", "Again#Pass2028"),
+            ("reason", "再次"),
+        ],
+    )
+    .await;
+    assert_eq!(message(&html, "recover-error").as_deref(), Some(MISMATCH));
+});
+
+both_backends!(
+    recovery_sends_only_on_match,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let b = browser();
+        let page = recover_page(&idp, &b, "natural_person").await;
+        // Wrong mobile, unknown login name, other type's account: same answer, nothing sent.
+        let page = ask_code(&idp, &b, &page, "alice", "13700001111").await;
+        idp.state.clock.advance(61);
+        let page = ask_code(&idp, &b, &page, "nobody", ALICE_MOBILE).await;
+        idp.state.clock.advance(61);
+        let page = ask_code(&idp, &b, &page, "unit_admin", UNIT_MOBILE).await;
+        assert_eq!(sent_count(&idp, "13700001111"), 0);
+        assert_eq!(sent_count(&idp, ALICE_MOBILE), 0);
+        assert_eq!(sent_count(&idp, UNIT_MOBILE), 0);
+
+        // A wrong captcha sends nothing either.
+        idp.state.clock.advance(61);
+        let (_, html) = post(
+            &idp,
+            &b,
+            &page,
+            &[
+                ("login_name", "alice"),
+                ("mobile", ALICE_MOBILE),
+                ("captcha", "WRONG"),
+                ("action", "send_code"),
+            ],
+        )
+        .await;
+        assert!(message(&html, "captcha-error").is_some(), "{html}");
+        assert_eq!(sent_count(&idp, ALICE_MOBILE), 0);
+        ask_code(&idp, &b, &html, "alice", ALICE_MOBILE).await;
+        assert_eq!(sent_count(&idp, ALICE_MOBILE), 1);
+    }
+);
+
+both_backends!(
+    recovery_mismatches_and_field_errors,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let tokens = user_tokens(&idp, "rp-basic").await;
+        let b = browser();
+        let page = recover_page(&idp, &b, "legal_entity").await;
+        assert!(page.contains("name=\"unit_name\""), "{page}");
+        let page = ask_code(&idp, &b, &page, "unit_admin", UNIT_MOBILE).await;
+        let code = delivered(&idp, UNIT_MOBILE).unwrap();
+        let attempt = |page: String, fields: Vec<(&'static str, String)>| {
+            let (idp, b) = (&idp, &b);
+            async move {
+                let mut all: Vec<(&str, String)> = vec![
+                    ("login_name", "unit_admin".into()),
+                    ("mobile", UNIT_MOBILE.into()),
+                    ("unit_name", UNIT_NAME.into()),
+                    ("uscc", USCC.into()),
+                    ("new_password", NEW_PASSWORD.into()),
+                    ("confirm_password", NEW_PASSWORD.into()),
+                    ("reason", "法人变更".into()),
+                    ("action", "reset".into()),
+                ];
+                for (k, v) in fields {
+                    all.retain(|(name, _)| *name != k);
+                    all.push((k, v));
+                }
+                let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                post(idp, b, &page, &refs).await
+            }
+        };
+
+        // Field errors come first and leave the code usable; the passwords are not echoed.
+        let (status, html) = attempt(
+            page,
+            vec![("code", code.clone()), ("reason", String::new())],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            message(&html, "reason-error").as_deref(),
+            Some("请填写找回密码的原因")
+        );
+        assert!(!html.contains(NEW_PASSWORD));
+        assert!(html.contains(UNIT_NAME), "values are kept");
+        let (_, html) = attempt(
+            html,
+            vec![("code", code.clone()), ("reason", "长".repeat(201))],
+        )
+        .await;
+        assert!(message(&html, "reason-error").is_some(), "{html}");
+        let (_, html) = attempt(
+            html,
+            vec![
+                ("code", code.clone()),
+                ("new_password", "weak".into()),
+                ("confirm_password", "weak".into()),
+            ],
+        )
+        .await;
+        assert!(message(&html, "new_password-error").is_some(), "{html}");
+        let (_, html) = attempt(
+            html,
+            vec![("code", code.clone()), ("unit_name", String::new())],
+        )
+        .await;
+        assert_eq!(
+            message(&html, "unit_name-error").as_deref(),
+            Some("请输入单位名称")
+        );
+
+        // Each mismatch gets the one message; a wrong code as well.
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let (_, html) = attempt(html, vec![("code", wrong.into())]).await;
+        assert_eq!(message(&html, "recover-error").as_deref(), Some(MISMATCH));
+        let mut html = html;
+        for bad in [
+            ("unit_name", "另一家公司".to_owned()),
+            ("uscc", "91110000600037341L".to_owned()),
+            ("login_name", "alice".to_owned()),
+            ("login_name", "nobody".to_owned()),
+        ] {
+            idp.state.clock.advance(61);
+            html = ask_code(&idp, &b, &html, "unit_admin", UNIT_MOBILE).await;
+            let code = delivered(&idp, UNIT_MOBILE).unwrap();
+            let (_, next) = attempt(html, vec![("code", code), bad.clone()]).await;
+            assert_eq!(
+                message(&next, "recover-error").as_deref(),
+                Some(MISMATCH),
+                "{bad:?}"
+            );
+            html = next;
+        }
+        let account = store::accounts::find_by_id(&idp.state.db, "acct-unit")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(tongyi_idp::accounts::password::verify_blocking(
+            PASSWORD,
+            &account.password_hash
+        ));
+
+        // The right combination works; the unit name compares case-insensitively.
+        idp.state.clock.advance(61);
+        html = ask_code(&idp, &b, &html, "unit_admin", UNIT_MOBILE).await;
+        let code = delivered(&idp, UNIT_MOBILE).unwrap();
+        let (status, html) =
+            attempt(html, vec![("code", code), ("uscc", USCC.to_lowercase())]).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("密码已重置"));
+        // alice's tokens were not touched.
+        refresh(&idp, "rp-basic", tokens.str("refresh_token"))
+            .await
+            .assert_ok();
+    }
+);
+
+both_backends!(recovery_is_rate_limited, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    let b = browser();
+    let mut page = recover_page(&idp, &b, "natural_person").await;
+    let fields = [
+        ("login_name", "alice"),
+        ("mobile", ALICE_MOBILE),
+        ("code", "123456"),
+        ("new_password", NEW_PASSWORD),
+        ("confirm_password", NEW_PASSWORD),
+        ("reason", "忘记"),
+    ];
+    for _ in 0..10 {
+        let (_, html) = post(&idp, &b, &page, &fields).await;
+        assert_eq!(message(&html, "recover-error").as_deref(), Some(MISMATCH));
+        page = html;
+    }
+    let (_, html) = post(&idp, &b, &page, &fields).await;
+    assert_eq!(
+        message(&html, "recover-error").as_deref(),
+        Some("请求过于频繁，请稍后再试。")
+    );
+});
