@@ -38,6 +38,10 @@ pub enum AppError {
     /// back to this local path afterwards.
     #[error("login required for {0}")]
     LoginRequired(String),
+    /// A signed-in page that the account may not use yet (a temporary password must be
+    /// changed first): the browser is sent to this local path.
+    #[error("redirect to {0}")]
+    Redirect(String),
     /// A failure of ours; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -166,6 +170,13 @@ impl IntoResponse for AppError {
                     "/login?next={}",
                     url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
                 );
+                let mut res = StatusCode::SEE_OTHER.into_response();
+                if let Ok(v) = HeaderValue::from_str(&target) {
+                    res.headers_mut().insert(header::LOCATION, v);
+                }
+                no_store(res)
+            }
+            AppError::Redirect(target) => {
                 let mut res = StatusCode::SEE_OTHER.into_response();
                 if let Ok(v) = HeaderValue::from_str(&target) {
                     res.headers_mut().insert(header::LOCATION, v);

@@ -30,11 +30,15 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> AppResult<Optio
 }
 
 /// The signed-in account, or a redirect to the login page that returns to `here` (a local
-/// path such as `/account`).
+/// path such as `/account`). An account with a temporary password is sent to change it first.
 pub async fn require(state: &AppState, headers: &HeaderMap, here: &str) -> AppResult<SignedIn> {
-    signed_in(state, headers)
+    let user = signed_in(state, headers)
         .await?
-        .ok_or_else(|| AppError::LoginRequired(here.to_owned()))
+        .ok_or_else(|| AppError::LoginRequired(here.to_owned()))?;
+    if user.account.must_change_password && !here.starts_with(super::password::HERE) {
+        return Err(AppError::Redirect(super::password::forced_path("", here)));
+    }
+    Ok(user)
 }
 
 /// Like [`require`], and the account must be a platform admin (403 otherwise).

@@ -56,7 +56,7 @@ pub struct PasswordQuery {
     next: String,
 }
 
-const HERE: &str = "/account/password";
+pub const HERE: &str = "/account/password";
 
 #[derive(Default)]
 struct Errors {
