@@ -172,6 +172,9 @@ pub struct SmsTemplates {
     pub recover_password: String,
     pub change_mobile: String,
     pub bind_legacy: String,
+    pub appeal: String,
+    /// The result of an appeal; parameters `result` and `detail` instead of a code.
+    pub appeal_result: String,
 }
 
 impl Default for SmsTemplates {
@@ -182,6 +185,8 @@ impl Default for SmsTemplates {
             recover_password: "SMS_RECOVER_PASSWORD".into(),
             change_mobile: "SMS_CHANGE_MOBILE".into(),
             bind_legacy: "SMS_BIND_LEGACY".into(),
+            appeal: "SMS_APPEAL".into(),
+            appeal_result: "SMS_APPEAL_RESULT".into(),
         }
     }
 }

@@ -2,9 +2,11 @@
 //! image captchas.
 //! Registration, verification and recovery join here with the accounts work.
 
+pub mod appeal;
 pub mod captcha;
 pub mod login;
 pub mod password;
+pub mod profile;
 pub mod sessions;
 pub mod sms_code;
 pub mod uploads;

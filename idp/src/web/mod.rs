@@ -2,6 +2,8 @@
 //! health checks.
 //! Templates live in `idp/templates/` (askama, Chinese UI).
 
+pub mod account;
+pub mod appeal;
 pub mod auth;
 pub mod captcha;
 pub mod consent;
@@ -26,4 +28,6 @@ pub fn router() -> Router<AppState> {
         .route("/captcha/{id}", get(captcha::captcha_image))
         .route("/consent", post(consent::consent_submit))
         .route("/static/style.css", get(pages::stylesheet))
+        .merge(account::router())
+        .merge(appeal::router())
 }
