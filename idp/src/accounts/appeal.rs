@@ -149,8 +149,11 @@ pub fn validate(input: &AppealInput, files: &AppealFiles<'_>) -> Result<ValidApp
         errors.insert("description", "申诉说明不能超过500个字".to_owned());
     }
     let mut images = Vec::new();
-    let mut image = |errors: &mut FieldErrors, field: &'static str, f: &FileField<'_>| {
-        match check_image(f.data, f.too_large) {
+    let mut image =
+        |errors: &mut FieldErrors, field: &'static str, f: &FileField<'_>| match check_image(
+            f.data,
+            f.too_large,
+        ) {
             Ok(ct) => images.push((field, ct, f.data.unwrap_or_default().to_vec())),
             Err(e @ ImageError::Missing) | Err(e @ ImageError::TooLarge) => {
                 errors.insert(field, e.message().to_owned());
@@ -158,8 +161,7 @@ pub fn validate(input: &AppealInput, files: &AppealFiles<'_>) -> Result<ValidApp
             Err(e) => {
                 errors.insert(field, e.message().to_owned());
             }
-        }
-    };
+        };
     let mut document = None;
     let mut unit_name = None;
     let mut uscc = None;
@@ -195,7 +197,12 @@ pub fn validate(input: &AppealInput, files: &AppealFiles<'_>) -> Result<ValidApp
                     errors.insert("uscc", e.message().to_owned());
                 }
             }
-            check_name(&mut errors, "agent_name", &claimant_name, "请填写代办人姓名");
+            check_name(
+                &mut errors,
+                "agent_name",
+                &claimant_name,
+                "请填写代办人姓名",
+            );
             image(&mut errors, "licence", &files.licence);
         }
     }
@@ -237,12 +244,12 @@ async fn find_match(state: &AppState, a: &ValidAppeal) -> AppResult<Option<Strin
             else {
                 return Ok(None);
             };
-            let same_unit = a
-                .unit_name
-                .as_deref()
-                .is_some_and(|n| identities::unit_name_key(n) == identities::unit_name_key(&org_name));
-            let agent = identities::org_person(&state.db, &state.pii, &org_id, OrgPersonRole::Agent)
-                .await?;
+            let same_unit = a.unit_name.as_deref().is_some_and(|n| {
+                identities::unit_name_key(n) == identities::unit_name_key(&org_name)
+            });
+            let agent =
+                identities::org_person(&state.db, &state.pii, &org_id, OrgPersonRole::Agent)
+                    .await?;
             let same_agent = agent.is_some_and(|p| p.name.trim() == a.claimant_name);
             Ok((same_unit && same_agent).then_some(account_id))
         }
@@ -370,7 +377,10 @@ async fn notify(state: &AppState, mobile: &str, result: &str, detail: &str, text
 /// SMS went out.
 pub async fn approve(state: &AppState, id: &str, admin_id: &str) -> Result<bool, DecideError> {
     let appeal = load_pending(state, id).await?;
-    let account_id = appeal.matched_account_id.clone().ok_or(DecideError::NoMatch)?;
+    let account_id = appeal
+        .matched_account_id
+        .clone()
+        .ok_or(DecideError::NoMatch)?;
     let account = store::accounts::find_by_id(&state.db, &account_id)
         .await?
         .ok_or(DecideError::NoMatch)?;
@@ -509,8 +519,14 @@ mod tests {
     fn a_complete_person_appeal_is_valid_and_each_gap_is_named() {
         let img = png();
         let files = AppealFiles {
-            id_front: FileField { data: Some(&img), too_large: false },
-            id_back: FileField { data: Some(&img), too_large: false },
+            id_front: FileField {
+                data: Some(&img),
+                too_large: false,
+            },
+            id_back: FileField {
+                data: Some(&img),
+                too_large: false,
+            },
             ..AppealFiles::default()
         };
         let ok = validate(&person(), &files).unwrap();

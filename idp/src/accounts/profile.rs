@@ -119,8 +119,14 @@ pub async fn change_email(
     if old.as_deref() == Some(email.as_str()) {
         return Err(field("email", "新邮箱与当前邮箱相同"));
     }
-    match identities::set_email(&state.db, &state.pii, &account.id, Some(&email), state.clock.now())
-        .await
+    match identities::set_email(
+        &state.db,
+        &state.pii,
+        &account.id,
+        Some(&email),
+        state.clock.now(),
+    )
+    .await
     {
         Ok(()) => {}
         Err(CreateError::Taken(_)) => return Err(field("email", "该邮箱已被其他账号使用")),
@@ -178,7 +184,11 @@ pub async fn change_mobile(
         return Err(field("password", "请输入当前密码"));
     }
     let key = format!("console:pwd:{}", account.id);
-    let failures = state.store.get(&key).await?.and_then(|v| v.parse::<i64>().ok());
+    let failures = state
+        .store
+        .get(&key)
+        .await?
+        .and_then(|v| v.parse::<i64>().ok());
     if failures.unwrap_or(0) >= MAX_PASSWORD_FAILURES {
         return Err(field("password", "密码错误次数过多，请稍后再试"));
     }
@@ -192,7 +202,13 @@ pub async fn change_mobile(
         state.store.incr(&key, PASSWORD_WINDOW_SECS).await?;
         return Err(field("password", "当前密码错误"));
     }
-    match sms_code::verify_code(state, SmsPurpose::ChangeMobile, mobile.as_str(), code.trim()).await
+    match sms_code::verify_code(
+        state,
+        SmsPurpose::ChangeMobile,
+        mobile.as_str(),
+        code.trim(),
+    )
+    .await
     {
         Ok(()) => {}
         Err(e @ SmsCodeError::Internal(_)) => {
@@ -272,7 +288,16 @@ mod tests {
             parse_email(" Bob@Example.COM ").as_deref(),
             Some("Bob@example.com")
         );
-        for bad in ["", "bob", "bob@", "@example.com", "bob@example", "a b@x.cn", "a@b@c.cn", "a@x..cn"] {
+        for bad in [
+            "",
+            "bob",
+            "bob@",
+            "@example.com",
+            "bob@example",
+            "a b@x.cn",
+            "a@b@c.cn",
+            "a@x..cn",
+        ] {
             assert_eq!(parse_email(bad), None, "{bad}");
         }
         assert_eq!(mask_email("alice@example.com"), "a***@example.com");

@@ -77,7 +77,11 @@ pub async fn insert(
     .bind(&a.account_type)
     .bind(&a.claimant_name)
     .bind(&a.id_type)
-    .bind(a.id_number.as_deref().map(|n| pii.seal(PiiField::IdNumber, n)))
+    .bind(
+        a.id_number
+            .as_deref()
+            .map(|n| pii.seal(PiiField::IdNumber, n)),
+    )
     .bind(
         a.id_number
             .as_deref()

@@ -35,7 +35,10 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(overview))
         .route("/account/edit", get(edit_page).post(edit_submit))
         .route("/account/history", get(history))
-        .route("/account/sessions", get(sessions_page).post(sessions_submit))
+        .route(
+            "/account/sessions",
+            get(sessions_page).post(sessions_submit),
+        )
 }
 
 const UTC8: i64 = 8 * 3600;
@@ -117,7 +120,9 @@ async fn overview(State(state): State<AppState>, headers: HeaderMap) -> AppResul
     }
     rows.push((
         "预留手机号",
-        mobile.as_deref().map_or("未设置".to_owned(), mask::mask_mobile),
+        mobile
+            .as_deref()
+            .map_or("未设置".to_owned(), mask::mask_mobile),
     ));
     rows.push((
         "邮箱",
@@ -138,8 +143,8 @@ async fn overview(State(state): State<AppState>, headers: HeaderMap) -> AppResul
                 (OrgPersonRole::LegalRepresentative, "法定代表人"),
                 (OrgPersonRole::Agent, "代办人"),
             ] {
-                if let Some(p) = store::identities::org_person(&state.db, &state.pii, &org.id, role)
-                    .await?
+                if let Some(p) =
+                    store::identities::org_person(&state.db, &state.pii, &org.id, role).await?
                 {
                     unit_rows.push((
                         label,
@@ -197,7 +202,9 @@ async fn render_edit(
     let (mobile, email) = store::identities::contact_of(&state.pii, &account);
     let (token, cookie) = csrf::token(state, headers);
     page.csrf = token;
-    page.current_mobile = mobile.as_deref().map_or("未设置".to_owned(), mask::mask_mobile);
+    page.current_mobile = mobile
+        .as_deref()
+        .map_or("未设置".to_owned(), mask::mask_mobile);
     page.current_email = email
         .as_deref()
         .map_or("未设置".to_owned(), profile::mask_email);
@@ -390,18 +397,17 @@ async fn render_sessions(
 ) -> AppResult<Response> {
     let now = state.clock.now();
     let current = &user.session.session.sid;
-    let rows: Vec<SessionRow> =
-        store::sessions::list_for_account(&state.db, &user.account.id, now)
-            .await?
-            .into_iter()
-            .map(|s| SessionRow {
-                current: &s.sid == current,
-                started: shanghai_time(s.created_at),
-                ip: s.client_ip.unwrap_or_else(|| "未知".to_owned()),
-                agent: short_agent(s.user_agent.as_deref().unwrap_or("")),
-                sid: s.sid,
-            })
-            .collect();
+    let rows: Vec<SessionRow> = store::sessions::list_for_account(&state.db, &user.account.id, now)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            current: &s.sid == current,
+            started: shanghai_time(s.created_at),
+            ip: s.client_ip.unwrap_or_else(|| "未知".to_owned()),
+            agent: short_agent(s.user_agent.as_deref().unwrap_or("")),
+            sid: s.sid,
+        })
+        .collect();
     let (token, cookie) = csrf::token(state, headers);
     let page = SessionsPage {
         csrf: token,

@@ -152,7 +152,9 @@ async fn appeal_submit(
                         r.masked_mobile
                     ))
                 }
-                Err(e @ SmsCodeError::Internal(_)) => return Err(AppError::Internal(e.to_string())),
+                Err(e @ SmsCodeError::Internal(_)) => {
+                    return Err(AppError::Internal(e.to_string()))
+                }
                 Err(e) => {
                     page.errors.insert("sms_code", e.user_message());
                 }
@@ -160,12 +162,7 @@ async fn appeal_submit(
         }
         return render_appeal(&state, &headers, page, StatusCode::OK).await;
     }
-    if state
-        .store
-        .incr(&format!("appeal:ip:{ip}"), 3600)
-        .await?
-        > FILINGS_PER_HOUR
-    {
+    if state.store.incr(&format!("appeal:ip:{ip}"), 3600).await? > FILINGS_PER_HOUR {
         return Err(AppError::page(
             StatusCode::TOO_MANY_REQUESTS,
             "提交过于频繁",
