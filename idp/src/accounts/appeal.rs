@@ -12,7 +12,7 @@ use tongyi_shared::{
     validate::{IdDocument, IdDocumentType, Mobile, Uscc},
 };
 
-use super::uploads::{check_image, ImageError};
+use super::uploads::check_image;
 use crate::{
     audit::{self, AuditEntry, AuditEvent},
     crypto,
@@ -106,7 +106,7 @@ pub struct ValidAppeal {
     pub uscc: Option<Uscc>,
     pub mobile: Mobile,
     pub description: String,
-    /// (purpose, content type, bytes)
+    /// (purpose: `id_front` | `id_back` | `licence`, content type, bytes)
     pub images: Vec<(&'static str, &'static str, Vec<u8>)>,
 }
 
@@ -155,9 +155,6 @@ pub fn validate(input: &AppealInput, files: &AppealFiles<'_>) -> Result<ValidApp
             f.too_large,
         ) {
             Ok(ct) => images.push((field, ct, f.data.unwrap_or_default().to_vec())),
-            Err(e @ ImageError::Missing) | Err(e @ ImageError::TooLarge) => {
-                errors.insert(field, e.message().to_owned());
-            }
             Err(e) => {
                 errors.insert(field, e.message().to_owned());
             }
@@ -269,12 +266,8 @@ pub async fn file(state: &AppState, a: ValidAppeal, ip: std::net::IpAddr) -> App
         .map(|(purpose, content_type, data)| NewUpload {
             id: crypto::random_token(16),
             owner_account_id: None,
-            purpose: match purpose {
-                "licence" => "licence",
-                "id_back" => "id_back",
-                _ => "id_front",
-            }
-            .to_owned(),
+            // The form's field names are the upload purposes.
+            purpose: purpose.to_owned(),
             content_type,
             data,
         })

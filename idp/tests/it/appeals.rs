@@ -507,3 +507,171 @@ both_backends!(
         assert_eq!(pending(&idp).await.len(), 1);
     }
 );
+
+const UNIT_USCC: &str = "91120116MA05KK2Y54";
+
+/// A second legal entity with its legal representative and agent (the fixture unit has none).
+async fn add_unit(idp: &TestIdp) {
+    use tongyi_idp::store::{
+        accounts::{NewAccount, NewOrg},
+        identities::{NewLegalEntity, OrgPerson},
+    };
+    let hash = tongyi_idp::accounts::password::hash_blocking(
+        crate::harness::PASSWORD,
+        &idp.state.config.login,
+    )
+    .unwrap();
+    let person = |name: &str, id: &str, mobile: &str| OrgPerson {
+        name: name.into(),
+        id_type: "resident_id_card".into(),
+        id_number: id.into(),
+        id_valid_from: Some("2020-01-01".into()),
+        id_valid_to: None,
+        mobile: mobile.into(),
+    };
+    let unit = NewLegalEntity {
+        org: NewOrg {
+            id: "org-2".into(),
+            name: "天津第二测试有限公司".into(),
+            uscc: Some(UNIT_USCC.into()),
+            status: "active".into(),
+        },
+        entity_type: "enterprise".into(),
+        registration_region: "domestic".into(),
+        legal_rep: person("赵六", "110105199003071239", "13600001111"),
+        agent: person("王五", ALICE_ID_NUMBER, "13600002222"),
+    };
+    let account = NewAccount {
+        id: "acct-unit2".into(),
+        login_name: "unit_two".into(),
+        password_hash: hash,
+        account_type: AccountType::LegalEntity,
+        display_name: "天津第二测试有限公司".into(),
+        realname_status: tongyi_shared::claims::RealnameStatus::Verified,
+        org_id: Some("org-2".into()),
+        org_role: Some("admin".into()),
+        grants: vec![],
+        roles: vec![],
+        login_name_chosen: true,
+    };
+    identities::create_legal_entity(
+        &idp.state.db,
+        &idp.state.pii,
+        &account,
+        Some("13600003333"),
+        None,
+        &unit,
+        1,
+    )
+    .await
+    .unwrap();
+}
+
+fn unit_filing(agent: &str) -> Filing {
+    Filing {
+        texts: vec![
+            ("kind", "forgot_mobile".to_owned()),
+            ("account_type", "legal_entity".to_owned()),
+            ("unit_name", "天津第二测试有限公司".to_owned()),
+            ("uscc", UNIT_USCC.to_owned()),
+            ("agent_name", agent.to_owned()),
+            ("mobile", CONTACT.to_owned()),
+            ("description", "原手机号已停用。".to_owned()),
+        ],
+        files: vec![("licence", png(), "licence.png")],
+        wrong_code: false,
+        wrong_captcha: false,
+    }
+}
+
+both_backends!(
+    a_units_appeal_matches_by_uscc_name_and_agent,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        add_unit(&idp).await;
+        // A unit filing needs its licence.
+        let (status, html) = file(
+            &idp,
+            &browser(),
+            &Filing {
+                files: vec![],
+                ..unit_filing("王五")
+            },
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("id=\"licence-error\""), "{html}");
+        let (status, _) = file(&idp, &browser(), &unit_filing("某某")).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = file(
+            &idp,
+            &browser(),
+            &unit_filing("王五").set("mobile", "13755558888"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let list = pending(&idp).await;
+        let matched: Vec<_> = list
+            .iter()
+            .filter(|a| a.matched_account_id.as_deref() == Some("acct-unit2"))
+            .collect();
+        assert_eq!(matched.len(), 1, "only the filing naming the agent matches");
+        assert_eq!(matched[0].contact_mobile, "13755558888");
+        let b = admin(&idp).await;
+        let (status, html) = decide(&idp, &b, &matched[0].id, "approve", "").await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let found = identities::find_by_mobile(
+            &idp.state.db,
+            &idp.state.pii,
+            AccountType::LegalEntity,
+            "13755558888",
+        )
+        .await
+        .unwrap();
+        assert_eq!(found.map(|a| a.id).as_deref(), Some("acct-unit2"));
+
+        // The unit's console shows its people masked.
+        let unit = signed_in(&idp, "unit_two").await;
+        let (_, page) = get(&unit, &idp, "/account").await;
+        for shown in [
+            "法定代表人",
+            "赵*",
+            "******1239",
+            "13*****111",
+            "代办人",
+            "王*",
+            UNIT_USCC,
+        ] {
+            assert!(page.contains(shown), "{shown} missing:\n{page}");
+        }
+        for hidden_value in ["赵六", "110105199003071239", "13600001111", "13600002222"] {
+            assert!(!page.contains(hidden_value), "{hidden_value} shown");
+        }
+    }
+);
+
+both_backends!(
+    filings_are_rate_limited_per_address,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let b = browser();
+        let (_, page) = get(&b, &idp, "/appeal").await;
+        let csrf = hidden(&page, "csrf");
+        let mut last = StatusCode::OK;
+        for _ in 0..31 {
+            let empty = form(&csrf, &[("action", "submit".to_owned())]);
+            last = b
+                .post(idp.url("/appeal"))
+                .multipart(empty)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            if last == StatusCode::TOO_MANY_REQUESTS {
+                break;
+            }
+            assert_eq!(last, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    }
+);
