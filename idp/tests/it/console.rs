@@ -524,3 +524,37 @@ both_backends!(
         assert_eq!(status, StatusCode::OK, "no session ended");
     }
 );
+
+both_backends!(
+    signing_out_another_session_revokes_its_refresh_token,
+    |backend: Backend| async move {
+        use crate::proto;
+        let idp = TestIdp::start(backend).await;
+        let other = browser();
+        let (code, verifier) = proto::code_for(&idp, &other, "rp-basic", "alice").await;
+        let tokens = proto::exchange(&idp, "rp-basic", &code, &verifier).await;
+        tokens.assert_ok();
+        // A rotated token, unused: only the end of its session can make it fail.
+        let rotated = proto::refresh(&idp, "rp-basic", tokens.str("refresh_token")).await;
+        rotated.assert_ok();
+        let refresh_token = rotated.str("refresh_token").to_owned();
+        let a = signed_in(&idp, "alice").await;
+        let (_, page) = get(&a, &idp, "/account/sessions").await;
+        let form = [
+            ("csrf", hidden(&page, "csrf")),
+            ("action", "end_one".to_owned()),
+            ("sid", hidden(&page, "sid")),
+        ];
+        let res = a
+            .post(idp.url("/account/sessions"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let res = other.get(idp.url("/account")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let reply = proto::refresh(&idp, "rp-basic", &refresh_token).await;
+        assert!(reply.error().is_some(), "refresh token still works");
+    }
+);
