@@ -533,4 +533,25 @@ mod tests {
         }
         assert!(!errors.contains_key("real_name"));
     }
+
+    #[test]
+    fn a_unit_appeal_names_its_own_gaps() {
+        let input = AppealInput {
+            kind: "forgot_mobile".into(),
+            account_type: "legal_entity".into(),
+            uscc: "91120116MA05JJ1X4C".into(),
+            mobile: "13800138000".into(),
+            description: "原手机号已停用".into(),
+            ..AppealInput::default()
+        };
+        let errors = validate(&input, &AppealFiles::default()).unwrap_err();
+        let fields: Vec<&str> = errors.keys().copied().collect();
+        assert_eq!(fields, vec!["agent_name", "licence", "unit_name", "uscc"]);
+        let unknown = AppealInput {
+            account_type: "robot".into(),
+            ..input
+        };
+        let errors = validate(&unknown, &AppealFiles::default()).unwrap_err();
+        assert!(errors.contains_key("account_type"));
+    }
 }
