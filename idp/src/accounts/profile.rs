@@ -257,10 +257,17 @@ pub async fn choose_login_name(
         return Err(field("login_name", "登录账号已设置，不能再次修改"));
     }
     let name = LoginName::parse(input).map_err(|e| field("login_name", e.message()))?;
-    if !store::accounts::set_login_name(&state.db, &account.id, name.as_str(), state.clock.now())
-        .await?
+    match store::accounts::choose_login_name(
+        &state.db,
+        &account.id,
+        name.as_str(),
+        state.clock.now(),
+    )
+    .await?
     {
-        return Err(field("login_name", "该账号名已被使用"));
+        Some(true) => {}
+        Some(false) => return Err(field("login_name", "登录账号已设置，不能再次修改")),
+        None => return Err(field("login_name", "该账号名已被使用")),
     }
     record_update(
         state,
