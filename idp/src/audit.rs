@@ -42,10 +42,14 @@ pub enum AuditEvent {
     ClientSecretRotated,
     ClientRemoved,
     KeysRotated,
+    /// The account's own reserved mobile or email changed (`detail.field`).
+    ContactChanged,
+    /// A generated login name was replaced by a chosen one.
+    LoginNameChosen,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 17] = [
+    pub const ALL: [AuditEvent; 19] = [
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::AccountLocked,
@@ -63,6 +67,8 @@ impl AuditEvent {
         AuditEvent::ClientSecretRotated,
         AuditEvent::ClientRemoved,
         AuditEvent::KeysRotated,
+        AuditEvent::ContactChanged,
+        AuditEvent::LoginNameChosen,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +90,8 @@ impl AuditEvent {
             AuditEvent::ClientSecretRotated => "client_secret_rotated",
             AuditEvent::ClientRemoved => "client_removed",
             AuditEvent::KeysRotated => "keys_rotated",
+            AuditEvent::ContactChanged => "contact_changed",
+            AuditEvent::LoginNameChosen => "login_name_chosen",
         }
     }
 

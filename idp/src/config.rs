@@ -174,6 +174,9 @@ pub struct SmsTemplates {
     pub bind_legacy: String,
     /// A unit admin reset a member's password: parameter `password` (the temporary one).
     pub member_password_reset: String,
+    pub appeal: String,
+    /// The result of an appeal; parameters `result` and `detail` instead of a code.
+    pub appeal_result: String,
 }
 
 impl Default for SmsTemplates {
@@ -185,6 +188,8 @@ impl Default for SmsTemplates {
             change_mobile: "SMS_CHANGE_MOBILE".into(),
             bind_legacy: "SMS_BIND_LEGACY".into(),
             member_password_reset: "SMS_MEMBER_PASSWORD_RESET".into(),
+            appeal: "SMS_APPEAL".into(),
+            appeal_result: "SMS_APPEAL_RESULT".into(),
         }
     }
 }

@@ -2,9 +2,11 @@
 //! throttling and image captchas, password change / recovery / reset, disable and enable.
 //! Registration, verification and recovery join here with the accounts work.
 
+pub mod appeal;
 pub mod captcha;
 pub mod login;
 pub mod password;
+pub mod profile;
 pub mod recovery;
 pub mod sessions;
 pub mod sms_code;

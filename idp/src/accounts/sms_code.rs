@@ -53,15 +53,18 @@ pub enum SmsPurpose {
     ChangeMobile,
     /// Linking an account migrated from a legacy system.
     BindLegacy,
+    /// Proving the contact mobile of an appeal, where its result is sent.
+    Appeal,
 }
 
 impl SmsPurpose {
-    pub const ALL: [SmsPurpose; 5] = [
+    pub const ALL: [SmsPurpose; 6] = [
         SmsPurpose::Register,
         SmsPurpose::Login,
         SmsPurpose::RecoverPassword,
         SmsPurpose::ChangeMobile,
         SmsPurpose::BindLegacy,
+        SmsPurpose::Appeal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +74,7 @@ impl SmsPurpose {
             SmsPurpose::RecoverPassword => "recover_password",
             SmsPurpose::ChangeMobile => "change_mobile",
             SmsPurpose::BindLegacy => "bind_legacy",
+            SmsPurpose::Appeal => "appeal",
         }
     }
 
@@ -81,6 +85,7 @@ impl SmsPurpose {
             SmsPurpose::RecoverPassword => &t.recover_password,
             SmsPurpose::ChangeMobile => &t.change_mobile,
             SmsPurpose::BindLegacy => &t.bind_legacy,
+            SmsPurpose::Appeal => &t.appeal,
         }
     }
 
@@ -92,6 +97,7 @@ impl SmsPurpose {
             SmsPurpose::RecoverPassword => "找回密码",
             SmsPurpose::ChangeMobile => "更换手机号",
             SmsPurpose::BindLegacy => "绑定原有账号",
+            SmsPurpose::Appeal => "提交申诉",
         }
     }
 }

@@ -340,6 +340,32 @@ pub async fn set_login_name(
     }
 }
 
+/// Sets a generated login name to a chosen one, once: `Ok(None)` when the name is taken,
+/// `Ok(Some(false))` when the account had already chosen one (checked in the same statement,
+/// so two concurrent requests cannot both succeed).
+pub async fn choose_login_name(
+    db: &Db,
+    id: &str,
+    login_name: &str,
+    now: i64,
+) -> Result<Option<bool>, sqlx::Error> {
+    let res = sqlx::query(
+        "UPDATE accounts SET login_name = $1, login_key = $2, login_name_chosen = 1, \
+         updated_at = $3 WHERE id = $4 AND login_name_chosen = 0",
+    )
+    .bind(login_name)
+    .bind(login_key(login_name))
+    .bind(now)
+    .bind(id)
+    .execute(&db.pool)
+    .await;
+    match res {
+        Ok(r) => Ok(Some(r.rows_affected() == 1)),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn set_realname_status(
     db: &Db,
     id: &str,

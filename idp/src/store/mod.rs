@@ -5,6 +5,7 @@
 //! lists are JSON text, so that one query text serves both backends.
 
 pub mod accounts;
+pub mod appeals;
 pub mod audit;
 pub mod clients;
 pub mod consents;

@@ -2,6 +2,8 @@
 //! health checks.
 //! Templates live in `idp/templates/` (askama, Chinese UI).
 
+pub mod account;
+pub mod appeal;
 pub mod auth;
 pub mod captcha;
 pub mod consent;
@@ -32,4 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/static/style.css", get(pages::stylesheet))
         .route("/dev/sms-outbox", get(dev_outbox::outbox_page))
         .merge(login::router())
+        .merge(account::router())
+        .merge(appeal::router())
 }

@@ -5,12 +5,14 @@ mod harness;
 mod proto;
 mod rp;
 
+mod appeals;
 mod audit;
 mod authorize_errors;
 mod captcha;
 mod client_auth;
 mod code_flow;
 mod consent_prompt;
+mod console;
 mod health;
 mod keys_cli;
 mod login_modes;

@@ -1,0 +1,486 @@
+//! The account console (账户中心): 我的信息 with masked values, editing the reserved email and
+//! mobile and a one-time login name, the 信息更新记录, and the account's login sessions with
+//! sign-out buttons. Every page needs a signed-in account; every form carries the CSRF token.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::{
+    extract::{ConnectInfo, RawForm, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Router,
+};
+use tongyi_shared::{
+    claims::{AccountType, RealnameStatus},
+    mask,
+    validate::IdDocumentType,
+};
+
+use super::{auth, csrf, pages};
+use crate::{
+    accounts::{
+        profile::{self, ProfileError},
+        sessions,
+    },
+    error::AppResult,
+    oidc::form::Params,
+    state::AppState,
+    store::{self, identities::OrgPersonRole},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(overview))
+        .route("/account/edit", get(edit_page).post(edit_submit))
+        .route("/account/history", get(history))
+        .route(
+            "/account/sessions",
+            get(sessions_page).post(sessions_submit),
+        )
+}
+
+const UTC8: i64 = 8 * 3600;
+
+/// `YYYY-MM-DD HH:MM` in Asia/Shanghai (UTC+8 all year) for a Unix time.
+pub fn shanghai_time(unix: i64) -> String {
+    let t = unix + UTC8;
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Civil date from a day count since 1970-01-01 (proleptic Gregorian, 400-year eras).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+fn id_type_label(code: &str) -> &'static str {
+    IdDocumentType::from_code(code).map_or("其他", IdDocumentType::label)
+}
+
+fn realname_label(s: RealnameStatus) -> &'static str {
+    match s {
+        RealnameStatus::Unverified => "未实名",
+        RealnameStatus::PendingReview => "人工审核中",
+        RealnameStatus::Verified => "已实名",
+        RealnameStatus::Failed => "实名认证未通过",
+    }
+}
+
+fn org_role_label(role: &str) -> &str {
+    match role {
+        "admin" => "单位管理员",
+        "member" => "单位成员",
+        other => other,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct OverviewPage {
+    rows: Vec<(&'static str, String)>,
+    unit_rows: Vec<(&'static str, String)>,
+    realname_verified: bool,
+}
+
+async fn overview(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, "/account").await?;
+    let a = &user.account;
+    let (mobile, email) = store::identities::contact_of(&state.pii, a);
+    let mut rows = vec![
+        ("登录账号", a.login_name.clone()),
+        (
+            "账号类型",
+            match a.account_type {
+                AccountType::NaturalPerson => "自然人",
+                AccountType::LegalEntity => "法人",
+            }
+            .to_owned(),
+        ),
+    ];
+    if a.account_type == AccountType::NaturalPerson {
+        match store::identities::person_identity(&state.db, &state.pii, &a.id).await? {
+            Some(p) => {
+                rows.push(("姓名", mask::mask_name(&p.real_name)));
+                rows.push(("证件类型", id_type_label(&p.id_type).to_owned()));
+                rows.push(("证件号码", mask::mask_id_number(&p.id_number)));
+            }
+            None => rows.push(("姓名", mask::mask_name(&a.display_name))),
+        }
+    }
+    rows.push((
+        "预留手机号",
+        mobile
+            .as_deref()
+            .map_or("未设置".to_owned(), mask::mask_mobile),
+    ));
+    rows.push((
+        "邮箱",
+        email
+            .as_deref()
+            .map_or("未设置".to_owned(), profile::mask_email),
+    ));
+    rows.push(("实名状态", realname_label(a.realname_status).to_owned()));
+    let mut unit_rows = Vec::new();
+    if let Some(org) = &a.org {
+        unit_rows.push(("单位名称", org.name.clone()));
+        unit_rows.push(("单位角色", org_role_label(&org.role).to_owned()));
+        if a.account_type == AccountType::LegalEntity {
+            if let Some(uscc) = &org.uscc {
+                unit_rows.push(("统一社会信用代码", uscc.clone()));
+            }
+            for (role, label) in [
+                (OrgPersonRole::LegalRepresentative, "法定代表人"),
+                (OrgPersonRole::Agent, "代办人"),
+            ] {
+                if let Some(p) =
+                    store::identities::org_person(&state.db, &state.pii, &org.id, role).await?
+                {
+                    unit_rows.push((
+                        label,
+                        format!(
+                            "{}（{} {}，手机 {}）",
+                            mask::mask_name(&p.name),
+                            id_type_label(&p.id_type),
+                            mask::mask_id_number(&p.id_number),
+                            mask::mask_mobile(&p.mobile)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    pages::render(
+        StatusCode::OK,
+        &OverviewPage {
+            rows,
+            unit_rows,
+            realname_verified: a.realname_status == RealnameStatus::Verified,
+        },
+    )
+}
+
+#[derive(Template, Default)]
+#[template(path = "account_edit.html")]
+struct EditPage {
+    csrf: String,
+    notice: Option<String>,
+    current_email: String,
+    current_mobile: String,
+    email: String,
+    mobile: String,
+    login_name: String,
+    login_name_chosen: bool,
+    email_error: Option<String>,
+    mobile_error: Option<String>,
+    sms_code_error: Option<String>,
+    password_error: Option<String>,
+    login_name_error: Option<String>,
+}
+
+async fn render_edit(
+    state: &AppState,
+    headers: &HeaderMap,
+    account_id: &str,
+    mut page: EditPage,
+    status: StatusCode,
+) -> AppResult<Response> {
+    // Re-read: after a change the page shows the new values.
+    let account = store::accounts::find_by_id(&state.db, account_id)
+        .await?
+        .ok_or_else(|| crate::error::AppError::LoginRequired("/account/edit".into()))?;
+    let (mobile, email) = store::identities::contact_of(&state.pii, &account);
+    let (token, cookie) = csrf::token(state, headers);
+    page.csrf = token;
+    page.current_mobile = mobile
+        .as_deref()
+        .map_or("未设置".to_owned(), mask::mask_mobile);
+    page.current_email = email
+        .as_deref()
+        .map_or("未设置".to_owned(), profile::mask_email);
+    page.login_name_chosen = account.login_name_chosen;
+    Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
+}
+
+async fn edit_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, "/account/edit").await?;
+    render_edit(
+        &state,
+        &headers,
+        &user.account.id,
+        EditPage::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn edit_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, "/account/edit").await?;
+    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
+    csrf::check(&state, &headers, form.get("csrf"))?;
+    let text = |k: &str| form.get(k).unwrap_or("").trim().to_owned();
+    let mut page = EditPage {
+        email: text("email"),
+        mobile: text("mobile"),
+        login_name: text("login_name"),
+        ..EditPage::default()
+    };
+    let account = &user.account;
+    let result = match form.get("action").unwrap_or("") {
+        "email" => profile::change_email(&state, account, &page.email)
+            .await
+            .map(|()| "邮箱已更新。".to_owned()),
+        "send_code" => profile::send_mobile_code(&state, &page.mobile, peer.ip())
+            .await
+            .map(|masked| format!("验证码已发送至 {masked}，5分钟内有效。")),
+        "mobile" => profile::change_mobile(
+            &state,
+            account,
+            &page.mobile,
+            form.get("sms_code").unwrap_or(""),
+            form.get("password").unwrap_or(""),
+        )
+        .await
+        .map(|()| "预留手机号已更换。".to_owned()),
+        "login_name" => profile::choose_login_name(&state, account, &page.login_name)
+            .await
+            .map(|()| "登录账号已设置。".to_owned()),
+        _ => Ok(String::new()),
+    };
+    let status = match result {
+        Ok(notice) => {
+            if form.get("action") != Some("send_code") {
+                page.email.clear();
+                page.mobile.clear();
+                page.login_name.clear();
+            }
+            page.notice = Some(notice).filter(|n| !n.is_empty());
+            StatusCode::OK
+        }
+        Err(ProfileError::Field(field, message)) => {
+            let slot = match field {
+                "email" => &mut page.email_error,
+                "mobile" => &mut page.mobile_error,
+                "sms_code" => &mut page.sms_code_error,
+                "password" => &mut page.password_error,
+                _ => &mut page.login_name_error,
+            };
+            *slot = Some(message);
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(ProfileError::App(e)) => return Err(e),
+    };
+    render_edit(&state, &headers, &account.id, page, status).await
+}
+
+fn field_label(field: &str) -> &str {
+    match field {
+        "mobile" => "预留手机号",
+        "email" => "邮箱",
+        "login_name" => "登录账号",
+        "real_name" => "姓名",
+        "id_number" => "证件号码",
+        "password" => "密码",
+        other => other,
+    }
+}
+
+struct HistoryRow {
+    at: String,
+    who: &'static str,
+    field: String,
+    old_value: String,
+    new_value: String,
+}
+
+#[derive(Template)]
+#[template(path = "account_history.html")]
+struct HistoryPage {
+    rows: Vec<HistoryRow>,
+}
+
+async fn history(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, "/account/history").await?;
+    let updates = store::info_updates::for_account(&state.db, &user.account.id, 200).await?;
+    let rows = updates
+        .into_iter()
+        .map(|u| HistoryRow {
+            at: shanghai_time(u.at),
+            who: match u.actor_account_id.as_deref() {
+                Some(actor) if actor == user.account.id => "本人",
+                Some(_) => "管理员",
+                None => "系统",
+            },
+            field: field_label(&u.field).to_owned(),
+            old_value: if u.old_value.is_empty() {
+                "（空）".to_owned()
+            } else {
+                u.old_value
+            },
+            new_value: u.new_value,
+        })
+        .collect();
+    pages::render(StatusCode::OK, &HistoryPage { rows })
+}
+
+/// A user agent shortened to the browser and the system, e.g. `Firefox · Linux`.
+pub fn short_agent(ua: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("MicroMessenger", "微信"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("reqwest", "reqwest"),
+        ("curl/", "curl"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| name);
+    let system = [
+        ("Windows", "Windows"),
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} · {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => s.to_owned(),
+        (None, None) if ua.trim().is_empty() => "未知".to_owned(),
+        (None, None) => ua.chars().take(40).collect(),
+    }
+}
+
+struct SessionRow {
+    sid: String,
+    started: String,
+    ip: String,
+    agent: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account_sessions.html")]
+struct SessionsPage {
+    csrf: String,
+    notice: Option<&'static str>,
+    rows: Vec<SessionRow>,
+    others: bool,
+}
+
+async fn render_sessions(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &auth::SignedIn,
+    notice: Option<&'static str>,
+) -> AppResult<Response> {
+    let now = state.clock.now();
+    let current = &user.session.session.sid;
+    let rows: Vec<SessionRow> = store::sessions::list_for_account(&state.db, &user.account.id, now)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            current: &s.sid == current,
+            started: shanghai_time(s.created_at),
+            ip: s.client_ip.unwrap_or_else(|| "未知".to_owned()),
+            agent: short_agent(s.user_agent.as_deref().unwrap_or("")),
+            sid: s.sid,
+        })
+        .collect();
+    let (token, cookie) = csrf::token(state, headers);
+    let page = SessionsPage {
+        csrf: token,
+        notice,
+        others: rows.iter().any(|r| !r.current),
+        rows,
+    };
+    Ok(pages::with_cookie(
+        pages::render(StatusCode::OK, &page)?,
+        cookie,
+    ))
+}
+
+async fn sessions_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, "/account/sessions").await?;
+    render_sessions(&state, &headers, &user, None).await
+}
+
+async fn sessions_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, "/account/sessions").await?;
+    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
+    csrf::check(&state, &headers, form.get("csrf"))?;
+    let current = user.session.session.sid.clone();
+    let notice = match form.get("action").unwrap_or("") {
+        "end_others" => {
+            sessions::end_all(
+                &state,
+                &user.account.id,
+                Some(&current),
+                "signed_out_from_console",
+            )
+            .await?;
+            Some("已退出其他所有会话。")
+        }
+        "end_one" => {
+            let sid = form.get("sid").unwrap_or("");
+            if sid == current {
+                // Ending the session in use is the ordinary logout.
+                return Ok(Redirect::to("/logout").into_response());
+            }
+            if sessions::end_one(&state, &user.account.id, sid, "signed_out_from_console").await? {
+                Some("该会话已退出。")
+            } else {
+                Some("该会话已结束。")
+            }
+        }
+        _ => None,
+    };
+    render_sessions(&state, &headers, &user, notice).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_in_shanghai() {
+        assert_eq!(shanghai_time(0), "1970-01-01 08:00");
+        // 2026-02-28 16:30 UTC is 2026-03-01 00:30 in Shanghai.
+        assert_eq!(shanghai_time(1_772_296_200), "2026-03-01 00:30");
+        assert_eq!(shanghai_time(951_782_400), "2000-02-29 08:00");
+    }
+
+    #[test]
+    fn agents_are_shortened() {
+        let ff = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(short_agent(ff), "Firefox · Linux");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0";
+        assert_eq!(short_agent(edge), "Edge · Windows");
+        assert_eq!(short_agent(""), "未知");
+    }
+}
