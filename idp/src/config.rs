@@ -466,7 +466,10 @@ impl Config {
                     ));
                 }
                 if reqwest::header::HeaderName::from_bytes(r.api_key_header.as_bytes()).is_err() {
-                    return Err(invalid("realname.api_key_header", "not a valid header name"));
+                    return Err(invalid(
+                        "realname.api_key_header",
+                        "not a valid header name",
+                    ));
                 }
             }
         }
@@ -631,10 +634,19 @@ mod tests {
         c.validate().unwrap();
         assert!(!format!("{:?}", c.realname).contains("rk-9"));
         c.realname.url = "http://rn.example.cn/check".into();
-        assert!(c.validate().unwrap_err().to_string().contains("realname.url"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("realname.url"));
 
         let mut c = base();
-        for (start, end) in [("18:00", "08:00"), ("8:00", "8:00"), ("24:00", "25:00"), ("08", "18:00")] {
+        for (start, end) in [
+            ("18:00", "08:00"),
+            ("8:00", "8:00"),
+            ("24:00", "25:00"),
+            ("08", "18:00"),
+        ] {
             c.realname.service_hours_start = start.into();
             c.realname.service_hours_end = end.into();
             let err = c.validate().unwrap_err().to_string();
@@ -645,7 +657,11 @@ mod tests {
         assert_eq!(c.realname.service_window(), Some((450, 1439)));
         c.validate().unwrap();
         c.realname.max_attempts = 0;
-        assert!(c.validate().unwrap_err().to_string().contains("max_attempts"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_attempts"));
         let err = base()
             .apply_env(|k| (k == "TONGYI_REALNAME_PROVIDER").then(|| "oracle".to_string()))
             .unwrap_err();

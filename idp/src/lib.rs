@@ -80,16 +80,7 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         .await
         .map_err(StartError::Seed)?;
     }
-    let state = AppState::new(
-        Arc::new(config),
-        db,
-        store,
-        keys,
-        clock,
-        sms,
-        pii,
-        realname,
-    );
+    let state = AppState::new(Arc::new(config), db, store, keys, clock, sms, pii, realname);
     let router = Router::new()
         .merge(oidc::router())
         .merge(web::router())

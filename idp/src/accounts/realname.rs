@@ -152,8 +152,8 @@ pub async fn start(state: &AppState, account_id: &str) -> AppResult<RealnameStat
     {
         return Ok(account.realname_status);
     }
-    let Some(identity) = store::identities::person_identity(&state.db, &state.pii, account_id)
-        .await?
+    let Some(identity) =
+        store::identities::person_identity(&state.db, &state.pii, account_id).await?
     else {
         return Ok(account.realname_status);
     };
@@ -161,7 +161,13 @@ pub async fn start(state: &AppState, account_id: &str) -> AppResult<RealnameStat
     let cfg = &state.config.realname;
     if !in_service_hours(cfg, now) {
         store::realname::queue(&state.db, account_id, next_opening(cfg, now), now).await?;
-        set_status(state, account_id, account.realname_status, RealnameStatus::Unverified).await?;
+        set_status(
+            state,
+            account_id,
+            account.realname_status,
+            RealnameStatus::Unverified,
+        )
+        .await?;
         return Ok(RealnameStatus::Unverified);
     }
     // A fresh check: earlier failed attempts of an older document do not count.
@@ -200,7 +206,11 @@ async fn attempt(
             let attempts =
                 store::realname::attempt_failed(&state.db, account_id, &reason, next, now).await?;
             if attempts < cfg.max_attempts {
-                tracing::warn!(retryable = e.is_retryable(), attempts, "real-name check deferred");
+                tracing::warn!(
+                    retryable = e.is_retryable(),
+                    attempts,
+                    "real-name check deferred"
+                );
                 set_status(state, account_id, old, RealnameStatus::Unverified).await?;
                 return Ok(RealnameStatus::Unverified);
             }
@@ -400,8 +410,7 @@ pub async fn add_identity(
         Ok(i) => i,
         Err(e) => return Ok(Err(IdentityError::Fields(e))),
     };
-    match store::identities::set_identity(&state.db, &state.pii, account_id, &identity, now).await
-    {
+    match store::identities::set_identity(&state.db, &state.pii, account_id, &identity, now).await {
         Ok(()) => {}
         Err(CreateError::Taken(Taken::IdNumber)) => {
             return Ok(Err(IdentityError::Fields(vec![(
@@ -410,13 +419,19 @@ pub async fn add_identity(
             )])))
         }
         Err(CreateError::Taken(_)) => {
-            return Err(AppError::Internal("unexpected unique value on identity".into()))
+            return Err(AppError::Internal(
+                "unexpected unique value on identity".into(),
+            ))
         }
         Err(CreateError::Db(e)) => return Err(e.into()),
     }
     for (field, old, new) in [
         ("real_name", String::new(), identity.real_name.clone()),
-        ("id_number", String::new(), mask_id_number(&identity.id_number)),
+        (
+            "id_number",
+            String::new(),
+            mask_id_number(&identity.id_number),
+        ),
     ] {
         store::info_updates::record(
             &state.db,
@@ -466,13 +481,7 @@ pub async fn submit_review(
     let back = upload("id_back", back);
     let review_id = uuid::Uuid::new_v4().to_string();
     store::realname::create_review(
-        &state.db,
-        &state.pii,
-        &review_id,
-        account_id,
-        &front,
-        &back,
-        now,
+        &state.db, &state.pii, &review_id, account_id, &front, &back, now,
     )
     .await?;
     record_change(

@@ -228,7 +228,10 @@ impl HttpVerifier {
         let status = res.status();
         if !status.is_success() {
             // The body is not logged: a service may echo the request, name and number included.
-            tracing::warn!(status = status.as_u16(), "real-name provider refused a check");
+            tracing::warn!(
+                status = status.as_u16(),
+                "real-name provider refused a check"
+            );
             return Err(RealnameError::Status {
                 status: status.as_u16(),
             });
@@ -273,9 +276,15 @@ mod tests {
             ask(" 张三 ", "household_register", id).unwrap(),
             Verdict::Match
         );
-        assert_eq!(ask("张", "resident_id_card", id).unwrap(), Verdict::Mismatch);
+        assert_eq!(
+            ask("张", "resident_id_card", id).unwrap(),
+            Verdict::Mismatch
+        );
         let long = "张".repeat(31);
-        assert_eq!(ask(&long, "resident_id_card", id).unwrap(), Verdict::Mismatch);
+        assert_eq!(
+            ask(&long, "resident_id_card", id).unwrap(),
+            Verdict::Mismatch
+        );
         assert_eq!(
             ask("张测试失败", "resident_id_card", id).unwrap(),
             Verdict::Mismatch

@@ -71,13 +71,11 @@ pub async fn attempt_failed(
 
 /// Marks the check of an account as done (a verdict was reached, or it gave up).
 pub async fn finish(db: &Db, account_id: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE realname_checks SET state = 'done', updated_at = $1 WHERE account_id = $2",
-    )
-    .bind(now)
-    .bind(account_id)
-    .execute(&db.pool)
-    .await?;
+    sqlx::query("UPDATE realname_checks SET state = 'done', updated_at = $1 WHERE account_id = $2")
+        .bind(now)
+        .bind(account_id)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
@@ -209,11 +207,13 @@ pub async fn review(db: &Db, id: &str) -> Result<Option<Review>, sqlx::Error> {
     row.as_ref().map(decode_review).transpose()
 }
 
-/// The newest review of an account.
+/// The newest review of an account: the pending one if any (there is at most one), else the
+/// last decided. Ids are random, so times (to the second) and state order them.
 pub async fn latest_for(db: &Db, account_id: &str) -> Result<Option<Review>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {REVIEW_COLUMNS} FROM realname_reviews WHERE account_id = $1 \
-         ORDER BY created_at DESC, id DESC LIMIT 1"
+         ORDER BY CASE WHEN state = 'pending' THEN 0 ELSE 1 END, created_at DESC, \
+         decided_at DESC LIMIT 1"
     ))
     .bind(account_id)
     .fetch_optional(&db.pool)

@@ -87,7 +87,10 @@ struct StatusPage<'a> {
 
 impl StatusPage<'_> {
     fn err(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| *m)
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| *m)
     }
 
     fn show_identity_form(&self) -> bool {

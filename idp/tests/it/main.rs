@@ -15,6 +15,7 @@ mod health;
 mod keys_cli;
 mod login_throttle;
 mod logout;
+mod realname;
 mod scale_out;
 mod sms;
 mod token_errors;
