@@ -676,6 +676,10 @@ mod tests {
         c.production = true;
         c.issuer = "https://id.example.gov.cn".into();
         c.kek = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into();
+        // Production also needs a real-name service; that rule has its own test.
+        c.realname.provider = RealnameProviderKind::Http;
+        c.realname.url = "https://rn.example.cn/check".into();
+        c.realname.api_key = "rk".into();
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("sms.provider"), "{err}");
 
