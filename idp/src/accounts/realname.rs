@@ -140,15 +140,16 @@ pub async fn standing(state: &AppState, account_id: &str) -> AppResult<Standing>
 /// Starts the automatic check of a natural person's identity document: inside service hours
 /// the provider is asked now (→ `verified` or `failed`); outside them, or when the provider
 /// cannot answer, the check is queued and the account stays `unverified` (shown as 排队中).
-/// Returns the account's status afterwards. An account without a document, or already
-/// verified, is left as it is.
+/// Returns the account's status afterwards. An account without a document, or not
+/// `unverified`, is left as it is.
 pub async fn start(state: &AppState, account_id: &str) -> AppResult<RealnameStatus> {
     let account = store::accounts::find_by_id(&state.db, account_id)
         .await?
         .ok_or_else(|| AppError::Internal("real-name check of a missing account".into()))?;
+    // Only unverified persons: a failed one goes to manual review, not back to the provider
+    // (which would let anyone probe name/number pairs through their own account).
     if account.account_type != AccountType::NaturalPerson
-        || account.realname_status == RealnameStatus::Verified
-        || account.realname_status == RealnameStatus::PendingReview
+        || account.realname_status != RealnameStatus::Unverified
     {
         return Ok(account.realname_status);
     }

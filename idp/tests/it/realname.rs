@@ -155,6 +155,20 @@ both_backends!(dev_provider_outcomes, |backend: Backend| async move {
         assert_eq!(updates[0].new_value, expected.as_str());
     }
 
+    // A failed check is not asked again (the way on is manual review).
+    let failed = store::accounts::find_by_login(&idp.state.db, "named")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        realname::start(&idp.state, &failed.id).await.unwrap(),
+        RealnameStatus::Failed
+    );
+    let audit = store::audit::list_for_subject(&idp.state.db, &failed.id, 5)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+
     // The provider's retryable error keeps the account unverified, queued for a retry.
     let id = person(&idp, "slow", Some("测试超时"), &resident_id("1005")).await;
     let got = realname::start(&idp.state, &id).await.unwrap();
@@ -272,6 +286,12 @@ both_backends!(queue_survives_restart, |backend: Backend| async move {
         realname::standing(&idp.state, &id).await.unwrap(),
         realname::Standing::Queued,
         "the queue is in the database"
+    );
+    let browser = sign_in(&idp, "night").await;
+    let (_, page) = get_page(&browser, &idp.url("/account/realname")).await;
+    assert!(
+        page.contains("data-status=\"queued\">排队中") && page.contains("08:00（北京时间）"),
+        "{page}"
     );
     advance_to(&idp.state, 8, 30);
     realname::run_due(&idp.state).await.unwrap();
