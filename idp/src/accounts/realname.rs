@@ -206,16 +206,19 @@ async fn attempt(
             };
             let attempts =
                 store::realname::attempt_failed(&state.db, account_id, &reason, next, now).await?;
-            if attempts < cfg.max_attempts {
-                tracing::warn!(
-                    retryable = e.is_retryable(),
-                    attempts,
-                    "real-name check deferred"
-                );
+            // A refusal that is not retryable (4xx: our key or request) is our fault, not the
+            // person's: it keeps the check queued, however often, until the service is fixed.
+            if attempts < cfg.max_attempts || !e.is_retryable() {
+                if e.is_retryable() {
+                    tracing::warn!(attempts, error = %e, "real-name check deferred");
+                } else {
+                    tracing::error!(attempts, error = %e, "real-name service refuses our checks");
+                }
                 set_status(state, account_id, old, RealnameStatus::Unverified).await?;
                 return Ok(RealnameStatus::Unverified);
             }
-            // Never stuck for ever: the user is offered manual review instead.
+            // A service that stays down must not leave the user waiting for ever: manual
+            // review is offered instead.
             tracing::warn!(attempts, "real-name check gave up; manual review offered");
             (RealnameStatus::Failed, "gave_up")
         }

@@ -417,6 +417,43 @@ both_backends!(http_adapter, |backend: Backend| async move {
         }
     }
     assert_eq!(status_of(&state, &id).await, RealnameStatus::Verified);
+
+    // A service that stays down: after max_attempts the user is offered manual review.
+    let mut config = (*state.config).clone();
+    config.realname.max_attempts = 2;
+    let mut few = state.clone();
+    few.config = Arc::new(config);
+    fail.store(503, Ordering::SeqCst);
+    let id = person(&idp, "gaveup", Some("测试超时"), &resident_id("4003")).await;
+    assert_eq!(
+        realname::start(&few, &id).await.unwrap(),
+        RealnameStatus::Unverified
+    );
+    for _ in 0..5 {
+        few.clock.advance(600);
+        realname::run_due(&few).await.unwrap();
+        if status_of(&few, &id).await != RealnameStatus::Unverified {
+            break;
+        }
+    }
+    assert_eq!(status_of(&few, &id).await, RealnameStatus::Failed);
+    let audit = store::audit::list_for_subject(&few.db, &id, 5)
+        .await
+        .unwrap();
+    assert!(audit[0].detail.contains("gave_up"), "{:?}", audit[0]);
+
+    // A refusal of our key is not the person's fault: the check stays queued.
+    fail.store(401, Ordering::SeqCst);
+    let id = person(&idp, "badkey", Some("测试超时"), &resident_id("4004")).await;
+    realname::start(&few, &id).await.unwrap();
+    for _ in 0..3 {
+        few.clock.advance(600);
+        realname::run_due(&few).await.unwrap();
+    }
+    assert_eq!(status_of(&few, &id).await, RealnameStatus::Unverified);
+    let check = store::realname::check(&few.db, &id).await.unwrap().unwrap();
+    assert_eq!(check.state, "queued");
+    assert!(check.attempts >= 3, "{check:?}");
 });
 
 /// Signs `login` in at the IdP through the login page; returns the browser.
