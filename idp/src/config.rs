@@ -39,6 +39,8 @@ pub struct Config {
     pub login: LoginConfig,
     #[serde(default)]
     pub sms: SmsConfig,
+    #[serde(default)]
+    pub realname: RealnameConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -194,6 +196,91 @@ impl Default for SmsTemplates {
     }
 }
 
+/// Which provider checks a person's name against the ID number.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RealnameProviderKind {
+    /// Deterministic development checks (see `providers::realname`). Refused in production.
+    #[default]
+    Dev,
+    /// An HTTP service that answers `{ "result": "match" | "mismatch" }`.
+    Http,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RealnameConfig {
+    pub provider: RealnameProviderKind,
+    /// Where `{ "name", "id_type", "id_number" }` is POSTed (`provider = "http"` only).
+    pub url: String,
+    /// Prefer `TONGYI_REALNAME_API_KEY` to the file.
+    pub api_key: String,
+    /// `Authorization` sends `Bearer <key>`; any other name sends the key as it is.
+    pub api_key_header: String,
+    pub timeout_secs: u64,
+    /// Opening time of the upstream, `HH:MM` Asia/Shanghai (UTC+8, no daylight saving).
+    pub service_hours_start: String,
+    /// Closing time, `HH:MM`, exclusive: at this minute checks are queued again.
+    pub service_hours_end: String,
+    /// Delay before a check that met a provider error (5xx, timeout) is tried again.
+    pub retry_secs: i64,
+    /// Attempts before an automatic check gives up and the user is offered manual review.
+    pub max_attempts: i64,
+}
+
+impl Default for RealnameConfig {
+    fn default() -> Self {
+        RealnameConfig {
+            provider: RealnameProviderKind::Dev,
+            url: String::new(),
+            api_key: String::new(),
+            api_key_header: "Authorization".into(),
+            timeout_secs: 10,
+            service_hours_start: "08:00".into(),
+            service_hours_end: "18:00".into(),
+            retry_secs: 600,
+            max_attempts: 10,
+        }
+    }
+}
+
+// Hand-written so that the API key never reaches a log through `{:?}`.
+impl std::fmt::Debug for RealnameConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealnameConfig")
+            .field("provider", &self.provider)
+            .field("url", &self.url)
+            .field("api_key", &if self.api_key.is_empty() { "" } else { "***" })
+            .field("api_key_header", &self.api_key_header)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("service_hours_start", &self.service_hours_start)
+            .field("service_hours_end", &self.service_hours_end)
+            .field("retry_secs", &self.retry_secs)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+impl RealnameConfig {
+    /// The service window as minutes after local midnight: `[start, end)`.
+    pub fn service_window(&self) -> Option<(i64, i64)> {
+        let start = parse_hh_mm(&self.service_hours_start)?;
+        let end = parse_hh_mm(&self.service_hours_end)?;
+        (start < end).then_some((start, end))
+    }
+}
+
+/// `HH:MM` (24-hour clock) as minutes after midnight.
+fn parse_hh_mm(s: &str) -> Option<i64> {
+    let (h, m) = s.trim().split_once(':')?;
+    if h.is_empty() || h.len() > 2 || m.len() != 2 {
+        return None;
+    }
+    let h: i64 = h.parse().ok()?;
+    let m: i64 = m.parse().ok()?;
+    ((0..24).contains(&h) && (0..60).contains(&m)).then_some(h * 60 + m)
+}
+
 fn default_redis_prefix() -> String {
     "tongyi:".into()
 }
@@ -254,6 +341,20 @@ impl Config {
                 _ => {
                     return Err(ConfigError::Invalid {
                         field: "TONGYI_SMS_PROVIDER",
+                        reason: format!("expected dev or http, got {v:?}"),
+                    })
+                }
+            };
+        }
+        set(&mut self.realname.api_key, "TONGYI_REALNAME_API_KEY");
+        set(&mut self.realname.url, "TONGYI_REALNAME_URL");
+        if let Some(v) = var("TONGYI_REALNAME_PROVIDER") {
+            self.realname.provider = match v.as_str() {
+                "dev" => RealnameProviderKind::Dev,
+                "http" => RealnameProviderKind::Http,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        field: "TONGYI_REALNAME_PROVIDER",
                         reason: format!("expected dev or http, got {v:?}"),
                     })
                 }
@@ -340,7 +441,62 @@ impl Config {
                 "argon2id needs at least 8 MiB, t >= 1, p >= 1",
             ));
         }
-        self.validate_sms()
+        self.validate_sms()?;
+        self.validate_realname()
+    }
+
+    fn validate_realname(&self) -> Result<(), ConfigError> {
+        let invalid = |field, reason: &str| ConfigError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        };
+        let r = &self.realname;
+        match r.provider {
+            RealnameProviderKind::Dev if self.production => {
+                return Err(invalid(
+                    "realname.provider",
+                    "the development provider cannot be used in production; set provider = \"http\"",
+                ));
+            }
+            RealnameProviderKind::Dev => {}
+            RealnameProviderKind::Http => {
+                let url = url::Url::parse(&r.url)
+                    .map_err(|e| invalid("realname.url", &format!("not a URL: {e}")))?;
+                match url.scheme() {
+                    "https" => {}
+                    "http" if !self.production => {}
+                    _ => return Err(invalid("realname.url", "must be https in production")),
+                }
+                if r.api_key.trim().is_empty() {
+                    return Err(invalid(
+                        "realname.api_key",
+                        "required by the http provider; set TONGYI_REALNAME_API_KEY",
+                    ));
+                }
+                if reqwest::header::HeaderName::from_bytes(r.api_key_header.as_bytes()).is_err() {
+                    return Err(invalid(
+                        "realname.api_key_header",
+                        "not a valid header name",
+                    ));
+                }
+            }
+        }
+        if r.timeout_secs == 0 || r.timeout_secs > 60 {
+            return Err(invalid("realname.timeout_secs", "must be between 1 and 60"));
+        }
+        if r.service_window().is_none() {
+            return Err(invalid(
+                "realname.service_hours_*",
+                "must be HH:MM with the start before the end",
+            ));
+        }
+        if r.retry_secs < 1 {
+            return Err(invalid("realname.retry_secs", "must be at least 1"));
+        }
+        if r.max_attempts < 1 {
+            return Err(invalid("realname.max_attempts", "must be at least 1"));
+        }
+        Ok(())
     }
 
     fn validate_sms(&self) -> Result<(), ConfigError> {
@@ -461,6 +617,66 @@ mod tests {
     }
 
     #[test]
+    fn realname_provider_rules() {
+        let mut c = base();
+        assert_eq!(c.realname.provider, RealnameProviderKind::Dev);
+        assert_eq!(c.realname.service_window(), Some((8 * 60, 18 * 60)));
+        c.production = true;
+        c.issuer = "https://id.example.gov.cn".into();
+        c.kek = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into();
+        c.sms.provider = SmsProviderKind::Http;
+        c.sms.gateway_url = "https://sms.example.cn/send".into();
+        c.sms.api_key = "k".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("realname.provider"), "{err}");
+        c.apply_env(|k| match k {
+            "TONGYI_REALNAME_PROVIDER" => Some("http".to_string()),
+            "TONGYI_REALNAME_URL" => Some("https://rn.example.cn/check".to_string()),
+            _ => None,
+        })
+        .unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("realname.api_key"), "{err}");
+        c.apply_env(|k| (k == "TONGYI_REALNAME_API_KEY").then(|| "rk-9".to_string()))
+            .unwrap();
+        c.validate().unwrap();
+        assert!(!format!("{:?}", c.realname).contains("rk-9"));
+        c.realname.url = "http://rn.example.cn/check".into();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("realname.url"));
+
+        let mut c = base();
+        for (start, end) in [
+            ("18:00", "08:00"),
+            ("8:00", "8:00"),
+            ("24:00", "25:00"),
+            ("08", "18:00"),
+        ] {
+            c.realname.service_hours_start = start.into();
+            c.realname.service_hours_end = end.into();
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("service_hours"), "{start}-{end}: {err}");
+        }
+        c.realname.service_hours_start = "7:30".into();
+        c.realname.service_hours_end = "23:59".into();
+        assert_eq!(c.realname.service_window(), Some((450, 1439)));
+        c.validate().unwrap();
+        c.realname.max_attempts = 0;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_attempts"));
+        let err = base()
+            .apply_env(|k| (k == "TONGYI_REALNAME_PROVIDER").then(|| "oracle".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("TONGYI_REALNAME_PROVIDER"));
+    }
+
+    #[test]
     fn sms_provider_rules() {
         let mut c = base();
         assert_eq!(c.sms.provider, SmsProviderKind::Dev);
@@ -468,6 +684,10 @@ mod tests {
         c.production = true;
         c.issuer = "https://id.example.gov.cn".into();
         c.kek = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into();
+        // Production also needs a real-name service; that rule has its own test.
+        c.realname.provider = RealnameProviderKind::Http;
+        c.realname.url = "https://rn.example.cn/check".into();
+        c.realname.api_key = "rk".into();
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("sms.provider"), "{err}");
 

@@ -45,6 +45,8 @@ pub enum StartError {
     Seed(String),
     #[error("sms provider: {0}")]
     Sms(#[from] providers::sms::SmsError),
+    #[error("real-name provider: {0}")]
+    Realname(#[from] providers::realname::RealnameError),
 }
 
 /// A built IdP: its router and the state behind it.
@@ -64,6 +66,7 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
     };
     let clock = clock::Clock::default();
     let sms = providers::sms::SmsSender::from_config(&config, clock.clone())?;
+    let realname = providers::realname::RealnameProvider::from_config(&config)?;
     let kek = config.kek_bytes()?;
     let keys = Keys::load_or_create(&db, kek, clock.now()).await?;
     let pii = pii::PiiVault::new(&kek);
@@ -77,7 +80,7 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         .await
         .map_err(StartError::Seed)?;
     }
-    let state = AppState::new(Arc::new(config), db, store, keys, clock, sms, pii);
+    let state = AppState::new(Arc::new(config), db, store, keys, clock, sms, pii, realname);
     let router = Router::new()
         .merge(oidc::router())
         .merge(web::router())
@@ -125,6 +128,11 @@ fn spawn_background_jobs(state: AppState) -> tokio::task::JoinHandle<()> {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "refresh token purge failed"),
                 }
+            }
+            match accounts::realname::run_due(&state).await {
+                Ok(n) if n > 0 => tracing::info!(checked = n, "queued real-name checks run"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "queued real-name checks failed"),
             }
             match state.keys.reload_if_changed(&state.db).await {
                 Ok(true) => tracing::info!("signing keys reloaded after a rotation"),

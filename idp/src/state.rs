@@ -17,7 +17,7 @@ use crate::{
         Endpoints,
     },
     pii::PiiVault,
-    providers::sms::SmsSender,
+    providers::{realname::RealnameProvider, sms::SmsSender},
     store::{self, ephemeral::Ephemeral, Db},
 };
 
@@ -42,9 +42,12 @@ pub struct AppState {
     pub sms: SmsSender,
     /// Seals personal data at rest and computes its lookup hashes (keys derived from the KEK).
     pub pii: PiiVault,
+    /// Checks names against ID numbers (development rules or the HTTP service).
+    pub realname: RealnameProvider,
 }
 
 impl AppState {
+    #[allow(clippy::too_many_arguments)] // one argument per service the state holds
     pub fn new(
         config: Arc<Config>,
         db: Db,
@@ -53,6 +56,7 @@ impl AppState {
         clock: Clock,
         sms: SmsSender,
         pii: PiiVault,
+        realname: RealnameProvider,
     ) -> Self {
         let endpoints = Arc::new(Endpoints::new(&config.issuer));
         let discovery = discovery::document(&endpoints);
@@ -77,6 +81,7 @@ impl AppState {
             password_work: Arc::default(),
             sms,
             pii,
+            realname,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod captcha;
 pub mod login;
 pub mod password;
 pub mod profile;
+pub mod realname;
 pub mod recovery;
 pub mod sessions;
 pub mod sms_code;

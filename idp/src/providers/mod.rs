@@ -2,4 +2,5 @@
 //! implementations (like [`crate::store::ephemeral::Ephemeral`]): a development one that keeps
 //! everything in this process, and the real one, chosen from the configuration at start-up.
 
+pub mod realname;
 pub mod sms;

@@ -13,6 +13,7 @@ pub mod ephemeral;
 pub mod identities;
 pub mod info_updates;
 pub mod keys;
+pub mod realname;
 pub mod refresh;
 pub mod sessions;
 pub mod uploads;

@@ -16,6 +16,7 @@ pub mod members_api;
 pub mod multipart;
 pub mod pages;
 pub mod password;
+pub mod realname;
 pub mod recover;
 
 use axum::{
@@ -36,4 +37,5 @@ pub fn router() -> Router<AppState> {
         .merge(login::router())
         .merge(account::router())
         .merge(appeal::router())
+        .merge(realname::router())
 }

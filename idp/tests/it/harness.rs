@@ -187,6 +187,7 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
             ..LoginConfig::default()
         },
         sms: SmsConfig::default(),
+        realname: Default::default(),
     }
 }
 

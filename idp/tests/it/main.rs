@@ -18,6 +18,7 @@ mod keys_cli;
 mod login_modes;
 mod login_throttle;
 mod logout;
+mod realname;
 mod recovery;
 mod scale_out;
 mod sms;

@@ -117,6 +117,7 @@ impl Platform {
             production: false,
             seed_file: String::new(),
             sms: Default::default(),
+            realname: Default::default(),
             tokens: TokenConfig {
                 key_reload_secs: 1,
                 ..TokenConfig::default()

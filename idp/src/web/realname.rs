@@ -1,0 +1,536 @@
+//! Real-name verification pages: the user's status page `/account/realname` (identity form
+//! when quick registration skipped it, ID photo upload after a failed check) and the admin's
+//! manual review pages `/admin/realname-reviews`, with `/admin/uploads/{id}` serving uploaded
+//! images to admins only.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::{
+    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Form, Router,
+};
+use tongyi_shared::{
+    claims::AccountType,
+    mask::{mask_id_number, mask_name},
+    validate::IdDocumentType,
+};
+
+use super::{auth, csrf, multipart, pages};
+use crate::{
+    accounts::{
+        realname::{
+            self, Decision, FieldErrors, IdImage, IdentityError, IdentityInput, Standing, REGIONS,
+        },
+        uploads::{check_image, MAX_IMAGE_BYTES},
+    },
+    error::{AppError, AppResult},
+    state::AppState,
+    store,
+};
+
+const HERE: &str = "/account/realname";
+const PAGE_SIZE: i64 = 20;
+/// Identity and upload submissions per account per hour: each may ask the upstream or store
+/// two megabytes.
+const SUBMITS_PER_HOUR: i64 = 20;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(HERE, get(status_page))
+        .route("/account/realname/identity", post(identity_submit))
+        .route("/account/realname/start", post(start_submit))
+        .route(
+            "/account/realname/review",
+            // Above the per-file limit, so an oversized photo gets a field-level message.
+            post(review_submit).layer(DefaultBodyLimit::max(8 * 1024 * 1024)),
+        )
+        .route("/admin/realname-reviews", get(admin_list))
+        .route(
+            "/admin/realname-reviews/{id}",
+            get(admin_detail).post(admin_decide),
+        )
+        .route("/admin/uploads/{id}", get(admin_upload))
+}
+
+/// `YYYY-MM-DD HH:MM`, Asia/Shanghai.
+fn local_time(ts: i64) -> String {
+    let m = realname::shanghai_minute_of_day(ts);
+    format!(
+        "{} {:02}:{:02}",
+        realname::shanghai_date(ts),
+        m / 60,
+        m % 60
+    )
+}
+
+#[derive(Template)]
+#[template(path = "realname.html")]
+struct StatusPage<'a> {
+    csrf: &'a str,
+    standing: Standing,
+    is_person: bool,
+    /// Masked document of the account, when it has one.
+    document: Option<(String, String)>,
+    /// The reviewer's reason of the latest rejection.
+    reason: Option<String>,
+    queued_until: Option<String>,
+    notice: Option<&'a str>,
+    input: IdentityInput,
+    errors: FieldErrors,
+    regions: &'static [(&'static str, &'static str)],
+    id_types: Vec<(&'static str, &'static str)>,
+}
+
+impl StatusPage<'_> {
+    fn err(&self, field: &str) -> Option<&'static str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| *m)
+    }
+
+    fn show_identity_form(&self) -> bool {
+        self.is_person && self.document.is_none()
+    }
+
+    fn show_start(&self) -> bool {
+        self.is_person && self.document.is_some() && self.standing == Standing::Unverified
+    }
+
+    fn show_upload(&self) -> bool {
+        self.is_person && self.document.is_some() && self.standing == Standing::Failed
+    }
+}
+
+async fn render_status(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &auth::SignedIn,
+    status: StatusCode,
+    notice: Option<&str>,
+    input: IdentityInput,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    let account_id = &user.account.id;
+    let standing = realname::standing(state, account_id).await?;
+    let identity = store::identities::person_identity(&state.db, &state.pii, account_id).await?;
+    let document = identity.map(|i| {
+        let label = IdDocumentType::from_code(&i.id_type).map_or("证件", |t| t.label());
+        (
+            mask_name(&i.real_name),
+            format!("{label} {}", mask_id_number(&i.id_number)),
+        )
+    });
+    let reason = match standing {
+        Standing::Failed => store::realname::latest_for(&state.db, account_id)
+            .await?
+            .filter(|r| r.state == "rejected")
+            .and_then(|r| r.reason),
+        _ => None,
+    };
+    let queued_until = match standing {
+        Standing::Queued => store::realname::check(&state.db, account_id)
+            .await?
+            .map(|c| local_time(c.next_attempt_at)),
+        _ => None,
+    };
+    let (token, cookie) = csrf::token(state, headers);
+    let page = StatusPage {
+        csrf: &token,
+        standing,
+        is_person: user.account.account_type == AccountType::NaturalPerson,
+        document,
+        reason,
+        queued_until,
+        notice,
+        input,
+        errors,
+        regions: &REGIONS,
+        id_types: IdDocumentType::ALL
+            .iter()
+            .map(|t| (t.code(), t.label()))
+            .collect(),
+    };
+    Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
+}
+
+async fn status_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, HERE).await?;
+    render_status(
+        &state,
+        &headers,
+        &user,
+        StatusCode::OK,
+        None,
+        IdentityInput::default(),
+        Vec::new(),
+    )
+    .await
+}
+
+async fn throttle(state: &AppState, account_id: &str) -> AppResult<()> {
+    let key = format!("realname:submit:{account_id}");
+    if state.store.incr(&key, 3600).await? > SUBMITS_PER_HOUR {
+        return Err(AppError::page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "操作过于频繁",
+            "提交次数过多，请一小时后再试。",
+        ));
+    }
+    Ok(())
+}
+
+fn field(form: &HashMap<String, String>, name: &str) -> String {
+    form.get(name).cloned().unwrap_or_default()
+}
+
+async fn identity_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, HERE).await?;
+    csrf::check(&state, &headers, form.get("csrf").map(String::as_str))?;
+    if user.account.account_type != AccountType::NaturalPerson {
+        return Err(not_applicable());
+    }
+    throttle(&state, &user.account.id).await?;
+    let input = IdentityInput {
+        real_name: field(&form, "real_name"),
+        identity_region: field(&form, "identity_region"),
+        id_type: field(&form, "id_type"),
+        id_number: field(&form, "id_number"),
+        id_valid_from: field(&form, "id_valid_from"),
+        id_valid_to: field(&form, "id_valid_to"),
+        id_country: field(&form, "id_country"),
+    };
+    match realname::add_identity(&state, &user.account.id, &input).await? {
+        Ok(_) => Ok(Redirect::to(HERE).into_response()),
+        Err(IdentityError::Fields(errors)) => {
+            render_status(
+                &state,
+                &headers,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                input,
+                errors,
+            )
+            .await
+        }
+        Err(IdentityError::AlreadyHasOne) => Err(AppError::page(
+            StatusCode::CONFLICT,
+            "证件信息已存在",
+            "您的账号已有证件信息，如需修改请在账号设置中办理。",
+        )),
+    }
+}
+
+fn not_applicable() -> AppError {
+    AppError::page(
+        StatusCode::FORBIDDEN,
+        "无需实名认证",
+        "个人实名认证仅适用于自然人账号。",
+    )
+}
+
+async fn start_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, HERE).await?;
+    csrf::check(&state, &headers, form.get("csrf").map(String::as_str))?;
+    throttle(&state, &user.account.id).await?;
+    realname::start(&state, &user.account.id).await?;
+    Ok(Redirect::to(HERE).into_response())
+}
+
+async fn review_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    multipart_form: Multipart,
+) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, HERE).await?;
+    let form = multipart::read(multipart_form, MAX_IMAGE_BYTES).await?;
+    csrf::check(&state, &headers, Some(form.text("csrf")))?;
+    throttle(&state, &user.account.id).await?;
+    let front = check_image(form.file("id_front"), form.too_large("id_front"));
+    let back = check_image(form.file("id_back"), form.too_large("id_back"));
+    let (front_type, back_type) = match (front, back) {
+        (Ok(f), Ok(b)) => (f, b),
+        (f, b) => {
+            let mut errors: FieldErrors = Vec::new();
+            if let Err(e) = f {
+                errors.push(("id_front", e.message()));
+            }
+            if let Err(e) = b {
+                errors.push(("id_back", e.message()));
+            }
+            return render_status(
+                &state,
+                &headers,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                IdentityInput::default(),
+                errors,
+            )
+            .await;
+        }
+    };
+    let image = |name: &str, content_type| IdImage {
+        content_type,
+        data: form.file(name).map(<[u8]>::to_vec).unwrap_or_default(),
+    };
+    let filed = realname::submit_review(
+        &state,
+        &user.account.id,
+        image("id_front", front_type),
+        image("id_back", back_type),
+    )
+    .await?;
+    match filed {
+        Some(_) => Ok(Redirect::to(HERE).into_response()),
+        None => Err(AppError::page(
+            StatusCode::CONFLICT,
+            "无法提交人工审核",
+            "只有自动认证失败后才能提交证件照片进行人工审核。",
+        )),
+    }
+}
+
+struct ReviewRow {
+    id: String,
+    name: String,
+    login_name: String,
+    submitted: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_realname_list.html")]
+struct AdminList {
+    rows: Vec<ReviewRow>,
+    page: i64,
+    total: i64,
+    has_prev: bool,
+    has_next: bool,
+}
+
+async fn admin_list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let page = q
+        .get("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=100_000).contains(p))
+        .unwrap_or(1);
+    let here = if page == 1 {
+        "/admin/realname-reviews".to_owned()
+    } else {
+        format!("/admin/realname-reviews?page={page}")
+    };
+    auth::require_admin(&state, &headers, &here).await?;
+    let offset = (page - 1) * PAGE_SIZE;
+    let total = store::realname::count_pending(&state.db).await?;
+    let reviews = store::realname::pending(&state.db, offset, PAGE_SIZE).await?;
+    let mut rows = Vec::with_capacity(reviews.len());
+    for r in &reviews {
+        let account = store::accounts::find_by_id(&state.db, &r.account_id).await?;
+        let identity =
+            store::identities::person_identity(&state.db, &state.pii, &r.account_id).await?;
+        rows.push(ReviewRow {
+            id: r.id.clone(),
+            name: identity.map_or_else(String::new, |i| mask_name(&i.real_name)),
+            login_name: account.map_or_else(String::new, |a| a.login_name),
+            submitted: local_time(r.created_at),
+        });
+    }
+    let page_view = AdminList {
+        has_prev: page > 1,
+        has_next: offset + (rows.len() as i64) < total,
+        rows,
+        page,
+        total,
+    };
+    pages::render(StatusCode::OK, &page_view)
+}
+
+#[derive(Template)]
+#[template(path = "admin_realname_detail.html")]
+struct AdminDetail<'a> {
+    csrf: &'a str,
+    id: String,
+    state_label: &'static str,
+    pending: bool,
+    login_name: String,
+    real_name: String,
+    document: String,
+    submitted: String,
+    front: String,
+    back: String,
+    reason: String,
+    decided_reason: Option<String>,
+    reason_error: Option<&'static str>,
+}
+
+async fn render_detail(
+    state: &AppState,
+    headers: &HeaderMap,
+    review: &store::realname::Review,
+    status: StatusCode,
+    reason: &str,
+    reason_error: Option<&'static str>,
+) -> AppResult<Response> {
+    let account = store::accounts::find_by_id(&state.db, &review.account_id).await?;
+    let identity =
+        store::identities::person_identity(&state.db, &state.pii, &review.account_id).await?;
+    let (real_name, document) = match identity {
+        Some(i) => {
+            let label = IdDocumentType::from_code(&i.id_type).map_or("证件", |t| t.label());
+            (
+                i.real_name.clone(),
+                format!("{label} {}", mask_id_number(&i.id_number)),
+            )
+        }
+        None => (String::new(), String::new()),
+    };
+    let (token, cookie) = csrf::token(state, headers);
+    let page = AdminDetail {
+        csrf: &token,
+        id: review.id.clone(),
+        state_label: match review.state.as_str() {
+            "pending" => "待审核",
+            "approved" => "已通过",
+            _ => "已驳回",
+        },
+        pending: review.state == "pending",
+        login_name: account.map_or_else(String::new, |a| a.login_name),
+        real_name,
+        document,
+        submitted: local_time(review.created_at),
+        front: review.front_upload_id.clone(),
+        back: review.back_upload_id.clone(),
+        reason: reason.to_owned(),
+        decided_reason: review.reason.clone(),
+        reason_error,
+    };
+    Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
+}
+
+fn no_such_review() -> AppError {
+    AppError::page(StatusCode::NOT_FOUND, "未找到", "没有这条审核记录。")
+}
+
+async fn admin_detail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let here = format!("/admin/realname-reviews/{}", urlencoding_path(&id));
+    auth::require_admin(&state, &headers, &here).await?;
+    let review = store::realname::review(&state.db, &id)
+        .await?
+        .ok_or_else(no_such_review)?;
+    render_detail(&state, &headers, &review, StatusCode::OK, "", None).await
+}
+
+/// Review ids are UUIDs; anything else is dropped from the return path rather than echoed.
+fn urlencoding_path(id: &str) -> &str {
+    if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        id
+    } else {
+        ""
+    }
+}
+
+async fn admin_decide(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let here = format!("/admin/realname-reviews/{}", urlencoding_path(&id));
+    let admin = auth::require_admin(&state, &headers, &here).await?;
+    csrf::check(&state, &headers, form.get("csrf").map(String::as_str))?;
+    let review = store::realname::review(&state.db, &id)
+        .await?
+        .ok_or_else(no_such_review)?;
+    let reason = field(&form, "reason");
+    let decision = match form.get("decision").map(String::as_str) {
+        Some("approve") => Decision::Approve,
+        Some("reject") if reason.trim().is_empty() => {
+            return render_detail(
+                &state,
+                &headers,
+                &review,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &reason,
+                Some("驳回时请填写原因"),
+            )
+            .await;
+        }
+        Some("reject") if reason.trim().chars().count() > 200 => {
+            return render_detail(
+                &state,
+                &headers,
+                &review,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &reason,
+                Some("原因不能超过200个字"),
+            )
+            .await;
+        }
+        Some("reject") => Decision::Reject {
+            reason: reason.trim().to_owned(),
+        },
+        _ => {
+            return Err(AppError::page(
+                StatusCode::BAD_REQUEST,
+                "提交失败",
+                "请选择通过或驳回。",
+            ))
+        }
+    };
+    if !realname::decide(&state, &admin.account.id, &review, &decision).await? {
+        return Err(AppError::page(
+            StatusCode::CONFLICT,
+            "已处理",
+            "这条审核已由其他管理员处理。",
+        ));
+    }
+    Ok(Redirect::to("/admin/realname-reviews").into_response())
+}
+
+async fn admin_upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let here = format!("/admin/uploads/{}", urlencoding_path(&id));
+    auth::require_admin(&state, &headers, &here).await?;
+    let (content_type, data, _) = store::uploads::get(&state.db, &state.pii, &id)
+        .await?
+        .ok_or_else(|| AppError::page(StatusCode::NOT_FOUND, "未找到", "没有这个文件。"))?;
+    let mut res = data.into_response();
+    let h = res.headers_mut();
+    let ct = HeaderValue::from_str(&content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_TYPE, ct);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(res)
+}

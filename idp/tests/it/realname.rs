@@ -1,0 +1,947 @@
+//! Real-name verification against a running IdP, on both backends: the development
+//! provider's outcomes, service-hour boundaries (Asia/Shanghai), the queue across a restart,
+//! the HTTP adapter against a local service, ID photo uploads through real multipart, the
+//! admin review pages, and their guards (login, admin role, CSRF).
+
+use std::{
+    sync::{
+        atomic::{AtomicU16, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use axum::{extract::State, http::HeaderMap, http::StatusCode as AxStatus, routing::post, Json};
+use reqwest::{header, multipart, StatusCode};
+use tongyi_idp::{
+    accounts::{password::hash_blocking, realname, uploads::MAX_IMAGE_BYTES},
+    config::RealnameProviderKind,
+    providers::realname::{RealnameError, RealnameProvider, RealnameQuery, Verdict},
+    seed::{self, SeedAccount, SeedFile},
+    store::{
+        self,
+        accounts::NewAccount,
+        identities::{create_person, PersonIdentity},
+    },
+    AppState,
+};
+use tongyi_shared::claims::{AccountType, RealnameStatus};
+
+use crate::{
+    both_backends,
+    harness::{self, Backend, TestIdp},
+};
+
+const DAY: i64 = 86_400;
+
+/// An 18-digit resident ID number: `11010119900110` + four digits + the check character.
+fn resident_id(last4: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let body = format!("1101011990011{last4}");
+    assert_eq!(body.len(), 17);
+    let sum: u32 = body
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{body}{check}")
+}
+
+/// The same number with another check character.
+fn wrong_check(number: &str) -> String {
+    let other = if number.ends_with('0') { '1' } else { '0' };
+    format!("{}{other}", &number[..17])
+}
+
+/// Moves the IdP's clock forward to the next `hh:mm:00` Asia/Shanghai.
+fn advance_to(state: &AppState, hh: i64, mm: i64) {
+    let now = state.clock.now();
+    let local_sod = (now + 8 * 3600).rem_euclid(DAY);
+    let delta = (hh * 3600 + mm * 60 - local_sod).rem_euclid(DAY);
+    state.clock.advance(delta);
+}
+
+/// Creates a natural person with a password and, when given, an identity document.
+async fn person(idp: &TestIdp, login: &str, name: Option<&str>, number: &str) -> String {
+    let id = format!("acct-{login}");
+    let account = NewAccount {
+        id: id.clone(),
+        login_name: login.into(),
+        password_hash: hash_blocking(harness::PASSWORD, &idp.state.config.login).unwrap(),
+        account_type: AccountType::NaturalPerson,
+        display_name: name.unwrap_or(login).into(),
+        realname_status: RealnameStatus::Unverified,
+        org_id: None,
+        org_role: None,
+        grants: vec![],
+        roles: vec![],
+        login_name_chosen: true,
+    };
+    let identity = name.map(|n| PersonIdentity {
+        real_name: n.into(),
+        identity_region: "mainland".into(),
+        id_type: "resident_id_card".into(),
+        id_number: number.into(),
+        id_valid_from: Some("2020-01-01".into()),
+        id_valid_to: None,
+        id_country: None,
+    });
+    create_person(
+        &idp.state.db,
+        &idp.state.pii,
+        &account,
+        None,
+        None,
+        identity.as_ref(),
+        idp.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    id
+}
+
+async fn status_of(state: &AppState, id: &str) -> RealnameStatus {
+    store::accounts::find_by_id(&state.db, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .realname_status
+}
+
+both_backends!(dev_provider_outcomes, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    advance_to(&idp.state, 9, 0);
+    let cases = [
+        ("ok", "张三", resident_id("1001"), RealnameStatus::Verified),
+        (
+            "named",
+            "王测试失败",
+            resident_id("1002"),
+            RealnameStatus::Failed,
+        ),
+        ("zeros", "李四", resident_id("0000"), RealnameStatus::Failed),
+        ("short", "李", resident_id("1003"), RealnameStatus::Failed),
+        (
+            "check",
+            "赵六",
+            wrong_check(&resident_id("1004")),
+            RealnameStatus::Failed,
+        ),
+    ];
+    for (login, name, number, expected) in &cases {
+        let id = person(&idp, login, Some(name), number).await;
+        let got = realname::start(&idp.state, &id).await.unwrap();
+        assert_eq!(got, *expected, "{login}");
+        assert_eq!(status_of(&idp.state, &id).await, *expected, "{login}");
+        let audit = store::audit::list_for_subject(&idp.state.db, &id, 5)
+            .await
+            .unwrap();
+        assert!(
+            audit.iter().any(|a| a.event == "realname_verified"
+                && a.detail.contains(if *expected == RealnameStatus::Verified {
+                    "\"match\""
+                } else {
+                    "\"mismatch\""
+                })),
+            "{login}: {:?}",
+            audit.iter().map(|a| &a.detail).collect::<Vec<_>>()
+        );
+        assert!(!audit.iter().any(|a| a.detail.contains(number.as_str())));
+        let updates = store::info_updates::for_account(&idp.state.db, &id, 5)
+            .await
+            .unwrap();
+        assert_eq!(updates[0].field, "realname_status");
+        assert_eq!(updates[0].new_value, expected.as_str());
+    }
+
+    // A failed check is not asked again (the way on is manual review).
+    let failed = store::accounts::find_by_login(&idp.state.db, "named")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        realname::start(&idp.state, &failed.id).await.unwrap(),
+        RealnameStatus::Failed
+    );
+    let audit = store::audit::list_for_subject(&idp.state.db, &failed.id, 5)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+
+    // The provider's retryable error keeps the account unverified, queued for a retry.
+    let id = person(&idp, "slow", Some("测试超时"), &resident_id("1005")).await;
+    let got = realname::start(&idp.state, &id).await.unwrap();
+    assert_eq!(got, RealnameStatus::Unverified);
+    assert_eq!(
+        realname::standing(&idp.state, &id).await.unwrap(),
+        realname::Standing::Queued
+    );
+    let check = store::realname::check(&idp.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(check.state, "queued");
+    assert!(check.attempts >= 1);
+    assert!(check.next_attempt_at >= idp.state.clock.now() + 590);
+
+    // No document (quick registration): nothing to check, nothing queued.
+    let id = person(&idp, "quick", None, "").await;
+    assert_eq!(
+        realname::start(&idp.state, &id).await.unwrap(),
+        RealnameStatus::Unverified
+    );
+    assert!(store::realname::check(&idp.state.db, &id)
+        .await
+        .unwrap()
+        .is_none());
+});
+
+both_backends!(service_hour_boundaries, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    advance_to(&idp.state, 7, 59);
+    let early = person(&idp, "early", Some("张三"), &resident_id("2001")).await;
+    assert_eq!(
+        realname::start(&idp.state, &early).await.unwrap(),
+        RealnameStatus::Unverified
+    );
+    assert_eq!(
+        realname::standing(&idp.state, &early).await.unwrap(),
+        realname::Standing::Queued
+    );
+    let check = store::realname::check(&idp.state.db, &early)
+        .await
+        .unwrap()
+        .unwrap();
+    let opening = check.next_attempt_at;
+    assert_eq!((opening + 8 * 3600).rem_euclid(DAY), 8 * 3600, "next 08:00");
+    assert!(opening > idp.state.clock.now() && opening - idp.state.clock.now() <= 60);
+    assert_eq!(
+        realname::run_due(&idp.state).await.unwrap(),
+        0,
+        "still closed"
+    );
+    assert_eq!(
+        status_of(&idp.state, &early).await,
+        RealnameStatus::Unverified
+    );
+
+    advance_to(&idp.state, 8, 0);
+    let on_time = person(&idp, "ontime", Some("李四"), &resident_id("2002")).await;
+    assert_eq!(
+        realname::start(&idp.state, &on_time).await.unwrap(),
+        RealnameStatus::Verified
+    );
+    // The queued one runs now (here or in the background job, whichever comes first).
+    realname::run_due(&idp.state).await.unwrap();
+    assert_eq!(
+        status_of(&idp.state, &early).await,
+        RealnameStatus::Verified
+    );
+    assert_eq!(
+        store::realname::check(&idp.state.db, &early)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        "done"
+    );
+
+    advance_to(&idp.state, 17, 59);
+    let last = person(&idp, "last", Some("王五"), &resident_id("2003")).await;
+    assert_eq!(
+        realname::start(&idp.state, &last).await.unwrap(),
+        RealnameStatus::Verified
+    );
+    advance_to(&idp.state, 18, 0);
+    let late = person(&idp, "late", Some("赵六"), &resident_id("2004")).await;
+    assert_eq!(
+        realname::start(&idp.state, &late).await.unwrap(),
+        RealnameStatus::Unverified
+    );
+    let check = store::realname::check(&idp.state.db, &late)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        check.next_attempt_at - idp.state.clock.now(),
+        14 * 3600,
+        "tomorrow 08:00"
+    );
+});
+
+both_backends!(queue_survives_restart, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    advance_to(&idp.state, 20, 0);
+    let id = person(&idp, "night", Some("张三"), &resident_id("3001")).await;
+    assert_eq!(
+        realname::start(&idp.state, &id).await.unwrap(),
+        RealnameStatus::Unverified
+    );
+    let storage = idp.storage.clone();
+    drop(idp);
+
+    let idp = TestIdp::start_on(storage, None, false).await;
+    assert_eq!(
+        realname::standing(&idp.state, &id).await.unwrap(),
+        realname::Standing::Queued,
+        "the queue is in the database"
+    );
+    let browser = sign_in(&idp, "night").await;
+    let (_, page) = get_page(&browser, &idp.url("/account/realname")).await;
+    assert!(
+        page.contains("data-status=\"queued\">排队中") && page.contains("08:00（北京时间）"),
+        "{page}"
+    );
+    advance_to(&idp.state, 8, 30);
+    realname::run_due(&idp.state).await.unwrap();
+    assert_eq!(status_of(&idp.state, &id).await, RealnameStatus::Verified);
+});
+
+type Seen = Arc<Mutex<Vec<(HeaderMap, serde_json::Value)>>>;
+
+/// A verification service on 127.0.0.1:0: answers `match` for `张三`, `mismatch` otherwise,
+/// or the HTTP status in `fail` when it is not 0, after `delay`.
+async fn service(fail: Arc<AtomicU16>, delay: Duration) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/verify",
+            post(
+                move |State(seen): State<Seen>,
+                      headers: HeaderMap,
+                      Json(body): Json<serde_json::Value>| {
+                    let fail = fail.clone();
+                    async move {
+                        let name = body["name"].as_str().unwrap_or("").to_owned();
+                        seen.lock().unwrap().push((headers, body));
+                        tokio::time::sleep(delay).await;
+                        let code = fail.load(Ordering::SeqCst);
+                        if code != 0 {
+                            return (
+                                AxStatus::from_u16(code).unwrap(),
+                                Json(serde_json::json!({})),
+                            );
+                        }
+                        let result = if name == "张三" || name == "测试超时" {
+                            "match"
+                        } else {
+                            "mismatch"
+                        };
+                        (AxStatus::OK, Json(serde_json::json!({ "result": result })))
+                    }
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/verify"), seen)
+}
+
+fn http_state(idp: &TestIdp, url: &str) -> AppState {
+    let mut config = (*idp.state.config).clone();
+    config.realname.provider = RealnameProviderKind::Http;
+    config.realname.url = url.into();
+    config.realname.api_key = "rn-key-7".into();
+    config.realname.api_key_header = "X-Api-Key".into();
+    config.realname.timeout_secs = 1;
+    config.validate().unwrap();
+    let mut state = idp.state.clone();
+    state.realname = RealnameProvider::from_config(&config).unwrap();
+    state.config = Arc::new(config);
+    state
+}
+
+both_backends!(http_adapter, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    let fail = Arc::new(AtomicU16::new(0));
+    let (url, seen) = service(fail.clone(), Duration::ZERO).await;
+    let state = http_state(&idp, &url);
+    let number = resident_id("4001");
+    let ask = |name| RealnameQuery {
+        name,
+        id_type: "resident_id_card",
+        id_number: &number,
+    };
+    let q = ask("张三");
+    assert_eq!(state.realname.verify(&q).await.unwrap(), Verdict::Match);
+    let (headers, body) = seen.lock().unwrap().pop().unwrap();
+    assert_eq!(headers["x-api-key"], "rn-key-7");
+    assert_eq!(
+        body,
+        serde_json::json!({ "name": "张三", "id_type": "resident_id_card", "id_number": number })
+    );
+    let q = ask("李四");
+    assert_eq!(state.realname.verify(&q).await.unwrap(), Verdict::Mismatch);
+    fail.store(503, Ordering::SeqCst);
+    let err = state.realname.verify(&q).await.unwrap_err();
+    assert!(
+        matches!(err, RealnameError::Status { status: 503 }) && err.is_retryable(),
+        "{err:?}"
+    );
+    fail.store(0, Ordering::SeqCst);
+
+    let (slow_url, _) = service(Arc::new(AtomicU16::new(0)), Duration::from_secs(3)).await;
+    let slow = http_state(&idp, &slow_url);
+    let err = slow.realname.verify(&q).await.unwrap_err();
+    assert!(
+        matches!(err, RealnameError::Timeout) && err.is_retryable(),
+        "{err:?}"
+    );
+
+    // Through the domain: a 5xx queues the check, the retry verifies.
+    advance_to(&state, 9, 0);
+    fail.store(502, Ordering::SeqCst);
+    // `测试超时` also makes this IdP's own background job (dev provider) defer rather than
+    // decide, so only the HTTP service below can verify it.
+    let id = person(&idp, "retry", Some("测试超时"), &resident_id("4002")).await;
+    assert_eq!(
+        realname::start(&state, &id).await.unwrap(),
+        RealnameStatus::Unverified
+    );
+    let check = store::realname::check(&state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((check.state.as_str(), check.attempts), ("queued", 1));
+    assert_eq!(check.last_error.as_deref(), Some("http 502"));
+    assert_eq!(check.next_attempt_at, state.clock.now() + 600);
+    fail.store(0, Ordering::SeqCst);
+    for _ in 0..5 {
+        state.clock.advance(600);
+        realname::run_due(&state).await.unwrap();
+        if status_of(&state, &id).await == RealnameStatus::Verified {
+            break;
+        }
+    }
+    assert_eq!(status_of(&state, &id).await, RealnameStatus::Verified);
+
+    // A service that stays down: after max_attempts the user is offered manual review.
+    let mut config = (*state.config).clone();
+    config.realname.max_attempts = 2;
+    let mut few = state.clone();
+    few.config = Arc::new(config);
+    fail.store(503, Ordering::SeqCst);
+    let id = person(&idp, "gaveup", Some("测试超时"), &resident_id("4003")).await;
+    assert_eq!(
+        realname::start(&few, &id).await.unwrap(),
+        RealnameStatus::Unverified
+    );
+    for _ in 0..5 {
+        few.clock.advance(600);
+        realname::run_due(&few).await.unwrap();
+        if status_of(&few, &id).await != RealnameStatus::Unverified {
+            break;
+        }
+    }
+    assert_eq!(status_of(&few, &id).await, RealnameStatus::Failed);
+    let audit = store::audit::list_for_subject(&few.db, &id, 5)
+        .await
+        .unwrap();
+    assert!(audit[0].detail.contains("gave_up"), "{:?}", audit[0]);
+
+    // A refusal of our key is not the person's fault: the check stays queued.
+    fail.store(401, Ordering::SeqCst);
+    let id = person(&idp, "badkey", Some("测试超时"), &resident_id("4004")).await;
+    realname::start(&few, &id).await.unwrap();
+    for _ in 0..3 {
+        few.clock.advance(600);
+        realname::run_due(&few).await.unwrap();
+    }
+    assert_eq!(status_of(&few, &id).await, RealnameStatus::Unverified);
+    let check = store::realname::check(&few.db, &id).await.unwrap().unwrap();
+    assert_eq!(check.state, "queued");
+    assert!(check.attempts >= 3, "{check:?}");
+});
+
+/// Signs `login` in at the IdP through the login page; returns the browser.
+async fn sign_in(idp: &TestIdp, login: &str) -> reqwest::Client {
+    let browser = harness::browser();
+    let page = browser
+        .get(idp.url("/login?next=/account/realname"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("csrf", harness::hidden(&page, "csrf")),
+        ("req", String::new()),
+        ("next", "/account/realname".to_owned()),
+        ("login_name", login.to_owned()),
+        ("password", harness::PASSWORD.to_owned()),
+    ];
+    let res = browser
+        .post(idp.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "login of {login}");
+    assert_eq!(harness::location(&res), "/account/realname");
+    browser
+}
+
+async fn get_page(browser: &reqwest::Client, url: &str) -> (StatusCode, String) {
+    let res = browser.get(url).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+fn png(len: usize) -> Vec<u8> {
+    let mut data = b"\x89PNG\r\n\x1a\n".to_vec();
+    data.resize(len, 7);
+    data
+}
+
+fn jpeg(len: usize) -> Vec<u8> {
+    let mut data = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    data.resize(len, 9);
+    data
+}
+
+async fn upload(
+    idp: &TestIdp,
+    browser: &reqwest::Client,
+    csrf: Option<&str>,
+    front: (&str, Vec<u8>),
+    back: (&str, Vec<u8>),
+) -> (StatusCode, String) {
+    let part = |(name, data): (&str, Vec<u8>)| {
+        let mime = if name.ends_with(".png") {
+            "image/png"
+        } else {
+            "image/jpeg"
+        };
+        multipart::Part::bytes(data)
+            .file_name(name.to_owned())
+            .mime_str(mime)
+            .unwrap()
+    };
+    let mut form = multipart::Form::new();
+    if let Some(c) = csrf {
+        form = form.text("csrf", c.to_owned());
+    }
+    let form = form
+        .part("id_front", part(front))
+        .part("id_back", part(back));
+    let res = browser
+        .post(idp.url("/account/realname/review"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+async fn seed_admin(idp: &TestIdp) {
+    let seed = SeedFile {
+        org: vec![],
+        client: vec![],
+        account: vec![SeedAccount {
+            id: "acct-admin".into(),
+            login_name: "platform_admin".into(),
+            password: harness::PASSWORD.into(),
+            display_name: "平台管理员".into(),
+            account_type: "natural_person".into(),
+            realname_status: "verified".into(),
+            org: None,
+            org_role: None,
+            grants: vec![],
+            roles: vec!["platform_admin".into()],
+            mobile: None,
+            email: None,
+        }],
+    };
+    seed::apply(
+        &idp.state.db,
+        &idp.state.config,
+        seed,
+        idp.state.clock.now(),
+    )
+    .await
+    .unwrap();
+}
+
+both_backends!(upload_limits, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    advance_to(&idp.state, 10, 0);
+    let id = person(&idp, "wang", Some("王测试失败"), &resident_id("5001")).await;
+    realname::start(&idp.state, &id).await.unwrap();
+    let browser = sign_in(&idp, "wang").await;
+    let (status, page) = get_page(&browser, &idp.url("/account/realname")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("认证失败") && page.contains("id_front"),
+        "{page}"
+    );
+    let csrf = harness::hidden(&page, "csrf");
+
+    let (status, page) = upload(
+        &idp,
+        &browser,
+        Some(&csrf),
+        ("front.png", png(MAX_IMAGE_BYTES + 1)),
+        ("back.png", png(2000)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("id=\"id_front-error\">图片不能超过1MB"),
+        "{page}"
+    );
+    assert!(page.contains("aria-describedby=\"id_front-error\" aria-invalid=\"true\""));
+    assert!(!page.contains("id_back-error"));
+
+    let (status, page) = upload(
+        &idp,
+        &browser,
+        Some(&csrf),
+        ("front.png", b"%PDF-1.7\n1 0 obj << >> endobj\n".repeat(20)),
+        ("back.png", png(2000)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("id=\"id_front-error\">仅支持jpg、png格式的图片"),
+        "{page}"
+    );
+
+    let (status, page) = upload(
+        &idp,
+        &browser,
+        None,
+        ("front.jpg", png(2000)),
+        ("back.jpg", jpeg(2000)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert_eq!(status_of(&idp.state, &id).await, RealnameStatus::Failed);
+    assert_eq!(
+        store::realname::count_pending(&idp.state.db).await.unwrap(),
+        0
+    );
+
+    // A PNG named .jpg is fine: the content decides. Exactly 1 MB is allowed.
+    let (status, _) = upload(
+        &idp,
+        &browser,
+        Some(&csrf),
+        ("front.jpg", png(2000)),
+        ("back.jpg", jpeg(MAX_IMAGE_BYTES)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        status_of(&idp.state, &id).await,
+        RealnameStatus::PendingReview
+    );
+    let (_, page) = get_page(&browser, &idp.url("/account/realname")).await;
+    assert!(
+        page.contains("待人工审核") && !page.contains("id_front"),
+        "{page}"
+    );
+    let review = store::realname::latest_for(&idp.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let (ct, data, owner) =
+        store::uploads::get(&idp.state.db, &idp.state.pii, &review.front_upload_id)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (ct.as_str(), data, owner.as_deref()),
+        ("image/png", png(2000), Some(id.as_str()))
+    );
+
+    // Once pending, a second upload is refused.
+    let (status, _) = upload(
+        &idp,
+        &browser,
+        Some(&csrf),
+        ("front.png", png(2000)),
+        ("back.png", png(2000)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        store::realname::count_pending(&idp.state.db).await.unwrap(),
+        1
+    );
+
+    // Not signed in: to the login page.
+    let res = TestIdp::http()
+        .get(idp.url("/account/realname"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection());
+    assert!(harness::location(&res).starts_with("/login?next="));
+});
+
+both_backends!(identity_form, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    advance_to(&idp.state, 11, 0);
+    let id = person(&idp, "quick", None, "").await;
+    let browser = sign_in(&idp, "quick").await;
+    let (_, page) = get_page(&browser, &idp.url("/account/realname")).await;
+    assert!(
+        page.contains("未认证") && page.contains("id_number"),
+        "{page}"
+    );
+    let csrf = harness::hidden(&page, "csrf");
+    let number = resident_id("6001");
+    let mut form = vec![
+        ("csrf", csrf.clone()),
+        ("real_name", "周七".to_owned()),
+        ("identity_region", "mainland".to_owned()),
+        ("id_type", "resident_id_card".to_owned()),
+        ("id_number", wrong_check(&number)),
+        ("id_valid_from", "2020-01-01".to_owned()),
+        ("id_valid_to", "长期".to_owned()),
+    ];
+    let res = browser
+        .post(idp.url("/account/realname/identity"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"id_number-error\""), "{page}");
+    assert!(page.contains("value=\"周七\""), "values are kept");
+    assert!(
+        store::identities::person_identity(&idp.state.db, &idp.state.pii, &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let without_csrf: Vec<_> = form.iter().filter(|(k, _)| *k != "csrf").collect();
+    let res = browser
+        .post(idp.url("/account/realname/identity"))
+        .form(&without_csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    form[4].1 = number.clone();
+    let res = browser
+        .post(idp.url("/account/realname/identity"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&idp.state, &id).await, RealnameStatus::Verified);
+    let (_, page) = get_page(&browser, &idp.url("/account/realname")).await;
+    assert!(page.contains("已认证") && !page.contains(&number), "{page}");
+});
+
+both_backends!(admin_review, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    seed_admin(&idp).await;
+    advance_to(&idp.state, 10, 0);
+    let number = resident_id("7001");
+    let id = person(&idp, "sun", Some("孙测试失败"), &number).await;
+    realname::start(&idp.state, &id).await.unwrap();
+    let user = sign_in(&idp, "sun").await;
+    let (_, page) = get_page(&user, &idp.url("/account/realname")).await;
+    let csrf = harness::hidden(&page, "csrf");
+    let (status, _) = upload(
+        &idp,
+        &user,
+        Some(&csrf),
+        ("front.png", png(3000)),
+        ("back.jpg", jpeg(3000)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let review = store::realname::latest_for(&idp.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // A signed-in non-admin gets 403 on every admin page.
+    let alice = sign_in(&idp, "alice").await;
+    for path in [
+        "/admin/realname-reviews".to_owned(),
+        format!("/admin/realname-reviews/{}", review.id),
+        format!("/admin/uploads/{}", review.front_upload_id),
+    ] {
+        let (status, _) = get_page(&alice, &idp.url(&path)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let res = alice
+        .post(idp.url(&format!("/admin/realname-reviews/{}", review.id)))
+        .form(&[("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let admin = sign_in(&idp, "platform_admin").await;
+    let (status, list) = get_page(&admin, &idp.url("/admin/realname-reviews")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(&review.id) && list.contains("sun"), "{list}");
+    let (status, detail) = get_page(
+        &admin,
+        &idp.url(&format!("/admin/realname-reviews/{}", review.id)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(detail.contains("孙测试失败"), "{detail}");
+    assert!(!detail.contains(&number), "the ID number is masked");
+    assert!(detail.contains(&tongyi_shared::mask::mask_id_number(&number)));
+    assert!(detail.contains(&format!("/admin/uploads/{}", review.back_upload_id)));
+    let res = admin
+        .get(idp.url(&format!("/admin/uploads/{}", review.back_upload_id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), jpeg(3000));
+
+    let csrf = harness::hidden(&detail, "csrf");
+    let decide = |fields: Vec<(&'static str, String)>| {
+        let admin = admin.clone();
+        let url = idp.url(&format!("/admin/realname-reviews/{}", review.id));
+        async move { admin.post(url).form(&fields).send().await.unwrap() }
+    };
+    // Without CSRF, and a rejection without a reason: refused, nothing changes.
+    let res = decide(vec![("decision", "approve".into())]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = decide(vec![
+        ("csrf", csrf.clone()),
+        ("decision", "reject".into()),
+        ("reason", "  ".into()),
+    ])
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("驳回时请填写原因"));
+    assert_eq!(
+        status_of(&idp.state, &id).await,
+        RealnameStatus::PendingReview
+    );
+
+    let res = decide(vec![
+        ("csrf", csrf.clone()),
+        ("decision", "reject".into()),
+        ("reason", "照片模糊，请重新拍摄".into()),
+    ])
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&idp.state, &id).await, RealnameStatus::Failed);
+    let (_, page) = get_page(&user, &idp.url("/account/realname")).await;
+    assert!(
+        page.contains("认证失败") && page.contains("照片模糊，请重新拍摄"),
+        "{page}"
+    );
+    let res = decide(vec![("csrf", csrf.clone()), ("decision", "approve".into())]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT, "already decided");
+
+    // Second try: approved.
+    let csrf_user = harness::hidden(&page, "csrf");
+    let (status, _) = upload(
+        &idp,
+        &user,
+        Some(&csrf_user),
+        ("front.png", png(3000)),
+        ("back.png", png(3000)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let second = store::realname::latest_for(&idp.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(second.id, review.id);
+    let res = admin
+        .post(idp.url(&format!("/admin/realname-reviews/{}", second.id)))
+        .form(&[("csrf", csrf.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(status_of(&idp.state, &id).await, RealnameStatus::Verified);
+    let updates = store::info_updates::for_account(&idp.state.db, &id, 10)
+        .await
+        .unwrap();
+    let last = &updates[0];
+    assert_eq!(
+        (
+            last.field.as_str(),
+            last.old_value.as_str(),
+            last.new_value.as_str(),
+            last.actor_account_id.as_deref()
+        ),
+        (
+            "realname_status",
+            "pending_review",
+            "verified",
+            Some("acct-admin")
+        )
+    );
+    let audit = store::audit::list_for_subject(&idp.state.db, &id, 10)
+        .await
+        .unwrap();
+    let decided: Vec<_> = audit
+        .iter()
+        .filter(|a| a.event == "realname_review_decided")
+        .collect();
+    assert_eq!(decided.len(), 2);
+    assert_eq!(decided[0].actor_account_id.as_deref(), Some("acct-admin"));
+    assert!(decided[0].detail.contains("approved") && decided[1].detail.contains("rejected"));
+    let (_, list) = get_page(&admin, &idp.url("/admin/realname-reviews")).await;
+    assert!(list.contains("暂无待审核"), "{list}");
+});
+
+both_backends!(admin_list_pages, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    seed_admin(&idp).await;
+    advance_to(&idp.state, 10, 0);
+    for i in 0..21 {
+        let id = person(
+            &idp,
+            &format!("p{i:02}"),
+            Some("钱测试失败"),
+            &resident_id(&format!("8{i:03}")),
+        )
+        .await;
+        realname::start(&idp.state, &id).await.unwrap();
+        let image = |purpose: &str| tongyi_idp::store::uploads::NewUpload {
+            id: format!("up-{purpose}-{i}"),
+            owner_account_id: Some(id.clone()),
+            purpose: purpose.into(),
+            content_type: "image/png",
+            data: png(100),
+        };
+        store::realname::create_review(
+            &idp.state.db,
+            &idp.state.pii,
+            &format!("rv-{i:02}"),
+            &id,
+            &image("id_front"),
+            &image("id_back"),
+            idp.state.clock.now() + i,
+        )
+        .await
+        .unwrap();
+    }
+    let admin = sign_in(&idp, "platform_admin").await;
+    let (_, first) = get_page(&admin, &idp.url("/admin/realname-reviews")).await;
+    assert!(first.contains("rv-20") && first.contains("rv-01") && !first.contains("rv-00"));
+    assert!(first.find("rv-20") < first.find("rv-19"), "newest first");
+    assert!(
+        first.contains("page=2") && first.contains("待审核 21 条"),
+        "{first}"
+    );
+    let (_, second) = get_page(&admin, &idp.url("/admin/realname-reviews?page=2")).await;
+    assert!(second.contains("rv-00") && !second.contains("rv-01") && !second.contains("page=3"));
+});
