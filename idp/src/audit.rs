@@ -42,10 +42,13 @@ pub enum AuditEvent {
     ClientSecretRotated,
     ClientRemoved,
     KeysRotated,
+    /// A new account from a registration form (`detail.kind`: legal_entity | natural_person |
+    /// quick).
+    AccountRegistered,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 17] = [
+    pub const ALL: [AuditEvent; 18] = [
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::AccountLocked,
@@ -63,6 +66,7 @@ impl AuditEvent {
         AuditEvent::ClientSecretRotated,
         AuditEvent::ClientRemoved,
         AuditEvent::KeysRotated,
+        AuditEvent::AccountRegistered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +88,7 @@ impl AuditEvent {
             AuditEvent::ClientSecretRotated => "client_secret_rotated",
             AuditEvent::ClientRemoved => "client_removed",
             AuditEvent::KeysRotated => "keys_rotated",
+            AuditEvent::AccountRegistered => "account_registered",
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod captcha;
 pub mod login;
 pub mod password;
+pub mod register;
 pub mod sessions;
 pub mod sms_code;
 pub mod uploads;

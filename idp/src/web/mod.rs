@@ -11,6 +11,7 @@ pub mod health;
 pub mod login;
 pub mod multipart;
 pub mod pages;
+pub mod register;
 
 use axum::{
     routing::{get, post},
@@ -26,4 +27,5 @@ pub fn router() -> Router<AppState> {
         .route("/captcha/{id}", get(captcha::captcha_image))
         .route("/consent", post(consent::consent_submit))
         .route("/static/style.css", get(pages::stylesheet))
+        .merge(register::router())
 }
