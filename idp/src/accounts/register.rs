@@ -373,12 +373,10 @@ fn check_document(
     d: &DocumentInput,
     today: Date,
 ) -> Option<Document> {
-    let Some(kind) = errors.take_msg(
+    let kind = errors.take_msg(
         f.id_type,
         IdDocumentType::from_code(d.id_type.trim()).ok_or("请选择证件类型"),
-    ) else {
-        return None;
-    };
+    )?;
     let doc = errors.take(f.id_number, IdDocument::parse(kind, &d.id_number));
     let validity = match kind {
         IdDocumentType::ResidentIdCard => {
@@ -560,10 +558,13 @@ pub async fn register_person(
     );
     let document = check_document(&mut e, PERSON_DOC, &input.document, today);
     let country = input.id_country.trim();
-    if let Some(d) = &document {
-        if d.doc.kind().requires_country() && country.is_empty() {
-            e.add("id_country", "请输入证件签发国家或地区");
-        }
+    // Asked for whatever else is wrong with the document, so that all messages come at once.
+    let kind = IdDocumentType::from_code(input.document.id_type.trim());
+    if kind.is_some_and(IdDocumentType::requires_country) && country.is_empty() {
+        e.add("id_country", "请输入证件签发国家或地区");
+    }
+    if country.chars().count() > 50 || country.chars().any(char::is_control) {
+        e.add("id_country", "国家或地区不能超过50个字符");
     }
     let mobile = e.take("mobile", Mobile::parse(&input.mobile));
     if let Some(n) = &login {
