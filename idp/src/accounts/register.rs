@@ -608,6 +608,8 @@ pub async fn register_person(
     if !e.0.is_empty() {
         return Err(RegisterError::Invalid(e.0));
     }
+    // Hashed before the code is used up, so that a failure here does not cost the code.
+    let password_hash = hash_password(state, &password).await?;
     verify_sms(state, mobile.as_str(), &input.sms_code).await?;
     let (valid_from, valid_to) = validity_strings(document.validity);
     let identity = PersonIdentity {
@@ -626,7 +628,7 @@ pub async fn register_person(
     let account = NewAccount {
         id: new_id("acct"),
         login_name: login.as_str().to_owned(),
-        password_hash: hash_password(state, &password).await?,
+        password_hash,
         account_type: AccountType::NaturalPerson,
         display_name: real_name,
         realname_status: RealnameStatus::Unverified,
@@ -703,8 +705,8 @@ pub async fn register_quick(
     if !e.0.is_empty() {
         return Err(RegisterError::Invalid(e.0));
     }
-    verify_sms(state, mobile.as_str(), &input.sms_code).await?;
     let password_hash = hash_password(state, &password).await?;
+    verify_sms(state, mobile.as_str(), &input.sms_code).await?;
     // A generated name can collide (36^10 names, so only in theory): try a few.
     let mut last = None;
     for _ in 0..3 {
@@ -882,12 +884,13 @@ pub async fn register_legal_entity(
     if !e.0.is_empty() {
         return Err(RegisterError::Invalid(e.0));
     }
+    let password_hash = hash_password(state, &password).await?;
     verify_sms(state, &agent.mobile, &input.sms_code).await?;
     let org_id = new_id("org");
     let account = NewAccount {
         id: new_id("acct"),
         login_name: login.as_str().to_owned(),
-        password_hash: hash_password(state, &password).await?,
+        password_hash,
         account_type: AccountType::LegalEntity,
         display_name: name.clone(),
         realname_status: RealnameStatus::Unverified,

@@ -592,6 +592,9 @@ async fn submit(
             }
             Err(e) => Err(e),
         }
+    } else if action == "new_captcha" {
+        // The re-rendered form carries a new challenge; nothing else happens.
+        Ok(None)
     } else if action == "send_code" {
         let mobile_field = form.sms_mobile();
         match register::send_register_code(

@@ -1072,6 +1072,16 @@ both_backends!(
         assert!(message_at(&next, "sms_code", "note").is_some(), "{next}");
         let (_, again) = post(&b, &idp, path, &send("13500004444", Some(answer), &page)).await;
         assert!(message_at(&again, "captcha", "error").is_some());
+        // "换一张" keeps what was typed and shows a new challenge.
+        let form = [
+            ("csrf", hidden(&again, "csrf")),
+            ("mobile", "13500004444".to_owned()),
+            ("action", "new_captcha".to_owned()),
+        ];
+        let (status, fresh) = post(&b, &idp, path, &form).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(fresh.contains("value=\"13500004444\""));
+        assert_ne!(hidden(&fresh, "captcha_id"), hidden(&again, "captcha_id"));
         // Without CSRF nothing happens.
         let res = b
             .post(idp.url(path))
