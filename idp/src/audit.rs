@@ -46,10 +46,13 @@ pub enum AuditEvent {
     ContactChanged,
     /// A generated login name was replaced by a chosen one.
     LoginNameChosen,
+    /// A new account from a registration form (`detail.kind`: legal_entity | natural_person |
+    /// quick).
+    AccountRegistered,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 19] = [
+    pub const ALL: [AuditEvent; 20] = [
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::AccountLocked,
@@ -69,6 +72,7 @@ impl AuditEvent {
         AuditEvent::KeysRotated,
         AuditEvent::ContactChanged,
         AuditEvent::LoginNameChosen,
+        AuditEvent::AccountRegistered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +96,7 @@ impl AuditEvent {
             AuditEvent::KeysRotated => "keys_rotated",
             AuditEvent::ContactChanged => "contact_changed",
             AuditEvent::LoginNameChosen => "login_name_chosen",
+            AuditEvent::AccountRegistered => "account_registered",
         }
     }
 

@@ -9,6 +9,7 @@ pub mod password;
 pub mod profile;
 pub mod realname;
 pub mod recovery;
+pub mod register;
 pub mod sessions;
 pub mod sms_code;
 pub mod status;

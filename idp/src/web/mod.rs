@@ -18,6 +18,7 @@ pub mod pages;
 pub mod password;
 pub mod realname;
 pub mod recover;
+pub mod register;
 
 use axum::{
     routing::{get, post},
@@ -38,4 +39,5 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(appeal::router())
         .merge(realname::router())
+        .merge(register::router())
 }

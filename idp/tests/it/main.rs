@@ -3,6 +3,7 @@
 
 mod harness;
 mod proto;
+mod register;
 mod rp;
 
 mod appeals;
