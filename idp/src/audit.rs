@@ -46,10 +46,18 @@ pub enum AuditEvent {
     ContactChanged,
     /// A generated login name was replaced by a chosen one.
     LoginNameChosen,
+    /// A unit's status changed in its review (`detail.action`: submit | approve | return).
+    UnitReviewed,
+    /// A natural person asked to join a unit (`detail.org_id`).
+    MembershipRequested,
+    /// A unit admin accepted a pending member.
+    MembershipApproved,
+    /// A member's subsystem grants changed (`detail.added`, `detail.removed`).
+    GrantsChanged,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 19] = [
+    pub const ALL: [AuditEvent; 23] = [
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::AccountLocked,
@@ -69,6 +77,10 @@ impl AuditEvent {
         AuditEvent::KeysRotated,
         AuditEvent::ContactChanged,
         AuditEvent::LoginNameChosen,
+        AuditEvent::UnitReviewed,
+        AuditEvent::MembershipRequested,
+        AuditEvent::MembershipApproved,
+        AuditEvent::GrantsChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +104,10 @@ impl AuditEvent {
             AuditEvent::KeysRotated => "keys_rotated",
             AuditEvent::ContactChanged => "contact_changed",
             AuditEvent::LoginNameChosen => "login_name_chosen",
+            AuditEvent::UnitReviewed => "unit_reviewed",
+            AuditEvent::MembershipRequested => "membership_requested",
+            AuditEvent::MembershipApproved => "membership_approved",
+            AuditEvent::GrantsChanged => "grants_changed",
         }
     }
 
