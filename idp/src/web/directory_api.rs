@@ -69,30 +69,28 @@ async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, Response>
     Ok(Actor { account, roles })
 }
 
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        json_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            &format!("the body must be a JSON object: {e}"),
-        )
-    })
+fn bad_request(description: String) -> Response {
+    json_error(StatusCode::BAD_REQUEST, "invalid_request", &description)
 }
 
-fn page_of(query: &HashMap<String, String>) -> Result<i64, Response> {
+/// The JSON body, or what is wrong with it.
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("the body must be a JSON object: {e}"))
+}
+
+/// The 1-based `page` parameter (1 when absent), or what is wrong with it.
+fn page_of(query: &HashMap<String, String>) -> Result<i64, String> {
     match query
         .get("page")
         .map(|p| p.trim())
         .filter(|p| !p.is_empty())
     {
         None => Ok(1),
-        Some(p) => p.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-            json_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "page must be a positive integer",
-            )
-        }),
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| "page must be a positive integer".to_owned()),
     }
 }
 
@@ -168,7 +166,7 @@ async fn review_list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let page = answer!(page_of(&query));
+    let page = answer!(page_of(&query).map_err(bad_request));
     let status = query
         .get("state")
         .map(String::as_str)
@@ -231,7 +229,7 @@ async fn submit(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: SubmitBody = answer!(body(&bytes));
+    let b: SubmitBody = answer!(body(&bytes).map_err(bad_request));
     match review::submit(&state, &actor, &org_id, &b.department_id).await {
         Ok(u) => ok_json(unit_json(&u)),
         Err(e) => refused(e),
@@ -262,7 +260,7 @@ async fn return_unit(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ReturnBody = answer!(body(&bytes));
+    let b: ReturnBody = answer!(body(&bytes).map_err(bad_request));
     match review::return_unit(&state, &actor, &org_id, &b.reason).await {
         Ok(u) => ok_json(unit_json(&u)),
         Err(e) => refused(e),
@@ -276,7 +274,7 @@ struct JoinBody {
 
 async fn join(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: JoinBody = answer!(body(&bytes));
+    let b: JoinBody = answer!(body(&bytes).map_err(bad_request));
     match membership::join(&state, &actor, &b.org_id).await {
         Ok(u) => ok_json(json!({
             "org": { "id": u.id, "name": u.name },
@@ -313,7 +311,7 @@ async fn members(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let page = answer!(page_of(&query));
+    let page = answer!(page_of(&query).map_err(bad_request));
     let q = query.get("q").map(String::as_str).unwrap_or("");
     match membership::members(&state, &actor, &org_id, q, page).await {
         Ok(p) => ok_json(page_json(
@@ -349,7 +347,7 @@ async fn set_grants(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: GrantsBody = answer!(body(&bytes));
+    let b: GrantsBody = answer!(body(&bytes).map_err(bad_request));
     match membership::set_grants(&state, &actor, &org_id, &account_id, &b.grants).await {
         Ok(c) => ok_json(json!({
             "grants": c.grants,
