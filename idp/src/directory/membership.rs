@@ -172,11 +172,23 @@ pub async fn set_grants(
             "approve the membership before granting subsystems".into(),
         ));
     }
-    let (current, _) = store::accounts::grants_and_roles(&state.db, &member.id).await?;
-    let current: BTreeSet<String> = current.into_iter().collect();
     let grants: Vec<String> = wanted.iter().cloned().collect();
+    // Written only while the account is still this unit's member (pending: nothing to grant),
+    // checked in the same transaction.
+    let roles: &[&str] = if grants.is_empty() {
+        &[MEMBER, PENDING]
+    } else {
+        &[MEMBER]
+    };
     let now = state.clock.now();
-    store::accounts::set_grants(&state.db, &member.id, &grants, now).await?;
+    let current: BTreeSet<String> =
+        store::directory::replace_member_grants(&state.db, org_id, &member.id, roles, &grants, now)
+            .await?
+            .ok_or_else(|| {
+                DirectoryError::Conflict("the account is no longer a member here".into())
+            })?
+            .into_iter()
+            .collect();
     let added: Vec<String> = wanted.difference(&current).cloned().collect();
     let removed: Vec<String> = current.difference(&wanted).cloned().collect();
     end_subsystem_sessions(state, &member.id, &removed).await?;

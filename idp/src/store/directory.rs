@@ -257,18 +257,8 @@ pub async fn set_membership(
     now: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let rows = sqlx::query("SELECT subsystem_code FROM account_grants WHERE account_id = $1")
-        .bind(account_id)
-        .fetch_all(&mut *tx)
-        .await?;
-    let old = rows
-        .iter()
-        .map(|r| r.try_get("subsystem_code"))
-        .collect::<Result<Vec<String>, _>>()?;
-    sqlx::query("DELETE FROM account_grants WHERE account_id = $1")
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?;
+    // The account row first: a concurrent grant change (which updates it first too) waits
+    // for this transaction, so no grant of the old unit survives the move.
     sqlx::query("UPDATE accounts SET org_id = $1, org_role = $2, updated_at = $3 WHERE id = $4")
         .bind(org_id)
         .bind(role)
@@ -276,8 +266,71 @@ pub async fn set_membership(
         .bind(account_id)
         .execute(&mut *tx)
         .await?;
+    let old = take_grants(&mut tx, account_id).await?;
     tx.commit().await?;
     Ok(old)
+}
+
+/// Deletes the account's grants inside the caller's transaction and returns them.
+async fn take_grants(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    account_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query("SELECT subsystem_code FROM account_grants WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let old = rows
+        .iter()
+        .map(|r| r.try_get("subsystem_code"))
+        .collect::<Result<Vec<String>, _>>()?;
+    sqlx::query("DELETE FROM account_grants WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(old)
+}
+
+/// Replaces the grants of `account_id` while it is still in unit `org_id` with a membership
+/// in `roles`, in one transaction; returns the grants it held, or `None` (nothing written)
+/// when it is no longer such a member — e.g. it moved to another unit meanwhile.
+pub async fn replace_member_grants(
+    db: &Db,
+    org_id: &str,
+    account_id: &str,
+    roles: &[&str],
+    grants: &[String],
+    now: i64,
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let list = (0..roles.len())
+        .map(|i| format!("${}", i + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE accounts SET updated_at = $1 WHERE id = $2 AND org_id = $3 AND org_role IN ({list})"
+    );
+    let mut update = sqlx::query(&sql).bind(now).bind(account_id).bind(org_id);
+    for r in roles {
+        update = update.bind(*r);
+    }
+    if update.execute(&mut *tx).await?.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let old = take_grants(&mut tx, account_id).await?;
+    for g in grants {
+        sqlx::query(
+            "INSERT INTO account_grants (account_id, subsystem_code, granted_at) VALUES ($1, $2, $3)",
+        )
+        .bind(account_id)
+        .bind(g)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(old))
 }
 
 /// Turns a pending membership in `org_id` into `member`; false when it was not pending there.
