@@ -225,3 +225,27 @@ pub async fn apply(db: &Db, config: &Config, seed: SeedFile, now: i64) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo seed parses, and every `department_reviewer:{id}` role in it names one of
+    /// its departments.
+    #[test]
+    fn directory_demo_seed_departments() {
+        let text = include_str!("../../config/demo.toml");
+        let seed: SeedFile = toml::from_str(text).unwrap();
+        assert!(seed.department.len() >= 2);
+        let reviewers: Vec<&str> = seed
+            .account
+            .iter()
+            .flat_map(|a| a.roles.iter())
+            .filter_map(|r| r.strip_prefix(crate::directory::REVIEWER_PREFIX))
+            .collect();
+        assert!(!reviewers.is_empty());
+        for d in reviewers {
+            assert!(seed.department.iter().any(|x| x.id == d), "{d}");
+        }
+    }
+}
