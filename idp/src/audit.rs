@@ -49,10 +49,18 @@ pub enum AuditEvent {
     /// A new account from a registration form (`detail.kind`: legal_entity | natural_person |
     /// quick).
     AccountRegistered,
+    /// A unit's status changed in its review (`detail.action`: submit | approve | return).
+    UnitReviewed,
+    /// A natural person asked to join a unit (`detail.org_id`).
+    MembershipRequested,
+    /// A unit admin accepted a pending member.
+    MembershipApproved,
+    /// A member's subsystem grants changed (`detail.added`, `detail.removed`).
+    GrantsChanged,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 20] = [
+    pub const ALL: [AuditEvent; 24] = [
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::AccountLocked,
@@ -73,6 +81,10 @@ impl AuditEvent {
         AuditEvent::ContactChanged,
         AuditEvent::LoginNameChosen,
         AuditEvent::AccountRegistered,
+        AuditEvent::UnitReviewed,
+        AuditEvent::MembershipRequested,
+        AuditEvent::MembershipApproved,
+        AuditEvent::GrantsChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +109,10 @@ impl AuditEvent {
             AuditEvent::ContactChanged => "contact_changed",
             AuditEvent::LoginNameChosen => "login_name_chosen",
             AuditEvent::AccountRegistered => "account_registered",
+            AuditEvent::UnitReviewed => "unit_reviewed",
+            AuditEvent::MembershipRequested => "membership_requested",
+            AuditEvent::MembershipApproved => "membership_approved",
+            AuditEvent::GrantsChanged => "grants_changed",
         }
     }
 

@@ -24,12 +24,22 @@ use crate::{
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedFile {
+    /// Supervising departments (局级主管部门) that units choose for their review.
+    #[serde(default)]
+    pub department: Vec<SeedDepartment>,
     #[serde(default)]
     pub org: Vec<SeedOrg>,
     #[serde(default)]
     pub account: Vec<SeedAccount>,
     #[serde(default)]
     pub client: Vec<SeedClient>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedDepartment {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +151,15 @@ pub async fn apply_file(db: &Db, config: &Config, path: &Path, now: i64) -> Resu
 pub async fn apply(db: &Db, config: &Config, seed: SeedFile, now: i64) -> Result<(), String> {
     let db_err = |e: sqlx::Error| e.to_string();
     let pii = crate::pii::PiiVault::new(&config.kek_bytes().map_err(|e| e.to_string())?);
+    for d in seed.department {
+        let department = store::directory::Department {
+            id: d.id,
+            name: d.name,
+        };
+        store::directory::insert_department(db, &department, now)
+            .await
+            .map_err(db_err)?;
+    }
     for o in seed.org {
         let org = NewOrg {
             id: o.id,
@@ -205,4 +224,28 @@ pub async fn apply(db: &Db, config: &Config, seed: SeedFile, now: i64) -> Result
             .map_err(db_err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo seed parses, and every `department_reviewer:{id}` role in it names one of
+    /// its departments.
+    #[test]
+    fn directory_demo_seed_departments() {
+        let text = include_str!("../../config/demo.toml");
+        let seed: SeedFile = toml::from_str(text).unwrap();
+        assert!(seed.department.len() >= 2);
+        let reviewers: Vec<&str> = seed
+            .account
+            .iter()
+            .flat_map(|a| a.roles.iter())
+            .filter_map(|r| r.strip_prefix(crate::directory::REVIEWER_PREFIX))
+            .collect();
+        assert!(!reviewers.is_empty());
+        for d in reviewers {
+            assert!(seed.department.iter().any(|x| x.id == d), "{d}");
+        }
+    }
 }

@@ -82,10 +82,11 @@ pub struct OrgClaim {
     /// 统一社会信用代码, when the unit has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uscc: Option<String>,
-    /// `pending`, `active`, `returned` or `inactive`; only `active` units are usable.
+    /// `registered`, `pending_review` (department review), `active` or `returned`; only
+    /// `active` units are usable.
     pub status: String,
     /// The account's role in the unit: `admin` (the unit's own legal-entity account or its
-    /// administrator) or `member`.
+    /// administrator), `member`, or `pending` (asked to join; not yet accepted by the unit).
     pub role: String,
 }
 

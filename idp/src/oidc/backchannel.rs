@@ -24,8 +24,14 @@ struct LogoutClaims<'a> {
 /// (each bounded by the HTTP client's timeout), so the user's next page sees every RP
 /// logged out. Failures are logged and do not stop the logout.
 pub async fn notify(state: &AppState, session: &LoginSession) {
+    notify_clients(state, session, &session.clients).await
+}
+
+/// Like [`notify`], for only some clients of the session (those of a revoked subsystem
+/// grant): the session goes on elsewhere.
+pub async fn notify_clients(state: &AppState, session: &LoginSession, clients: &[String]) {
     let mut deliveries = tokio::task::JoinSet::new();
-    for client_id in &session.clients {
+    for client_id in clients {
         let client = match state.client(client_id).await {
             Ok(Some(c)) => c,
             _ => continue,

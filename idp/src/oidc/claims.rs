@@ -42,7 +42,11 @@ pub async fn for_account(
     if has_scope(scope, SCOPE_GRANTS) {
         let (grants, roles) = store::accounts::grants_and_roles(db, &account.id).await?;
         // A unit that is not active cannot lend its members any subsystem (SPEC §4).
-        let org_active = account.org.as_ref().is_none_or(|o| o.status == "active");
+        // Nor can a membership the unit has not yet accepted (`org.role = pending`).
+        let org_active = account
+            .org
+            .as_ref()
+            .is_none_or(|o| o.status == "active" && o.role != "pending");
         c.tongyi.grants = Some(if org_active { grants } else { Vec::new() });
         c.tongyi.roles = Some(roles);
     }

@@ -176,6 +176,17 @@ pub async fn add_client(
     save(state, &current.key, &current.session).await
 }
 
+/// Forgets that `clients` took part in the session (their part of it was ended by
+/// back-channel logout), so that a later logout does not reach them again.
+pub async fn remove_clients(
+    state: &AppState,
+    current: &mut CurrentSession,
+    clients: &[String],
+) -> Result<(), AppError> {
+    current.session.clients.retain(|c| !clients.contains(c));
+    save(state, &current.key, &current.session).await
+}
+
 pub async fn end(state: &AppState, current: &CurrentSession) -> Result<(), AppError> {
     state.store.delete(&current.key).await?;
     state.store.delete(&sid_key(&current.session.sid)).await?;

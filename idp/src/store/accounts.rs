@@ -38,13 +38,13 @@ pub fn login_key(login_name: &str) -> String {
     login_name.trim().to_lowercase()
 }
 
-const SELECT: &str = "SELECT a.id, a.login_name, a.password_hash, a.account_type, \
+pub(crate) const SELECT: &str = "SELECT a.id, a.login_name, a.password_hash, a.account_type, \
     a.display_name, a.realname_status, a.status, a.org_role, a.mobile_sealed, a.email_sealed, \
     a.login_name_chosen, a.must_change_password, o.id AS org_id, o.name AS org_name, \
     o.uscc AS org_uscc, o.status AS org_status \
     FROM accounts a LEFT JOIN organizations o ON o.id = a.org_id";
 
-fn decode(r: &AnyRow) -> Result<Account, sqlx::Error> {
+pub(crate) fn decode(r: &AnyRow) -> Result<Account, sqlx::Error> {
     let bad = |col: &str, v: &str| sqlx::Error::ColumnDecode {
         index: col.to_owned(),
         source: format!("unexpected value {v:?}").into(),

@@ -9,6 +9,7 @@ pub mod appeals;
 pub mod audit;
 pub mod clients;
 pub mod consents;
+pub mod directory;
 pub mod ephemeral;
 pub mod identities;
 pub mod info_updates;

@@ -210,3 +210,36 @@ pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
         .await?;
     Ok(res.rows_affected())
 }
+
+/// Revokes the tokens of `account_id` issued to `client_id` (a revoked subsystem grant) and
+/// returns the access-token ids issued alongside them, for the caller to deny.
+pub async fn revoke_account_client(
+    db: &Db,
+    account_id: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let rows = sqlx::query(
+        "SELECT access_jti, access_exp FROM refresh_tokens \
+         WHERE account_id = $1 AND client_id = $2 AND access_exp > $3",
+    )
+    .bind(account_id)
+    .bind(client_id)
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $3 \
+         WHERE account_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(account_id)
+    .bind(client_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("access_jti")?, r.try_get("access_exp")?)))
+        .collect()
+}

@@ -54,6 +54,7 @@ pub fn router() -> Router<AppState> {
             get(super::recover::recover_page).post(super::recover::recover_submit),
         )
         .merge(super::members_api::router())
+        .merge(super::directory_api::router())
 }
 
 #[derive(Template)]

@@ -15,14 +15,15 @@ use axum::{
 };
 use serde_json::json;
 
-use super::auth::PLATFORM_ADMIN;
+use super::{
+    api_auth::{self, internal},
+    auth::PLATFORM_ADMIN,
+};
 use crate::{
     accounts::{
         recovery::{admin_reset, ResetError},
         status,
     },
-    error::AppError,
-    oidc::userinfo::{bearer_from_header, verify_access_token},
     state::AppState,
     store::{self, accounts::Account},
 };
@@ -35,24 +36,14 @@ pub fn router() -> Router<AppState> {
 }
 
 fn json_error(status: StatusCode, error: &str) -> Response {
-    let mut res = (status, Json(json!({ "error": error }))).into_response();
-    res.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(
-            axum::http::header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static(
-                "Bearer realm=\"tongyi\", error=\"invalid_token\"",
-            ),
-        );
-    }
-    res
-}
-
-fn internal(e: AppError) -> Response {
-    AppError::ProtocolInternal(e.to_string()).into_response()
+    let description = match error {
+        "forbidden" => "the caller may not act on this account",
+        "not_found" => "no such account",
+        "no_mobile" => "the member has no reserved mobile",
+        "sms_failed" => "the SMS could not be sent",
+        _ => "",
+    };
+    api_auth::json_error(status, error, description)
 }
 
 /// The caller (by its access token) and the member it may act on, or the error response.
@@ -61,30 +52,16 @@ async fn authorize(
     headers: &HeaderMap,
     member_id: &str,
 ) -> Result<(Account, Account), Response> {
-    let claims = match bearer_from_header(headers) {
-        Some(token) => verify_access_token(state, &token).await,
-        None => None,
-    };
-    let Some(claims) = claims.filter(|c| c.acct == Some(true)) else {
-        return Err(json_error(StatusCode::UNAUTHORIZED, "invalid_token"));
-    };
-    let find = |id: String| async move {
-        store::accounts::find_by_id(&state.db, &id)
-            .await
-            .map_err(|e| internal(e.into()))
-    };
-    let Some(actor) = find(claims.sub).await?.filter(Account::is_active) else {
-        return Err(json_error(StatusCode::UNAUTHORIZED, "invalid_token"));
-    };
-    let Some(member) = find(member_id.to_owned()).await? else {
+    let (actor, roles) = api_auth::caller(state, headers).await?;
+    let Some(member) = store::accounts::find_by_id(&state.db, member_id)
+        .await
+        .map_err(|e| internal(e.into()))?
+    else {
         return Err(json_error(StatusCode::NOT_FOUND, "not_found"));
     };
     if actor.id == member.id {
         return Err(json_error(StatusCode::FORBIDDEN, "forbidden"));
     }
-    let roles = store::accounts::roles(&state.db, &actor.id)
-        .await
-        .map_err(|e| internal(e.into()))?;
     let platform_admin = roles.iter().any(|r| r == PLATFORM_ADMIN);
     let unit_admin = match (&actor.org, &member.org) {
         (Some(a), Some(m)) => a.role == "admin" && a.id == m.id,

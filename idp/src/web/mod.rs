@@ -3,6 +3,7 @@
 //! Templates live in `idp/templates/` (askama, Chinese UI).
 
 pub mod account;
+pub mod api_auth;
 pub mod appeal;
 pub mod auth;
 pub mod captcha;
@@ -10,6 +11,7 @@ pub mod consent;
 pub mod cookies;
 pub mod csrf;
 pub mod dev_outbox;
+pub mod directory_api;
 pub mod health;
 pub mod login;
 pub mod members_api;

@@ -11,7 +11,7 @@ use reqwest::{header, redirect::Policy, StatusCode};
 use tongyi_idp::{
     build_app,
     config::{Config, LoginConfig, SmsConfig, TokenConfig, DEMO_KEK},
-    seed::{self, SeedAccount, SeedClient, SeedFile, SeedOrg},
+    seed::{self, SeedAccount, SeedClient, SeedDepartment, SeedFile, SeedOrg},
     AppState,
 };
 
@@ -48,6 +48,7 @@ pub const SECRET_BASIC: &str = "secret-for-rp-basic";
 pub const SECRET_POST: &str = "secret-for-rp-post";
 pub const SECRET_THIRD: &str = "secret-for-rp-third";
 pub const SECRET_MACHINE: &str = "secret-for-machines";
+pub const SECRET_INCUBATOR: &str = "secret-for-incubator";
 
 pub fn pg_admin_url() -> String {
     std::env::var("TONGYI_TEST_PG")
@@ -256,7 +257,28 @@ pub const USER_SCOPES: &[&str] = &["openid", "profile", "account", "org", "grant
 const CODE: &[&str] = &["authorization_code", "refresh_token"];
 
 pub fn fixtures(receiver: &str) -> SeedFile {
+    let mut incubator = client(
+        "rp-incubator",
+        Some(SECRET_INCUBATOR),
+        "client_secret_basic",
+        "RS256",
+        CODE,
+        USER_SCOPES,
+        receiver,
+        true,
+    );
+    incubator.subsystem_code = Some("incubator".into());
     SeedFile {
+        department: vec![
+            SeedDepartment {
+                id: "dept-a".into(),
+                name: "天津市科学技术局 高新技术处".into(),
+            },
+            SeedDepartment {
+                id: "dept-b".into(),
+                name: "滨海新区科技局".into(),
+            },
+        ],
         org: vec![SeedOrg {
             id: "org-1".into(),
             name: "天津测试孵化器有限公司".into(),
@@ -354,6 +376,7 @@ pub fn fixtures(receiver: &str) -> SeedFile {
                 receiver,
                 true,
             ),
+            incubator,
         ],
     }
 }

@@ -14,6 +14,7 @@ mod client_auth;
 mod code_flow;
 mod consent_prompt;
 mod console;
+mod directory;
 mod health;
 mod keys_cli;
 mod login_modes;

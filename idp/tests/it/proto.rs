@@ -7,8 +7,8 @@ use reqwest::{header, header::HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
 
 use crate::harness::{
-    authorize_as, location, query_param, TestIdp, SECRET_BASIC, SECRET_MACHINE, SECRET_POST,
-    SECRET_THIRD,
+    authorize_as, location, query_param, TestIdp, SECRET_BASIC, SECRET_INCUBATOR, SECRET_MACHINE,
+    SECRET_POST, SECRET_THIRD,
 };
 
 /// How a request authenticates its client.
@@ -32,6 +32,7 @@ pub fn seeded(client_id: &str) -> Auth<'_> {
         "rp-third" => Auth::Basic(client_id, SECRET_THIRD),
         "rp-public" => Auth::Public(client_id),
         "machine-es" | "machine-rs" => Auth::Basic(client_id, SECRET_MACHINE),
+        "rp-incubator" => Auth::Basic(client_id, SECRET_INCUBATOR),
         other => panic!("no seeded client {other}"),
     }
 }

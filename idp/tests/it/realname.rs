@@ -539,6 +539,7 @@ async fn upload(
 async fn seed_admin(idp: &TestIdp) {
     let seed = SeedFile {
         org: vec![],
+        department: vec![],
         client: vec![],
         account: vec![SeedAccount {
             id: "acct-admin".into(),

@@ -1,0 +1,422 @@
+//! The directory's tables: departments, the review state of units with its history, and
+//! memberships (`accounts.org_id` + `accounts.org_role`: `pending`, `member` or `admin`).
+
+use sqlx::{any::AnyRow, Row};
+
+use super::{accounts, accounts::Account, Db};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Department {
+    pub id: String,
+    pub name: String,
+}
+
+/// A unit as the review sees it.
+#[derive(Clone, Debug)]
+pub struct UnitRecord {
+    pub id: String,
+    pub name: String,
+    pub uscc: Option<String>,
+    pub status: String,
+    pub department_id: Option<String>,
+    pub department_name: Option<String>,
+    pub submitted_at: Option<i64>,
+}
+
+/// One recorded transition of a unit's status.
+#[derive(Clone, Debug)]
+pub struct ReviewEntry {
+    /// Increasing with each decision; 0 for an entry not yet stored.
+    pub id: i64,
+    pub org_id: String,
+    pub actor_account_id: String,
+    pub action: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub department_id: Option<String>,
+    pub reason: Option<String>,
+    pub at: i64,
+}
+
+pub async fn insert_department(db: &Db, d: &Department, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO departments (id, name, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&d.id)
+    .bind(&d.name)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn departments(db: &Db) -> Result<Vec<Department>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, name FROM departments ORDER BY id")
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Department {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn find_department(db: &Db, id: &str) -> Result<Option<Department>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, name FROM departments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.map(|r| {
+        Ok(Department {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+        })
+    })
+    .transpose()
+}
+
+const UNIT: &str = "SELECT o.id, o.name, o.uscc, o.status, o.department_id, o.submitted_at, \
+    d.name AS department_name FROM organizations o \
+    LEFT JOIN departments d ON d.id = o.department_id";
+
+fn decode_unit(r: &AnyRow) -> Result<UnitRecord, sqlx::Error> {
+    Ok(UnitRecord {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        uscc: r.try_get("uscc")?,
+        status: r.try_get("status")?,
+        department_id: r.try_get("department_id")?,
+        department_name: r.try_get("department_name")?,
+        submitted_at: r.try_get("submitted_at")?,
+    })
+}
+
+pub async fn find_unit(db: &Db, org_id: &str) -> Result<Option<UnitRecord>, sqlx::Error> {
+    let sql = format!("{UNIT} WHERE o.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(org_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(decode_unit).transpose()
+}
+
+/// Moves a unit from one of `from` to `entry.to_status` and records `entry`, in one
+/// transaction; a submit also stores the chosen department. False (nothing written) when the
+/// unit was not in one of `from` — also when a concurrent decision got there first.
+pub async fn transition(
+    db: &Db,
+    from: &[&str],
+    entry: &ReviewEntry,
+    submitted_department: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let placeholders = (0..from.len())
+        .map(|i| format!("${}", i + 5))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE organizations SET status = $1, updated_at = $2, \
+         department_id = COALESCE($3, department_id), \
+         submitted_at = CASE WHEN $3 IS NULL THEN submitted_at ELSE $2 END \
+         WHERE id = $4 AND status IN ({placeholders})"
+    );
+    let mut update = sqlx::query(&sql)
+        .bind(&entry.to_status)
+        .bind(entry.at)
+        .bind(submitted_department)
+        .bind(&entry.org_id);
+    for f in from {
+        update = update.bind(*f);
+    }
+    if update.execute(&mut *tx).await?.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO unit_reviews (org_id, actor_account_id, action, from_status, to_status, \
+         department_id, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&entry.org_id)
+    .bind(&entry.actor_account_id)
+    .bind(&entry.action)
+    .bind(&entry.from_status)
+    .bind(&entry.to_status)
+    .bind(&entry.department_id)
+    .bind(&entry.reason)
+    .bind(entry.at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The review history of a unit, oldest first.
+pub async fn history(db: &Db, org_id: &str) -> Result<Vec<ReviewEntry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, org_id, actor_account_id, action, from_status, to_status, department_id, \
+         reason, at FROM unit_reviews WHERE org_id = $1 ORDER BY id",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ReviewEntry {
+                id: r.try_get("id")?,
+                org_id: r.try_get("org_id")?,
+                actor_account_id: r.try_get("actor_account_id")?,
+                action: r.try_get("action")?,
+                from_status: r.try_get("from_status")?,
+                to_status: r.try_get("to_status")?,
+                department_id: r.try_get("department_id")?,
+                reason: r.try_get("reason")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .collect()
+}
+
+/// A `LIKE` pattern matching `q` anywhere, with `\` as the escape character.
+fn contains_pattern(q: &str) -> String {
+    let escaped = q
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Units in `status` for review, newest submission first: only those that chose one of
+/// `departments` (all departments when `None`), whose name contains `q`. Returns one page and
+/// the total count.
+pub async fn units_for_review(
+    db: &Db,
+    departments: Option<&[String]>,
+    status: &str,
+    q: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<UnitRecord>, i64), sqlx::Error> {
+    let mut filter = "o.status = $1 AND LOWER(o.name) LIKE $2 ESCAPE '\\'".to_owned();
+    if let Some(ds) = departments {
+        if ds.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let list = (0..ds.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        filter.push_str(&format!(" AND o.department_id IN ({list})"));
+    }
+    let pattern = contains_pattern(q);
+    let count_sql = format!("SELECT COUNT(*) AS n FROM organizations o WHERE {filter}");
+    let n = departments.map_or(0, <[String]>::len);
+    let page_sql = format!(
+        "{UNIT} WHERE {filter} ORDER BY o.submitted_at DESC, o.id LIMIT ${} OFFSET ${}",
+        n + 3,
+        n + 4
+    );
+    let mut count = sqlx::query(&count_sql).bind(status).bind(&pattern);
+    let mut page = sqlx::query(&page_sql).bind(status).bind(&pattern);
+    for d in departments.unwrap_or(&[]) {
+        count = count.bind(d);
+        page = page.bind(d);
+    }
+    let total: i64 = count.fetch_one(&db.pool).await?.try_get("n")?;
+    let rows = page.bind(limit).bind(offset).fetch_all(&db.pool).await?;
+    let units = rows.iter().map(decode_unit).collect::<Result<_, _>>()?;
+    Ok((units, total))
+}
+
+/// Active units whose name is exactly `name` (after trimming; case-insensitive for Latin
+/// letters).
+pub async fn active_units_named(db: &Db, name: &str) -> Result<Vec<UnitRecord>, sqlx::Error> {
+    let sql = format!(
+        "{UNIT} WHERE o.status = 'active' AND (o.name_key = $1 OR LOWER(o.name) = $1) \
+         ORDER BY o.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(super::identities::unit_name_key(name))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(decode_unit).collect()
+}
+
+/// Puts the account in unit `org_id` with membership `role` and clears its grants (a new unit
+/// must authorize it again), in one transaction. Returns the grants it held.
+pub async fn set_membership(
+    db: &Db,
+    account_id: &str,
+    org_id: &str,
+    role: &str,
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    // The account row first: a concurrent grant change (which updates it first too) waits
+    // for this transaction, so no grant of the old unit survives the move.
+    sqlx::query("UPDATE accounts SET org_id = $1, org_role = $2, updated_at = $3 WHERE id = $4")
+        .bind(org_id)
+        .bind(role)
+        .bind(now)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+    let old = take_grants(&mut tx, account_id).await?;
+    tx.commit().await?;
+    Ok(old)
+}
+
+/// Deletes the account's grants inside the caller's transaction and returns them.
+async fn take_grants(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    account_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query("SELECT subsystem_code FROM account_grants WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let old = rows
+        .iter()
+        .map(|r| r.try_get("subsystem_code"))
+        .collect::<Result<Vec<String>, _>>()?;
+    sqlx::query("DELETE FROM account_grants WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(old)
+}
+
+/// Replaces the grants of `account_id` while it is still in unit `org_id` with a membership
+/// in `roles`, in one transaction; returns the grants it held, or `None` (nothing written)
+/// when it is no longer such a member — e.g. it moved to another unit meanwhile.
+pub async fn replace_member_grants(
+    db: &Db,
+    org_id: &str,
+    account_id: &str,
+    roles: &[&str],
+    grants: &[String],
+    now: i64,
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let list = (0..roles.len())
+        .map(|i| format!("${}", i + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE accounts SET updated_at = $1 WHERE id = $2 AND org_id = $3 AND org_role IN ({list})"
+    );
+    let mut update = sqlx::query(&sql).bind(now).bind(account_id).bind(org_id);
+    for r in roles {
+        update = update.bind(*r);
+    }
+    if update.execute(&mut *tx).await?.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let old = take_grants(&mut tx, account_id).await?;
+    for g in grants {
+        sqlx::query(
+            "INSERT INTO account_grants (account_id, subsystem_code, granted_at) VALUES ($1, $2, $3)",
+        )
+        .bind(account_id)
+        .bind(g)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(old))
+}
+
+/// Turns a pending membership in `org_id` into `member`; false when it was not pending there.
+pub async fn approve_membership(
+    db: &Db,
+    org_id: &str,
+    account_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query(
+        "UPDATE accounts SET org_role = 'member', updated_at = $1 \
+         WHERE id = $2 AND org_id = $3 AND org_role = 'pending'",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(org_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// The members of a unit (pending and approved, not its admins), by login name, whose login
+/// name or name contains `q`: one page and the total count.
+pub async fn members(
+    db: &Db,
+    org_id: &str,
+    q: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Account>, i64), sqlx::Error> {
+    let filter = "a.org_id = $1 AND a.org_role IN ('member', 'pending') \
+        AND (LOWER(a.login_name) LIKE $2 ESCAPE '\\' OR LOWER(a.display_name) LIKE $2 ESCAPE '\\')";
+    let pattern = contains_pattern(q);
+    let total: i64 = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n FROM accounts a WHERE {filter}"
+    ))
+    .bind(org_id)
+    .bind(&pattern)
+    .fetch_one(&db.pool)
+    .await?
+    .try_get("n")?;
+    let sql = format!(
+        "{} WHERE {filter} ORDER BY a.login_key LIMIT $3 OFFSET $4",
+        accounts::SELECT
+    );
+    let rows = sqlx::query(&sql)
+        .bind(org_id)
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
+    let list = rows
+        .iter()
+        .map(accounts::decode)
+        .collect::<Result<_, _>>()?;
+    Ok((list, total))
+}
+
+/// The subsystem codes of the registered clients.
+pub async fn subsystem_codes(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT subsystem_code FROM clients WHERE subsystem_code IS NOT NULL \
+         ORDER BY subsystem_code",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(|r| r.try_get("subsystem_code")).collect()
+}
+
+/// The clients registered for any of `codes`.
+pub async fn clients_of_subsystems(db: &Db, codes: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = (0..codes.len())
+        .map(|i| format!("${}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT client_id FROM clients WHERE subsystem_code IN ({list}) ORDER BY client_id"
+    );
+    let mut query = sqlx::query(&sql);
+    for c in codes {
+        query = query.bind(c);
+    }
+    let rows = query.fetch_all(&db.pool).await?;
+    rows.iter().map(|r| r.try_get("client_id")).collect()
+}
