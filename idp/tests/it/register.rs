@@ -15,7 +15,7 @@ use tongyi_idp::{
         captcha, realname,
         register::{
             self, DocumentInput, LegalEntityInput, PersonInput, QuickInput, RegisterError,
-            RepresentativeInput, CHECKS_PER_WINDOW,
+            RepresentativeInput, CHECKS_PER_WINDOW, SUBMITS_PER_WINDOW,
         },
     },
     store::{
@@ -536,6 +536,18 @@ both_backends!(
             assert_field(&errors, field, message);
         }
         assert_eq!(counts(&idp).await, before, "nothing is written on failure");
+        // Submissions from one address are limited too.
+        let input = QuickInput::default();
+        let mut accepted = 0;
+        loop {
+            match register::register_quick(&idp.state, &input, ip(40)).await {
+                Err(RegisterError::Invalid(_)) => accepted += 1,
+                Err(RegisterError::TooMany) => break,
+                other => panic!("unexpected {other:?}"),
+            }
+            assert!(accepted <= SUBMITS_PER_WINDOW, "no limit");
+        }
+        assert_eq!(accepted, SUBMITS_PER_WINDOW);
     }
 );
 
