@@ -279,9 +279,14 @@ both_backends!(queue_survives_restart, |backend: Backend| async move {
         RealnameStatus::Unverified
     );
     let storage = idp.storage.clone();
+    let then = idp.state.clock.now();
     drop(idp);
 
     let idp = TestIdp::start_on(storage, None, false).await;
+    // The new instance's clock starts from real time: bring it to where the first one was.
+    idp.state
+        .clock
+        .advance((then - idp.state.clock.now()).max(0));
     assert_eq!(
         realname::standing(&idp.state, &id).await.unwrap(),
         realname::Standing::Queued,
