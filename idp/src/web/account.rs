@@ -68,15 +68,6 @@ fn id_type_label(code: &str) -> &'static str {
     IdDocumentType::from_code(code).map_or("其他", IdDocumentType::label)
 }
 
-fn realname_label(s: RealnameStatus) -> &'static str {
-    match s {
-        RealnameStatus::Unverified => "未实名",
-        RealnameStatus::PendingReview => "人工审核中",
-        RealnameStatus::Verified => "已实名",
-        RealnameStatus::Failed => "实名认证未通过",
-    }
-}
-
 fn org_role_label(role: &str) -> &str {
     match role {
         "admin" => "单位管理员",
@@ -115,7 +106,8 @@ async fn overview(State(state): State<AppState>, headers: HeaderMap) -> AppResul
                 rows.push(("证件类型", id_type_label(&p.id_type).to_owned()));
                 rows.push(("证件号码", mask::mask_id_number(&p.id_number)));
             }
-            None => rows.push(("姓名", mask::mask_name(&a.display_name))),
+            // A quick registration has no name until real-name verification asks for it.
+            None => rows.push(("姓名", "未填写（实名认证时填写）".to_owned())),
         }
     }
     rows.push((
@@ -130,7 +122,9 @@ async fn overview(State(state): State<AppState>, headers: HeaderMap) -> AppResul
             .as_deref()
             .map_or("未设置".to_owned(), profile::mask_email),
     ));
-    rows.push(("实名状态", realname_label(a.realname_status).to_owned()));
+    // The words of the real-name page (未认证 / 排队中 / 待人工审核 / 已认证 / 认证失败).
+    let standing = crate::accounts::realname::standing(&state, &a.id).await?;
+    rows.push(("实名状态", standing.label().to_owned()));
     let mut unit_rows = Vec::new();
     if let Some(org) = &a.org {
         unit_rows.push(("单位名称", org.name.clone()));

@@ -135,7 +135,7 @@ both_backends!(
             "******002X",
             "13*****678",
             "a***@example.com",
-            "已实名",
+            "已认证",
             "/account/realname",
             "/account/password",
             "天津测试孵化器有限公司",
