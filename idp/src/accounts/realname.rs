@@ -27,34 +27,14 @@ use crate::{
     },
 };
 
-const SHANGHAI_OFFSET_SECS: i64 = 8 * 3600;
-const DAY: i64 = 86_400;
+use crate::clock::DAY_SECS as DAY;
 /// How long one instance holds a due check while it asks the provider (more than any
 /// provider timeout), so that another instance does not ask the same question meanwhile.
 const CLAIM_LEASE_SECS: i64 = 120;
 /// Due checks handled per background tick; the rest wait for the next tick.
 const BATCH: i64 = 50;
 
-/// Minutes after midnight, Asia/Shanghai, at Unix time `ts`.
-pub fn shanghai_minute_of_day(ts: i64) -> i64 {
-    (ts + SHANGHAI_OFFSET_SECS).rem_euclid(DAY) / 60
-}
-
-/// The Asia/Shanghai calendar date at Unix time `ts`.
-pub fn shanghai_date(ts: i64) -> Date {
-    let days = (ts + SHANGHAI_OFFSET_SECS).div_euclid(DAY);
-    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
-    Date::new(year, month, day).unwrap_or(Date::new(1970, 1, 1).expect("a valid date"))
-}
+pub use crate::clock::{shanghai_date, shanghai_minute_of_day};
 
 fn window(cfg: &RealnameConfig) -> (i64, i64) {
     // Validated at start-up; the fallback is the documented default.
@@ -72,8 +52,7 @@ pub fn in_service_hours(cfg: &RealnameConfig, ts: i64) -> bool {
 /// The first opening time after `ts` (today's when before it, otherwise tomorrow's).
 pub fn next_opening(cfg: &RealnameConfig, ts: i64) -> i64 {
     let (start, _) = window(cfg);
-    let local = ts + SHANGHAI_OFFSET_SECS;
-    let midnight = local - local.rem_euclid(DAY) - SHANGHAI_OFFSET_SECS;
+    let midnight = crate::clock::shanghai_midnight(ts);
     let today = midnight + start * 60;
     if ts < today {
         today

@@ -45,8 +45,6 @@ const TAKEN_MOBILE: &str = "该手机号已被注册";
 const TAKEN_ID: &str = "该证件号码已被注册";
 const TAKEN_UNIT: &str = "该单位名称已被注册";
 const TAKEN_USCC: &str = "该统一社会信用代码已被注册";
-const SHANGHAI_OFFSET_SECS: i64 = 8 * 3600;
-
 /// The field a message belongs to (the form field's name) and the message.
 pub type FieldMessages = Vec<(&'static str, String)>;
 
@@ -214,21 +212,7 @@ impl Availability {
 
 /// Today in Asia/Shanghai, where documents are issued and expire.
 pub fn today(state: &AppState) -> Date {
-    date_of(state.clock.now())
-}
-
-fn date_of(unix: i64) -> Date {
-    // Days since 1970-01-01 to a civil date (proleptic Gregorian; H. Hinnant's algorithm).
-    let z = (unix + SHANGHAI_OFFSET_SECS).div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
-    Date::new(year, month, day).unwrap_or_else(|| Date::new(2000, 1, 1).expect("a valid date"))
+    crate::clock::shanghai_date(state.clock.now())
 }
 
 /// Counts one action of `kind` from `ip`; false once the window's budget is spent.
@@ -962,10 +946,16 @@ mod tests {
 
     #[test]
     fn dates_in_shanghai() {
-        assert_eq!(date_of(0).to_string(), "1970-01-01");
+        assert_eq!(crate::clock::shanghai_date(0).to_string(), "1970-01-01");
         // 2026-12-01 00:30 in Shanghai is still 30 November in UTC.
-        assert_eq!(date_of(1_796_056_200).to_string(), "2026-12-01");
-        assert_eq!(date_of(951_782_400).to_string(), "2000-02-29");
+        assert_eq!(
+            crate::clock::shanghai_date(1_796_056_200).to_string(),
+            "2026-12-01"
+        );
+        assert_eq!(
+            crate::clock::shanghai_date(951_782_400).to_string(),
+            "2000-02-29"
+        );
     }
 
     #[test]

@@ -41,28 +41,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-const UTC8: i64 = 8 * 3600;
-
-/// `YYYY-MM-DD HH:MM` in Asia/Shanghai (UTC+8 all year) for a Unix time.
-pub fn shanghai_time(unix: i64) -> String {
-    let t = unix + UTC8;
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil date from a day count since 1970-01-01 (proleptic Gregorian, 400-year eras).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60
-    )
-}
+pub use crate::clock::shanghai_time;
 
 fn id_type_label(code: &str) -> &'static str {
     IdDocumentType::from_code(code).map_or("其他", IdDocumentType::label)
