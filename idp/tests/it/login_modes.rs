@@ -655,6 +655,12 @@ both_backends!(
         // The authorization request does not go on before the change.
         let (url, _, _) = follow(&b, &idp.base, &req.url).await.page();
         assert!(url.contains("/account/password?forced=1"), "{url}");
+        // Nor does any other signed-in page of the IdP.
+        let res = b.get(idp.url("/account/sessions")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let to = res.headers()["location"].to_str().unwrap().to_owned();
+        assert!(to.starts_with("/account/password?forced=1"), "{to}");
+        assert!(to.contains("next=%2Faccount%2Fsessions"), "{to}");
 
         let redirect = post_page(
             &idp,
