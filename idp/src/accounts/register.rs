@@ -521,7 +521,8 @@ async fn record(state: &AppState, account_id: &str, kind: &'static str, ip: IpAd
     .await;
 }
 
-/// 自然人注册. Returns the new account (real-name status `unverified`).
+/// 自然人注册. Returns the new account, with real-name verification started (see
+/// [`Registered::realname`]).
 pub async fn register_person(
     state: &AppState,
     input: &PersonInput,

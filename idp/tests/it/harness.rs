@@ -588,3 +588,11 @@ pub fn query_param(url: &url::Url, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// Moves the IdP's clock forward to the next `hh:mm:00` Asia/Shanghai.
+pub fn advance_to(state: &AppState, hh: i64, mm: i64) {
+    let now = state.clock.now();
+    let local_sod = (now + 8 * 3600).rem_euclid(86_400);
+    let delta = (hh * 3600 + mm * 60 - local_sod).rem_euclid(86_400);
+    state.clock.advance(delta);
+}

@@ -54,13 +54,7 @@ fn wrong_check(number: &str) -> String {
     format!("{}{other}", &number[..17])
 }
 
-/// Moves the IdP's clock forward to the next `hh:mm:00` Asia/Shanghai.
-fn advance_to(state: &AppState, hh: i64, mm: i64) {
-    let now = state.clock.now();
-    let local_sod = (now + 8 * 3600).rem_euclid(DAY);
-    let delta = (hh * 3600 + mm * 60 - local_sod).rem_euclid(DAY);
-    state.clock.advance(delta);
-}
+use crate::harness::advance_to;
 
 /// Creates a natural person with a password and, when given, an identity document.
 async fn person(idp: &TestIdp, login: &str, name: Option<&str>, number: &str) -> String {

@@ -25,14 +25,6 @@ use tongyi_idp::{
 };
 use tongyi_shared::claims::{AccountType, RealnameStatus};
 
-/// Moves the IdP's clock forward to the next `hh:mm:00` Asia/Shanghai.
-fn advance_to(state: &tongyi_idp::AppState, hh: i64, mm: i64) {
-    let now = state.clock.now();
-    let local_sod = (now + 8 * 3600).rem_euclid(86_400);
-    let delta = (hh * 3600 + mm * 60 - local_sod).rem_euclid(86_400);
-    state.clock.advance(delta);
-}
-
 use crate::{
     both_backends,
     captcha::read_picture,
@@ -554,7 +546,7 @@ both_backends!(
 both_backends!(sms_code_is_checked_last, |backend: Backend| async move {
     let idp = TestIdp::start(backend).await;
     // 20:00 in Shanghai: outside the real-name service hours, so the check is queued.
-    advance_to(&idp.state, 20, 0);
+    crate::harness::advance_to(&idp.state, 20, 0);
     let before = counts(&idp).await;
     // No code at all, then a wrong one.
     let input = valid_person(&idp).await;
@@ -1129,7 +1121,7 @@ both_backends!(
     |backend: Backend| async move {
         let idp = TestIdp::start(backend).await;
         // 10:00 in Shanghai: the upstream is open, the check runs at once.
-        advance_to(&idp.state, 10, 0);
+        crate::harness::advance_to(&idp.state, 10, 0);
         let mut input = valid_person(&idp).await;
         input.sms_code = code_for(&idp, &input.mobile).await;
         let done = register::register_person(&idp.state, &input, ip(6))
@@ -1143,7 +1135,7 @@ both_backends!(
         assert_eq!(account.realname_status, RealnameStatus::Verified);
 
         // 20:00: queued, and done by the background job when the service opens.
-        advance_to(&idp.state, 20, 0);
+        crate::harness::advance_to(&idp.state, 20, 0);
         let mut input = valid_person(&idp).await;
         input.login_name = "zhao_liu".into();
         input.real_name = "赵六".into();
@@ -1155,7 +1147,7 @@ both_backends!(
             .unwrap();
         assert_eq!(done.realname, Some(realname::Standing::Queued));
         assert_eq!(realname::run_due(&idp.state).await.unwrap(), 0);
-        advance_to(&idp.state, 8, 30);
+        crate::harness::advance_to(&idp.state, 8, 30);
         assert_eq!(realname::run_due(&idp.state).await.unwrap(), 1);
         let account = tongyi_idp::store::accounts::find_by_id(&idp.state.db, &done.account_id)
             .await
