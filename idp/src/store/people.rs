@@ -234,11 +234,13 @@ pub async fn register_unit(
     .bind(now)
     .bind(account_id);
     let name_key = unit_name_key(u.name);
-    let name_taken = sqlx::query("SELECT id FROM organizations WHERE name_key = $1")
-        .bind(&name_key)
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
+    // Units seeded before name_key existed have none: their name is compared too.
+    let name_taken =
+        sqlx::query("SELECT id FROM organizations WHERE name_key = $1 OR LOWER(name) = $1")
+            .bind(&name_key)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
     if name_taken {
         tx.rollback().await?;
         return Err(UnitRegistrationError::Taken(Taken::UnitName));
