@@ -20,6 +20,7 @@ mod keys_cli;
 mod login_modes;
 mod login_throttle;
 mod logout;
+mod portal_directory;
 mod realname;
 mod recovery;
 mod scale_out;
