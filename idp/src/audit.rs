@@ -57,10 +57,22 @@ pub enum AuditEvent {
     MembershipApproved,
     /// A member's subsystem grants changed (`detail.added`, `detail.removed`).
     GrantsChanged,
+    /// A legacy record was imported (`detail.outcome`, `detail.kind`, `detail.source`,
+    /// `detail.record`: the legacy record's platform id); subject: the account it ended in.
+    LegacyImported,
+    /// An imported password hash was replaced by argon2id at the first login
+    /// (`detail.scheme`).
+    LegacyPasswordUpgraded,
+    /// 老用户绑定: a signed-in account bound a legacy record (`detail.record`,
+    /// `detail.user_type`), or a binding was refused (`detail.reason`).
+    LegacyBound,
+    /// A registration was linked to legacy records with the same document or USCC
+    /// (`detail.records`: how many).
+    LegacyHistoryLinked,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 24] = [
+    pub const ALL: [AuditEvent; 28] = [
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::AccountLocked,
@@ -85,6 +97,10 @@ impl AuditEvent {
         AuditEvent::MembershipRequested,
         AuditEvent::MembershipApproved,
         AuditEvent::GrantsChanged,
+        AuditEvent::LegacyImported,
+        AuditEvent::LegacyPasswordUpgraded,
+        AuditEvent::LegacyBound,
+        AuditEvent::LegacyHistoryLinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +129,10 @@ impl AuditEvent {
             AuditEvent::MembershipRequested => "membership_requested",
             AuditEvent::MembershipApproved => "membership_approved",
             AuditEvent::GrantsChanged => "grants_changed",
+            AuditEvent::LegacyImported => "legacy_imported",
+            AuditEvent::LegacyPasswordUpgraded => "legacy_password_upgraded",
+            AuditEvent::LegacyBound => "legacy_bound",
+            AuditEvent::LegacyHistoryLinked => "legacy_history_linked",
         }
     }
 

@@ -13,6 +13,7 @@ pub mod csrf;
 pub mod dev_outbox;
 pub mod directory_api;
 pub mod health;
+pub mod legacy;
 pub mod login;
 pub mod members_api;
 pub mod multipart;
@@ -42,4 +43,5 @@ pub fn router() -> Router<AppState> {
         .merge(appeal::router())
         .merge(realname::router())
         .merge(register::router())
+        .merge(legacy::router())
 }
