@@ -4,7 +4,8 @@
 
 use super::hashes::{make, HashScheme, SaltPosition};
 
-/// A person CSV of `rows` rows. Every 50th row reuses an earlier login name (outcome 3) and
+/// A person CSV of `rows` rows. Every 50th row reuses the login name of the row two before
+/// (outcome 3) and
 /// every 20th has no login (a record for 老用户绑定). Hashes are salted MD5.
 pub fn generate(rows: usize) -> String {
     let mut out = String::with_capacity(rows * 120);
@@ -23,7 +24,7 @@ pub fn generate(rows: usize) -> String {
         let login = if i % 20 == 0 {
             String::new()
         } else if i % 50 == 1 && i > 1 {
-            format!("bench_user_{:07}", i - 50)
+            format!("bench_user_{:07}", i - 2)
         } else {
             format!("bench_user_{i:07}")
         };

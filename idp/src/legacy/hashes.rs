@@ -222,7 +222,7 @@ fn bcrypt_cost(text: &str) -> Option<u32> {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

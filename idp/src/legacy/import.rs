@@ -176,13 +176,13 @@ pub async fn import(
     Ok(summary)
 }
 
+/// A row of the file: its line, its legacy_id as read, and the row or why it is refused.
+type Parsed = (u64, String, Result<LegacyRow, RowError>);
+
 /// Reads every record and applies the checks of one row and of the file as a whole: a
 /// legacy_id, a unit's USCC or a person's (user type, mobile) seen earlier in the file makes
 /// the later row a duplicate.
-fn parse_all(
-    text: &str,
-    opts: &ImportOptions,
-) -> Result<Vec<(u64, String, Result<LegacyRow, RowError>)>, ImportError> {
+fn parse_all(text: &str, opts: &ImportOptions) -> Result<Vec<Parsed>, ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -263,8 +263,6 @@ struct Applied {
     outcome: Outcome,
     login_name: Option<String>,
 }
-
-type Parsed = (u64, String, Result<LegacyRow, RowError>);
 
 async fn write_batch(
     db: &Db,
