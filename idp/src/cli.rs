@@ -48,6 +48,9 @@ pub enum Command {
     /// Disable or enable user accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Import legacy accounts (docs/legacy-import.md), or benchmark the import.
+    #[command(subcommand)]
+    Legacy(crate::legacy::command::LegacyCommand),
 }
 
 #[derive(Subcommand)]

@@ -14,6 +14,7 @@ pub mod ephemeral;
 pub mod identities;
 pub mod info_updates;
 pub mod keys;
+pub mod legacy;
 pub mod people;
 pub mod realname;
 pub mod refresh;

@@ -14,6 +14,7 @@ pub mod csrf;
 pub mod dev_outbox;
 pub mod directory_api;
 pub mod health;
+pub mod legacy;
 pub mod login;
 pub mod members_api;
 pub mod multipart;
@@ -44,4 +45,5 @@ pub fn router() -> Router<AppState> {
         .merge(appeal::router())
         .merge(realname::router())
         .merge(register::router())
+        .merge(legacy::router())
 }

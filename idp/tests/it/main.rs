@@ -17,6 +17,7 @@ mod console;
 mod directory;
 mod health;
 mod keys_cli;
+mod legacy;
 mod login_modes;
 mod login_throttle;
 mod logout;
