@@ -3,4 +3,5 @@
 
 mod harness;
 
+mod declarations;
 mod journey;
