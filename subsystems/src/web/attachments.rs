@@ -40,7 +40,7 @@ pub async fn upload(
     Path((id, slot_key)): Path<(String, String)>,
     mut multipart: Multipart,
 ) -> Result<Response, Error> {
-    let user = User::require(&state, &headers, &format!("/declarations/{id}/edit"))?;
+    let user = User::require(&state, &headers, &format!("/declarations/{id}/edit")).await?;
     let app = &state.config;
     let d = visible(&state, &user, &id).await?;
     let slot = app.form.slot(&slot_key).ok_or(Error::NotFound)?.clone();
@@ -119,7 +119,7 @@ pub async fn download(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let user = User::require(&state, &headers, "/")?;
+    let user = User::require(&state, &headers, "/").await?;
     let app = &state.config;
     let a = attachments::get(&app.db, &id)
         .await?
@@ -155,7 +155,7 @@ pub async fn remove(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Error> {
-    let user = User::require(&state, &headers, "/")?;
+    let user = User::require(&state, &headers, "/").await?;
     user.check_csrf(form.csrf.as_deref())?;
     let app = &state.config;
     let removed = attachments::remove(

@@ -151,7 +151,7 @@ pub async fn new_form(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let user = User::require(&state, &headers, "/declarations/new")?;
+    let user = User::require(&state, &headers, "/declarations/new").await?;
     render_edit(
         &state,
         &user,
@@ -206,7 +206,7 @@ pub async fn create(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
-    let user = User::require(&state, &headers, "/declarations/new")?;
+    let user = User::require(&state, &headers, "/declarations/new").await?;
     let posted = Posted::parse(pairs);
     user.check_csrf(posted.csrf.as_deref())?;
     let app = &state.config;
@@ -256,7 +256,7 @@ pub async fn edit_form(
     Path(id): Path<String>,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, Error> {
-    let user = User::require(&state, &headers, &format!("/declarations/{id}/edit"))?;
+    let user = User::require(&state, &headers, &format!("/declarations/{id}/edit")).await?;
     let d = visible(&state, &user, &id).await?;
     match decide(d.state, &d.owner_sub, user.actor(), Action::Edit) {
         Ok(_) => {}
@@ -284,7 +284,7 @@ pub async fn save(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
-    let user = User::require(&state, &headers, &format!("/declarations/{id}/edit"))?;
+    let user = User::require(&state, &headers, &format!("/declarations/{id}/edit")).await?;
     let posted = Posted::parse(pairs);
     user.check_csrf(posted.csrf.as_deref())?;
     let d = visible(&state, &user, &id).await?;
@@ -323,7 +323,7 @@ pub async fn submit(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Error> {
-    let user = User::require(&state, &headers, &format!("/declarations/{id}"))?;
+    let user = User::require(&state, &headers, &format!("/declarations/{id}")).await?;
     user.check_csrf(form.csrf.as_deref())?;
     let d = visible(&state, &user, &id).await?;
     try_submit(&state, &user, &d).await
@@ -432,7 +432,7 @@ pub async fn view(
     Path(id): Path<String>,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, Error> {
-    let user = User::require(&state, &headers, &format!("/declarations/{id}"))?;
+    let user = User::require(&state, &headers, &format!("/declarations/{id}")).await?;
     let d = visible(&state, &user, &id).await?;
     render_view(
         &state,
@@ -450,7 +450,7 @@ pub async fn export(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let user = User::require(&state, &headers, &format!("/declarations/{id}"))?;
+    let user = User::require(&state, &headers, &format!("/declarations/{id}")).await?;
     let d = visible(&state, &user, &id).await?;
     let meta = docx::ExportMeta {
         unit: d.org_name.as_deref(),

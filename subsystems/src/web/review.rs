@@ -30,8 +30,12 @@ struct ReviewPage<'a> {
     rows: Vec<RowView>,
 }
 
-fn require_reviewer(state: &AppState, headers: &HeaderMap, return_to: &str) -> Result<User, Error> {
-    let user = User::require(state, headers, return_to)?;
+async fn require_reviewer(
+    state: &AppState,
+    headers: &HeaderMap,
+    return_to: &str,
+) -> Result<User, Error> {
+    let user = User::require(state, headers, return_to).await?;
     if user.reviewer {
         Ok(user)
     } else {
@@ -40,7 +44,7 @@ fn require_reviewer(state: &AppState, headers: &HeaderMap, return_to: &str) -> R
 }
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
-    let _user = require_reviewer(&state, &headers, "/review")?;
+    let _user = require_reviewer(&state, &headers, "/review").await?;
     let app = &state.config;
     let rows = declarations::list_for_review(&app.db)
         .await?
@@ -60,7 +64,7 @@ pub async fn approve(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Error> {
-    let user = require_reviewer(&state, &headers, &format!("/declarations/{id}"))?;
+    let user = require_reviewer(&state, &headers, &format!("/declarations/{id}")).await?;
     user.check_csrf(form.csrf.as_deref())?;
     let d = visible(&state, &user, &id).await?;
     let to = decide(d.state, &d.owner_sub, user.actor(), Action::Approve).map_err(refused)?;
@@ -94,7 +98,7 @@ pub async fn send_back(
     Path(id): Path<String>,
     Form(form): Form<ReturnForm>,
 ) -> Result<Response, Error> {
-    let user = require_reviewer(&state, &headers, &format!("/declarations/{id}"))?;
+    let user = require_reviewer(&state, &headers, &format!("/declarations/{id}")).await?;
     user.check_csrf(form.csrf.as_deref())?;
     let d = visible(&state, &user, &id).await?;
     let reason = form.reason.trim();

@@ -12,14 +12,23 @@ pub struct User {
 }
 
 impl User {
-    /// The logged-in user, or a redirect to log in and come back to `return_to`.
-    pub fn require(state: &AppState, headers: &HeaderMap, return_to: &str) -> Result<User, Error> {
-        let session = state
-            .rp
-            .session(headers)
-            .ok_or_else(|| Error::LoginRequired {
-                return_to: return_to.to_owned(),
-            })?;
+    /// The logged-in user, or a redirect to log in and come back to `return_to`. The session
+    /// is refreshed when its tokens are due, so its claims (grants, roles) are the IdP's
+    /// current ones, and a refused refresh (grant revoked, account disabled) means logging in
+    /// again.
+    pub async fn require(
+        state: &AppState,
+        headers: &HeaderMap,
+        return_to: &str,
+    ) -> Result<User, Error> {
+        let session =
+            state
+                .rp
+                .current_session(headers)
+                .await
+                .ok_or_else(|| Error::LoginRequired {
+                    return_to: return_to.to_owned(),
+                })?;
         Ok(Self::from_session(state, session))
     }
 
