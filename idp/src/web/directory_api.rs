@@ -400,24 +400,37 @@ async fn list_attachments(
     }
 }
 
-/// Reads the request body up to `max` bytes; more is refused as soon as it arrives, so an
-/// oversized upload is never held whole.
+/// Reads the request body up to `max` bytes. Beyond that nothing more is kept: the rest is
+/// read and dropped (up to [`DRAIN_BYTES`]) so that the client, still sending, gets the 413
+/// instead of a broken connection.
 async fn read_limited(mut body: Body, max: usize) -> Result<Vec<u8>, Response> {
     let mut data = Vec::new();
+    let mut seen = 0usize;
     while let Some(frame) =
         std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
     {
         let frame =
             frame.map_err(|_| api_auth::bad_request("the upload was interrupted".to_owned()))?;
         if let Ok(chunk) = frame.into_data() {
-            if data.len() + chunk.len() > max {
-                return Err(refused(DirectoryError::Upload(UploadRefusal::TooLarge)));
+            seen = seen.saturating_add(chunk.len());
+            if seen > max {
+                data = Vec::new();
+                if seen > DRAIN_BYTES {
+                    break;
+                }
+            } else {
+                data.extend_from_slice(&chunk);
             }
-            data.extend_from_slice(&chunk);
         }
+    }
+    if seen > max {
+        return Err(refused(DirectoryError::Upload(UploadRefusal::TooLarge)));
     }
     Ok(data)
 }
+
+/// How much of an oversized upload is read (and dropped) before the connection is given up.
+const DRAIN_BYTES: usize = 4 * MAX_FILE_BYTES;
 
 async fn upload_attachment(
     State(state): State<AppState>,
@@ -434,13 +447,6 @@ async fn upload_attachment(
         .and_then(|_| completion::require_editable(&unit))
     {
         return refused(e);
-    }
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_FILE_BYTES as u64) {
-        return refused(DirectoryError::Upload(UploadRefusal::TooLarge));
     }
     let data = answer!(read_limited(upload, MAX_FILE_BYTES).await);
     let filename = query.get("filename").map(String::as_str).unwrap_or("");
