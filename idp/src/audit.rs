@@ -57,10 +57,18 @@ pub enum AuditEvent {
     MembershipApproved,
     /// A member's subsystem grants changed (`detail.added`, `detail.removed`).
     GrantsChanged,
+    /// A client's metadata changed, or it was disabled or enabled (`detail.change`).
+    ClientUpdated,
+    /// A platform admin changed the directory (`detail.change`: department_created,
+    /// department_renamed, department_deleted, reviewer_added, reviewer_removed,
+    /// unit_subsystems), or a person registered a unit (unit_registered).
+    DirectoryChanged,
+    /// A platform admin decided an expert application (`detail.decision`).
+    ExpertReviewed,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 24] = [
+    pub const ALL: [AuditEvent; 27] = [
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::AccountLocked,
@@ -85,6 +93,9 @@ impl AuditEvent {
         AuditEvent::MembershipRequested,
         AuditEvent::MembershipApproved,
         AuditEvent::GrantsChanged,
+        AuditEvent::ClientUpdated,
+        AuditEvent::DirectoryChanged,
+        AuditEvent::ExpertReviewed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +124,9 @@ impl AuditEvent {
             AuditEvent::MembershipRequested => "membership_requested",
             AuditEvent::MembershipApproved => "membership_approved",
             AuditEvent::GrantsChanged => "grants_changed",
+            AuditEvent::ClientUpdated => "client_updated",
+            AuditEvent::DirectoryChanged => "directory_changed",
+            AuditEvent::ExpertReviewed => "expert_reviewed",
         }
     }
 

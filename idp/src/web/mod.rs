@@ -3,6 +3,7 @@
 //! Templates live in `idp/templates/` (askama, Chinese UI).
 
 pub mod account;
+pub mod admin_api;
 pub mod api_auth;
 pub mod appeal;
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod members_api;
 pub mod multipart;
 pub mod pages;
 pub mod password;
+pub mod people_api;
 pub mod realname;
 pub mod recover;
 pub mod register;
