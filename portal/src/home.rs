@@ -36,7 +36,18 @@ struct HomePage<'a> {
 }
 
 pub async fn home(State(state): State<AppState>, landing: Landing) -> Result<Response, Error> {
-    let session = landing.session.as_ref();
+    let mut session = landing.session.clone();
+    if let Some(s) = &session {
+        // Waiting on someone else (the department, the unit's admin): their decision changes
+        // the claims, so look now rather than when the ID token runs out.
+        if matches!(
+            NextStep::of(&s.claims),
+            NextStep::UnitPendingReview | NextStep::PersonPendingAuthorization
+        ) {
+            session = state.rp.refresh_session(s).await.ok();
+        }
+    }
+    let session = session.as_ref();
     let mut account = None;
     if let Some(s) = session {
         let next = NextStep::of(&s.claims);

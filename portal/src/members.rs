@@ -50,8 +50,17 @@ impl MembersPage {
     }
 }
 
-fn admin_unit(session: &RpSession) -> Result<OrgClaim, Error> {
-    Account::of(session)
+/// The active unit `session` administers. Claims that say the unit is not active yet may be
+/// older than the department's approval: they are refreshed once before refusing.
+async fn admin_unit(state: &AppState, session: &RpSession) -> Result<OrgClaim, Error> {
+    if let Some(org) = Account::of(session).admin_of_active() {
+        return Ok(org.clone());
+    }
+    if Account::of(session).admin_of().is_none() {
+        return Err(Error::Forbidden);
+    }
+    let fresh = state.rp.refresh_session(session).await?;
+    Account::of(&fresh)
         .admin_of_active()
         .cloned()
         .ok_or(Error::Forbidden)
@@ -73,7 +82,7 @@ pub async fn list(
     SignedIn(session): SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, Error> {
-    let org = admin_unit(&session)?;
+    let org = admin_unit(&state, &session).await?;
     let search: String = q.q.trim().chars().take(50).collect();
     let api = state.config.directory.as_user(&state.rp, &session);
     let page = api
@@ -108,7 +117,7 @@ pub async fn approve(
     Path(account_id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let org = admin_unit(&session)?;
+    let org = admin_unit(&state, &session).await?;
     FormData::parse_checked(&body, &session)?;
     if !valid_id(&account_id) {
         return Err(Error::NotFound);
@@ -125,7 +134,7 @@ pub async fn action(
     Path((account_id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Error> {
-    admin_unit(&session)?;
+    admin_unit(&state, &session).await?;
     FormData::parse_checked(&body, &session)?;
     let action_kind = MemberAction::parse(&action).ok_or(Error::NotFound)?;
     if !valid_id(&account_id) {
@@ -142,7 +151,7 @@ pub async fn grants(
     Path(account_id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let org = admin_unit(&session)?;
+    let org = admin_unit(&state, &session).await?;
     let form = FormData::parse_checked(&body, &session)?;
     if !valid_id(&account_id) {
         return Err(Error::NotFound);

@@ -74,10 +74,17 @@ pub async fn forward(
                     }
                 }
             }
+            total
         };
-        let (_, result) = tokio::join!(pump, api.upload_attachment(org_id, slot, &filename, body));
+        let (sent, result) =
+            tokio::join!(pump, api.upload_attachment(org_id, slot, &filename, body));
         match result {
             Ok(_) => stored += 1,
+            // The IdP may answer 413 and close the connection before the body is through,
+            // which the client sees as a failed request.
+            Err(Error::Unavailable(_)) if sent > MAX_FILE_BYTES => {
+                return Ok(Outcome::Refused("file_too_large".into()))
+            }
             Err(Error::Api(refusal)) => {
                 let code = if refusal.status == 413 {
                     "file_too_large".to_owned()

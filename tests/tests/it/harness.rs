@@ -45,7 +45,6 @@ pub struct PlatformOptions {
 pub struct Platform {
     /// The IdP's state, for what a test reads behind the pages (captcha answers, the SMS
     /// outbox), the way the IdP's own tests do.
-    #[allow(dead_code)]
     pub idp_state: tongyi_idp::state::AppState,
     pub idp: String,
     pub portal: String,
@@ -86,6 +85,9 @@ fn demo_seed(moves: &[(&str, &str)]) -> SeedFile {
             .iter_mut()
             .for_each(relocate);
         if let Some(uri) = client.backchannel_logout_uri.as_mut() {
+            relocate(uri);
+        }
+        if let Some(uri) = client.initiate_login_uri.as_mut() {
             relocate(uri);
         }
     }

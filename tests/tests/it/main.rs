@@ -3,6 +3,8 @@
 
 mod flows;
 mod harness;
+mod idp_forms;
 
 mod journey;
+mod portal_chain;
 mod rp_refresh;
