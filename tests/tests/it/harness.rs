@@ -39,6 +39,8 @@ pub struct PlatformOptions {
     pub tokens: Option<TokenConfig>,
     /// The IdP's database; SQLite in the temporary directory when `None`.
     pub database_url: Option<String>,
+    /// Redis URL and key prefix of the IdP's short-lived store; in-process when `None`.
+    pub redis: Option<(String, String)>,
 }
 
 /// The four apps of a test, each on its own port; they stop when this is dropped.
@@ -132,8 +134,16 @@ impl Platform {
             database_url: options
                 .database_url
                 .unwrap_or_else(|| format!("sqlite://{}/idp.db?mode=rwc", dir.0.display())),
-            redis_url: String::new(),
-            redis_prefix: String::new(),
+            redis_url: options
+                .redis
+                .as_ref()
+                .map(|(url, _)| url.clone())
+                .unwrap_or_default(),
+            redis_prefix: options
+                .redis
+                .as_ref()
+                .map(|(_, prefix)| prefix.clone())
+                .unwrap_or_default(),
             kek: DEMO_KEK.into(),
             production: false,
             seed_file: String::new(),

@@ -6,5 +6,6 @@ mod harness;
 mod idp_forms;
 
 mod journey;
+mod pg;
 mod portal_chain;
 mod rp_refresh;

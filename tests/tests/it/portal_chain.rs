@@ -368,3 +368,8 @@ async fn unit_person_and_grants_through_the_portal_on_sqlite() {
     chain(Platform::start_with(PlatformOptions::default()).await).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_person_and_grants_through_the_portal_on_postgres_and_redis() {
+    let db = crate::pg::PgDatabase::create().await;
+    chain(Platform::start_with(db.options()).await).await;
+}
