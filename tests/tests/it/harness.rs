@@ -41,13 +41,14 @@ pub struct PlatformOptions {
     pub tokens: Option<TokenConfig>,
     /// The IdP's database; SQLite in the temporary directory when `None`.
     pub database_url: Option<String>,
+    /// Redis URL and key prefix of the IdP's short-lived store; in-process when `None`.
+    pub redis: Option<(String, String)>,
 }
 
 /// The four apps of a test, each on its own port; they stop when this is dropped.
 pub struct Platform {
     /// The IdP's state, for what a test reads behind the pages (captcha answers, the SMS
     /// outbox), the way the IdP's own tests do.
-    #[allow(dead_code)]
     pub idp_state: tongyi_idp::state::AppState,
     pub idp: String,
     pub portal: String,
@@ -93,6 +94,9 @@ fn demo_seed(moves: &[(&str, &str)]) -> SeedFile {
         if let Some(uri) = client.backchannel_logout_uri.as_mut() {
             relocate(uri);
         }
+        if let Some(uri) = client.initiate_login_uri.as_mut() {
+            relocate(uri);
+        }
     }
     seed
 }
@@ -135,8 +139,16 @@ impl Platform {
             database_url: options
                 .database_url
                 .unwrap_or_else(|| format!("sqlite://{}/idp.db?mode=rwc", dir.0.display())),
-            redis_url: String::new(),
-            redis_prefix: String::new(),
+            redis_url: options
+                .redis
+                .as_ref()
+                .map(|(url, _)| url.clone())
+                .unwrap_or_default(),
+            redis_prefix: options
+                .redis
+                .as_ref()
+                .map(|(_, prefix)| prefix.clone())
+                .unwrap_or_default(),
             kek: DEMO_KEK.into(),
             production: false,
             seed_file: String::new(),

@@ -3,7 +3,10 @@
 
 mod flows;
 mod harness;
+mod idp_forms;
 
 mod declarations;
 mod journey;
+mod pg;
+mod portal_chain;
 mod rp_refresh;

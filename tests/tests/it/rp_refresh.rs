@@ -31,7 +31,8 @@ async fn sessions_refresh_and_end_when_the_refresh_is_refused() {
     let home = log_in_at_idp(&b, &p.idp, &login, "demo_person", PERSON_PASSWORD).await;
     assert!(home.html.contains("您好，张三"), "{}", home.html);
     let incubator_link = format!("href=\"{}/auth/login\"", p.incubator);
-    assert!(home.html.contains(&incubator_link), "granted at login");
+    let launcher = b.open(&format!("{}/launcher", p.portal)).await;
+    assert!(launcher.html.contains(&incubator_link), "granted at login");
 
     // The unit's admin withdraws the person's grants through the directory API.
     let unit = user_tokens(&p, "demo_unit", UNIT_PASSWORD).await;
@@ -70,10 +71,11 @@ async fn sessions_refresh_and_end_when_the_refresh_is_refused() {
         "refreshed past the ID token:\n{}",
         home.html
     );
+    let launcher = b.open(&format!("{}/launcher", p.portal)).await;
     assert!(
-        !home.html.contains(&incubator_link),
+        !launcher.html.contains(&incubator_link),
         "the withdrawn grant shows after the refresh:\n{}",
-        home.html
+        launcher.html
     );
 
     // Idle past the refresh token's lifetime: the IdP refuses the refresh, the session ends.
