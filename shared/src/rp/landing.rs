@@ -12,9 +12,8 @@ use serde::Deserialize;
 
 use super::{Rp, RpSession};
 
-/// What a home page needs to know about its request: who is logged in (refreshed through
-/// [`Rp::current_session`] when needed), and whether this is the IdP's redirect back after a
-/// logout this browser started here. Never rejects.
+/// What a home page needs to know about its request: who is logged in, and whether this is
+/// the IdP's redirect back after a logout this browser started here. Never rejects.
 pub struct Landing {
     /// The logged-in user, if the session cookie names a live session.
     pub session: Option<RpSession>,
@@ -42,7 +41,7 @@ where
             .map(|Query(q)| q)
             .unwrap_or_default();
         Ok(Landing {
-            session: rp.current_session(&parts.headers).await,
+            session: rp.session(&parts.headers),
             notice: rp.logout_notice(&parts.headers, q.state.as_deref()),
         })
     }

@@ -41,7 +41,7 @@ pub(crate) type TongyiIdToken = IdToken<
     CoreJwsSigningAlgorithm,
 >;
 
-pub(crate) type TongyiTokenResponse = StandardTokenResponse<
+type TongyiTokenResponse = StandardTokenResponse<
     IdTokenFields<
         TongyiIdClaims,
         EmptyExtraTokenFields,
