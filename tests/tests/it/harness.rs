@@ -118,6 +118,7 @@ impl Platform {
             seed_file: String::new(),
             sms: Default::default(),
             realname: Default::default(),
+            dev: Default::default(),
             tokens: TokenConfig {
                 key_reload_secs: 1,
                 ..TokenConfig::default()
