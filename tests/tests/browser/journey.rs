@@ -21,10 +21,45 @@ const PERSON_PASSWORD: &str = "Person#Li2026";
 const PERSON_MOBILE: &str = "13500005555";
 
 pub async fn walk(r: &mut Run) -> Result<()> {
+    the_checks_find_problems(r).await?;
     unit_registers(r).await?;
     unit_logs_in_at_the_portal(r).await?;
     person_registers_and_is_verified(r).await?;
     granted_person_single_sign_on(r).await?;
+    Ok(())
+}
+
+/// The accessibility checks themselves, on a page built to fail each of them: a check that
+/// cannot fail would let every page pass.
+async fn the_checks_find_problems(r: &mut Run) -> Result<()> {
+    r.step("0. the accessibility checks find what they look for");
+    r.new_browser().await?;
+    let page = concat!(
+        "<!doctype html><html><head><title>t</title></head><body>",
+        "<form><input id='a' name='a'>",
+        "<label for='b'>B</label><input id='b' aria-invalid='true'>",
+        "<label for='c'>C</label><input id='c' aria-describedby='gone'>",
+        "<p class='error' id='d-error'>lost</p></form>",
+        "<p id='x'></p><p id='x'></p><button></button>",
+        "<div style='width:2000px'>wide</div></body></html>",
+    );
+    r.open(&format!("data:text/html;charset=utf-8,{page}"))
+        .await?;
+    let found = r.page_problems().await?.join("\n");
+    for expected in [
+        "no label: #a",
+        "#b: aria-invalid without aria-describedby",
+        "#c: aria-describedby names a missing #gone",
+        "error not tied to a field: d-error",
+        "duplicate id: x",
+        "no accessible name: <button>",
+        "no lang on <html>",
+        "horizontal overflow at 1280 px",
+    ] {
+        if !found.contains(expected) {
+            bail!("the checks missed “{expected}”; they found:\n{found}");
+        }
+    }
     Ok(())
 }
 

@@ -337,10 +337,15 @@ impl Run {
         .await
     }
 
+    /// What the accessibility checks find on the current page at the current window size.
+    pub async fn page_problems(&self) -> Result<Vec<String>> {
+        let problems = self.wd()?.execute(a11y::CHECKS, vec![]).await?;
+        Ok(serde_json::from_value(problems)?)
+    }
+
     /// Accessibility checks at the current window size.
     async fn check_page(&self, size: &str) -> Result<()> {
-        let problems = self.wd()?.execute(a11y::CHECKS, vec![]).await?;
-        let problems: Vec<String> = serde_json::from_value(problems)?;
+        let problems = self.page_problems().await?;
         if !problems.is_empty() {
             bail!(
                 "accessibility checks failed at {size} on {}:\n  {}",
