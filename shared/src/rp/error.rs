@@ -44,6 +44,10 @@ pub enum RpError {
     /// The ID token failed verification (signature, issuer, audience, expiry, nonce, at_hash).
     #[error("ID token rejected: {0}")]
     IdToken(String),
+    /// The local session is over: logged out, expired, or ended because the IdP refused to
+    /// refresh it (revoked, expired, the account disabled, a required grant withdrawn).
+    #[error("the session has ended; log in again")]
+    SessionEnded,
     /// A form came without the session's CSRF token.
     #[error("the form's CSRF token is missing or wrong")]
     Csrf,

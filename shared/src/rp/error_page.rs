@@ -57,7 +57,7 @@ impl RpError {
     /// an app that requires none never sees it.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            RpError::LoginExpired => ErrorKind::Expired,
+            RpError::LoginExpired | RpError::SessionEnded => ErrorKind::Expired,
             RpError::Provider(_) => ErrorKind::Denied,
             RpError::Csrf => ErrorKind::Csrf,
             RpError::Busy => ErrorKind::Busy,

@@ -12,8 +12,9 @@ use serde::Deserialize;
 
 use super::{Rp, RpSession};
 
-/// What a home page needs to know about its request: who is logged in, and whether this is
-/// the IdP's redirect back after a logout this browser started here. Never rejects.
+/// What a home page needs to know about its request: who is logged in (refreshed through
+/// [`Rp::current_session`] when needed), and whether this is the IdP's redirect back after a
+/// logout this browser started here. Never rejects.
 pub struct Landing {
     /// The logged-in user, if the session cookie names a live session.
     pub session: Option<RpSession>,
@@ -41,7 +42,7 @@ where
             .map(|Query(q)| q)
             .unwrap_or_default();
         Ok(Landing {
-            session: rp.session(&parts.headers),
+            session: rp.current_session(&parts.headers).await,
             notice: rp.logout_notice(&parts.headers, q.state.as_deref()),
         })
     }

@@ -8,8 +8,8 @@ use axum::{
 use openidconnect::{
     core::{CoreAuthenticationFlow, CoreJsonWebKey, CoreJsonWebKeySet},
     AccessToken, AccessTokenHash, AuthorizationCode, ClaimsVerificationError, CsrfToken,
-    IdTokenVerifier, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, Scope,
-    SignatureVerificationError, TokenResponse,
+    IdTokenVerifier, Nonce, NonceVerifier, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, Scope, SignatureVerificationError, TokenResponse,
 };
 use serde::Deserialize;
 
@@ -17,7 +17,7 @@ use super::{
     constant_time_eq, cookies, now,
     provider::TongyiIdToken,
     random_token,
-    session::{PendingLogin, RpSession},
+    session::{PendingLogin, RpSession, Tokens},
     Refusal, Rp, RpError,
 };
 use crate::claims::TongyiClaims;
@@ -107,16 +107,16 @@ pub(crate) fn start(rp: &Rp, headers: &HeaderMap, q: LoginQuery) -> Result<Respo
 }
 
 /// What a verified ID token tells us.
-struct Identity {
-    subject: String,
-    sid: Option<String>,
-    name: Option<String>,
-    login_name: Option<String>,
-    claims: TongyiClaims,
-    expires_at: i64,
+pub(super) struct Identity {
+    pub subject: String,
+    pub sid: Option<String>,
+    pub name: Option<String>,
+    pub login_name: Option<String>,
+    pub claims: TongyiClaims,
+    pub expires_at: i64,
 }
 
-enum VerifyFailure {
+pub(super) enum VerifyFailure {
     /// Signed with a key we have not fetched (yet).
     UnknownKey,
     Invalid(String),
@@ -169,62 +169,29 @@ pub(crate) async fn finish(
         .id_token()
         .ok_or_else(|| RpError::IdToken("the token response has no ID token".into()))?;
     let nonce = Nonce::new(pending.nonce);
-    let identity = match verify(
-        rp,
-        inner.provider.jwks(),
-        id_token,
-        &nonce,
-        tokens.access_token(),
-    ) {
-        Err(VerifyFailure::UnknownKey) => {
-            inner.provider.refetch_jwks(&inner.http).await;
-            verify(
-                rp,
-                inner.provider.jwks(),
-                id_token,
-                &nonce,
-                tokens.access_token(),
-            )
-        }
-        other => other,
-    }
-    .map_err(|e| match e {
-        VerifyFailure::UnknownKey => RpError::IdToken("signed with an unknown key".into()),
-        VerifyFailure::Invalid(reason) => RpError::IdToken(reason),
-    })?;
-
-    if let Some(required) = &inner.config.required_grant {
-        if !identity.claims.grants_subsystem(&required.code) {
-            return Err(RpError::NotGranted(Box::new(Refusal {
-                required_grant: required.code.clone(),
-                system_name: required.system_name.clone(),
-                name: identity.name,
-                login_name: identity.login_name,
-                org_name: identity.claims.org.map(|o| o.name),
-            })));
-        }
-    }
+    let identity = verify_with_refetch(rp, id_token, tokens.access_token(), &nonce).await?;
+    admit(rp, &identity)?;
 
     // A login always gets a fresh session id, so a planted cookie cannot be promoted.
     if let Some(old) = cookies::get(headers, &inner.cookies.session) {
         inner.sessions.remove(&old);
     }
     let id = random_token();
-    let max_age = (identity.expires_at - now).max(0);
-    inner.sessions.insert(
-        id.clone(),
-        RpSession {
-            subject: identity.subject,
-            sid: identity.sid,
-            name: identity.name,
-            login_name: identity.login_name,
-            claims: identity.claims,
-            csrf: random_token(),
-            expires_at: identity.expires_at,
-            id_token: id_token.to_string(),
-        },
-        now,
-    );
+    let session = RpSession {
+        subject: identity.subject,
+        sid: identity.sid,
+        name: identity.name,
+        login_name: identity.login_name,
+        claims: identity.claims,
+        csrf: random_token(),
+        expires_at: identity.expires_at,
+        id_token: id_token.to_string(),
+        key: id.clone(),
+    };
+    let ends_at = inner
+        .sessions
+        .insert(session, Tokens::from_response(&tokens, nonce, now), now);
+    let max_age = (ends_at - now).max(0);
     tracing::info!(client_id = %inner.config.client_id, "login completed");
     let mut res = Redirect::to(&pending.return_to).into_response();
     res.headers_mut().append(
@@ -234,12 +201,51 @@ pub(crate) async fn finish(
     Ok(res)
 }
 
+/// Verifies an ID token from the token endpoint, fetching the JWK Set again once when it names
+/// a key we have not seen (the IdP rotated its keys).
+pub(super) async fn verify_with_refetch<N: NonceVerifier + Copy>(
+    rp: &Rp,
+    id_token: &TongyiIdToken,
+    access_token: &AccessToken,
+    nonce: N,
+) -> Result<Identity, RpError> {
+    let inner = &rp.inner;
+    match verify(rp, inner.provider.jwks(), id_token, nonce, access_token) {
+        Err(VerifyFailure::UnknownKey) => {
+            inner.provider.refetch_jwks(&inner.http).await;
+            verify(rp, inner.provider.jwks(), id_token, nonce, access_token)
+        }
+        other => other,
+    }
+    .map_err(|e| match e {
+        VerifyFailure::UnknownKey => RpError::IdToken("signed with an unknown key".into()),
+        VerifyFailure::Invalid(reason) => RpError::IdToken(reason),
+    })
+}
+
+/// Refuses an identity without the grant this app requires (SPEC §6), at login and at every
+/// refresh.
+pub(super) fn admit(rp: &Rp, identity: &Identity) -> Result<(), RpError> {
+    if let Some(required) = &rp.inner.config.required_grant {
+        if !identity.claims.grants_subsystem(&required.code) {
+            return Err(RpError::NotGranted(Box::new(Refusal {
+                required_grant: required.code.clone(),
+                system_name: required.system_name.clone(),
+                name: identity.name.clone(),
+                login_name: identity.login_name.clone(),
+                org_name: identity.claims.org.as_ref().map(|o| o.name.clone()),
+            })));
+        }
+    }
+    Ok(())
+}
+
 /// Verifies the ID token with `keys` (OIDC Core §3.1.3.7) and its `at_hash` (§3.1.3.8).
-fn verify(
+fn verify<N: NonceVerifier>(
     rp: &Rp,
     keys: CoreJsonWebKeySet,
     id_token: &TongyiIdToken,
-    nonce: &Nonce,
+    nonce: N,
     access_token: &AccessToken,
 ) -> Result<Identity, VerifyFailure> {
     let inner = &rp.inner;

@@ -30,7 +30,8 @@ pub(crate) fn start(rp: &Rp, headers: &HeaderMap, form: &[u8]) -> Result<Respons
     let Some(id) = cookies::get(headers, &inner.cookies.session) else {
         return Ok(Redirect::to("/").into_response());
     };
-    let Some(session) = inner.sessions.get(&id, now()) else {
+    // A session whose claims went stale still has an IdP session to end.
+    let Some(session) = inner.sessions.snapshot(&id, now()).map(|s| s.session) else {
         // Already over here (expired or ended by the IdP): nothing to protect, nothing to end.
         let mut res = Redirect::to("/").into_response();
         res.headers_mut().append(

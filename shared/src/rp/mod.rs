@@ -13,6 +13,20 @@
 //! maps [`RpError`] to pages, the common ones through [`error_page`]. Its config file loads
 //! through [`config_file`], and its `main` runs through [`server`].
 //!
+//! Sessions keep the tokens of the code exchange. An app gets the user of a request with
+//! [`Rp::current_session`] and, to call the IdP's APIs on the user's behalf, a valid access
+//! token with [`Rp::access_token`]. Both refresh through the token endpoint when needed: when
+//! the access token is about to expire, or the claims of the last ID token have (after at most
+//! the IdP's ID-token lifetime, 5 minutes). The refresh rotates the stored refresh token and
+//! replaces the claims with those of the new ID token, so a withdrawn grant, a disabled account
+//! or a changed unit status shows at the next refresh even without a back-channel logout; a
+//! refused refresh ends the local session (the user logs in again). Refreshes of one session
+//! never run concurrently (a refresh token presented twice revokes its whole family at the
+//! IdP). [`Rp::refresh_session`] refreshes at once (after the app changed what the IdP says
+//! about the user), [`Rp::end_session`] forgets a session the IdP no longer honours, and
+//! [`RpSession::csrf_matches`] checks a form's CSRF token. Tokens never appear in `Debug`
+//! output or logs.
+//!
 //! Pending logins and sessions live in this process: restarting the app logs its users out
 //! (logging in again is silent while the IdP session lasts), and one app runs as one instance.
 
@@ -27,6 +41,7 @@ mod logout;
 pub mod logout_token;
 pub mod page;
 mod provider;
+mod refresh;
 mod routes;
 pub mod server;
 mod session;
@@ -130,7 +145,9 @@ impl Rp {
         &self.inner.config
     }
 
-    /// The logged-in user of this request, if the session cookie names a live session.
+    /// The logged-in user of this request, if the session cookie names a session whose claims
+    /// still count (its last ID token has not expired). Never refreshes: pages should prefer
+    /// [`Rp::current_session`], which does, so that sessions outlive their ID tokens.
     pub fn session(&self, headers: &HeaderMap) -> Option<RpSession> {
         let id = cookies::get(headers, &self.inner.cookies.session)?;
         self.inner.sessions.get(&id, now())

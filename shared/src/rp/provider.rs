@@ -41,7 +41,7 @@ pub(crate) type TongyiIdToken = IdToken<
     CoreJwsSigningAlgorithm,
 >;
 
-type TongyiTokenResponse = StandardTokenResponse<
+pub(crate) type TongyiTokenResponse = StandardTokenResponse<
     IdTokenFields<
         TongyiIdClaims,
         EmptyExtraTokenFields,

@@ -32,8 +32,21 @@ impl Drop for TempDir {
     }
 }
 
+/// How a test wants the platform started; [`Platform::start`] takes the defaults.
+#[derive(Default)]
+pub struct PlatformOptions {
+    /// Token lifetimes of the IdP (e.g. short ones, to see refreshes happen).
+    pub tokens: Option<TokenConfig>,
+    /// The IdP's database; SQLite in the temporary directory when `None`.
+    pub database_url: Option<String>,
+}
+
 /// The four apps of a test, each on its own port; they stop when this is dropped.
 pub struct Platform {
+    /// The IdP's state, for what a test reads behind the pages (captcha answers, the SMS
+    /// outbox), the way the IdP's own tests do.
+    #[allow(dead_code)]
+    pub idp_state: tongyi_idp::state::AppState,
     pub idp: String,
     pub portal: String,
     pub incubator: String,
@@ -93,6 +106,10 @@ fn serve(listener: TcpListener, app: axum::Router) -> oneshot::Sender<()> {
 
 impl Platform {
     pub async fn start() -> Platform {
+        Platform::start_with(PlatformOptions::default()).await
+    }
+
+    pub async fn start_with(options: PlatformOptions) -> Platform {
         // Every listener is bound first, so that each app's config can name the others.
         let (idp_listener, idp) = listen().await;
         let (portal_listener, portal) = listen().await;
@@ -110,7 +127,9 @@ impl Platform {
         let idp_config = IdpConfig {
             issuer: idp.clone(),
             bind: "127.0.0.1:0".into(),
-            database_url: format!("sqlite://{}/idp.db?mode=rwc", dir.0.display()),
+            database_url: options
+                .database_url
+                .unwrap_or_else(|| format!("sqlite://{}/idp.db?mode=rwc", dir.0.display())),
             redis_url: String::new(),
             redis_prefix: String::new(),
             kek: DEMO_KEK.into(),
@@ -119,10 +138,10 @@ impl Platform {
             sms: Default::default(),
             realname: Default::default(),
             dev: Default::default(),
-            tokens: TokenConfig {
+            tokens: options.tokens.unwrap_or(TokenConfig {
                 key_reload_secs: 1,
                 ..TokenConfig::default()
-            },
+            }),
             login: LoginConfig {
                 // Cheaper than the demo so the test stays quick; still argon2id.
                 argon2_m_kib: 8 * 1024,
@@ -146,6 +165,7 @@ impl Platform {
         )
         .await
         .expect("the demo seed applies");
+        let idp_state = app.state.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(app.serve(idp_listener, async move {
             let _ = rx.await;
@@ -188,6 +208,7 @@ impl Platform {
         }
 
         Platform {
+            idp_state,
             idp,
             portal,
             incubator,

@@ -1,6 +1,8 @@
 //! Cross-app tests: the IdP, the portal and both subsystems started in this process on random
 //! ports, driven over real HTTP by a cookie-keeping client that plays the browser.
 
+mod flows;
 mod harness;
 
 mod journey;
+mod rp_refresh;
