@@ -174,6 +174,11 @@ async fn unit_logs_in_at_the_portal(r: &mut Run) -> Result<()> {
     r.press("a[href='/auth/login']").await?;
     r.wait_url(&format!("{}/login", r.platform.idp)).await?;
     r.checkpoint("idp-login").await?;
+    // A mistyped password first: the error stands at the form, tied to both fields.
+    log_in(r, true, UNIT_LOGIN, "Wrong#Pass2026").await?;
+    r.find("#login-error").await?;
+    r.find("#password[aria-describedby~=login-error]").await?;
+    r.checkpoint("idp-login-error").await?;
     log_in(r, true, UNIT_LOGIN, UNIT_PASSWORD).await?;
     r.wait_url(&format!("{portal}/")).await?;
     r.wait_text(&format!("您好，{UNIT_NAME}")).await?;

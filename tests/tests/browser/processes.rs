@@ -103,11 +103,26 @@ async fn wait_until(
     }
 }
 
-/// The last `n` lines of a log file.
+/// The last `n` lines of a log file, without terminal colour codes.
 pub fn tail(path: &Path, n: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+    let mut out = String::new();
+    let last = lines[lines.len().saturating_sub(n)..].join("\n");
+    let mut chars = last.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            // CSI sequence: up to and including its final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// ChromeDriver on a free port; killed with the Chromium it started when dropped.
