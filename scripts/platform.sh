@@ -10,7 +10,7 @@
 # demo accounts and clients from config/demo.toml.
 #
 # For a second platform beside the first (the browser test starts one per run):
-#   TONGYI_DATA_DIR=DIR         database and logs under DIR instead of ./data
+#   TONGYI_DATA_DIR=DIR         databases, files and logs under DIR instead of ./data
 #   TONGYI_IDP_PORT, TONGYI_PORTAL_PORT, TONGYI_INCUBATOR_PORT, TONGYI_MAKERSPACE_PORT
 #                               listen on these ports (defaults 8080–8083); the apps' URLs
 #                               and the seed's redirect URIs move with them
@@ -58,8 +58,16 @@ idp_env=()
 portal_env=()
 incubator_env=()
 makerspace_env=()
-if [[ -n "${TONGYI_DATA_DIR:-}" && -z "${DATABASE_URL:-}" ]]; then
-  idp_env+=("DATABASE_URL=sqlite://$data_dir/idp.db?mode=rwc")
+if [[ -n "${TONGYI_DATA_DIR:-}" ]]; then
+  if [[ -z "${DATABASE_URL:-}" ]]; then
+    idp_env+=("DATABASE_URL=sqlite://$data_dir/idp.db?mode=rwc")
+  fi
+  for sub in incubator makerspace; do
+    declare -n sub_env="${sub}_env"
+    sub_env+=("TONGYI_SUBSYSTEM_DATABASE_URL=sqlite://$data_dir/$sub.db?mode=rwc"
+      "TONGYI_SUBSYSTEM_FILES_DIR=$data_dir/files/$sub")
+    unset -n sub_env
+  done
 fi
 if [[ -n "${TONGYI_IDP_PORT:-}${TONGYI_PORTAL_PORT:-}${TONGYI_INCUBATOR_PORT:-}${TONGYI_MAKERSPACE_PORT:-}" ]]; then
   # The demo seed registers the default URLs; a copy moved to these ports is seeded instead.

@@ -57,10 +57,30 @@ pub enum AuditEvent {
     MembershipApproved,
     /// A member's subsystem grants changed (`detail.added`, `detail.removed`).
     GrantsChanged,
+    /// A client's metadata changed, or it was disabled or enabled (`detail.change`).
+    ClientUpdated,
+    /// A platform admin changed the directory (`detail.change`: department_created,
+    /// department_renamed, department_deleted, reviewer_added, reviewer_removed,
+    /// unit_subsystems), or a person registered a unit (unit_registered).
+    DirectoryChanged,
+    /// A platform admin decided an expert application (`detail.decision`).
+    ExpertReviewed,
+    /// A legacy record was imported (`detail.outcome`, `detail.kind`, `detail.source`,
+    /// `detail.record`: the legacy record's platform id); subject: the account it ended in.
+    LegacyImported,
+    /// An imported password hash was replaced by argon2id at the first login
+    /// (`detail.scheme`).
+    LegacyPasswordUpgraded,
+    /// 老用户绑定: a signed-in account bound a legacy record (`detail.record`,
+    /// `detail.user_type`), or a binding was refused (`detail.reason`).
+    LegacyBound,
+    /// A registration was linked to legacy records with the same document or USCC
+    /// (`detail.records`: how many).
+    LegacyHistoryLinked,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 24] = [
+    pub const ALL: [AuditEvent; 31] = [
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::AccountLocked,
@@ -85,6 +105,13 @@ impl AuditEvent {
         AuditEvent::MembershipRequested,
         AuditEvent::MembershipApproved,
         AuditEvent::GrantsChanged,
+        AuditEvent::ClientUpdated,
+        AuditEvent::DirectoryChanged,
+        AuditEvent::ExpertReviewed,
+        AuditEvent::LegacyImported,
+        AuditEvent::LegacyPasswordUpgraded,
+        AuditEvent::LegacyBound,
+        AuditEvent::LegacyHistoryLinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +140,13 @@ impl AuditEvent {
             AuditEvent::MembershipRequested => "membership_requested",
             AuditEvent::MembershipApproved => "membership_approved",
             AuditEvent::GrantsChanged => "grants_changed",
+            AuditEvent::ClientUpdated => "client_updated",
+            AuditEvent::DirectoryChanged => "directory_changed",
+            AuditEvent::ExpertReviewed => "expert_reviewed",
+            AuditEvent::LegacyImported => "legacy_imported",
+            AuditEvent::LegacyPasswordUpgraded => "legacy_password_upgraded",
+            AuditEvent::LegacyBound => "legacy_bound",
+            AuditEvent::LegacyHistoryLinked => "legacy_history_linked",
         }
     }
 

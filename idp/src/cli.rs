@@ -11,8 +11,11 @@ use crate::{
     audit::{self, AuditEntry, AuditEvent},
     clock::Clock,
     config::Config,
-    crypto,
-    oidc::{client::Client, keys},
+    oidc::{
+        client::Client,
+        keys,
+        registration::{self, Registered},
+    },
     seed::SeedClient,
     store::{self, Db},
 };
@@ -45,6 +48,9 @@ pub enum Command {
     /// Disable or enable user accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Import legacy accounts (docs/legacy-import.md), or benchmark the import.
+    #[command(subcommand)]
+    Legacy(crate::legacy::command::LegacyCommand),
 }
 
 #[derive(Subcommand)]
@@ -109,6 +115,9 @@ pub struct ClientArgs {
     pub post_logout_redirect_uris: Vec<String>,
     #[arg(long = "backchannel-logout-uri")]
     pub backchannel_logout_uri: Option<String>,
+    /// Where a launcher sends users to start a login at this client (initiate_login_uri).
+    #[arg(long = "initiate-login-uri")]
+    pub initiate_login_uri: Option<String>,
     /// authorization_code, refresh_token, client_credentials (repeatable).
     #[arg(long = "grant", default_values_t = ["authorization_code".to_string(), "refresh_token".to_string()])]
     pub grant_types: Vec<String>,
@@ -150,18 +159,20 @@ pub type CommandResult = Result<String, String>;
 fn describe(c: &Client) -> String {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
     format!(
-        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\n",
+        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ninitiate_login_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\nenabled: {}\n",
         c.client_id,
         c.name,
         c.auth_method.as_str(),
         c.redirect_uris.join(" "),
         c.post_logout_redirect_uris.join(" "),
         c.backchannel_logout_uri.as_deref().unwrap_or("-"),
+        c.initiate_login_uri.as_deref().unwrap_or("-"),
         grants.join(" "),
         c.allowed_scopes.join(" "),
         c.signing_alg.as_str(),
         c.subsystem_code.as_deref().unwrap_or("-"),
         c.first_party,
+        c.enabled,
     )
 }
 
@@ -191,18 +202,11 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
                 subsystem_code: a.subsystem,
                 first_party: a.first_party,
                 jwks,
+                initiate_login_uri: a.initiate_login_uri,
             };
-            let needs_secret = crate::oidc::client::AuthMethod::parse(&def.auth_method)
-                .is_some_and(|m| m.uses_secret());
-            let secret = needs_secret.then(|| crypto::random_token(32));
-            let client =
-                def.into_client(secret.as_deref().map(|s| crypto::sha256_hex(s.as_bytes())))?;
-            if !store::clients::insert(db, &client, now)
+            let Registered { client, secret } = registration::register(db, def, now)
                 .await
-                .map_err(db_err)?
-            {
-                return Err(format!("client {} already exists", client.client_id));
-            }
+                .map_err(|e| e.to_string())?;
             let entry = AuditEntry::new(AuditEvent::ClientRegistered)
                 .client(&client.client_id)
                 .detail("via", "cli")
@@ -227,25 +231,9 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
             .map(|c| describe(&c))
             .ok_or_else(|| format!("no client {client_id}")),
         ClientCommand::RotateSecret { client_id } => {
-            let client = store::clients::find(db, &client_id)
+            let secret = registration::rotate_secret(db, &client_id, now)
                 .await
-                .map_err(db_err)?
-                .ok_or_else(|| format!("no client {client_id}"))?;
-            if !client.auth_method.uses_secret() {
-                return Err(format!(
-                    "client {client_id} uses {} and has no secret",
-                    client.auth_method.as_str()
-                ));
-            }
-            let secret = crypto::random_token(32);
-            store::clients::set_secret_hash(
-                db,
-                &client_id,
-                &crypto::sha256_hex(secret.as_bytes()),
-                now,
-            )
-            .await
-            .map_err(db_err)?;
+                .map_err(|e| e.to_string())?;
             let entry = AuditEntry::new(AuditEvent::ClientSecretRotated)
                 .client(&client_id)
                 .detail("via", "cli");

@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod directory;
 pub mod error;
+pub mod legacy;
 pub mod memory;
 pub mod oidc;
 pub mod pii;

@@ -95,6 +95,9 @@ pub struct SeedClient {
     #[serde(default)]
     pub first_party: bool,
     pub jwks: Option<String>,
+    /// Where the portal's launcher sends a user to start a login at this client.
+    #[serde(default)]
+    pub initiate_login_uri: Option<String>,
 }
 
 fn default_alg() -> String {
@@ -127,6 +130,8 @@ impl SeedClient {
             subsystem_code: self.subsystem_code,
             first_party: self.first_party,
             jwks: self.jwks,
+            initiate_login_uri: self.initiate_login_uri,
+            enabled: true,
         };
         client.check().map_err(|e| e.to_string())?;
         if client.auth_method.uses_secret() != client.secret_hash.is_some() {
@@ -207,11 +212,17 @@ pub async fn apply(db: &Db, config: &Config, seed: SeedFile, now: i64) -> Result
             .map_err(db_err)?;
     }
     for c in seed.client {
-        if store::clients::find(db, &c.client_id)
+        if let Some(mut existing) = store::clients::find(db, &c.client_id)
             .await
             .map_err(db_err)?
-            .is_some()
         {
+            // A demo database from before initiate_login_uri existed gets it from the seed.
+            if existing.initiate_login_uri.is_none() && c.initiate_login_uri.is_some() {
+                existing.initiate_login_uri = c.initiate_login_uri;
+                store::clients::update_metadata(db, &existing, now)
+                    .await
+                    .map_err(db_err)?;
+            }
             continue;
         }
         let hash = c

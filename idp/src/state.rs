@@ -90,8 +90,10 @@ impl AppState {
         if let Some(hit) = self.clients.get(client_id) {
             return Ok(hit);
         }
+        // A disabled client is as good as unknown to every protocol endpoint.
         let found = store::clients::find(&self.db, client_id)
             .await?
+            .filter(|c| c.enabled)
             .map(Arc::new);
         self.clients.insert(client_id, found.clone());
         Ok(found)

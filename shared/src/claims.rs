@@ -82,7 +82,7 @@ pub struct OrgClaim {
     /// 统一社会信用代码, when the unit has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uscc: Option<String>,
-    /// `registered`, `pending_review` (department review), `active` or `returned`; only
+    /// `registered`, `pending_review` (department review), `active`, `returned` or `suspended`; only
     /// `active` units are usable.
     pub status: String,
     /// The account's role in the unit: `admin` (the unit's own legal-entity account or its

@@ -24,6 +24,13 @@ pub struct Config {
     pub name: String,
     /// The portal's base URL, linked from every page.
     pub portal_url: String,
+    /// The subsystem's own database: `sqlite://…` (default: `data/{code}.db`) or
+    /// `postgres://…`.
+    #[serde(default)]
+    pub database_url: String,
+    /// Where attachments are kept (default: `data/files/{code}`).
+    #[serde(default)]
+    pub files_dir: String,
     /// The subsystem as a relying party of the IdP.
     pub rp: RpConfig,
 }
@@ -49,6 +56,12 @@ impl Config {
         )?;
         if let Some(v) = var(&format!("{ENV_PREFIX}PORTAL_URL")) {
             self.portal_url = v;
+        }
+        if let Some(v) = var(&format!("{ENV_PREFIX}DATABASE_URL")) {
+            self.database_url = v;
+        }
+        if let Some(v) = var(&format!("{ENV_PREFIX}FILES_DIR")) {
+            self.files_dir = v;
         }
         Ok(())
     }
@@ -77,8 +90,38 @@ impl Config {
             )
             .into());
         }
+        let db = self.database_url();
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(RpError::config("database_url", "sqlite:… or postgres://…").into());
+        }
         self.rp.validate(self.production)?;
         Ok(())
+    }
+
+    /// The configured database, or the subsystem's own SQLite file under `data/`.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://data/{}.db?mode=rwc", self.code)
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The configured attachment directory, or `data/files/{code}`.
+    pub fn files_dir(&self) -> std::path::PathBuf {
+        if self.files_dir.is_empty() {
+            Path::new("data/files").join(&self.code)
+        } else {
+            self.files_dir.clone().into()
+        }
+    }
+
+    /// The role that makes an account a reviewer (科技局审批) of this subsystem.
+    pub fn reviewer_role(&self) -> String {
+        format!("{}:reviewer", self.code)
     }
 
     /// The relying-party settings with this subsystem's admission rule.
@@ -87,6 +130,7 @@ impl Config {
         rp.required_grant = Some(RequiredGrant {
             code: self.code.clone(),
             system_name: self.name.clone(),
+            admitting_role: Some(self.reviewer_role()),
         });
         rp
     }
@@ -112,7 +156,17 @@ mod tests {
         assert_eq!(makerspace.code, "makerspace");
         assert_eq!(makerspace.rp.base_url, "http://127.0.0.1:8083");
         let rp = makerspace.rp_config();
-        assert_eq!(rp.required_grant.unwrap().code, "makerspace");
+        let required = rp.required_grant.unwrap();
+        assert_eq!(required.code, "makerspace");
+        assert_eq!(
+            required.admitting_role.as_deref(),
+            Some("makerspace:reviewer")
+        );
+        assert_eq!(
+            makerspace.database_url(),
+            "sqlite://data/makerspace.db?mode=rwc"
+        );
+        assert_eq!(incubator.files_dir(), Path::new("data/files/incubator"));
     }
 
     #[test]
@@ -129,6 +183,18 @@ mod tests {
         assert!(err.contains("https"), "{err}");
         let mut c = parse(include_str!("../../config/incubator.toml"));
         c.code = "Incubator".into();
+        assert!(c.validate().is_err());
+        let mut c = parse(include_str!("../../config/incubator.toml"));
+        c.apply_env(|k| match k {
+            "TONGYI_SUBSYSTEM_DATABASE_URL" => Some("postgres://db/incubator".into()),
+            "TONGYI_SUBSYSTEM_FILES_DIR" => Some("/srv/files".into()),
+            _ => None,
+        })
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.database_url(), "postgres://db/incubator");
+        assert_eq!(c.files_dir(), Path::new("/srv/files"));
+        c.database_url = "mysql://x".into();
         assert!(c.validate().is_err());
     }
 }

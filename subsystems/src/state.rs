@@ -1,5 +1,17 @@
-//! Application state handed to every handler: the subsystem's config and the login glue.
+//! Application state handed to every handler: the subsystem (its config, form, database and
+//! file store) and the login glue.
 
-use crate::config::Config;
+use std::sync::Arc;
 
-pub type AppState = tongyi_shared::rp::AppState<Config>;
+use crate::{config::Config, declaration::FormDef, files::FileStore, store::Db};
+
+/// One subsystem's parts, built once at start-up.
+pub struct Subsystem {
+    pub config: Config,
+    /// This subsystem's declaration form.
+    pub form: FormDef,
+    pub db: Db,
+    pub files: Arc<dyn FileStore>,
+}
+
+pub type AppState = tongyi_shared::rp::AppState<Subsystem>;

@@ -112,6 +112,7 @@ async fn login_with_password(
                 .ip(ip)
                 .detail("method", "password");
             audit::record(state, entry).await;
+            crate::legacy::credentials::upgrade_after_login(state, &a, password).await;
             Ok(a)
         }
         account => {

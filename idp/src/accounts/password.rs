@@ -119,6 +119,12 @@ pub async fn verify(state: &AppState, password: String, phc: Option<String>) -> 
     let cfg = state.config.login.clone();
     let areas = state.password_work.clone();
     tokio::task::spawn_blocking(move || match phc {
+        // An imported hash still waiting for its upgrade: the argon2 work is spent as well, so
+        // that a legacy account answers in the time any other account does.
+        Some(phc) if crate::legacy::hashes::is_legacy(&phc) => {
+            verify_with(&areas, &password, decoy_hash(&cfg));
+            crate::legacy::hashes::verify_blocking(&password, &phc)
+        }
         Some(phc) => verify_with(&areas, &password, &phc),
         None => {
             verify_with(&areas, &password, decoy_hash(&cfg));

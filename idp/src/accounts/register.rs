@@ -647,6 +647,15 @@ pub async fn register_person(
         )
     })?;
     record(state, &account.id, "natural_person", ip).await;
+    crate::legacy::history::link_registration(
+        state,
+        &account.id,
+        crate::legacy::history::RegisteredBy::Document {
+            id_type: &identity.id_type,
+            id_number: &identity.id_number,
+        },
+    )
+    .await;
     // The account exists whatever the upstream does: a failure here leaves it unverified,
     // and the user can start the check again from the real-name page.
     let realname = match realname::start(state, &account.id).await {
@@ -934,6 +943,14 @@ pub async fn register_legal_entity(
         )
     })?;
     record(state, &account.id, "legal_entity", ip).await;
+    if let Some(uscc) = &unit.org.uscc {
+        crate::legacy::history::link_registration(
+            state,
+            &account.id,
+            crate::legacy::history::RegisteredBy::Uscc(uscc),
+        )
+        .await;
+    }
     Ok(Registered {
         account_id: account.id,
         login_name: account.login_name,

@@ -166,6 +166,15 @@ pub async fn set_grants(
             "{unknown:?} is not the code of a registered subsystem"
         )));
     }
+    let enabled: BTreeSet<String> = store::directory::unit_subsystems(&state.db, org_id)
+        .await?
+        .into_iter()
+        .collect();
+    if let Some(off) = wanted.difference(&enabled).next() {
+        return Err(DirectoryError::Invalid(format!(
+            "{off:?} is not enabled for this unit"
+        )));
+    }
     let pending = member.org.as_ref().is_some_and(|o| o.role == PENDING);
     if pending && !wanted.is_empty() {
         return Err(DirectoryError::Conflict(

@@ -3,8 +3,16 @@
 //! member) and their subsystem grants. Who may do what is decided here, from the acting
 //! account and its roles; the web layer only parses and renders.
 
+pub mod admin;
+pub mod attachments;
+pub mod completion;
+pub mod expert;
 pub mod membership;
+pub mod person;
 pub mod review;
+pub mod subsystems;
+
+use std::collections::BTreeMap;
 
 use crate::{error::AppError, store::accounts::Account, web::auth::PLATFORM_ADMIN};
 
@@ -13,6 +21,8 @@ pub const REGISTERED: &str = "registered";
 pub const PENDING_REVIEW: &str = "pending_review";
 pub const ACTIVE: &str = "active";
 pub const RETURNED: &str = "returned";
+/// Suspended by a platform admin after being active.
+pub const SUSPENDED: &str = "suspended";
 
 /// Membership states (`accounts.org_role`).
 pub const PENDING: &str = "pending";
@@ -40,6 +50,15 @@ pub enum DirectoryError {
     /// The state does not allow it, e.g. approving a unit that is not pending (409).
     #[error("{0}")]
     Conflict(String),
+    /// Form fields refused, each with its Chinese message (422 `invalid_fields`).
+    #[error("some fields are invalid")]
+    Fields(FieldErrors),
+    /// Something still uses it, e.g. a department chosen by units (409 `in_use`).
+    #[error("{0}")]
+    InUse(String),
+    /// An uploaded file refused (413 or 415).
+    #[error("{}", .0.message())]
+    Upload(attachments::UploadRefusal),
     #[error(transparent)]
     Internal(#[from] AppError),
 }
@@ -51,6 +70,35 @@ impl From<sqlx::Error> for DirectoryError {
 }
 
 pub type DirResult<T> = Result<T, DirectoryError>;
+
+/// Field name → Chinese message.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// `Err(Fields)` when any field was refused.
+pub fn fields_ok(errors: FieldErrors) -> DirResult<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DirectoryError::Fields(errors))
+    }
+}
+
+/// A required text of at most `max` characters, trimmed; the message names what is wrong.
+pub fn required_text(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &str,
+    max: usize,
+    label: &str,
+) -> String {
+    let v = value.trim();
+    if v.is_empty() {
+        errors.insert(field.into(), format!("请填写{label}"));
+    } else if v.chars().count() > max {
+        errors.insert(field.into(), format!("{label}不能超过 {max} 个字"));
+    }
+    v.to_owned()
+}
 
 /// The signed-in account acting on the directory, with its roles.
 #[derive(Clone, Debug)]
@@ -85,6 +133,17 @@ impl Actor {
         self.reviewed_departments()
             .iter()
             .any(|d| d == department_id)
+    }
+
+    /// A platform admin, or a 403.
+    pub fn require_platform_admin(&self) -> DirResult<()> {
+        if self.is_platform_admin() {
+            Ok(())
+        } else {
+            Err(DirectoryError::Forbidden(
+                "only platform admins may do this".into(),
+            ))
+        }
     }
 
     /// Admin of the unit or platform admin, or a 403.

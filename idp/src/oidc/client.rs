@@ -90,6 +90,11 @@ pub struct Client {
     pub first_party: bool,
     /// The client's public keys (a JWK Set) for `private_key_jwt`.
     pub jwks: Option<String>,
+    /// OpenID Connect Registration 1.0 `initiate_login_uri`: opening it makes the RP start a
+    /// login here (the portal's launcher links to it).
+    pub initiate_login_uri: Option<String>,
+    /// False once a platform admin disabled it: it is then treated as unknown.
+    pub enabled: bool,
 }
 
 /// Why a client definition was refused.
@@ -154,6 +159,7 @@ impl Client {
             .iter()
             .chain(&self.post_logout_redirect_uris)
             .chain(self.backchannel_logout_uri.iter())
+            .chain(self.initiate_login_uri.iter())
         {
             let ok = url::Url::parse(uri)
                 .map(|u| matches!(u.scheme(), "http" | "https") && u.fragment().is_none())
@@ -246,6 +252,8 @@ mod tests {
             subsystem_code: None,
             first_party: true,
             jwks: None,
+            initiate_login_uri: None,
+            enabled: true,
         }
     }
 

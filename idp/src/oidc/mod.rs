@@ -12,6 +12,7 @@ pub mod introspect;
 pub mod issue;
 pub mod keys;
 pub mod logout;
+pub mod registration;
 pub mod revoke;
 pub mod session;
 pub mod token;

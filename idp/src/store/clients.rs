@@ -10,7 +10,7 @@ use crate::oidc::{
 
 const COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirect_uris, \
     post_logout_redirect_uris, backchannel_logout_uri, grant_types, allowed_scopes, signing_alg, \
-    subsystem_code, first_party, jwks";
+    subsystem_code, first_party, jwks, initiate_login_uri, enabled";
 
 fn decode(r: &AnyRow) -> Result<Client, sqlx::Error> {
     let bad = |col: &str, v: &str| sqlx::Error::ColumnDecode {
@@ -40,6 +40,8 @@ fn decode(r: &AnyRow) -> Result<Client, sqlx::Error> {
         subsystem_code: r.try_get("subsystem_code")?,
         first_party: first_party != 0,
         jwks: r.try_get("jwks")?,
+        initiate_login_uri: r.try_get("initiate_login_uri")?,
+        enabled: r.try_get::<i64, _>("enabled")? != 0,
     })
 }
 
@@ -68,8 +70,9 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<bool, sqlx::Error> 
     let res = sqlx::query(
         "INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris, \
          post_logout_redirect_uris, backchannel_logout_uri, grant_types, allowed_scopes, \
-         signing_alg, subsystem_code, first_party, jwks, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+         signing_alg, subsystem_code, first_party, jwks, created_at, updated_at, \
+         initiate_login_uri, enabled) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16)",
     )
     .bind(&c.client_id)
     .bind(&c.name)
@@ -85,6 +88,8 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<bool, sqlx::Error> 
     .bind(c.first_party as i64)
     .bind(&c.jwks)
     .bind(now)
+    .bind(&c.initiate_login_uri)
+    .bind(c.enabled as i64)
     .execute(&db.pool)
     .await;
     match res {
@@ -126,5 +131,41 @@ pub async fn remove(db: &Db, client_id: &str) -> Result<bool, sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Writes the metadata a platform admin may change (name, redirect, post-logout, initiate-login
+/// and back-channel logout URIs); false when there is no such client.
+pub async fn update_metadata(db: &Db, c: &Client, now: i64) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query(
+        "UPDATE clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
+         initiate_login_uri = $4, backchannel_logout_uri = $5, updated_at = $6 \
+         WHERE client_id = $7",
+    )
+    .bind(&c.name)
+    .bind(to_json_list(&c.redirect_uris))
+    .bind(to_json_list(&c.post_logout_redirect_uris))
+    .bind(&c.initiate_login_uri)
+    .bind(&c.backchannel_logout_uri)
+    .bind(now)
+    .bind(&c.client_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Enables or disables a client; false when there is no such client.
+pub async fn set_enabled(
+    db: &Db,
+    client_id: &str,
+    enabled: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query("UPDATE clients SET enabled = $1, updated_at = $2 WHERE client_id = $3")
+        .bind(enabled as i64)
+        .bind(now)
+        .bind(client_id)
+        .execute(&db.pool)
+        .await?;
     Ok(res.rows_affected() == 1)
 }

@@ -197,32 +197,39 @@ fn contains_pattern(q: &str) -> String {
 pub async fn units_for_review(
     db: &Db,
     departments: Option<&[String]>,
-    status: &str,
+    statuses: &[&str],
     q: &str,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<UnitRecord>, i64), sqlx::Error> {
-    let mut filter = "o.status = $1 AND LOWER(o.name) LIKE $2 ESCAPE '\\'".to_owned();
+    let mut filter = format!(
+        "LOWER(o.name) LIKE $1 ESCAPE '\\' AND o.status IN ({})",
+        in_list(2, statuses.len())
+    );
+    let first = 2 + statuses.len();
     if let Some(ds) = departments {
         if ds.is_empty() {
             return Ok((Vec::new(), 0));
         }
-        let list = (0..ds.len())
-            .map(|i| format!("${}", i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
-        filter.push_str(&format!(" AND o.department_id IN ({list})"));
+        filter.push_str(&format!(
+            " AND o.department_id IN ({})",
+            in_list(first, ds.len())
+        ));
     }
     let pattern = contains_pattern(q);
     let count_sql = format!("SELECT COUNT(*) AS n FROM organizations o WHERE {filter}");
-    let n = departments.map_or(0, <[String]>::len);
+    let n = first + departments.map_or(0, <[String]>::len);
     let page_sql = format!(
         "{UNIT} WHERE {filter} ORDER BY o.submitted_at DESC, o.id LIMIT ${} OFFSET ${}",
-        n + 3,
-        n + 4
+        n,
+        n + 1
     );
-    let mut count = sqlx::query(&count_sql).bind(status).bind(&pattern);
-    let mut page = sqlx::query(&page_sql).bind(status).bind(&pattern);
+    let mut count = sqlx::query(&count_sql).bind(&pattern);
+    let mut page = sqlx::query(&page_sql).bind(&pattern);
+    for s in statuses {
+        count = count.bind(*s);
+        page = page.bind(*s);
+    }
     for d in departments.unwrap_or(&[]) {
         count = count.bind(d);
         page = page.bind(d);
@@ -419,4 +426,281 @@ pub async fn clients_of_subsystems(db: &Db, codes: &[String]) -> Result<Vec<Stri
     }
     let rows = query.fetch_all(&db.pool).await?;
     rows.iter().map(|r| r.try_get("client_id")).collect()
+}
+
+/// The stored completion JSON of a unit.
+pub async fn completion(db: &Db, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT completion FROM organizations WHERE id = $1")
+        .bind(org_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get("completion")?,
+        None => None,
+    })
+}
+
+/// Stores the completion JSON while the unit is in one of `statuses`; false otherwise.
+pub async fn set_completion(
+    db: &Db,
+    org_id: &str,
+    json: &str,
+    statuses: &[&str],
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let list = in_list(4, statuses.len());
+    let sql = format!(
+        "UPDATE organizations SET completion = $1, updated_at = $2 WHERE id = $3 \
+         AND status IN ({list})"
+    );
+    let mut q = sqlx::query(&sql).bind(json).bind(now).bind(org_id);
+    for s in statuses {
+        q = q.bind(*s);
+    }
+    Ok(q.execute(&db.pool).await?.rows_affected() == 1)
+}
+
+/// `$first, $first+1, …` for `n` bound values.
+pub(crate) fn in_list(first: usize, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("${}", i + first))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The reason of the unit's last return, if it was returned.
+pub async fn last_return_reason(db: &Db, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT reason FROM unit_reviews WHERE org_id = $1 AND action = 'return' \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(org_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(match row {
+        Some(r) => r.try_get("reason")?,
+        None => None,
+    })
+}
+
+/// The accounts that administer unit `org_id` (`org_role = admin`).
+pub async fn unit_admin_ids(db: &Db, org_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT id FROM accounts WHERE org_id = $1 AND org_role = 'admin' ORDER BY id")
+            .bind(org_id)
+            .fetch_all(&db.pool)
+            .await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
+}
+
+/// Every account of unit `org_id` (admins, members, pending).
+pub async fn unit_account_ids(db: &Db, org_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id FROM accounts WHERE org_id = $1 ORDER BY id")
+        .bind(org_id)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
+}
+
+/// The subsystems enabled for unit `org_id`: the grants of its admin accounts.
+pub async fn unit_subsystems(db: &Db, org_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT g.subsystem_code FROM account_grants g \
+         JOIN accounts a ON a.id = g.account_id \
+         WHERE a.org_id = $1 AND a.org_role = 'admin' ORDER BY g.subsystem_code",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(|r| r.try_get("subsystem_code")).collect()
+}
+
+/// Sets the subsystems enabled for a unit to exactly `codes` (the grants of its admin
+/// accounts) and removes the others from its members, in one transaction. Returns, per
+/// account, the codes it lost.
+pub async fn set_unit_subsystems(
+    db: &Db,
+    org_id: &str,
+    codes: &[String],
+    now: i64,
+) -> Result<Vec<(String, Vec<String>)>, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let rows = sqlx::query("SELECT id, org_role FROM accounts WHERE org_id = $1 ORDER BY id")
+        .bind(org_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut lost = Vec::new();
+    for r in rows {
+        let id: String = r.try_get("id")?;
+        let role: Option<String> = r.try_get("org_role")?;
+        sqlx::query("UPDATE accounts SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        let held = take_grants(&mut tx, &id).await?;
+        let keep: Vec<String> = if role.as_deref() == Some("admin") {
+            codes.to_vec()
+        } else {
+            held.iter().filter(|g| codes.contains(g)).cloned().collect()
+        };
+        for g in &keep {
+            sqlx::query(
+                "INSERT INTO account_grants (account_id, subsystem_code, granted_at) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(&id)
+            .bind(g)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let gone: Vec<String> = held.into_iter().filter(|g| !keep.contains(g)).collect();
+        if !gone.is_empty() {
+            lost.push((id, gone));
+        }
+    }
+    tx.commit().await?;
+    Ok(lost)
+}
+
+/// Departments with how many units chose each and how many reviewers each has.
+pub async fn department_use(db: &Db) -> Result<Vec<(Department, i64, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.name, \
+         (SELECT COUNT(*) FROM organizations o WHERE o.department_id = d.id) AS units, \
+         (SELECT COUNT(*) FROM account_roles r WHERE r.role = $1 || d.id) AS reviewers \
+         FROM departments d ORDER BY d.id",
+    )
+    .bind(crate::directory::REVIEWER_PREFIX)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                Department {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                },
+                r.try_get("units")?,
+                r.try_get("reviewers")?,
+            ))
+        })
+        .collect()
+}
+
+/// Creates a department; false when the id is taken.
+pub async fn create_department(db: &Db, d: &Department, now: i64) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query("INSERT INTO departments (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(&d.id)
+        .bind(&d.name)
+        .bind(now)
+        .execute(&db.pool)
+        .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn rename_department(db: &Db, id: &str, name: &str) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query("UPDATE departments SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Deletes a department no unit chose and no reviewer holds, in one transaction: `Ok(None)`
+/// when there is no such department, `Ok(Some(false))` when it is in use.
+pub async fn delete_unused_department(db: &Db, id: &str) -> Result<Option<bool>, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let exists = sqlx::query("SELECT id FROM departments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if !exists {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let role = format!("{}{id}", crate::directory::REVIEWER_PREFIX);
+    let used: i64 = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM organizations WHERE department_id = $1) + \
+         (SELECT COUNT(*) FROM account_roles WHERE role = $2) + \
+         (SELECT COUNT(*) FROM unit_reviews WHERE department_id = $1) AS n",
+    )
+    .bind(id)
+    .bind(&role)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("n")?;
+    if used > 0 {
+        tx.rollback().await?;
+        return Ok(Some(false));
+    }
+    sqlx::query("DELETE FROM departments WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(true))
+}
+
+/// The accounts holding `role`, by login name.
+pub async fn accounts_with_role(db: &Db, role: &str) -> Result<Vec<Account>, sqlx::Error> {
+    let sql = format!(
+        "{} WHERE a.id IN (SELECT account_id FROM account_roles WHERE role = $1) \
+         ORDER BY a.login_key",
+        accounts::SELECT
+    );
+    let rows = sqlx::query(&sql).bind(role).fetch_all(&db.pool).await?;
+    rows.iter().map(accounts::decode).collect()
+}
+
+/// Gives `role` to the account (nothing when it holds it already).
+pub async fn add_role(db: &Db, account_id: &str, role: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO account_roles (account_id, role) VALUES ($1, $2) \
+         ON CONFLICT (account_id, role) DO NOTHING",
+    )
+    .bind(account_id)
+    .bind(role)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Takes `role` from the account; false when it did not hold it.
+pub async fn remove_role(db: &Db, account_id: &str, role: &str) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query("DELETE FROM account_roles WHERE account_id = $1 AND role = $2")
+        .bind(account_id)
+        .bind(role)
+        .execute(&db.pool)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// The display names of accounts, for the review history.
+pub async fn display_names(
+    db: &Db,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT id, display_name FROM accounts WHERE id IN ({})",
+        in_list(1, ids.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(&db.pool).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("display_name")?)))
+        .collect()
 }

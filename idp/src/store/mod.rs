@@ -14,9 +14,12 @@ pub mod ephemeral;
 pub mod identities;
 pub mod info_updates;
 pub mod keys;
+pub mod legacy;
+pub mod people;
 pub mod realname;
 pub mod refresh;
 pub mod sessions;
+pub mod unit_files;
 pub mod uploads;
 
 use sqlx::{any::AnyPoolOptions, AnyPool};

@@ -2,14 +2,19 @@
 //! (verified like at UserInfo), and errors as `{"error", "error_description"}` with
 //! `Cache-Control: no-store` (and a Bearer challenge on 401).
 
+use std::collections::HashMap;
+
 use axum::{
+    body::Bytes,
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::{
+    directory::{attachments::UploadRefusal, Actor, DirectoryError},
     error::AppError,
     oidc::userinfo::{bearer_from_header, verify_access_token},
     state::AppState,
@@ -77,4 +82,109 @@ pub async fn caller(
         .await
         .map_err(|e| internal(e.into()))?;
     Ok((account, roles))
+}
+
+/// The value of a `Result<_, Response>`, or return the error response.
+macro_rules! answer {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(res) => return res,
+        }
+    };
+}
+pub(crate) use answer;
+
+/// The caller as a directory actor, or the 401 response.
+pub async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
+    let (account, roles) = caller(state, headers).await?;
+    Ok(Actor { account, roles })
+}
+
+/// A directory refusal as its JSON error response (the one mapping of [`DirectoryError`]).
+pub fn refused(e: DirectoryError) -> Response {
+    let (status, code) = match &e {
+        DirectoryError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+        DirectoryError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        DirectoryError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        DirectoryError::Conflict(_) => (StatusCode::CONFLICT, "invalid_transition"),
+        DirectoryError::InUse(_) => (StatusCode::CONFLICT, "in_use"),
+        DirectoryError::Upload(r) => (
+            match r {
+                UploadRefusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            },
+            r.code(),
+        ),
+        DirectoryError::Fields(fields) => {
+            let mut res = (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({
+                    "error": "invalid_fields",
+                    "error_description": "some fields are invalid",
+                    "fields": fields,
+                })),
+            )
+                .into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return res;
+        }
+        DirectoryError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ""),
+    };
+    if let DirectoryError::Internal(inner) = e {
+        return internal(inner);
+    }
+    json_error(status, code, &e.to_string())
+}
+
+pub fn bad_request(description: String) -> Response {
+    json_error(StatusCode::BAD_REQUEST, "invalid_request", &description)
+}
+
+/// The JSON body, or the 400 response saying what is wrong with it.
+pub fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| bad_request(format!("the body must be a JSON object: {e}")))
+}
+
+/// The 1-based `page` parameter (1 when absent), or the 400 response.
+pub fn page_of(query: &HashMap<String, String>) -> Result<i64, Response> {
+    match query
+        .get("page")
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+    {
+        None => Ok(1),
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| bad_request("page must be a positive integer".to_owned())),
+    }
+}
+
+/// A page of a list as every list answers it.
+pub fn page_json(items: Vec<serde_json::Value>, total: i64, page: i64) -> serde_json::Value {
+    json!({
+        "items": items,
+        "total": total,
+        "page": page,
+        "page_size": crate::directory::PAGE_SIZE,
+    })
+}
+
+/// An answer with no body.
+pub fn no_content() -> Response {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// A JSON answer with another status than 200.
+pub fn json_with(status: StatusCode, value: serde_json::Value) -> Response {
+    let mut res = ok_json(value);
+    *res.status_mut() = status;
+    res
 }

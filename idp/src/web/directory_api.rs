@@ -5,28 +5,33 @@
 use std::collections::HashMap;
 
 use axum::{
-    body::Bytes,
+    body::{Body, Bytes, HttpBody},
     extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode},
-    response::Response,
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
     routing::{get, post, put},
     Router,
 };
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api_auth::{self, json_error, ok_json};
+use super::api_auth::{
+    self, actor, answer, body, json_with, no_content, ok_json, page_json, page_of, refused,
+};
 use crate::{
     accounts::profile::mask_email,
     directory::{
         self,
+        attachments::{self, UploadRefusal, MAX_FILE_BYTES},
+        completion::{self, CompletionInput, CITIES, LEGAL_PERSON_NATURES},
         membership::{self, MemberRow},
+        person::GENDERS,
         review::{self, UnitView},
-        Actor, DirectoryError,
+        subsystems, DirectoryError,
     },
     pii::PiiField,
     state::AppState,
-    store::{self, directory::UnitRecord},
+    store::{self, directory::UnitRecord, unit_files::Attachment},
 };
 
 pub fn router() -> Router<AppState> {
@@ -48,60 +53,24 @@ pub fn router() -> Router<AppState> {
             "/api/units/{org_id}/members/{account_id}/grants",
             put(set_grants),
         )
-}
-
-fn refused(e: DirectoryError) -> Response {
-    let (status, code) = match &e {
-        DirectoryError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-        DirectoryError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-        DirectoryError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-        DirectoryError::Conflict(_) => (StatusCode::CONFLICT, "invalid_transition"),
-        DirectoryError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ""),
-    };
-    if let DirectoryError::Internal(inner) = e {
-        return api_auth::internal(inner);
-    }
-    json_error(status, code, &e.to_string())
-}
-
-async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
-    let (account, roles) = api_auth::caller(state, headers).await?;
-    Ok(Actor { account, roles })
-}
-
-fn bad_request(description: String) -> Response {
-    json_error(StatusCode::BAD_REQUEST, "invalid_request", &description)
-}
-
-/// The JSON body, or what is wrong with it.
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, String> {
-    serde_json::from_slice(bytes).map_err(|e| format!("the body must be a JSON object: {e}"))
-}
-
-/// The 1-based `page` parameter (1 when absent), or what is wrong with it.
-fn page_of(query: &HashMap<String, String>) -> Result<i64, String> {
-    match query
-        .get("page")
-        .map(|p| p.trim())
-        .filter(|p| !p.is_empty())
-    {
-        None => Ok(1),
-        Some(p) => p
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| "page must be a positive integer".to_owned()),
-    }
-}
-
-/// The value of a `Result<_, Response>`, or return the error response.
-macro_rules! answer {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(res) => return res,
-        }
-    };
+        .route("/api/completion/choices", get(choices))
+        .route("/api/units/{org_id}/completion", put(save_completion))
+        .route("/api/units/{org_id}/attachments", get(list_attachments))
+        .route(
+            "/api/units/{org_id}/attachments/{slot}",
+            post(upload_attachment),
+        )
+        .route(
+            "/api/units/{org_id}/attachments/file/{attachment_id}",
+            get(download_attachment).delete(delete_attachment),
+        )
+        .route("/api/units/{org_id}/suspend", post(suspend))
+        .route("/api/units/{org_id}/reactivate", post(reactivate))
+        .route(
+            "/api/units/{org_id}/subsystems",
+            get(unit_subsystems).put(set_unit_subsystems),
+        )
+        .route("/api/subsystems", get(launcher))
 }
 
 fn unit_json(u: &UnitRecord) -> Value {
@@ -118,6 +87,18 @@ fn unit_json(u: &UnitRecord) -> Value {
     })
 }
 
+fn attachment_json(a: &Attachment) -> Value {
+    json!({
+        "id": a.id,
+        "slot": a.slot,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "uploaded_at": a.created_at,
+        "download_url": format!("/api/units/{}/attachments/file/{}", a.org_id, a.id),
+    })
+}
+
 fn view_json(v: &UnitView) -> Value {
     let mut unit = unit_json(&v.unit);
     unit["history"] = v
@@ -129,22 +110,18 @@ fn view_json(v: &UnitView) -> Value {
                 "from": h.from_status,
                 "to": h.to_status,
                 "actor_account_id": h.actor_account_id,
+                "actor_name": v.actor_names.get(&h.actor_account_id),
                 "department_id": h.department_id,
                 "reason": h.reason,
                 "at": h.at,
             })
         })
         .collect();
+    unit["completion"] = v.completion.to_json();
+    unit["attachments"] = v.attachments.iter().map(attachment_json).collect();
+    unit["editable"] = json!(v.editable);
+    unit["return_reason"] = json!(v.return_reason);
     unit
-}
-
-fn page_json(items: Vec<Value>, total: i64, page: i64) -> Value {
-    json!({
-        "items": items,
-        "total": total,
-        "page": page,
-        "page_size": directory::PAGE_SIZE,
-    })
 }
 
 async fn departments(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -166,7 +143,7 @@ async fn review_list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let page = answer!(page_of(&query).map_err(bad_request));
+    let page = answer!(page_of(&query));
     let status = query
         .get("state")
         .map(String::as_str)
@@ -217,9 +194,9 @@ async fn unit(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct SubmitBody {
-    department_id: String,
+    department_id: Option<String>,
 }
 
 async fn submit(
@@ -229,8 +206,12 @@ async fn submit(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: SubmitBody = answer!(body(&bytes).map_err(bad_request));
-    match review::submit(&state, &actor, &org_id, &b.department_id).await {
+    let b: SubmitBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        SubmitBody::default()
+    } else {
+        answer!(body(&bytes))
+    };
+    match review::submit(&state, &actor, &org_id, b.department_id.as_deref()).await {
         Ok(u) => ok_json(unit_json(&u)),
         Err(e) => refused(e),
     }
@@ -260,7 +241,7 @@ async fn return_unit(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ReturnBody = answer!(body(&bytes).map_err(bad_request));
+    let b: ReturnBody = answer!(body(&bytes));
     match review::return_unit(&state, &actor, &org_id, &b.reason).await {
         Ok(u) => ok_json(unit_json(&u)),
         Err(e) => refused(e),
@@ -274,7 +255,7 @@ struct JoinBody {
 
 async fn join(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: JoinBody = answer!(body(&bytes).map_err(bad_request));
+    let b: JoinBody = answer!(body(&bytes));
     match membership::join(&state, &actor, &b.org_id).await {
         Ok(u) => ok_json(json!({
             "org": { "id": u.id, "name": u.name },
@@ -311,7 +292,7 @@ async fn members(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let page = answer!(page_of(&query).map_err(bad_request));
+    let page = answer!(page_of(&query));
     let q = query.get("q").map(String::as_str).unwrap_or("");
     match membership::members(&state, &actor, &org_id, q, page).await {
         Ok(p) => ok_json(page_json(
@@ -347,12 +328,255 @@ async fn set_grants(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: GrantsBody = answer!(body(&bytes).map_err(bad_request));
+    let b: GrantsBody = answer!(body(&bytes));
     match membership::set_grants(&state, &actor, &org_id, &account_id, &b.grants).await {
         Ok(c) => ok_json(json!({
             "grants": c.grants,
             "added": c.added,
             "removed": c.removed,
+        })),
+        Err(e) => refused(e),
+    }
+}
+
+async fn choices(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    answer!(actor(&state, &headers).await);
+    let departments = match store::directory::departments(&state.db).await {
+        Ok(list) => list,
+        Err(e) => return api_auth::internal(e.into()),
+    };
+    ok_json(json!({
+        "legal_person_natures": LEGAL_PERSON_NATURES,
+        "entity_types": completion::entity_type_labels(),
+        "cities": CITIES
+            .iter()
+            .map(|(name, districts)| json!({ "name": name, "districts": districts }))
+            .collect::<Vec<_>>(),
+        "departments": departments
+            .iter()
+            .map(|d| json!({ "id": d.id, "name": d.name }))
+            .collect::<Vec<_>>(),
+        "attachment_slots": attachments::SLOTS
+            .iter()
+            .map(|(slot, label)| json!({ "slot": slot, "label": label, "required": true }))
+            .collect::<Vec<_>>(),
+        "max_file_bytes": MAX_FILE_BYTES,
+        "genders": GENDERS,
+    }))
+}
+
+async fn save_completion(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org_id): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let actor = answer!(actor(&state, &headers).await);
+    let input: CompletionInput = answer!(body(&bytes));
+    match review::save_completion(&state, &actor, &org_id, &input).await {
+        Ok(v) => ok_json(view_json(&v)),
+        Err(e) => refused(e),
+    }
+}
+
+/// The unit named in the path, or the 404 response.
+async fn unit_of(state: &AppState, org_id: &str) -> Result<UnitRecord, Response> {
+    review::unit(state, org_id).await.map_err(refused)
+}
+
+async fn list_attachments(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org_id): Path<String>,
+) -> Response {
+    let actor = answer!(actor(&state, &headers).await);
+    let unit = answer!(unit_of(&state, &org_id).await);
+    match attachments::list(&state, &actor, &unit).await {
+        Ok(list) => ok_json(json!({
+            "attachments": list.iter().map(attachment_json).collect::<Vec<_>>(),
+        })),
+        Err(e) => refused(e),
+    }
+}
+
+/// Reads the request body up to `max` bytes; more is refused as soon as it arrives, so an
+/// oversized upload is never held whole.
+async fn read_limited(mut body: Body, max: usize) -> Result<Vec<u8>, Response> {
+    let mut data = Vec::new();
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let frame =
+            frame.map_err(|_| api_auth::bad_request("the upload was interrupted".to_owned()))?;
+        if let Ok(chunk) = frame.into_data() {
+            if data.len() + chunk.len() > max {
+                return Err(refused(DirectoryError::Upload(UploadRefusal::TooLarge)));
+            }
+            data.extend_from_slice(&chunk);
+        }
+    }
+    Ok(data)
+}
+
+async fn upload_attachment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org_id, slot)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    upload: Body,
+) -> Response {
+    let actor = answer!(actor(&state, &headers).await);
+    let unit = answer!(unit_of(&state, &org_id).await);
+    // Who may upload and whether the unit takes files is known before the body is read.
+    if let Err(e) = actor
+        .require_unit_admin(&unit.id)
+        .and_then(|_| completion::require_editable(&unit))
+    {
+        return refused(e);
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_FILE_BYTES as u64) {
+        return refused(DirectoryError::Upload(UploadRefusal::TooLarge));
+    }
+    let data = answer!(read_limited(upload, MAX_FILE_BYTES).await);
+    let filename = query.get("filename").map(String::as_str).unwrap_or("");
+    match attachments::upload(&state, &actor, &unit, &slot, filename, data).await {
+        Ok(a) => json_with(StatusCode::CREATED, attachment_json(&a)),
+        Err(e) => refused(e),
+    }
+}
+
+async fn download_attachment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org_id, attachment_id)): Path<(String, String)>,
+) -> Response {
+    let actor = answer!(actor(&state, &headers).await);
+    let unit = answer!(unit_of(&state, &org_id).await);
+    let (a, data) = match attachments::download(&state, &actor, &unit, &attachment_id).await {
+        Ok(found) => found,
+        Err(e) => return refused(e),
+    };
+    let mut res = data.into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&a.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    // RFC 6266 with the RFC 8187 encoding, so Chinese file names survive.
+    let encoded: String = url::form_urlencoded::byte_serialize(a.filename.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"attachment\"; filename*=UTF-8''{encoded}"
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+async fn delete_attachment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org_id, attachment_id)): Path<(String, String)>,
+) -> Response {
+    let actor = answer!(actor(&state, &headers).await);
+    let unit = answer!(unit_of(&state, &org_id).await);
+    match attachments::delete(&state, &actor, &unit, &attachment_id).await {
+        Ok(()) => no_content(),
+        Err(e) => refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReasonBody {
+    reason: String,
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org_id): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let actor = answer!(actor(&state, &headers).await);
+    let b: ReasonBody = answer!(body(&bytes));
+    match review::suspend(&state, &actor, &org_id, &b.reason).await {
+        Ok(u) => ok_json(unit_json(&u)),
+        Err(e) => refused(e),
+    }
+}
+
+async fn reactivate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org_id): Path<String>,
+) -> Response {
+    let actor = answer!(actor(&state, &headers).await);
+    match review::reactivate(&state, &actor, &org_id).await {
+        Ok(u) => ok_json(unit_json(&u)),
+        Err(e) => refused(e),
+    }
+}
+
+async fn unit_subsystems(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org_id): Path<String>,
+) -> Response {
+    let actor = answer!(actor(&state, &headers).await);
+    let unit = answer!(unit_of(&state, &org_id).await);
+    match subsystems::of_unit(&state, &actor, &unit).await {
+        Ok(list) => ok_json(json!({
+            "subsystems": list
+                .iter()
+                .map(|s| json!({ "code": s.code, "name": s.name, "enabled": s.enabled }))
+                .collect::<Vec<_>>(),
+        })),
+        Err(e) => refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SubsystemsBody {
+    subsystems: Vec<String>,
+}
+
+async fn set_unit_subsystems(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org_id): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let actor = answer!(actor(&state, &headers).await);
+    let b: SubsystemsBody = answer!(body(&bytes));
+    match subsystems::set_for_unit(&state, &actor, &org_id, &b.subsystems).await {
+        Ok(codes) => ok_json(json!({ "subsystems": codes })),
+        Err(e) => refused(e),
+    }
+}
+
+async fn launcher(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let actor = answer!(actor(&state, &headers).await);
+    match subsystems::launcher(&state, &actor).await {
+        Ok(list) => ok_json(json!({
+            "subsystems": list
+                .iter()
+                .map(|s| json!({
+                    "code": s.code,
+                    "name": s.name,
+                    "initiate_login_uri": s.initiate_login_uri,
+                    "granted": s.granted,
+                    "how_to_get": s.how_to_get,
+                }))
+                .collect::<Vec<_>>(),
         })),
         Err(e) => refused(e),
     }

@@ -55,6 +55,8 @@ pub fn router() -> Router<AppState> {
         )
         .merge(super::members_api::router())
         .merge(super::directory_api::router())
+        .merge(super::people_api::router())
+        .merge(super::admin_api::router())
 }
 
 #[derive(Template)]

@@ -3,6 +3,7 @@
 //! Templates live in `idp/templates/` (askama, Chinese UI).
 
 pub mod account;
+pub mod admin_api;
 pub mod api_auth;
 pub mod appeal;
 pub mod auth;
@@ -14,11 +15,13 @@ pub mod dev_captcha;
 pub mod dev_outbox;
 pub mod directory_api;
 pub mod health;
+pub mod legacy;
 pub mod login;
 pub mod members_api;
 pub mod multipart;
 pub mod pages;
 pub mod password;
+pub mod people_api;
 pub mod realname;
 pub mod recover;
 pub mod register;
@@ -44,4 +47,5 @@ pub fn router() -> Router<AppState> {
         .merge(appeal::router())
         .merge(realname::router())
         .merge(register::router())
+        .merge(legacy::router())
 }

@@ -333,6 +333,8 @@ both_backends!(private_key_jwt, |backend: Backend| async move {
         subsystem_code: None,
         first_party: true,
         jwks: Some(jwks),
+        initiate_login_uri: None,
+        enabled: true,
     };
     client.check().expect("a valid registration");
     assert!(

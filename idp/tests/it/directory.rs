@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// Adds an account (password [`PASSWORD`], login name = id) in `org` with `org_role`.
-async fn add_account(
+pub(crate) async fn add_account(
     idp: &TestIdp,
     id: &str,
     account_type: AccountType,
@@ -50,7 +50,7 @@ async fn add_account(
 }
 
 /// Adds a unit in `status` with its legal-entity admin account `admin`.
-async fn add_unit(idp: &TestIdp, org_id: &str, name: &str, status: &str, admin: &str) {
+pub(crate) async fn add_unit(idp: &TestIdp, org_id: &str, name: &str, status: &str, admin: &str) {
     let org = NewOrg {
         id: org_id.into(),
         name: name.into(),
@@ -68,11 +68,91 @@ async fn add_unit(idp: &TestIdp, org_id: &str, name: &str, status: &str, admin: 
         &[],
     )
     .await;
+    if status == "active" {
+        // An approved unit has the registered subsystems enabled (its own account's grants).
+        store::accounts::set_grants(
+            &idp.state.db,
+            admin,
+            &["incubator".into()],
+            idp.state.clock.now(),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// A PDF file's bytes (what the content check looks for) padded to `size`.
+pub(crate) fn pdf(size: usize) -> Vec<u8> {
+    let mut v = b"%PDF-1.7\n".to_vec();
+    v.resize(size.max(9), b' ');
+    v
+}
+
+pub(crate) const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
+
+/// Uploads `data` as `filename` into `slot` of `org_id`: (status, JSON body).
+pub(crate) async fn upload(
+    idp: &TestIdp,
+    token: &str,
+    org_id: &str,
+    slot: &str,
+    filename: &str,
+    data: Vec<u8>,
+) -> (StatusCode, Value) {
+    let url = reqwest::Url::parse_with_params(
+        &idp.url(&format!("/api/units/{org_id}/attachments/{slot}")),
+        &[("filename", filename)],
+    )
+    .unwrap();
+    let res = TestIdp::http()
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(data)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A complete unit completion for unit `name` choosing dept-a.
+pub(crate) fn full_completion(name: &str) -> Value {
+    let address = json!({ "city": "天津市", "district": "南开区", "detail": "卫津路 92 号" });
+    json!({
+        "legal_person_nature": "民营企业",
+        "entity_type": "企业",
+        "contact_name": "王联系",
+        "contact_mobile": "13812345678",
+        "contact_email": "contact@example.com",
+        "department_id": "dept-a",
+        "registered_address": address,
+        "located_address": address,
+        "bank_account_name": name,
+        "bank_name": "中国银行天津分行",
+        "bank_account_number": "6222021234567890",
+    })
+}
+
+/// The unit's admin fills the whole completion and one file per slot.
+pub(crate) async fn complete_unit(idp: &TestIdp, token: &str, org_id: &str, name: &str) {
+    ok(api(
+        idp,
+        "PUT",
+        &format!("/api/units/{org_id}/completion"),
+        Some(token),
+        Some(full_completion(name)),
+    )
+    .await);
+    for slot in ["business_licence", "risk_commitment", "bank_permit"] {
+        let (status, body) = upload(idp, token, org_id, slot, "scan.pdf", pdf(1000)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
 }
 
 /// Signs `login_name` in with browser `b` (on its account type's tab when a login page
 /// shows) and redeems the code at `client_id`.
-async fn sign_in(
+pub(crate) async fn sign_in(
     idp: &TestIdp,
     b: &reqwest::Client,
     client_id: &str,
@@ -118,7 +198,7 @@ async fn sign_in(
 }
 
 /// An access token of `login_name` for the portal-like client rp-basic.
-async fn token(idp: &TestIdp, login_name: &str) -> String {
+pub(crate) async fn token(idp: &TestIdp, login_name: &str) -> String {
     let kind = if login_name == "unit_admin" || login_name.starts_with("unit_") {
         "legal_entity"
     } else {
@@ -132,7 +212,7 @@ async fn token(idp: &TestIdp, login_name: &str) -> String {
 }
 
 /// Calls the directory API: (status, JSON body).
-async fn api(
+pub(crate) async fn api(
     idp: &TestIdp,
     method: &str,
     path: &str,
@@ -145,6 +225,8 @@ async fn api(
         "GET" => http.get(url),
         "POST" => http.post(url),
         "PUT" => http.put(url),
+        "DELETE" => http.delete(url),
+        "PATCH" => http.patch(url),
         other => panic!("no method {other}"),
     };
     if let Some(t) = token {
@@ -159,7 +241,7 @@ async fn api(
 }
 
 #[track_caller]
-fn refused(answer: (StatusCode, Value), status: u16, error: &str) {
+pub(crate) fn refused(answer: (StatusCode, Value), status: u16, error: &str) {
     assert_eq!(
         (answer.0.as_u16(), answer.1["error"].as_str()),
         (status, Some(error)),
@@ -170,13 +252,13 @@ fn refused(answer: (StatusCode, Value), status: u16, error: &str) {
 }
 
 #[track_caller]
-fn ok(answer: (StatusCode, Value)) -> Value {
+pub(crate) fn ok(answer: (StatusCode, Value)) -> Value {
     assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
     answer.1
 }
 
 /// Reviewers of dept-a and dept-b and a platform admin, with their tokens.
-async fn staff(idp: &TestIdp) -> (String, String, String) {
+pub(crate) async fn staff(idp: &TestIdp) -> (String, String, String) {
     add_account(
         idp,
         "reviewer_a",
@@ -282,21 +364,28 @@ both_backends!(
             403,
             "forbidden",
         );
-        refused(
-            post(
-                submit,
-                unit.clone(),
-                Some(json!({"department_id": "dept-x"})),
-            )
-            .await,
-            400,
-            "invalid_request",
+        let bad = post(
+            submit,
+            unit.clone(),
+            Some(json!({"department_id": "dept-x"})),
+        )
+        .await;
+        assert_eq!(
+            bad.1["fields"]["department_id"],
+            "请选择局级（区县）主管部门"
         );
-        refused(
-            post(submit, unit.clone(), Some(json!({}))).await,
-            400,
-            "invalid_request",
+        refused(bad, 422, "invalid_fields");
+        // Nothing filled in yet: every field and every attachment slot is named.
+        let incomplete = post(submit, unit.clone(), Some(json!({}))).await;
+        assert_eq!(
+            incomplete.1["fields"]["bank_account_name"],
+            "请填写账户（收款单位）"
         );
+        assert_eq!(
+            incomplete.1["fields"]["attachments.risk_commitment"],
+            "请上传附件"
+        );
+        refused(incomplete, 422, "invalid_fields");
         refused(
             api(
                 &idp,
@@ -310,7 +399,8 @@ both_backends!(
             "not_found",
         );
 
-        // registered → pending_review
+        // registered → pending_review, once the completion is whole
+        complete_unit(&idp, &unit, "org-new", "天津新单位科技有限公司").await;
         let body = ok(post(
             submit,
             unit.clone(),
@@ -926,6 +1016,7 @@ both_backends!(directory_chain_over_http, |backend: Backend| async move {
     add_account(&idp, "dave", AccountType::NaturalPerson, None, &[]).await;
     let (rev_a, _, _) = staff(&idp).await;
     let unit = token(&idp, "unit_chain").await;
+    complete_unit(&idp, &unit, "org-chain", "天津链条科技有限公司").await;
 
     // The unit submits, its department approves.
     ok(api(

@@ -251,6 +251,7 @@ fn client(
         subsystem_code: None,
         first_party,
         jwks: None,
+        initiate_login_uri: None,
     }
 }
 

@@ -340,6 +340,7 @@ pub fn machine_client_args(client_id: &str) -> tongyi_idp::cli::ClientArgs {
         subsystem: None,
         first_party: true,
         jwks_file: None,
+        initiate_login_uri: None,
     }
 }
 

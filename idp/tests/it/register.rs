@@ -41,7 +41,7 @@ fn ip(last: u8) -> IpAddr {
 }
 
 /// A resident ID number with a correct GB 11643 check digit.
-fn resident_id(first17: &str) -> String {
+pub fn resident_id(first17: &str) -> String {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = first17
         .bytes()
@@ -94,7 +94,7 @@ fn delivered(idp: &TestIdp, mobile: &str) -> String {
 }
 
 /// Sends a registration code to `mobile` through the domain (captcha answered) and reads it.
-async fn code_for(idp: &TestIdp, mobile: &str) -> String {
+pub async fn code_for(idp: &TestIdp, mobile: &str) -> String {
     let (id, answer) = solved_captcha(idp).await;
     register::send_register_code(&idp.state, "mobile", mobile, &id, &answer, ip(1))
         .await
@@ -129,7 +129,7 @@ fn resident_doc(number: &str) -> DocumentInput {
     }
 }
 
-async fn valid_person(idp: &TestIdp) -> PersonInput {
+pub async fn valid_person(idp: &TestIdp) -> PersonInput {
     let (captcha_id, captcha) = solved_captcha(idp).await;
     PersonInput {
         login_name: "wang_wu".into(),

@@ -39,6 +39,9 @@ pub struct RequiredGrant {
     pub code: String,
     /// The subsystem's name as users know it, for the refusal page.
     pub system_name: String,
+    /// A role (`roles` claim) that admits without the grant: the bureau's reviewers, who
+    /// belong to no applicant unit and so hold no grants.
+    pub admitting_role: Option<String>,
 }
 
 impl std::fmt::Debug for RpConfig {

@@ -30,7 +30,7 @@ const referenced = new Set();
 for (const el of document.querySelectorAll('[aria-describedby]')) {
   for (const id of ids(el, 'aria-describedby')) referenced.add(id);
 }
-for (const err of document.querySelectorAll('form .error, [id$="-error"]')) {
+for (const err of document.querySelectorAll('form .error, form .field-error, [id$="-error"]')) {
   if (err.getAttribute('role') === 'alert' && !err.id.endsWith('-error')) continue;
   if (err.closest('[role=alert]') && err.id === '') continue;
   if (!err.id || !referenced.has(err.id)) {

@@ -22,6 +22,8 @@ use tongyi_idp::{
 pub const PERSON_PASSWORD: &str = "Demo@Person2026";
 /// The demo password of `demo_unit` in `config/demo.toml`.
 pub const UNIT_PASSWORD: &str = "Demo@Unit2026";
+/// The demo password of `demo_admin` (platform admin and subsystem reviewer).
+pub const ADMIN_PASSWORD: &str = "Demo@Admin2026";
 
 /// A directory removed when the platform stops.
 struct TempDir(PathBuf);
@@ -51,6 +53,9 @@ pub struct Platform {
     pub portal: String,
     pub incubator: String,
     pub makerspace: String,
+    /// The attachment directories of the incubator and the makerspace.
+    pub incubator_files: PathBuf,
+    pub makerspace_files: PathBuf,
     _stop: Vec<oneshot::Sender<()>>,
     _dir: TempDir,
 }
@@ -188,16 +193,32 @@ impl Platform {
             .expect("the portal starts");
         stop.push(serve(portal_listener, router));
 
-        for (file, base, listener) in [
-            ("config/incubator.toml", &incubator, incubator_listener),
-            ("config/makerspace.toml", &makerspace, makerspace_listener),
+        let incubator_files = dir.0.join("files-incubator");
+        let makerspace_files = dir.0.join("files-makerspace");
+        for (file, base, listener, files) in [
+            (
+                "config/incubator.toml",
+                &incubator,
+                incubator_listener,
+                &incubator_files,
+            ),
+            (
+                "config/makerspace.toml",
+                &makerspace,
+                makerspace_listener,
+                &makerspace_files,
+            ),
         ] {
             let mut config: tongyi_subsystems::Config = toml::from_str(&repo_file(file)).unwrap();
+            // Each subsystem keeps its declarations in this run's directory.
+            let database = format!("sqlite://{}/{}.db?mode=rwc", dir.0.display(), config.code);
             config
                 .apply_env(|k| match k {
                     "TONGYI_SUBSYSTEM_BASE_URL" => Some(base.clone()),
                     "TONGYI_SUBSYSTEM_ISSUER" => Some(idp.clone()),
                     "TONGYI_SUBSYSTEM_PORTAL_URL" => Some(portal.clone()),
+                    "TONGYI_SUBSYSTEM_DATABASE_URL" => Some(database.clone()),
+                    "TONGYI_SUBSYSTEM_FILES_DIR" => Some(files.display().to_string()),
                     _ => None,
                 })
                 .unwrap();
@@ -213,6 +234,8 @@ impl Platform {
             portal,
             incubator,
             makerspace,
+            incubator_files,
+            makerspace_files,
             _stop: stop,
             _dir: dir,
         }

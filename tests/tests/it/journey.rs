@@ -60,7 +60,7 @@ async fn sso_grants_and_single_logout() {
     assert!(!incubator.passed(&idp_login), "no password prompt");
     assert_eq!(incubator.status, StatusCode::OK);
     assert!(incubator.html.contains("欢迎，张三"), "{}", incubator.html);
-    assert!(incubator.html.contains("尚在建设中"));
+    assert!(incubator.html.contains("我的申报"), "{}", incubator.html);
 
     // The makerspace refuses: the account has no grant for it, and the page says whom to ask.
     let makerspace = b.open(&format!("{}/auth/login", p.makerspace)).await;

@@ -4,5 +4,6 @@
 mod flows;
 mod harness;
 
+mod declarations;
 mod journey;
 mod rp_refresh;

@@ -1,0 +1,297 @@
+//! Legacy accounts on the web: `/legacy/lookup` (账号检索, public: USCC or mobile + captcha →
+//! outcome and login window), `/legacy/bind` (老用户绑定, signed in: user type + mobile + SMS
+//! code), and `GET /api/me/legacy-records` (the caller's linked legacy records, for
+//! subsystems, with the user's Bearer access token).
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::{
+    extract::{ConnectInfo, Query, RawForm, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+    routing::get,
+    Router,
+};
+use serde::Deserialize;
+use serde_json::json;
+use tongyi_shared::validate::{Mobile, Uscc};
+
+use super::{api_auth, auth, csrf, pages};
+use crate::{
+    accounts::captcha,
+    error::AppResult,
+    legacy::{
+        binding::{self, BindError},
+        lookup::{self, FoundRecord, LookupAnswer, LookupQuery},
+        rows::UserType,
+    },
+    oidc::form::Params,
+    state::AppState,
+    store,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/legacy/lookup", get(lookup_page).post(lookup_submit))
+        .route("/legacy/bind", get(bind_page).post(bind_submit))
+        .route("/api/me/legacy-records", get(records_api))
+}
+
+const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入。";
+const LIMITED: &str = "查询过于频繁，请稍后再试。";
+
+#[derive(Template)]
+#[template(path = "legacy_lookup.html")]
+struct LookupPage<'a> {
+    csrf: &'a str,
+    unit: bool,
+    identifier: &'a str,
+    captcha_id: String,
+    identifier_error: Option<&'a str>,
+    captcha_error: Option<&'a str>,
+    error: Option<&'a str>,
+    /// Some(records) after a lookup; empty: nothing found.
+    results: Option<Vec<FoundRecord>>,
+}
+
+#[derive(Deserialize)]
+pub struct TypeQuery {
+    #[serde(default, rename = "type")]
+    kind: String,
+}
+
+struct LookupView<'a> {
+    unit: bool,
+    identifier: &'a str,
+    identifier_error: Option<&'a str>,
+    captcha_error: Option<&'a str>,
+    error: Option<&'a str>,
+    results: Option<Vec<FoundRecord>>,
+}
+
+async fn render_lookup(
+    state: &AppState,
+    headers: &HeaderMap,
+    view: LookupView<'_>,
+) -> AppResult<Response> {
+    let (token, cookie) = csrf::token(state, headers);
+    let status = if view.identifier_error.is_some()
+        || view.captcha_error.is_some()
+        || view.error.is_some()
+    {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = LookupPage {
+        csrf: &token,
+        unit: view.unit,
+        identifier: view.identifier,
+        captcha_id: captcha::issue(&state.store).await?,
+        identifier_error: view.identifier_error,
+        captcha_error: view.captcha_error,
+        error: view.error,
+        results: view.results,
+    };
+    Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
+}
+
+pub async fn lookup_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<TypeQuery>,
+) -> AppResult<Response> {
+    let view = LookupView {
+        unit: q.kind != "person",
+        identifier: "",
+        identifier_error: None,
+        captcha_error: None,
+        error: None,
+        results: None,
+    };
+    render_lookup(&state, &headers, view).await
+}
+
+pub async fn lookup_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
+    csrf::check(&state, &headers, form.get("csrf"))?;
+    let get = |name: &str| form.get(name).unwrap_or("").trim();
+    let unit = get("kind") != "person";
+    let identifier = get("identifier");
+    let mut view = LookupView {
+        unit,
+        identifier,
+        identifier_error: None,
+        captcha_error: None,
+        error: None,
+        results: None,
+    };
+    let query = if unit {
+        Uscc::parse(identifier).map(LookupQuery::Unit)
+    } else {
+        Mobile::parse(identifier).map(LookupQuery::Person)
+    };
+    let query = match query {
+        Ok(q) => q,
+        Err(e) => {
+            view.identifier_error = Some(e.message());
+            return render_lookup(&state, &headers, view).await;
+        }
+    };
+    if !captcha::verify(&state.store, get("captcha_id"), get("captcha")).await? {
+        view.captcha_error = Some(CAPTCHA_WRONG);
+        return render_lookup(&state, &headers, view).await;
+    }
+    match lookup::lookup(&state, &query, peer.ip()).await? {
+        LookupAnswer::Limited => view.error = Some(LIMITED),
+        LookupAnswer::NotFound => view.results = Some(Vec::new()),
+        LookupAnswer::Found(found) => view.results = Some(found),
+    }
+    render_lookup(&state, &headers, view).await
+}
+
+#[derive(Template)]
+#[template(path = "legacy_bind.html")]
+struct BindPage<'a> {
+    csrf: &'a str,
+    declarant: bool,
+    mobile: &'a str,
+    error: Option<&'a str>,
+    mobile_error: Option<&'a str>,
+    code_error: Option<&'a str>,
+    notice: Option<String>,
+    /// After a successful binding: the record's masked name.
+    bound: Option<String>,
+}
+
+const HERE: &str = "/legacy/bind";
+
+#[derive(Default)]
+struct BindView<'a> {
+    declarant: bool,
+    mobile: &'a str,
+    error: Option<&'a str>,
+    mobile_error: Option<&'a str>,
+    code_error: Option<&'a str>,
+    notice: Option<String>,
+    bound: Option<String>,
+}
+
+fn render_bind(state: &AppState, headers: &HeaderMap, v: BindView<'_>) -> AppResult<Response> {
+    let (token, cookie) = csrf::token(state, headers);
+    let status = if v.error.is_some() || v.mobile_error.is_some() || v.code_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = BindPage {
+        csrf: &token,
+        declarant: v.declarant,
+        mobile: v.mobile,
+        error: v.error,
+        mobile_error: v.mobile_error,
+        code_error: v.code_error,
+        notice: v.notice,
+        bound: v.bound,
+    };
+    Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
+}
+
+pub async fn bind_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    auth::require(&state, &headers, HERE).await?;
+    render_bind(
+        &state,
+        &headers,
+        BindView {
+            declarant: true,
+            ..BindView::default()
+        },
+    )
+}
+
+pub async fn bind_submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let user = auth::require(&state, &headers, HERE).await?;
+    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
+    csrf::check(&state, &headers, form.get("csrf"))?;
+    let get = |name: &str| form.get(name).unwrap_or("").trim();
+    let user_type = UserType::parse(get("user_type")).unwrap_or(UserType::Declarant);
+    let mut view = BindView {
+        declarant: user_type == UserType::Declarant,
+        mobile: get("mobile"),
+        ..BindView::default()
+    };
+    let mobile = match Mobile::parse(view.mobile) {
+        Ok(m) => m,
+        Err(e) => {
+            view.mobile_error = Some(e.message());
+            return render_bind(&state, &headers, view);
+        }
+    };
+    let normalized = mobile.as_str().to_owned();
+    view.mobile = &normalized;
+    let ip = peer.ip();
+    let result = if get("action") == "send_code" {
+        binding::request_code(&state, &user.account, user_type, &mobile, ip)
+            .await
+            .map(|receipt| {
+                view.notice = Some(format!("验证码已发送至 {}。", receipt.masked_mobile));
+            })
+    } else {
+        binding::bind(&state, &user.account, user_type, &mobile, get("code"), ip)
+            .await
+            .map(|record| {
+                view.bound = Some(tongyi_shared::mask::mask_name(&record.display_name));
+            })
+    };
+    let code_message;
+    match result {
+        Ok(()) => {}
+        Err(BindError::Refused(message)) => view.error = Some(message),
+        Err(BindError::Code(message)) => {
+            code_message = message;
+            view.code_error = Some(&code_message);
+        }
+        Err(BindError::Internal(e)) => return Err(e),
+    }
+    render_bind(&state, &headers, view)
+}
+
+/// `GET /api/me/legacy-records`: the legacy records linked to the caller's account.
+async fn records_api(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (account, _) = match api_auth::caller(&state, &headers).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    match store::legacy::records_of_account(&state.db, &account.id).await {
+        Ok(records) => {
+            let items: Vec<_> = records
+                .iter()
+                .map(|r| {
+                    json!({
+                        "source": r.source,
+                        "kind": r.kind,
+                        "legacy_id": r.legacy_id,
+                        "user_type": r.user_type,
+                        "outcome": r.outcome,
+                        "linked_via": r.linked_via,
+                        "linked_at": r.linked_at,
+                        "subsystems": r.subsystems,
+                    })
+                })
+                .collect();
+            api_auth::ok_json(json!({ "records": items }))
+        }
+        Err(e) => api_auth::internal(e.into()),
+    }
+}

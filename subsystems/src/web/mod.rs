@@ -1,0 +1,70 @@
+//! Pages and forms. Handlers parse the request, ask [`crate::declaration`] what may happen,
+//! call the store and render; every form carries the session's CSRF token.
+//!
+//! Who sees what: a declarant sees only the declarations of its own account (not those of
+//! other members of its unit: each member answers for what they filed); reviewers (role
+//! `{code}:reviewer`) see every declaration that was submitted, in any later state, never a
+//! draft. Anything else is answered as not found.
+
+mod attachments;
+mod declarant;
+mod review;
+mod user;
+mod views;
+
+use axum::{
+    extract::DefaultBodyLimit,
+    http::{header, HeaderValue},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+
+use crate::{files::MAX_FILE_BYTES, state::AppState};
+
+pub use user::User;
+
+/// The multipart envelope around one file: boundaries, headers, the CSRF field.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(declarant::home))
+        .route("/static/declarations.css", get(stylesheet))
+        .route(
+            "/declarations/new",
+            get(declarant::new_form).post(declarant::create),
+        )
+        .route("/declarations/{id}", get(declarant::view))
+        .route(
+            "/declarations/{id}/edit",
+            get(declarant::edit_form).post(declarant::save),
+        )
+        .route("/declarations/{id}/submit", post(declarant::submit))
+        .route("/declarations/{id}/export.docx", get(declarant::export))
+        .route(
+            "/declarations/{id}/attachments/{slot}",
+            post(attachments::upload).layer(DefaultBodyLimit::max(
+                MAX_FILE_BYTES as usize + MULTIPART_OVERHEAD,
+            )),
+        )
+        .route("/attachments/{id}", get(attachments::download))
+        .route("/attachments/{id}/delete", post(attachments::remove))
+        .route("/review", get(review::list))
+        .route("/declarations/{id}/approve", post(review::approve))
+        .route("/declarations/{id}/return", post(review::send_back))
+}
+
+async fn stylesheet() -> Response {
+    let mut res = include_str!("../../templates/declarations.css").into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}

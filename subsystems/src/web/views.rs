@@ -1,0 +1,285 @@
+//! What the templates show, prepared from the form, the values and the errors, so that the
+//! templates only lay it out.
+
+use crate::{
+    clock::shanghai,
+    declaration::{FieldErrors, FieldKind, FormDef, State, Values},
+    store::{
+        attachments::Attachment,
+        declarations::{Declaration, Transition},
+    },
+};
+
+pub struct OptionView {
+    /// The control's id (radio buttons and checkboxes have one each).
+    pub id: String,
+    pub value: String,
+    pub checked: bool,
+}
+
+pub struct FieldView {
+    pub key: String,
+    pub label: String,
+    /// text, textarea, date, select, radio or checkbox.
+    pub control: &'static str,
+    /// `inputmode` of number fields ("" for none).
+    pub inputmode: &'static str,
+    pub value: String,
+    pub options: Vec<OptionView>,
+    /// A single choice holds a value outside its list (kept from a draft, refused at submit).
+    pub off_list: bool,
+    pub required: bool,
+    /// When the field is conditionally required: the condition in words.
+    pub condition: Option<String>,
+    pub help: Option<String>,
+    pub unit: Option<String>,
+    pub max_chars: Option<usize>,
+    pub error: Option<String>,
+    /// The ids of the help text and the error, for `aria-describedby`.
+    pub describedby: String,
+    /// The value as read on the view page and in the export.
+    pub display: String,
+}
+
+pub struct SectionView {
+    pub key: String,
+    pub title: String,
+    pub fields: Vec<FieldView>,
+}
+
+pub fn sections(form: &FormDef, values: &Values, errors: &FieldErrors) -> Vec<SectionView> {
+    form.sections
+        .iter()
+        .map(|s| SectionView {
+            key: s.key.clone(),
+            title: s.title.clone(),
+            fields: s
+                .fields
+                .iter()
+                .map(|f| {
+                    let (control, inputmode) = match f.kind {
+                        FieldKind::Text | FieldKind::Uscc => ("text", ""),
+                        FieldKind::Textarea => ("textarea", ""),
+                        FieldKind::Integer => ("text", "numeric"),
+                        FieldKind::Decimal => ("text", "decimal"),
+                        FieldKind::Date => ("date", ""),
+                        FieldKind::Choice => ("select", ""),
+                        FieldKind::YesNo => ("radio", ""),
+                        FieldKind::MultiChoice => ("checkbox", ""),
+                    };
+                    let options: Vec<OptionView> = f
+                        .choices()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, o)| OptionView {
+                            id: format!("{}-{}", f.key, i + 1),
+                            value: o.to_owned(),
+                            checked: values.has(&f.key, o),
+                        })
+                        .collect();
+                    let condition = f.required_when.as_ref().map(|c| {
+                        let on = form.field(&c.field).map(|t| t.label.as_str()).unwrap_or("");
+                        format!("{on}为“{}”时必填", c.equals)
+                    });
+                    let error = errors.get(&f.key).map(str::to_owned);
+                    let mut describedby = Vec::new();
+                    if f.help.is_some() || condition.is_some() || f.max_chars.is_some() {
+                        describedby.push(format!("{}-help", f.key));
+                    }
+                    if error.is_some() {
+                        describedby.push(format!("{}-error", f.key));
+                    }
+                    let mut display = values.display(&f.key);
+                    if let (Some(unit), false) = (&f.unit, display.is_empty()) {
+                        display = format!("{display} {unit}");
+                    }
+                    let off_list =
+                        !values.get(&f.key).is_empty() && !options.iter().any(|o| o.checked);
+                    FieldView {
+                        off_list,
+                        key: f.key.clone(),
+                        label: f.label.clone(),
+                        control,
+                        inputmode,
+                        value: values.get(&f.key).to_owned(),
+                        options,
+                        required: f.required,
+                        condition,
+                        help: f.help.clone(),
+                        unit: f.unit.clone(),
+                        max_chars: f.max_chars,
+                        error,
+                        describedby: describedby.join(" "),
+                        display,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+pub struct FileView {
+    pub id: String,
+    pub name: String,
+    pub size: String,
+    pub uploaded_at: String,
+}
+
+pub struct SlotView {
+    pub key: String,
+    pub label: String,
+    pub help: Option<String>,
+    pub accept_labels: String,
+    pub accept_attr: String,
+    pub required: bool,
+    pub signature: bool,
+    pub files: Vec<FileView>,
+    pub error: Option<String>,
+}
+
+pub fn slots(form: &FormDef, attachments: &[Attachment], errors: &FieldErrors) -> Vec<SlotView> {
+    form.attachments
+        .iter()
+        .map(|s| SlotView {
+            key: s.key.clone(),
+            label: s.label.clone(),
+            help: s.help.clone(),
+            accept_labels: s.accept_labels(),
+            accept_attr: s.accept_attr(),
+            required: s.required,
+            signature: s.signature,
+            files: attachments
+                .iter()
+                .filter(|a| a.slot == s.key)
+                .map(|a| FileView {
+                    id: a.id.clone(),
+                    name: a.file_name.clone(),
+                    size: human_size(a.size),
+                    uploaded_at: shanghai(a.uploaded_at),
+                })
+                .collect(),
+            error: errors.get(&s.key).map(str::to_owned),
+        })
+        .collect()
+}
+
+fn human_size(bytes: i64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} KB", bytes as f64 / 1024.0)
+    }
+}
+
+pub struct RowView {
+    pub id: String,
+    pub title: String,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub editable: bool,
+    pub owner_name: String,
+    pub org_name: String,
+    pub updated_at: String,
+    pub submitted_at: String,
+}
+
+pub fn row(d: &Declaration) -> RowView {
+    RowView {
+        id: d.id.clone(),
+        title: d.title.clone(),
+        state: d.state.as_str(),
+        state_label: d.state.label(),
+        editable: d.state.editable(),
+        owner_name: d.owner_name.clone(),
+        org_name: d.org_name.clone().unwrap_or_default(),
+        updated_at: shanghai(d.updated_at),
+        submitted_at: d.submitted_at.map(shanghai).unwrap_or_default(),
+    }
+}
+
+pub struct TransitionView {
+    pub at: String,
+    pub actor: String,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub reason: String,
+}
+
+pub fn history(transitions: &[Transition]) -> Vec<TransitionView> {
+    transitions
+        .iter()
+        .map(|t| TransitionView {
+            at: shanghai(t.at),
+            actor: t.actor_name.clone(),
+            from: t.from.map(State::label).unwrap_or("—"),
+            to: t.to.label(),
+            reason: t.reason.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The notice a redirect asks the next page to show.
+pub fn notice(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
+        "created" => "申报已创建并暂存。可继续填写、上传附件，随时点击“暂存”保存。",
+        "saved" => "已暂存。",
+        "uploaded" => "附件上传成功。",
+        "removed" => "附件已删除。",
+        "submitted" => "已提交至科技局审批。提交后不能再修改申报内容。",
+        "approved" => "已审批通过。",
+        "returned" => "已退回，申报人可修改后重新提交。",
+        _ => return None,
+    })
+}
+
+/// A file name from a browser, as kept: its last path component, without control characters,
+/// at most 100 characters; a PDF's own default otherwise.
+pub fn clean_file_name(raw: Option<&str>, fallback: &str) -> String {
+    let last = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let name: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>'))
+        .take(100)
+        .collect();
+    let name = name.trim().to_owned();
+    if name.is_empty() || name == "." || name == ".." {
+        fallback.to_owned()
+    } else {
+        name
+    }
+}
+
+/// `Content-Disposition: attachment` with the UTF-8 name (RFC 6266, RFC 5987) and an ASCII
+/// stand-in for old clients.
+pub fn content_disposition(name: &str, ascii_fallback: &str) -> String {
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_cleaned() {
+        assert_eq!(
+            clean_file_name(Some("C:\\扫描\\签章页.pdf"), "x.pdf"),
+            "签章页.pdf"
+        );
+        assert_eq!(clean_file_name(Some("../../etc/passwd"), "x.pdf"), "passwd");
+        assert_eq!(clean_file_name(Some("a\"<b>\n.pdf"), "x.pdf"), "ab.pdf");
+        assert_eq!(clean_file_name(Some(".."), "x.pdf"), "x.pdf");
+        assert_eq!(clean_file_name(None, "x.pdf"), "x.pdf");
+        assert_eq!(
+            content_disposition("签 章.pdf", "file.pdf"),
+            "attachment; filename=\"file.pdf\"; filename*=UTF-8''%E7%AD%BE%20%E7%AB%A0.pdf"
+        );
+    }
+}
