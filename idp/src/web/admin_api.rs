@@ -13,7 +13,7 @@ use axum::{
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
-use super::api_auth::{actor, answer, body, json_with, no_content, ok_json, refused};
+use super::api_auth::{actor, answer, bad_request, body, json_with, no_content, ok_json, refused};
 use crate::{
     directory::admin,
     oidc::{client::Client, registration::MetadataChange},
@@ -92,7 +92,7 @@ async fn create_department(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: DepartmentBody = answer!(body(&bytes));
+    let b: DepartmentBody = answer!(body(&bytes).map_err(bad_request));
     match admin::create_department(&state, &actor, &b.id, &b.name).await {
         Ok(d) => json_with(StatusCode::CREATED, json!({ "id": d.id, "name": d.name })),
         Err(e) => refused(e),
@@ -106,7 +106,7 @@ async fn rename_department(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: DepartmentBody = answer!(body(&bytes));
+    let b: DepartmentBody = answer!(body(&bytes).map_err(bad_request));
     match admin::rename_department(&state, &actor, &department_id, &b.name).await {
         Ok(d) => ok_json(json!({ "id": d.id, "name": d.name })),
         Err(e) => refused(e),
@@ -151,7 +151,7 @@ async fn add_reviewer(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ReviewerBody = answer!(body(&bytes));
+    let b: ReviewerBody = answer!(body(&bytes).map_err(bad_request));
     match admin::add_reviewer(&state, &actor, &department_id, &b.username).await {
         Ok(a) => json_with(StatusCode::CREATED, account_ref(&a)),
         Err(e) => refused(e),
@@ -244,7 +244,7 @@ async fn create_client(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ClientBody = answer!(body(&bytes));
+    let b: ClientBody = answer!(body(&bytes).map_err(bad_request));
     let def = SeedClient {
         client_id: b.client_id,
         name: b.name,
@@ -294,7 +294,7 @@ async fn update_client(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ClientPatch = answer!(body(&bytes));
+    let b: ClientPatch = answer!(body(&bytes).map_err(bad_request));
     let change = MetadataChange {
         name: b.name,
         redirect_uris: b.redirect_uris,

@@ -142,14 +142,14 @@ pub fn bad_request(description: String) -> Response {
     json_error(StatusCode::BAD_REQUEST, "invalid_request", &description)
 }
 
-/// The JSON body, or the 400 response saying what is wrong with it.
-pub fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| bad_request(format!("the body must be a JSON object: {e}")))
+/// The JSON body, or what is wrong with it (for [`bad_request`]; a plain value, since a
+/// `Response` makes a large error variant).
+pub fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("the body must be a JSON object: {e}"))
 }
 
-/// The 1-based `page` parameter (1 when absent), or the 400 response.
-pub fn page_of(query: &HashMap<String, String>) -> Result<i64, Response> {
+/// The 1-based `page` parameter (1 when absent), or what is wrong with it.
+pub fn page_of(query: &HashMap<String, String>) -> Result<i64, String> {
     match query
         .get("page")
         .map(|p| p.trim())
@@ -160,7 +160,7 @@ pub fn page_of(query: &HashMap<String, String>) -> Result<i64, Response> {
             .parse::<i64>()
             .ok()
             .filter(|n| *n >= 1)
-            .ok_or_else(|| bad_request("page must be a positive integer".to_owned())),
+            .ok_or_else(|| "page must be a positive integer".to_owned()),
     }
 }
 

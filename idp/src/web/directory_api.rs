@@ -16,7 +16,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api_auth::{
-    self, actor, answer, body, json_with, no_content, ok_json, page_json, page_of, refused,
+    self, actor, answer, bad_request, body, json_with, no_content, ok_json, page_json, page_of,
+    refused,
 };
 use crate::{
     accounts::profile::mask_email,
@@ -143,7 +144,7 @@ async fn review_list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let page = answer!(page_of(&query));
+    let page = answer!(page_of(&query).map_err(bad_request));
     let status = query
         .get("state")
         .map(String::as_str)
@@ -209,7 +210,7 @@ async fn submit(
     let b: SubmitBody = if bytes.iter().all(u8::is_ascii_whitespace) {
         SubmitBody::default()
     } else {
-        answer!(body(&bytes))
+        answer!(body(&bytes).map_err(bad_request))
     };
     match review::submit(&state, &actor, &org_id, b.department_id.as_deref()).await {
         Ok(u) => ok_json(unit_json(&u)),
@@ -241,7 +242,7 @@ async fn return_unit(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ReturnBody = answer!(body(&bytes));
+    let b: ReturnBody = answer!(body(&bytes).map_err(bad_request));
     match review::return_unit(&state, &actor, &org_id, &b.reason).await {
         Ok(u) => ok_json(unit_json(&u)),
         Err(e) => refused(e),
@@ -255,7 +256,7 @@ struct JoinBody {
 
 async fn join(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: JoinBody = answer!(body(&bytes));
+    let b: JoinBody = answer!(body(&bytes).map_err(bad_request));
     match membership::join(&state, &actor, &b.org_id).await {
         Ok(u) => ok_json(json!({
             "org": { "id": u.id, "name": u.name },
@@ -292,7 +293,7 @@ async fn members(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let page = answer!(page_of(&query));
+    let page = answer!(page_of(&query).map_err(bad_request));
     let q = query.get("q").map(String::as_str).unwrap_or("");
     match membership::members(&state, &actor, &org_id, q, page).await {
         Ok(p) => ok_json(page_json(
@@ -328,7 +329,7 @@ async fn set_grants(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: GrantsBody = answer!(body(&bytes));
+    let b: GrantsBody = answer!(body(&bytes).map_err(bad_request));
     match membership::set_grants(&state, &actor, &org_id, &account_id, &b.grants).await {
         Ok(c) => ok_json(json!({
             "grants": c.grants,
@@ -372,7 +373,7 @@ async fn save_completion(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let input: CompletionInput = answer!(body(&bytes));
+    let input: CompletionInput = answer!(body(&bytes).map_err(bad_request));
     match review::save_completion(&state, &actor, &org_id, &input).await {
         Ok(v) => ok_json(view_json(&v)),
         Err(e) => refused(e),
@@ -507,7 +508,7 @@ async fn suspend(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ReasonBody = answer!(body(&bytes));
+    let b: ReasonBody = answer!(body(&bytes).map_err(bad_request));
     match review::suspend(&state, &actor, &org_id, &b.reason).await {
         Ok(u) => ok_json(unit_json(&u)),
         Err(e) => refused(e),
@@ -556,7 +557,7 @@ async fn set_unit_subsystems(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: SubsystemsBody = answer!(body(&bytes));
+    let b: SubsystemsBody = answer!(body(&bytes).map_err(bad_request));
     match subsystems::set_for_unit(&state, &actor, &org_id, &b.subsystems).await {
         Ok(codes) => ok_json(json!({ "subsystems": codes })),
         Err(e) => refused(e),

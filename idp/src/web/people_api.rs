@@ -16,7 +16,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tongyi_shared::mask::mask_mobile;
 
-use super::api_auth::{actor, answer, body, json_with, ok_json, page_json, page_of, refused};
+use super::api_auth::{
+    actor, answer, bad_request, body, json_with, ok_json, page_json, page_of, refused,
+};
 use crate::{
     accounts::profile::mask_email,
     directory::{
@@ -92,7 +94,7 @@ async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Response 
 
 async fn save_profile(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let input: ProfileInput = answer!(body(&bytes));
+    let input: ProfileInput = answer!(body(&bytes).map_err(bad_request));
     match person::save_profile(&state, &actor, &input).await {
         Ok(v) => ok_json(profile_json(&state, &actor, &v)),
         Err(e) => refused(e),
@@ -105,7 +107,7 @@ async fn register_unit(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let input: UnitInput = answer!(body(&bytes));
+    let input: UnitInput = answer!(body(&bytes).map_err(bad_request));
     match person::register_unit(&state, &actor, &input).await {
         Ok(u) => json_with(
             StatusCode::CREATED,
@@ -181,7 +183,7 @@ async fn submit_expert(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let input: ExpertInput = answer!(body(&bytes));
+    let input: ExpertInput = answer!(body(&bytes).map_err(bad_request));
     let v = expert::submit(&state, &actor, &input).await;
     expert_answer(&state, v).await
 }
@@ -192,7 +194,7 @@ async fn experts(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let page = answer!(page_of(&query));
+    let page = answer!(page_of(&query).map_err(bad_request));
     let status = query
         .get("state")
         .map(String::as_str)
@@ -233,7 +235,7 @@ async fn reject_expert(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ReasonBody = answer!(body(&bytes));
+    let b: ReasonBody = answer!(body(&bytes).map_err(bad_request));
     let v = expert::decide(&state, &actor, &account_id, Some(&b.reason)).await;
     expert_answer(&state, v).await
 }
