@@ -41,6 +41,18 @@ pub struct Config {
     pub sms: SmsConfig,
     #[serde(default)]
     pub realname: RealnameConfig,
+    #[serde(default)]
+    pub dev: DevConfig,
+}
+
+/// Aids for automated tests of a development instance. Each is off unless switched on, and
+/// production mode refuses to start with any of them.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevConfig {
+    /// `GET /dev/captcha/{id}` tells the answer of a live captcha challenge, so that a browser
+    /// test can get past the picture it cannot read.
+    pub captcha_answers: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -220,7 +232,8 @@ pub struct RealnameConfig {
     pub timeout_secs: u64,
     /// Opening time of the upstream, `HH:MM` Asia/Shanghai (UTC+8, no daylight saving).
     pub service_hours_start: String,
-    /// Closing time, `HH:MM`, exclusive: at this minute checks are queued again.
+    /// Closing time, `HH:MM`, exclusive: at this minute checks are queued again (`24:00`:
+    /// open until midnight).
     pub service_hours_end: String,
     /// Delay before a check that met a provider error (5xx, timeout) is tried again.
     pub retry_secs: i64,
@@ -265,7 +278,11 @@ impl RealnameConfig {
     /// The service window as minutes after local midnight: `[start, end)`.
     pub fn service_window(&self) -> Option<(i64, i64)> {
         let start = parse_hh_mm(&self.service_hours_start)?;
-        let end = parse_hh_mm(&self.service_hours_end)?;
+        // `24:00` as the end keeps the service open up to midnight (a day-long window).
+        let end = match self.service_hours_end.trim() {
+            "24:00" => 24 * 60,
+            other => parse_hh_mm(other)?,
+        };
         (start < end).then_some((start, end))
     }
 }
@@ -279,6 +296,18 @@ fn parse_hh_mm(s: &str) -> Option<i64> {
     let h: i64 = h.parse().ok()?;
     let m: i64 = m.parse().ok()?;
     ((0..24).contains(&h) && (0..60).contains(&m)).then_some(h * 60 + m)
+}
+
+/// An on/off environment value.
+fn flag(field: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "1" | "true" => Ok(true),
+        "0" | "false" | "" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            field,
+            reason: format!("expected true or false, got {v:?}"),
+        }),
+    }
 }
 
 fn default_redis_prefix() -> String {
@@ -360,17 +389,19 @@ impl Config {
                 }
             };
         }
+        set(
+            &mut self.realname.service_hours_start,
+            "TONGYI_REALNAME_SERVICE_HOURS_START",
+        );
+        set(
+            &mut self.realname.service_hours_end,
+            "TONGYI_REALNAME_SERVICE_HOURS_END",
+        );
         if let Some(v) = var("TONGYI_PRODUCTION") {
-            self.production = match v.as_str() {
-                "1" | "true" => true,
-                "0" | "false" | "" => false,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        field: "TONGYI_PRODUCTION",
-                        reason: format!("expected true or false, got {v:?}"),
-                    })
-                }
-            };
+            self.production = flag("TONGYI_PRODUCTION", &v)?;
+        }
+        if let Some(v) = var("TONGYI_DEV_CAPTCHA_ANSWERS") {
+            self.dev.captcha_answers = flag("TONGYI_DEV_CAPTCHA_ANSWERS", &v)?;
         }
         Ok(())
     }
@@ -439,6 +470,12 @@ impl Config {
             return Err(invalid(
                 "login.argon2_*",
                 "argon2id needs at least 8 MiB, t >= 1, p >= 1",
+            ));
+        }
+        if self.production && self.dev.captcha_answers {
+            return Err(invalid(
+                "dev.captcha_answers",
+                "test aids cannot be switched on in production",
             ));
         }
         self.validate_sms()?;
@@ -617,6 +654,35 @@ mod tests {
     }
 
     #[test]
+    fn captcha_answers_only_outside_production() {
+        let mut c = base();
+        assert!(!c.dev.captcha_answers, "off unless switched on");
+        c.apply_env(|k| (k == "TONGYI_DEV_CAPTCHA_ANSWERS").then(|| "1".to_string()))
+            .unwrap();
+        assert!(c.dev.captcha_answers);
+        c.validate().unwrap();
+        let err = base()
+            .apply_env(|k| (k == "TONGYI_DEV_CAPTCHA_ANSWERS").then(|| "yes".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("TONGYI_DEV_CAPTCHA_ANSWERS"));
+
+        // An otherwise valid production configuration is refused with the switch on.
+        c.production = true;
+        c.issuer = "https://id.example.gov.cn".into();
+        c.kek = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into();
+        c.sms.provider = SmsProviderKind::Http;
+        c.sms.gateway_url = "https://sms.example.cn/send".into();
+        c.sms.api_key = "k".into();
+        c.realname.provider = RealnameProviderKind::Http;
+        c.realname.url = "https://rn.example.cn/check".into();
+        c.realname.api_key = "rk".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("dev.captcha_answers"), "{err}");
+        c.dev.captcha_answers = false;
+        c.validate().unwrap();
+    }
+
+    #[test]
     fn realname_provider_rules() {
         let mut c = base();
         assert_eq!(c.realname.provider, RealnameProviderKind::Dev);
@@ -664,6 +730,20 @@ mod tests {
         c.realname.service_hours_end = "23:59".into();
         assert_eq!(c.realname.service_window(), Some((450, 1439)));
         c.validate().unwrap();
+        c.realname.service_hours_start = "00:00".into();
+        c.realname.service_hours_end = "24:00".into();
+        assert_eq!(c.realname.service_window(), Some((0, 1440)));
+        c.validate().unwrap();
+        c.realname.service_hours_start = "24:00".into();
+        assert!(c.validate().is_err(), "24:00 only ends a window");
+        let mut c = base();
+        c.apply_env(|k| match k {
+            "TONGYI_REALNAME_SERVICE_HOURS_START" => Some("06:30".to_string()),
+            "TONGYI_REALNAME_SERVICE_HOURS_END" => Some("22:00".to_string()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.realname.service_window(), Some((390, 1320)));
         c.realname.max_attempts = 0;
         assert!(c
             .validate()

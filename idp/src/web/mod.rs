@@ -11,6 +11,7 @@ pub mod captcha;
 pub mod consent;
 pub mod cookies;
 pub mod csrf;
+pub mod dev_captcha;
 pub mod dev_outbox;
 pub mod directory_api;
 pub mod health;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/consent", post(consent::consent_submit))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/dev/sms-outbox", get(dev_outbox::outbox_page))
+        .route("/dev/captcha/{id}", get(dev_captcha::captcha_answer))
         .merge(login::router())
         .merge(account::router())
         .merge(appeal::router())

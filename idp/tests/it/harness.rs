@@ -189,6 +189,7 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
         },
         sms: SmsConfig::default(),
         realname: Default::default(),
+        dev: Default::default(),
     }
 }
 

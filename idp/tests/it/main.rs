@@ -14,6 +14,7 @@ mod client_auth;
 mod code_flow;
 mod consent_prompt;
 mod console;
+mod dev_captcha;
 mod directory;
 mod health;
 mod keys_cli;

@@ -154,6 +154,7 @@ impl Platform {
             seed_file: String::new(),
             sms: Default::default(),
             realname: Default::default(),
+            dev: Default::default(),
             tokens: options.tokens.unwrap_or(TokenConfig {
                 key_reload_secs: 1,
                 ..TokenConfig::default()

@@ -83,6 +83,15 @@ pub async fn image(store: &Ephemeral, id: &str) -> Result<Option<Vec<u8>>, redis
         .map(|answer| picture::render(&answer, seed(id, &answer))))
 }
 
+/// The answer of a live challenge without using it up, for the test aid
+/// `dev.captcha_answers` only (`web::dev_captcha`).
+pub async fn peek_answer(store: &Ephemeral, id: &str) -> Result<Option<String>, redis::RedisError> {
+    if !is_valid_id(id) {
+        return Ok(None);
+    }
+    store.get(&key(id)).await
+}
+
 /// Checks an answer (letter case and surrounding spaces do not matter) and consumes the
 /// challenge, right or wrong. An unknown, used or expired id is a wrong answer.
 pub async fn verify(store: &Ephemeral, id: &str, answer: &str) -> Result<bool, redis::RedisError> {

@@ -1,0 +1,260 @@
+//! The steps of the journey, in order. Each person uses a browser of their own; each step
+//! ends with a checkpoint (screenshots and accessibility checks).
+
+use anyhow::{bail, Result};
+
+use crate::run::Run;
+
+/// Demo accounts of `config/demo.toml`.
+const DEMO_PERSON: (&str, &str) = ("demo_person", "Demo@Person2026");
+
+/// The unit that registers in the journey.
+const UNIT_LOGIN: &str = "tj_binhai_lab";
+const UNIT_NAME: &str = "天津滨海新材料科技有限公司";
+const UNIT_PASSWORD: &str = "Unit#Binhai2026";
+const UNIT_AGENT_MOBILE: &str = "13600007777";
+
+/// The person who registers in the journey.
+const PERSON_LOGIN: &str = "li_xiaoming";
+const PERSON_NAME: &str = "李小明";
+const PERSON_PASSWORD: &str = "Person#Li2026";
+const PERSON_MOBILE: &str = "13500005555";
+
+pub async fn walk(r: &mut Run) -> Result<()> {
+    the_checks_find_problems(r).await?;
+    unit_registers(r).await?;
+    unit_logs_in_at_the_portal(r).await?;
+    person_registers_and_is_verified(r).await?;
+    granted_person_single_sign_on(r).await?;
+    Ok(())
+}
+
+/// The accessibility checks themselves, on a page built to fail each of them: a check that
+/// cannot fail would let every page pass.
+async fn the_checks_find_problems(r: &mut Run) -> Result<()> {
+    r.step("0. the accessibility checks find what they look for");
+    r.new_browser().await?;
+    let page = concat!(
+        "<!doctype html><html><head><title>t</title></head><body>",
+        "<form><input id='a' name='a'>",
+        "<label for='b'>B</label><input id='b' aria-invalid='true'>",
+        "<label for='c'>C</label><input id='c' aria-describedby='gone'>",
+        "<p class='error' id='d-error'>lost</p></form>",
+        "<p id='x'></p><p id='x'></p><button></button>",
+        "<div style='width:2000px'>wide</div></body></html>",
+    );
+    r.open(&format!("data:text/html;charset=utf-8,{page}"))
+        .await?;
+    let found = r.page_problems().await?.join("\n");
+    for expected in [
+        "no label: #a",
+        "#b: aria-invalid without aria-describedby",
+        "#c: aria-describedby names a missing #gone",
+        "error not tied to a field: d-error",
+        "duplicate id: x",
+        "no accessible name: <button>",
+        "no lang on <html>",
+        "horizontal overflow at 1280 px",
+    ] {
+        if !found.contains(expected) {
+            bail!("the checks missed “{expected}”; they found:\n{found}");
+        }
+    }
+    Ok(())
+}
+
+/// A resident ID number with a correct GB 11643 check character.
+fn resident_id(first17: &str) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{first17}{check}")
+}
+
+/// A unified social credit code with a correct GB 32100 check character.
+fn uscc(first17: &str) -> String {
+    const CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const WEIGHTS: [usize; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    let sum: usize = first17
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(b, w)| CHARS.iter().position(|c| *c == b).unwrap_or(0) * w)
+        .sum();
+    format!("{first17}{}", CHARS[(31 - sum % 31) % 31] as char)
+}
+
+/// Fills the registration form's captcha, presses 获取验证码 and types the code that arrives.
+/// Passwords are typed again afterwards: the form never sends them back.
+async fn get_sms_code(r: &Run, mobile: &str) -> Result<()> {
+    r.answer_captcha().await?;
+    r.press("button[name=action][value=send_code]").await?;
+    r.wait_text("验证码已发送至").await?;
+    let code = r.sms_code(mobile, None).await?;
+    r.fill("#sms_code", &code).await
+}
+
+async fn unit_registers(r: &mut Run) -> Result<()> {
+    r.step("1. a unit registers at the IdP");
+    r.new_browser().await?;
+    let idp = r.platform.idp.clone();
+    r.open(&format!("{idp}/register")).await?;
+    r.checkpoint("register-choice").await?;
+    r.press("a[href='/register/legal-entity']").await?;
+    r.wait_url(&format!("{idp}/register/legal-entity")).await?;
+
+    r.fill("#login_name", UNIT_LOGIN).await?;
+    r.press("button[name=action][value=check_login_name]")
+        .await?;
+    r.wait_text("可以使用").await?;
+    r.pick("#entity_type", "enterprise").await?;
+    r.pick("#registration_region", "domestic").await?;
+    r.fill("#unit_name", UNIT_NAME).await?;
+    r.fill("#uscc", &uscc("91120116MA07BHXC1")).await?;
+    r.fill("#rep_name", "王建国").await?;
+    r.pick("#rep_id_type", "resident_id_card").await?;
+    r.fill("#rep_id_number", &resident_id("12010219700303123"))
+        .await?;
+    r.fill("#rep_valid_from", "2016-03-03").await?;
+    r.pick("#rep_term", "long_term").await?;
+    r.fill("#rep_mobile", "13800006666").await?;
+    r.fill("#agent_name", "陈晓").await?;
+    r.fill("#agent_mobile", UNIT_AGENT_MOBILE).await?;
+    r.pick("#agent_id_type", "resident_id_card").await?;
+    r.fill("#agent_id_number", &resident_id("12010419900909123"))
+        .await?;
+    r.fill("#agent_valid_from", "2021-09-09").await?;
+    r.pick("#agent_term", "20").await?;
+    r.fill("#password", UNIT_PASSWORD).await?;
+    r.fill("#password_confirm", UNIT_PASSWORD).await?;
+
+    // Submitted before the SMS code and the agreement: the errors stand at their fields.
+    r.press("button[name=action][value=register]").await?;
+    r.find("#form-alert").await?;
+    r.find("#agree[aria-invalid=true]").await?;
+    r.find("#agree-error").await?;
+    r.checkpoint("unit-form-errors").await?;
+
+    get_sms_code(r, UNIT_AGENT_MOBILE).await?;
+    r.fill("#password", UNIT_PASSWORD).await?;
+    r.fill("#password_confirm", UNIT_PASSWORD).await?;
+    r.answer_captcha().await?;
+    r.tick("#agree").await?;
+    r.checkpoint("unit-form-filled").await?;
+    r.press("button[name=action][value=register]").await?;
+    r.wait_text("注册成功").await?;
+    r.expect_texts(&[UNIT_LOGIN]).await?;
+    r.checkpoint("unit-registered").await
+}
+
+/// Logs in at the IdP's form the portal (or a subsystem) sent the browser to.
+async fn log_in(r: &Run, legal_entity: bool, login: &str, password: &str) -> Result<()> {
+    r.wait_url(&format!("{}/login", r.platform.idp)).await?;
+    if legal_entity {
+        r.press("nav[aria-label='用户类型'] a[href*='type=legal_entity']")
+            .await?;
+        r.find("nav[aria-label='用户类型'] a[aria-current=page][href*='type=legal_entity']")
+            .await?;
+    }
+    r.fill("#login_name", login).await?;
+    r.fill("#password", password).await?;
+    r.press("form[action='/login'] button[type=submit]").await
+}
+
+async fn unit_logs_in_at_the_portal(r: &mut Run) -> Result<()> {
+    r.step("1. the unit logs in and reaches the portal");
+    let portal = r.platform.portal.clone();
+    r.open(&format!("{portal}/")).await?;
+    r.checkpoint("portal-visitor").await?;
+    r.press("a[href='/auth/login']").await?;
+    r.wait_url(&format!("{}/login", r.platform.idp)).await?;
+    r.checkpoint("idp-login").await?;
+    // A mistyped password first: the error stands at the form, tied to both fields.
+    log_in(r, true, UNIT_LOGIN, "Wrong#Pass2026").await?;
+    r.find("#login-error").await?;
+    r.find("#password[aria-describedby~=login-error]").await?;
+    r.checkpoint("idp-login-error").await?;
+    log_in(r, true, UNIT_LOGIN, UNIT_PASSWORD).await?;
+    r.wait_url(&format!("{portal}/")).await?;
+    r.wait_text(&format!("您好，{UNIT_NAME}")).await?;
+    r.expect_texts(&[UNIT_LOGIN, "法人", "单位管理员"]).await?;
+    r.checkpoint("unit-portal-home").await
+}
+
+async fn person_registers_and_is_verified(r: &mut Run) -> Result<()> {
+    r.step("3. a person registers and verifies the real name");
+    r.new_browser().await?;
+    let idp = r.platform.idp.clone();
+    r.open(&format!("{idp}/register/person")).await?;
+    r.fill("#login_name", PERSON_LOGIN).await?;
+    r.fill("#real_name", PERSON_NAME).await?;
+    r.pick("#identity_region", "mainland").await?;
+    r.pick("#id_type", "resident_id_card").await?;
+    r.fill("#id_number", &resident_id("12010519950505123"))
+        .await?;
+    r.fill("#id_valid_from", "2020-05-05").await?;
+    r.pick("#id_term", "10").await?;
+    r.fill("#mobile", PERSON_MOBILE).await?;
+    get_sms_code(r, PERSON_MOBILE).await?;
+    r.fill("#password", PERSON_PASSWORD).await?;
+    r.fill("#password_confirm", PERSON_PASSWORD).await?;
+    r.answer_captcha().await?;
+    r.tick("#agree").await?;
+    r.checkpoint("person-form-filled").await?;
+    r.press("button[name=action][value=register]").await?;
+    r.wait_text("注册成功").await?;
+    // Inside the service hours the registration verifies the name at once.
+    r.expect_texts(&[PERSON_LOGIN, "已认证"]).await?;
+    r.checkpoint("person-registered").await?;
+
+    r.press("a[href='/login']").await?;
+    log_in(r, false, PERSON_LOGIN, PERSON_PASSWORD).await?;
+    r.open(&format!("{idp}/account/realname")).await?;
+    r.find("#realname-status[data-status=verified]").await?;
+    r.expect_texts(&["已认证"]).await?;
+    r.checkpoint("person-realname").await
+}
+
+async fn granted_person_single_sign_on(r: &mut Run) -> Result<()> {
+    r.step("5. a granted person enters the incubator without logging in again");
+    r.new_browser().await?;
+    let portal = r.platform.portal.clone();
+    let incubator = r.platform.incubator.clone();
+    let makerspace = r.platform.makerspace.clone();
+    r.open(&format!("{portal}/auth/login")).await?;
+    log_in(r, false, DEMO_PERSON.0, DEMO_PERSON.1).await?;
+    r.wait_url(&format!("{portal}/")).await?;
+    r.wait_text("您好，张三").await?;
+    r.checkpoint("granted-person-portal").await?;
+    r.press(&format!("a.enter[href^='{incubator}']")).await?;
+    r.wait_url(&format!("{incubator}/")).await?;
+    r.wait_text("欢迎，张三").await?;
+    r.checkpoint("incubator-entered").await?;
+
+    r.step("7. the makerspace refuses a person without its grant");
+    r.open(&format!("{makerspace}/auth/login")).await?;
+    r.wait_url(&makerspace).await?;
+    r.wait_text("未获授权").await?;
+    r.expect_texts(&["张三", "单位管理员", "众创空间绩效评估系统"])
+        .await?;
+    r.checkpoint("makerspace-refused").await?;
+
+    r.step("8. logging out at the portal ends the incubator session too");
+    r.open(&format!("{portal}/")).await?;
+    r.press("form[action='/auth/logout'] button[type=submit]")
+        .await?;
+    r.wait_url(&format!("{portal}/")).await?;
+    r.wait_text("您已安全退出登录").await?;
+    r.checkpoint("portal-logged-out").await?;
+    r.open(&format!("{incubator}/")).await?;
+    r.find("a[href='/auth/login']").await?;
+    if r.text().await?.contains("欢迎，张三") {
+        bail!("the incubator still shows the session after the portal's logout");
+    }
+    r.checkpoint("incubator-logged-out").await
+}
