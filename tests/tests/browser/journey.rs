@@ -5,9 +5,6 @@ use anyhow::{bail, Result};
 
 use crate::run::Run;
 
-/// Demo accounts of `config/demo.toml`.
-const DEMO_PERSON: (&str, &str) = ("demo_person", "Demo@Person2026");
-
 /// The unit that registers in the journey.
 const UNIT_LOGIN: &str = "tj_binhai_lab";
 const UNIT_NAME: &str = "天津滨海新材料科技有限公司";
@@ -24,9 +21,192 @@ pub async fn walk(r: &mut Run) -> Result<()> {
     the_checks_find_problems(r).await?;
     unit_registers(r).await?;
     unit_logs_in_at_the_portal(r).await?;
+    unit_completes_and_submits(r).await?;
+    department_reviewer_approves(r).await?;
     person_registers_and_is_verified(r).await?;
-    granted_person_single_sign_on(r).await?;
+    person_completes_the_profile_and_picks_the_unit(r).await?;
+    unit_admin_authorizes_incubator_only(r).await?;
+    person_enters_through_the_launcher(r).await?;
     Ok(())
+}
+
+/// The demo platform admin, department reviewer of `dept-tj-kjj-gxc` (config/demo.toml).
+const DEMO_ADMIN: (&str, &str) = ("demo_admin", "Demo@Admin2026");
+const DEPARTMENT: &str = "dept-tj-kjj-gxc";
+
+/// Small files of the kinds the attachment slots take (the IdP checks the content).
+fn attachment_files(r: &Run) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let dir = r.artifacts.join("fixtures");
+    std::fs::create_dir_all(&dir)?;
+    let pdf = dir.join("营业执照.pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+    )?;
+    let png = dir.join("开户许可证.png");
+    std::fs::write(
+        &png,
+        [
+            0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R',
+            0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xDE,
+        ],
+    )?;
+    Ok((pdf, png))
+}
+
+async fn unit_completes_and_submits(r: &mut Run) -> Result<()> {
+    r.step("1. the unit completes its information with attachments and submits");
+    let portal = r.platform.portal.clone();
+    r.press("#go-unit").await?;
+    r.wait_url(&format!("{portal}/complete/unit")).await?;
+    r.pick_label("#legal_person_nature", "民营企业").await?;
+    r.pick_label("#entity_type", "企业").await?;
+    r.pick("#department_id", DEPARTMENT).await?;
+    r.fill("#contact_name", "陈晓").await?;
+    r.fill("#contact_mobile", UNIT_AGENT_MOBILE).await?;
+    r.fill("#contact_email", "chenxiao@binhai-lab.cn").await?;
+    for prefix in ["registered", "located"] {
+        r.pick(&format!("#{prefix}_address_city"), "天津市").await?;
+        r.pick(&format!("#{prefix}_address_district"), "南开区").await?;
+        r.fill(&format!("#{prefix}_address_detail"), "卫津路 92 号")
+            .await?;
+    }
+    r.fill("#bank_account_name", UNIT_NAME).await?;
+    r.fill("#bank_name", "中国银行天津分行").await?;
+    r.fill("#bank_account_number", "6222021234567890").await?;
+    r.press("#save").await?;
+    r.find("#done").await?;
+
+    let (pdf, png) = attachment_files(r)?;
+    for (slot, file) in [
+        ("business_licence", &pdf),
+        ("risk_commitment", &pdf),
+        ("bank_permit", &png),
+    ] {
+        r.attach(&format!("#file-{slot}"), file).await?;
+        r.press(&format!("#upload-{slot}")).await?;
+        r.find(&format!("#slot-{slot} ul.files a")).await?;
+    }
+    r.checkpoint("unit-completion").await?;
+    r.press("#submit").await?;
+    r.wait_text("待审核").await?;
+    r.checkpoint("unit-submitted").await
+}
+
+async fn department_reviewer_approves(r: &mut Run) -> Result<()> {
+    r.step("2. a department reviewer approves the unit");
+    r.new_browser().await?;
+    let portal = r.platform.portal.clone();
+    r.open(&format!("{portal}/auth/login")).await?;
+    log_in(r, false, DEMO_ADMIN.0, DEMO_ADMIN.1).await?;
+    r.wait_url(&format!("{portal}/")).await?;
+    r.open(&format!("{portal}/reviews")).await?;
+    r.wait_text(UNIT_NAME).await?;
+    r.checkpoint("reviews").await?;
+    r.press("#units a[id^=open-]").await?;
+    r.wait_text(&format!("单位审核：{UNIT_NAME}")).await?;
+    r.find("#attachments a").await?;
+    r.checkpoint("review-detail").await?;
+    r.press("#approve").await?;
+    r.find("#done").await?;
+    r.expect_texts(&["已通过"]).await?;
+    r.checkpoint("unit-approved").await
+}
+
+async fn person_completes_the_profile_and_picks_the_unit(r: &mut Run) -> Result<()> {
+    r.step("3. the person completes the profile and picks the unit");
+    let portal = r.platform.portal.clone();
+    // Signed in at the IdP already: the portal's login goes through without the form.
+    r.open(&format!("{portal}/auth/login")).await?;
+    r.wait_url(&format!("{portal}/")).await?;
+    r.wait_text(&format!("您好，{PERSON_NAME}")).await?;
+    r.press("#go-person").await?;
+    r.wait_url(&format!("{portal}/complete/person")).await?;
+    r.tick("#gender-m").await?;
+    r.fill("#phone", "022-23456789").await?;
+    r.fill("#position", "项目主管").await?;
+    r.fill("#title", "工程师").await?;
+    r.press("#save-profile").await?;
+    r.find("#done").await?;
+    r.fill("#unit-name", UNIT_NAME).await?;
+    r.press("#search-unit").await?;
+    r.find("#unit-hits").await?;
+    r.checkpoint("person-unit-search").await?;
+    r.press("#unit-hits button[id^=pick-]").await?;
+    r.wait_text(&format!("当前单位：{UNIT_NAME}")).await?;
+    r.checkpoint("person-unit-picked").await
+}
+
+async fn unit_admin_authorizes_incubator_only(r: &mut Run) -> Result<()> {
+    r.step("4. the unit admin authorizes the person for the incubator only");
+    r.new_browser().await?;
+    let portal = r.platform.portal.clone();
+    r.open(&format!("{portal}/auth/login")).await?;
+    log_in(r, true, UNIT_LOGIN, UNIT_PASSWORD).await?;
+    r.wait_url(&format!("{portal}/")).await?;
+    r.press("#go-members").await?;
+    r.wait_url(&format!("{portal}/members")).await?;
+    r.find(&format!("#member-{PERSON_LOGIN}")).await?;
+    r.checkpoint("members-pending").await?;
+    r.press(&format!("#approve-{PERSON_LOGIN}")).await?;
+    r.tick(&format!("#grant-{PERSON_LOGIN}-incubator")).await?;
+    r.untick(&format!("#grant-{PERSON_LOGIN}-makerspace"))
+        .await?;
+    r.press(&format!("#save-grants-{PERSON_LOGIN}")).await?;
+    r.find("#done").await?;
+    r.find(&format!("#grant-{PERSON_LOGIN}-incubator:checked"))
+        .await?;
+    if r
+        .exists(&format!("#grant-{PERSON_LOGIN}-makerspace:checked"))
+        .await?
+    {
+        bail!("the makerspace is granted too");
+    }
+    r.checkpoint("members-granted").await
+}
+
+async fn person_enters_through_the_launcher(r: &mut Run) -> Result<()> {
+    r.step("5. the person opens the launcher and enters the incubator without logging in again");
+    r.new_browser().await?;
+    let portal = r.platform.portal.clone();
+    let incubator = r.platform.incubator.clone();
+    let makerspace = r.platform.makerspace.clone();
+    r.open(&format!("{portal}/auth/login")).await?;
+    log_in(r, false, PERSON_LOGIN, PERSON_PASSWORD).await?;
+    r.wait_url(&format!("{portal}/")).await?;
+    r.press("#go-launcher").await?;
+    r.wait_url(&format!("{portal}/launcher")).await?;
+    r.find("#enter-incubator").await?;
+    if r.exists("#enter-makerspace").await? {
+        bail!("the launcher offers the makerspace without its grant");
+    }
+    r.checkpoint("launcher").await?;
+    r.press("#enter-incubator").await?;
+    r.wait_url(&format!("{incubator}/")).await?;
+    r.wait_text(&format!("欢迎，{PERSON_NAME}")).await?;
+    r.checkpoint("incubator-entered").await?;
+
+    r.step("7. the makerspace refuses the person");
+    r.open(&format!("{makerspace}/auth/login")).await?;
+    r.wait_url(&makerspace).await?;
+    r.wait_text("未获授权").await?;
+    r.expect_texts(&[PERSON_NAME, "单位管理员", "众创空间绩效评估系统"])
+        .await?;
+    r.checkpoint("makerspace-refused").await?;
+
+    r.step("8. logging out at the portal ends the incubator session too");
+    r.open(&format!("{portal}/")).await?;
+    r.press("form[action='/auth/logout'] button[type=submit]")
+        .await?;
+    r.wait_url(&format!("{portal}/")).await?;
+    r.wait_text("您已安全退出登录").await?;
+    r.checkpoint("portal-logged-out").await?;
+    r.open(&format!("{incubator}/")).await?;
+    r.find("a[href='/auth/login']").await?;
+    if r.text().await?.contains(&format!("欢迎，{PERSON_NAME}")) {
+        bail!("the incubator still shows the session after the portal's logout");
+    }
+    r.checkpoint("incubator-logged-out").await
 }
 
 /// The accessibility checks themselves, on a page built to fail each of them: a check that
@@ -218,43 +398,4 @@ async fn person_registers_and_is_verified(r: &mut Run) -> Result<()> {
     r.find("#realname-status[data-status=verified]").await?;
     r.expect_texts(&["已认证"]).await?;
     r.checkpoint("person-realname").await
-}
-
-async fn granted_person_single_sign_on(r: &mut Run) -> Result<()> {
-    r.step("5. a granted person enters the incubator without logging in again");
-    r.new_browser().await?;
-    let portal = r.platform.portal.clone();
-    let incubator = r.platform.incubator.clone();
-    let makerspace = r.platform.makerspace.clone();
-    r.open(&format!("{portal}/auth/login")).await?;
-    log_in(r, false, DEMO_PERSON.0, DEMO_PERSON.1).await?;
-    r.wait_url(&format!("{portal}/")).await?;
-    r.wait_text("您好，张三").await?;
-    r.checkpoint("granted-person-portal").await?;
-    r.press(&format!("a.enter[href^='{incubator}']")).await?;
-    r.wait_url(&format!("{incubator}/")).await?;
-    r.wait_text("欢迎，张三").await?;
-    r.checkpoint("incubator-entered").await?;
-
-    r.step("7. the makerspace refuses a person without its grant");
-    r.open(&format!("{makerspace}/auth/login")).await?;
-    r.wait_url(&makerspace).await?;
-    r.wait_text("未获授权").await?;
-    r.expect_texts(&["张三", "单位管理员", "众创空间绩效评估系统"])
-        .await?;
-    r.checkpoint("makerspace-refused").await?;
-
-    r.step("8. logging out at the portal ends the incubator session too");
-    r.open(&format!("{portal}/")).await?;
-    r.press("form[action='/auth/logout'] button[type=submit]")
-        .await?;
-    r.wait_url(&format!("{portal}/")).await?;
-    r.wait_text("您已安全退出登录").await?;
-    r.checkpoint("portal-logged-out").await?;
-    r.open(&format!("{incubator}/")).await?;
-    r.find("a[href='/auth/login']").await?;
-    if r.text().await?.contains("欢迎，张三") {
-        bail!("the incubator still shows the session after the portal's logout");
-    }
-    r.checkpoint("incubator-logged-out").await
 }

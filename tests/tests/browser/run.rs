@@ -189,6 +189,10 @@ impl Run {
         .await
     }
 
+    pub async fn exists(&self, css: &str) -> Result<bool> {
+        Ok(!self.wd()?.find_all(css).await?.is_empty())
+    }
+
     /// Types `value` into the field `css` (its previous content replaced). Date inputs are set
     /// directly: typed keys would depend on the browser's locale-specific date widget.
     pub async fn fill(&self, css: &str, value: &str) -> Result<()> {
@@ -236,6 +240,49 @@ impl Run {
             .await?;
         if now.as_str() != Some(value) {
             bail!("{css} holds {now} after choosing {value:?}");
+        }
+        Ok(())
+    }
+
+    /// Chooses the option shown as `label` in the select `css` (for lists whose values are
+    /// internal ids).
+    pub async fn pick_label(&self, css: &str, label: &str) -> Result<()> {
+        self.find(css).await?;
+        let wd = self.wd()?;
+        for option in wd.find_all(&format!("{css} option")).await? {
+            let text = wd
+                .execute("return arguments[0].textContent.trim()", vec![option.as_arg()])
+                .await?;
+            if text.as_str() == Some(label) {
+                return wd.click(&option).await;
+            }
+        }
+        bail!("{css} has no option “{label}”")
+    }
+
+    /// Attaches `file` to the file input `css`.
+    pub async fn attach(&self, css: &str, file: &Path) -> Result<()> {
+        let e = self
+            .wd()?
+            .find_all(css)
+            .await?
+            .into_iter()
+            .next()
+            .with_context(|| format!("no file input {css}"))?;
+        self.wd()?
+            .send_keys(&e, &file.canonicalize()?.display().to_string())
+            .await
+    }
+
+    /// Unticks the checkbox `css` if it is ticked.
+    pub async fn untick(&self, css: &str) -> Result<()> {
+        let e = self.find(css).await?;
+        let wd = self.wd()?;
+        let checked = wd
+            .execute("return arguments[0].checked", vec![e.as_arg()])
+            .await?;
+        if checked == Value::Bool(true) {
+            wd.click(&e).await?;
         }
         Ok(())
     }
