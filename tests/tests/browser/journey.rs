@@ -67,7 +67,8 @@ async fn unit_completes_and_submits(r: &mut Run) -> Result<()> {
     r.fill("#contact_email", "chenxiao@binhai-lab.cn").await?;
     for prefix in ["registered", "located"] {
         r.pick(&format!("#{prefix}_address_city"), "天津市").await?;
-        r.pick(&format!("#{prefix}_address_district"), "南开区").await?;
+        r.pick(&format!("#{prefix}_address_district"), "南开区")
+            .await?;
         r.fill(&format!("#{prefix}_address_detail"), "卫津路 92 号")
             .await?;
     }
@@ -156,8 +157,7 @@ async fn unit_admin_authorizes_incubator_only(r: &mut Run) -> Result<()> {
     r.find("#done").await?;
     r.find(&format!("#grant-{PERSON_LOGIN}-incubator:checked"))
         .await?;
-    if r
-        .exists(&format!("#grant-{PERSON_LOGIN}-makerspace:checked"))
+    if r.exists(&format!("#grant-{PERSON_LOGIN}-makerspace:checked"))
         .await?
     {
         bail!("the makerspace is granted too");

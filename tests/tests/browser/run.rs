@@ -251,7 +251,10 @@ impl Run {
         let wd = self.wd()?;
         for option in wd.find_all(&format!("{css} option")).await? {
             let text = wd
-                .execute("return arguments[0].textContent.trim()", vec![option.as_arg()])
+                .execute(
+                    "return arguments[0].textContent.trim()",
+                    vec![option.as_arg()],
+                )
                 .await?;
             if text.as_str() == Some(label) {
                 return wd.click(&option).await;
