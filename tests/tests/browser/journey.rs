@@ -1,7 +1,7 @@
 //! The steps of the journey, in order. Each person uses a browser of their own; each step
 //! ends with a checkpoint (screenshots and accessibility checks).
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::run::Run;
 
@@ -27,6 +27,9 @@ pub async fn walk(r: &mut Run) -> Result<()> {
     person_completes_the_profile_and_picks_the_unit(r).await?;
     unit_admin_authorizes_incubator_only(r).await?;
     person_enters_through_the_launcher(r).await?;
+    let declaration = person_declares_in_the_incubator(r).await?;
+    bureau_returns_then_approves(r, &declaration).await?;
+    person_is_refused_by_the_makerspace_and_logs_out(r).await?;
     Ok(())
 }
 
@@ -166,11 +169,10 @@ async fn unit_admin_authorizes_incubator_only(r: &mut Run) -> Result<()> {
 }
 
 async fn person_enters_through_the_launcher(r: &mut Run) -> Result<()> {
-    r.step("5. the person opens the launcher and enters the incubator without logging in again");
+    r.step("4. the person opens the launcher and enters the incubator without logging in again");
     r.new_browser().await?;
     let portal = r.platform.portal.clone();
     let incubator = r.platform.incubator.clone();
-    let makerspace = r.platform.makerspace.clone();
     r.open(&format!("{portal}/auth/login")).await?;
     log_in(r, false, PERSON_LOGIN, PERSON_PASSWORD).await?;
     r.wait_url(&format!("{portal}/")).await?;
@@ -184,8 +186,219 @@ async fn person_enters_through_the_launcher(r: &mut Run) -> Result<()> {
     r.press("#enter-incubator").await?;
     r.wait_url(&format!("{incubator}/")).await?;
     r.wait_text(&format!("欢迎，{PERSON_NAME}")).await?;
-    r.checkpoint("incubator-entered").await?;
+    r.checkpoint("incubator-entered").await
+}
 
+/// The incubator's reviewer at the bureau (config/demo.toml grants demo_admin incubator:reviewer).
+const RETURN_REASON: &str = "孵化场地总面积与证明材料不一致，请核实后重新提交。";
+
+/// 800 Chinese characters exactly: the limit of an annual summary item.
+fn summary_of_800() -> String {
+    let sentence = "本年度孵化器围绕新材料产业完善专业服务体系，";
+    let text: String = sentence.chars().cycle().take(799).collect();
+    format!("{text}。")
+}
+
+/// Steps 5: the person declares in the incubator; returns the declaration's id.
+async fn person_declares_in_the_incubator(r: &mut Run) -> Result<String> {
+    r.step("5. the person saves a partial declaration as a draft");
+    let incubator = r.platform.incubator.clone();
+    r.press("#add-declaration").await?;
+    r.wait_url(&format!("{incubator}/declarations/new")).await?;
+    r.fill("#carrier_name", "滨海新材料科技企业孵化器").await?;
+    r.pick("#incubator_type", "专业").await?;
+    r.press("#save").await?;
+    let url = r.url().await?;
+    let id = url
+        .strip_prefix(&format!("{incubator}/declarations/"))
+        .and_then(|rest| rest.split('/').next())
+        .filter(|id| *id != "new" && !id.is_empty())
+        .with_context(|| format!("no declaration id in {url}"))?
+        .to_owned();
+    r.find("#notice").await?;
+    r.wait_text("申报已创建并暂存").await?;
+    let kept = r
+        .wd()?
+        .execute(
+            "return [document.getElementById('carrier_name').value, document.getElementById('incubator_type').value]",
+            vec![],
+        )
+        .await?;
+    if kept != serde_json::json!(["滨海新材料科技企业孵化器", "专业"]) {
+        bail!("the draft kept {kept}");
+    }
+    r.checkpoint("declaration-draft").await?;
+
+    r.step("5. submitting the partial draft shows the conditional rule at its fields");
+    r.press("#submit").await?;
+    r.find("#error-summary").await?;
+    r.find("#same_industry_firms[aria-invalid=true]").await?;
+    r.find("#same_industry_firms-error").await?;
+    r.find("#tech_field-error").await?;
+
+    r.step("5. the person fills the rest of the declaration and saves it");
+    r.fill("#operator_name", "天津滨海新材料孵化器管理有限公司")
+        .await?;
+    r.fill("#operator_uscc", &uscc("91120116MA05KFH2X")).await?;
+    r.pick("#district", "南开区").await?;
+    r.fill("#address", "天津市南开区卫津路 92 号").await?;
+    r.fill("#established_date", "2015-06-01").await?;
+    r.fill("#contact_name", PERSON_NAME).await?;
+    r.fill("#same_industry_firms", "25").await?;
+    r.fill("#tech_field", "新材料").await?;
+    r.tick("#national_level-1").await?;
+    for (key, value) in [
+        ("total_area", "12000"),
+        ("incubation_area", "8000"),
+        ("public_area", "1500"),
+        ("incubated_firms", "60"),
+        ("new_incubated_firms", "12"),
+        ("graduated_firms", "5"),
+        ("high_tech_firms", "18"),
+        ("ip_applications", "40"),
+        ("firm_employees", "900"),
+        ("incubation_fund", "2000"),
+        ("financed_firms", "8"),
+        ("financing_total", "5600"),
+        ("total_income", "1200"),
+        ("staff_total", "15"),
+        ("staff_degree", "12"),
+        ("mentors", "20"),
+    ] {
+        r.fill(&format!("#{key}"), value).await?;
+    }
+    r.tick("#services-1").await?;
+    r.tick("#services-4").await?;
+    let overview = summary_of_800();
+    r.fill("#summary_overview", &overview).await?;
+    r.fill(
+        "#summary_services",
+        "提供创业辅导、投融资对接和新材料检测公共服务。",
+    )
+    .await?;
+    r.fill("#summary_results", "当年新增在孵企业12家，毕业企业5家。")
+        .await?;
+    r.fill("#summary_plans", "下一年度扩建中试平台，引进专业服务机构。")
+        .await?;
+    r.press("#save").await?;
+    r.wait_text("已暂存。").await?;
+    let kept = r
+        .wd()?
+        .execute(
+            "return document.getElementById('summary_overview').value",
+            vec![],
+        )
+        .await?;
+    if kept.as_str() != Some(overview.as_str()) {
+        bail!("the 800-character summary was not kept as typed");
+    }
+    r.checkpoint("declaration-saved").await?;
+
+    r.step("5. the person exports the Word file");
+    r.click("#export-docx").await?;
+    let docx = r.wait_download(".docx").await?;
+    if !docx.starts_with(b"PK") {
+        bail!("the export is no Word (zip) file");
+    }
+
+    r.step("5. the person uploads the signed PDF and submits");
+    let (pdf, _) = attachment_files(r)?;
+    r.attach("#file-signature", &pdf).await?;
+    r.press("#upload-signature").await?;
+    r.find("#slot-signature ul.files a").await?;
+    r.wait_text("附件上传成功").await?;
+    r.checkpoint("declaration-signed").await?;
+    r.press("#declaration-form #submit").await?;
+    r.wait_url(&format!("{incubator}/declarations/{id}"))
+        .await?;
+    r.wait_text("已提交至科技局审批").await?;
+    r.expect_texts(&["已提交，待审批"]).await?;
+    if r.exists("#edit").await? {
+        bail!("the submitted declaration can still be edited");
+    }
+    r.checkpoint("declaration-submitted").await?;
+    Ok(id)
+}
+
+/// Logs in at the incubator (signing in at the IdP) in the current browser.
+async fn log_in_at_the_incubator(r: &Run, login: &str, password: &str) -> Result<()> {
+    let incubator = r.platform.incubator.clone();
+    r.open(&format!("{incubator}/auth/login")).await?;
+    log_in(r, false, login, password).await?;
+    r.wait_url(&format!("{incubator}/")).await?;
+    r.find("#add-declaration").await?;
+    Ok(())
+}
+
+/// Step 6: the bureau returns the declaration with a reason; the person corrects and
+/// resubmits it; the bureau approves. The person's browser is kept aside meanwhile.
+async fn bureau_returns_then_approves(r: &mut Run, id: &str) -> Result<()> {
+    r.step("6. the bureau's reviewer returns the declaration with a reason");
+    let incubator = r.platform.incubator.clone();
+    let mut other = None;
+    r.swap_browser(&mut other);
+    r.new_browser().await?;
+    log_in_at_the_incubator(r, DEMO_ADMIN.0, DEMO_ADMIN.1).await?;
+    r.press("#review-link").await?;
+    r.wait_url(&format!("{incubator}/review")).await?;
+    r.find(&format!("#row-{id}")).await?;
+    r.checkpoint("incubator-review-list").await?;
+    r.press(&format!("#row-{id} a")).await?;
+    r.wait_url(&format!("{incubator}/declarations/{id}"))
+        .await?;
+    r.find("#decision").await?;
+    r.fill("#reason", RETURN_REASON).await?;
+    r.checkpoint("incubator-review-detail").await?;
+    r.press("#return").await?;
+    r.wait_text("已退回，申报人可修改后重新提交").await?;
+    r.checkpoint("incubator-returned").await?;
+
+    r.step("6. the person reads the reason, corrects and resubmits");
+    r.swap_browser(&mut other);
+    r.open(&format!("{incubator}/declarations/{id}")).await?;
+    r.find("#return-reason").await?;
+    r.expect_texts(&[RETURN_REASON, "已退回"]).await?;
+    r.checkpoint("declaration-returned").await?;
+    r.press("#edit").await?;
+    r.wait_url(&format!("{incubator}/declarations/{id}/edit"))
+        .await?;
+    r.find("#return-reason").await?;
+    r.fill("#total_area", "11800").await?;
+    r.press("#save").await?;
+    r.wait_text("已暂存。").await?;
+    r.press("#declaration-form #submit").await?;
+    r.wait_url(&format!("{incubator}/declarations/{id}"))
+        .await?;
+    r.wait_text("已提交至科技局审批").await?;
+    r.expect_texts(&["已提交，待审批", "11800"]).await?;
+    r.checkpoint("declaration-resubmitted").await?;
+
+    r.step("6. the bureau's reviewer approves; the person sees it approved");
+    r.swap_browser(&mut other);
+    r.open(&format!("{incubator}/declarations/{id}")).await?;
+    r.find("#approve").await?;
+    r.press("#approve").await?;
+    r.wait_text("已审批通过。").await?;
+    r.checkpoint("incubator-approved").await?;
+    r.swap_browser(&mut other);
+    if let Some(reviewer) = other.take() {
+        let _ = reviewer.quit().await;
+    }
+    r.open(&format!("{incubator}/")).await?;
+    r.find(&format!("#row-{id}")).await?;
+    r.open(&format!("{incubator}/declarations/{id}")).await?;
+    r.find("#state").await?;
+    r.expect_texts(&["审批通过"]).await?;
+    if r.exists("#edit").await? {
+        bail!("the approved declaration can still be edited");
+    }
+    r.checkpoint("declaration-approved").await
+}
+
+async fn person_is_refused_by_the_makerspace_and_logs_out(r: &mut Run) -> Result<()> {
+    let portal = r.platform.portal.clone();
+    let incubator = r.platform.incubator.clone();
+    let makerspace = r.platform.makerspace.clone();
     r.step("7. the makerspace refuses the person");
     r.open(&format!("{makerspace}/auth/login")).await?;
     r.wait_url(&makerspace).await?;

@@ -95,6 +95,35 @@ impl Run {
         Ok(())
     }
 
+    /// Puts the current browser aside in `other` and takes the one held there (none: no
+    /// browser until `new_browser`), so that two people keep their own sessions in turn.
+    pub fn swap_browser(&mut self, other: &mut Option<Driver>) {
+        std::mem::swap(&mut self.driver, other);
+    }
+
+    /// Clicks `css` where no new page follows (a download link).
+    pub async fn click(&self, css: &str) -> Result<()> {
+        let e = self.find(css).await?;
+        self.centre(&e).await?;
+        self.wd()?.click(&e).await
+    }
+
+    /// Waits for a finished download whose name ends with `suffix` in the browser's download
+    /// directory, and returns its bytes.
+    pub async fn wait_download(&self, suffix: &str) -> Result<Vec<u8>> {
+        wait_for(&format!("a download *{suffix}"), || async {
+            for entry in std::fs::read_dir(&self.downloads)? {
+                let path = entry?.path();
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name.ends_with(suffix) {
+                    return Ok(Some(std::fs::read(&path)?));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
     pub async fn close(&mut self) {
         if let Some(d) = self.driver.take() {
             let _ = d.quit().await;
@@ -226,6 +255,7 @@ impl Run {
     /// Chooses the option with `value` in the select `css` by clicking it.
     pub async fn pick(&self, css: &str, value: &str) -> Result<()> {
         let select = self.find(css).await?;
+        self.centre(&select).await?;
         let wd = self.wd()?;
         // Options have no box of their own; WebDriver clicks them through their select.
         let option = wd
@@ -277,6 +307,18 @@ impl Run {
             .await
     }
 
+    /// Scrolls `e` to the middle of the window, out from under sticky bars (a form's action
+    /// bar would otherwise take the click meant for a field near the window's edge).
+    async fn centre(&self, e: &Element) -> Result<()> {
+        self.wd()?
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'})",
+                vec![e.as_arg()],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Unticks the checkbox `css` if it is ticked.
     pub async fn untick(&self, css: &str) -> Result<()> {
         let e = self.find(css).await?;
@@ -285,6 +327,7 @@ impl Run {
             .execute("return arguments[0].checked", vec![e.as_arg()])
             .await?;
         if checked == Value::Bool(true) {
+            self.centre(&e).await?;
             wd.click(&e).await?;
         }
         Ok(())
@@ -298,6 +341,7 @@ impl Run {
             .execute("return arguments[0].checked", vec![e.as_arg()])
             .await?;
         if checked != Value::Bool(true) {
+            self.centre(&e).await?;
             wd.click(&e).await?;
         }
         Ok(())
@@ -306,6 +350,7 @@ impl Run {
     /// Clicks `css` (a link or a submit button) and waits for the next page to load.
     pub async fn press(&self, css: &str) -> Result<()> {
         let e = self.find(css).await?;
+        self.centre(&e).await?;
         let wd = self.wd()?;
         // A mark on the current document: gone once the browser shows another one.
         wd.execute("window.__tongyiOldPage = true", vec![]).await?;
