@@ -189,7 +189,8 @@ async fn person_enters_through_the_launcher(r: &mut Run) -> Result<()> {
     r.checkpoint("incubator-entered").await
 }
 
-/// The incubator's reviewer at the bureau (config/demo.toml grants demo_admin incubator:reviewer).
+/// What the bureau's reviewer (demo_admin, incubator:reviewer in config/demo.toml) writes
+/// when returning the declaration.
 const RETURN_REASON: &str = "孵化场地总面积与证明材料不一致，请核实后重新提交。";
 
 /// 800 Chinese characters exactly: the limit of an annual summary item.
@@ -199,7 +200,7 @@ fn summary_of_800() -> String {
     format!("{text}。")
 }
 
-/// Steps 5: the person declares in the incubator; returns the declaration's id.
+/// Step 5: the person declares in the incubator; returns the declaration's id.
 async fn person_declares_in_the_incubator(r: &mut Run) -> Result<String> {
     r.step("5. the person saves a partial declaration as a draft");
     let incubator = r.platform.incubator.clone();
@@ -303,10 +304,13 @@ async fn person_declares_in_the_incubator(r: &mut Run) -> Result<String> {
 
     r.step("5. the person uploads the signed PDF and submits");
     let (pdf, _) = attachment_files(r)?;
-    r.attach("#file-signature", &pdf).await?;
+    let signed = pdf.with_file_name("签章页.pdf");
+    std::fs::copy(&pdf, &signed)?;
+    r.attach("#file-signature", &signed).await?;
     r.press("#upload-signature").await?;
     r.find("#slot-signature ul.files a").await?;
     r.wait_text("附件上传成功").await?;
+    r.expect_texts(&["签章页.pdf"]).await?;
     r.checkpoint("declaration-signed").await?;
     r.press("#declaration-form #submit").await?;
     r.wait_url(&format!("{incubator}/declarations/{id}"))
