@@ -230,9 +230,10 @@ async fn approve(
     }
 }
 
+/// The body of a return or suspension: why.
 #[derive(Deserialize)]
-struct ReturnBody {
-    reason: String,
+pub(super) struct ReasonBody {
+    pub(super) reason: String,
 }
 
 async fn return_unit(
@@ -242,7 +243,7 @@ async fn return_unit(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ReturnBody = answer!(body(&bytes).map_err(bad_request));
+    let b: ReasonBody = answer!(body(&bytes).map_err(bad_request));
     match review::return_unit(&state, &actor, &org_id, &b.reason).await {
         Ok(u) => ok_json(unit_json(&u)),
         Err(e) => refused(e),
@@ -500,11 +501,6 @@ async fn delete_attachment(
         Ok(()) => no_content(),
         Err(e) => refused(e),
     }
-}
-
-#[derive(Deserialize)]
-struct ReasonBody {
-    reason: String,
 }
 
 async fn suspend(

@@ -12,13 +12,13 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tongyi_shared::mask::mask_mobile;
 
 use super::api_auth::{
     actor, answer, bad_request, body, json_with, ok_json, page_json, page_of, refused,
 };
+use super::directory_api::ReasonBody;
 use crate::{
     accounts::profile::mask_email,
     directory::{
@@ -221,11 +221,6 @@ async fn approve_expert(
     let actor = answer!(actor(&state, &headers).await);
     let v = expert::decide(&state, &actor, &account_id, None).await;
     expert_answer(&state, v).await
-}
-
-#[derive(Deserialize)]
-struct ReasonBody {
-    reason: String,
 }
 
 async fn reject_expert(
