@@ -2,7 +2,10 @@
 //! subsystem clients (`GET /api/subsystems`), or, on an IdP without that endpoint, the
 //! `[[subsystem]]` list of the portal's config with the grants from the claims.
 
-use tongyi_shared::rp::RpSession;
+use tongyi_shared::{
+    org::{OrgRole, UnitStatus},
+    rp::RpSession,
+};
 
 use crate::{directory::UserApi, error::Error, state::Portal};
 
@@ -20,10 +23,10 @@ pub struct Subsystem {
 fn how_to_get(session: &RpSession) -> &'static str {
     match session.claims.org.as_ref() {
         None => "先选择所属单位",
-        Some(o) if o.role == "admin" && o.status != "active" => {
+        Some(o) if o.role == OrgRole::Admin && o.status != UnitStatus::Active => {
             "完成单位信息补全并通过主管部门审核"
         }
-        Some(o) if o.role == "admin" => "请联系平台管理员开通",
+        Some(o) if o.role == OrgRole::Admin => "请联系平台管理员开通",
         Some(_) => "请联系所属单位管理员授权",
     }
 }

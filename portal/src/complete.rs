@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use tongyi_shared::{claims::AccountType, rp::RpSession, validate::Uscc};
+use tongyi_shared::{claims::AccountType, org::OrgRole, rp::RpSession, validate::Uscc};
 
 use crate::{
     directory::ExpertApplication,
@@ -41,7 +41,7 @@ pub async fn chooser(
     let person = session.claims.account_type == Some(AccountType::NaturalPerson);
     let org = session.claims.org.as_ref();
     let unit_path = match (person, org) {
-        (_, Some(o)) if o.role == "admin" => "unit",
+        (_, Some(o)) if o.role == OrgRole::Admin => "unit",
         (true, None) => "register",
         (false, _) => "unit",
         _ => "",

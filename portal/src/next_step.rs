@@ -1,6 +1,9 @@
 //! What an account must do next, by its type and state as the claims tell them (SPEC §4).
 
-use tongyi_shared::claims::{AccountType, TongyiClaims};
+use tongyi_shared::{
+    claims::{AccountType, TongyiClaims},
+    org::{OrgRole, UnitStatus},
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NextStep {
@@ -25,20 +28,20 @@ pub enum NextStep {
 impl NextStep {
     pub fn of(claims: &TongyiClaims) -> NextStep {
         let org = claims.org.as_ref();
-        let unit_step = |status: &str| match status {
-            "pending_review" => NextStep::UnitPendingReview,
-            "returned" => NextStep::UnitReturned,
-            "active" => NextStep::UnitActive,
-            _ => NextStep::UnitComplete,
+        let unit_step = |status: UnitStatus| match status {
+            UnitStatus::PendingReview => NextStep::UnitPendingReview,
+            UnitStatus::Returned => NextStep::UnitReturned,
+            UnitStatus::Active => NextStep::UnitActive,
+            UnitStatus::Registered | UnitStatus::Suspended => NextStep::UnitComplete,
         };
         match (claims.account_type, org) {
-            (Some(AccountType::LegalEntity), Some(o)) => unit_step(&o.status),
+            (Some(AccountType::LegalEntity), Some(o)) => unit_step(o.status),
             (Some(AccountType::LegalEntity), None) => NextStep::UnitComplete,
             // A natural person who registered its unit (the Zhengzhou model) answers for it.
-            (Some(AccountType::NaturalPerson), Some(o)) if o.role == "admin" => {
-                unit_step(&o.status)
+            (Some(AccountType::NaturalPerson), Some(o)) if o.role == OrgRole::Admin => {
+                unit_step(o.status)
             }
-            (Some(AccountType::NaturalPerson), Some(o)) if o.role == "pending" => {
+            (Some(AccountType::NaturalPerson), Some(o)) if o.role == OrgRole::Pending => {
                 NextStep::PersonPendingAuthorization
             }
             (Some(AccountType::NaturalPerson), Some(_)) => NextStep::PersonAuthorized,
@@ -74,8 +77,8 @@ mod tests {
                 id: "o".into(),
                 name: "单位".into(),
                 uscc: None,
-                status: status.into(),
-                role: role.into(),
+                status: UnitStatus::parse(status).unwrap(),
+                role: OrgRole::parse(role).unwrap(),
             }),
             ..TongyiClaims::default()
         }

@@ -3,15 +3,12 @@
 use axum::{extract::FromRequestParts, http::request::Parts};
 use tongyi_shared::{
     claims::{AccountType, TongyiClaims},
+    org::{OrgRole, UnitStatus},
+    roles::Role,
     rp::RpSession,
 };
 
 use crate::{error::Error, state::AppState};
-
-/// The role of platform admins in the `roles` claim.
-pub const PLATFORM_ADMIN: &str = "platform_admin";
-/// The prefix of a department reviewer's role: `department_reviewer:{department_id}`.
-pub const REVIEWER_PREFIX: &str = "department_reviewer:";
 
 /// A page for signed-in users only: without a session (or when it cannot be refreshed) the
 /// browser is sent to log in.
@@ -42,19 +39,17 @@ impl<'a> Account<'a> {
         }
     }
 
-    fn roles(&self) -> impl Iterator<Item = &str> {
-        self.claims.roles.iter().flatten().map(String::as_str)
+    fn roles(&self) -> impl Iterator<Item = &'a Role> {
+        self.claims.roles.iter().flatten()
     }
 
     pub fn is_platform_admin(&self) -> bool {
-        self.roles().any(|r| r == PLATFORM_ADMIN)
+        self.claims.has_role(&Role::PlatformAdmin)
     }
 
     /// The departments this account reviews for.
-    pub fn reviewed_departments(&self) -> Vec<&str> {
-        self.roles()
-            .filter_map(|r| r.strip_prefix(REVIEWER_PREFIX))
-            .collect()
+    pub fn reviewed_departments(&self) -> Vec<&'a str> {
+        self.roles().filter_map(Role::reviewed_department).collect()
     }
 
     pub fn is_reviewer(&self) -> bool {
@@ -62,7 +57,7 @@ impl<'a> Account<'a> {
     }
 
     pub fn is_expert(&self) -> bool {
-        self.roles().any(|r| r == "expert")
+        self.claims.has_role(&Role::Expert)
     }
 
     pub fn is_legal_entity(&self) -> bool {
@@ -72,12 +67,15 @@ impl<'a> Account<'a> {
     /// The unit this account administers (a legal entity's own unit, or the unit a natural
     /// person registered as its admin), whatever its review state.
     pub fn admin_of(&self) -> Option<&'a tongyi_shared::claims::OrgClaim> {
-        self.claims.org.as_ref().filter(|o| o.role == "admin")
+        self.claims
+            .org
+            .as_ref()
+            .filter(|o| o.role == OrgRole::Admin)
     }
 
     /// The unit this account administers once it is active: its member console is open.
     pub fn admin_of_active(&self) -> Option<&'a tongyi_shared::claims::OrgClaim> {
-        self.admin_of().filter(|o| o.status == "active")
+        self.admin_of().filter(|o| o.status == UnitStatus::Active)
     }
 }
 

@@ -5,6 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{
+    org::{OrgRole, UnitStatus},
+    roles::Role,
+};
+
 /// Scope that releases `account_type` and `realname_status`.
 pub const SCOPE_ACCOUNT: &str = "account";
 /// Scope that releases the `org` object.
@@ -82,12 +87,10 @@ pub struct OrgClaim {
     /// 统一社会信用代码, when the unit has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uscc: Option<String>,
-    /// `registered`, `pending_review` (department review), `active`, `returned` or `suspended`; only
-    /// `active` units are usable.
-    pub status: String,
-    /// The account's role in the unit: `admin` (the unit's own legal-entity account or its
-    /// administrator), `member`, or `pending` (asked to join; not yet accepted by the unit).
-    pub role: String,
+    /// The unit's review state; only `active` units are usable.
+    pub status: UnitStatus,
+    /// The account's role in the unit.
+    pub role: OrgRole,
 }
 
 /// The Tongyi-specific claims, flattened into the standard OIDC claims of a token or userinfo
@@ -103,9 +106,9 @@ pub struct TongyiClaims {
     /// Subsystem codes (e.g. `incubator`, `makerspace`) this account may enter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<Vec<String>>,
-    /// Platform roles, e.g. `platform_admin`, `dept_reviewer`, `incubator:reviewer`.
+    /// Platform roles, e.g. `platform_admin`, `department_reviewer:{id}`, `incubator:reviewer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roles: Option<Vec<String>>,
+    pub roles: Option<Vec<Role>>,
 }
 
 impl TongyiClaims {
@@ -114,6 +117,11 @@ impl TongyiClaims {
         self.grants
             .as_deref()
             .is_some_and(|g| g.iter().any(|c| c == code))
+    }
+
+    /// Whether the account holds this platform role.
+    pub fn has_role(&self, role: &Role) -> bool {
+        self.roles.as_deref().is_some_and(|r| r.contains(role))
     }
 }
 
@@ -130,8 +138,8 @@ mod tests {
                 id: "o1".into(),
                 name: "示例单位".into(),
                 uscc: Some("91120116MA05JJ1X4B".into()),
-                status: "active".into(),
-                role: "member".into(),
+                status: UnitStatus::Active,
+                role: OrgRole::Member,
             }),
             grants: Some(vec!["incubator".into()]),
             roles: None,

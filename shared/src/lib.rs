@@ -4,13 +4,18 @@
 //! into ID tokens, access tokens and userinfo responses. With the `rp` feature, `rp` adds the
 //! relying-party login glue the portal and the subsystems share; the IdP does not enable it.
 //! [`validate`] holds the validated field types of the registration forms (SPEC §3) and
-//! [`mask`] the masking of personal data for display; both are used by the IdP.
+//! [`mask`] the masking of personal data for display; both are used by the IdP. [`org`] and
+//! [`roles`] are the typed unit states, membership roles and platform roles of the contract.
 
 pub mod claims;
 pub mod mask;
+pub mod org;
 #[cfg(feature = "process")]
 pub mod process;
+pub mod roles;
 pub mod validate;
+#[doc(hidden)]
+pub mod wire_enum;
 
 #[cfg(feature = "rp")]
 pub mod rp;

@@ -4,7 +4,10 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use tongyi_shared::rp::{config_file, RequiredGrant, RpConfig, RpError};
+use tongyi_shared::{
+    roles::Role,
+    rp::{config_file, RequiredGrant, RpConfig, RpError},
+};
 
 use crate::error::Error;
 
@@ -120,8 +123,8 @@ impl Config {
     }
 
     /// The role that makes an account a reviewer (科技局审批) of this subsystem.
-    pub fn reviewer_role(&self) -> String {
-        format!("{}:reviewer", self.code)
+    pub fn reviewer_role(&self) -> Role {
+        Role::subsystem_reviewer(&self.code)
     }
 
     /// The relying-party settings with this subsystem's admission rule.
@@ -159,7 +162,7 @@ mod tests {
         let required = rp.required_grant.unwrap();
         assert_eq!(required.code, "makerspace");
         assert_eq!(
-            required.admitting_role.as_deref(),
+            required.admitting_role.map(|r| r.to_string()).as_deref(),
             Some("makerspace:reviewer")
         );
         assert_eq!(

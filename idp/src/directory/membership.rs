@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use tongyi_shared::claims::AccountType;
+use tongyi_shared::{claims::AccountType, org::OrgRole};
 
 use super::{Actor, DirResult, DirectoryError, ACTIVE, ADMIN, MEMBER, PAGE_SIZE, PENDING};
 use crate::{
@@ -45,7 +45,7 @@ pub async fn join(state: &AppState, actor: &Actor, org_id: &str) -> DirResult<Un
                 org.role
             )));
         }
-        if org.role == ADMIN {
+        if org.role == OrgRole::Admin {
             return Err(DirectoryError::Conflict(
                 "the admin of a unit cannot move to another one".into(),
             ));
@@ -111,7 +111,7 @@ async fn managed_member(
         .filter(|a| {
             a.org
                 .as_ref()
-                .is_some_and(|o| o.id == org_id && o.role != ADMIN)
+                .is_some_and(|o| o.id == org_id && o.role != OrgRole::Admin)
         })
         .ok_or_else(|| DirectoryError::NotFound("no such member in this unit".into()))
 }
@@ -175,7 +175,10 @@ pub async fn set_grants(
             "{off:?} is not enabled for this unit"
         )));
     }
-    let pending = member.org.as_ref().is_some_and(|o| o.role == PENDING);
+    let pending = member
+        .org
+        .as_ref()
+        .is_some_and(|o| o.role == OrgRole::Pending);
     if pending && !wanted.is_empty() {
         return Err(DirectoryError::Conflict(
             "approve the membership before granting subsystems".into(),

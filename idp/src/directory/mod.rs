@@ -14,6 +14,8 @@ pub mod subsystems;
 
 use std::collections::BTreeMap;
 
+use tongyi_shared::org::OrgRole;
+
 use crate::{error::AppError, store::accounts::Account, web::auth::PLATFORM_ADMIN};
 
 /// Unit statuses (`organizations.status`).
@@ -117,7 +119,7 @@ impl Actor {
         self.account
             .org
             .as_ref()
-            .is_some_and(|o| o.id == org_id && o.role == ADMIN)
+            .is_some_and(|o| o.id == org_id && o.role == OrgRole::Admin)
     }
 
     /// The departments this account reviews for.

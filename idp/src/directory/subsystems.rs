@@ -5,7 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use super::{membership, Actor, DirResult, DirectoryError, ACTIVE, ADMIN, PENDING};
+use tongyi_shared::org::{OrgRole, UnitStatus};
+
+use super::{membership, Actor, DirResult, DirectoryError};
 use crate::{
     audit::{self, AuditEntry, AuditEvent},
     state::AppState,
@@ -52,7 +54,8 @@ async fn registered(state: &AppState) -> DirResult<Vec<(String, String, Option<S
 pub async fn launcher(state: &AppState, actor: &Actor) -> DirResult<Vec<LauncherEntry>> {
     let (grants, _) = store::accounts::grants_and_roles(&state.db, &actor.account.id).await?;
     let org = actor.account.org.as_ref();
-    let effective = org.is_none_or(|o| o.status == ACTIVE && o.role != PENDING);
+    let effective =
+        org.is_none_or(|o| o.status == UnitStatus::Active && o.role != OrgRole::Pending);
     let enabled_for_unit = match org {
         Some(o) => store::directory::unit_subsystems(&state.db, &o.id).await?,
         None => Vec::new(),
@@ -64,12 +67,12 @@ pub async fn launcher(state: &AppState, actor: &Actor) -> DirResult<Vec<Launcher
             let granted = effective && grants.contains(&code);
             let how_to_get = (!granted).then(|| match org {
                 None => "先选择所属单位，由单位管理员授权",
-                Some(o) if o.status != ACTIVE && o.role == ADMIN => {
+                Some(o) if o.status != UnitStatus::Active && o.role == OrgRole::Admin => {
                     "完成单位信息补全并通过主管部门审核"
                 }
-                Some(o) if o.status != ACTIVE => "所属单位尚未生效，请联系所属单位",
-                Some(o) if o.role == PENDING => "等待所属单位管理员审核并授权",
-                Some(o) if o.role == ADMIN || !enabled_for_unit.contains(&code) => {
+                Some(o) if o.status != UnitStatus::Active => "所属单位尚未生效，请联系所属单位",
+                Some(o) if o.role == OrgRole::Pending => "等待所属单位管理员审核并授权",
+                Some(o) if o.role == OrgRole::Admin || !enabled_for_unit.contains(&code) => {
                     "本单位未开通该子系统，请联系平台管理员"
                 }
                 Some(_) => "请联系所属单位管理员授权",

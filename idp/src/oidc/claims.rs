@@ -1,7 +1,11 @@
 //! Which claims each scope releases (the contract documented in docs/integration.md).
 
 use serde::Serialize;
-use tongyi_shared::claims::{TongyiClaims, SCOPE_ACCOUNT, SCOPE_GRANTS, SCOPE_ORG};
+use tongyi_shared::{
+    claims::{TongyiClaims, SCOPE_ACCOUNT, SCOPE_GRANTS, SCOPE_ORG},
+    org::{OrgRole, UnitStatus},
+    roles::Role,
+};
 
 use crate::store::{self, accounts::Account, Db};
 
@@ -46,9 +50,9 @@ pub async fn for_account(
         let org_active = account
             .org
             .as_ref()
-            .is_none_or(|o| o.status == "active" && o.role != "pending");
+            .is_none_or(|o| o.status == UnitStatus::Active && o.role != OrgRole::Pending);
         c.tongyi.grants = Some(if org_active { grants } else { Vec::new() });
-        c.tongyi.roles = Some(roles);
+        c.tongyi.roles = Some(roles.iter().map(|r| Role::parse(r)).collect());
     }
     Ok(c)
 }

@@ -2,7 +2,10 @@
 //! minimal model of the OIDC core; registration and the directory extend it.
 
 use sqlx::{any::AnyRow, Row};
-use tongyi_shared::claims::{AccountType, OrgClaim, RealnameStatus};
+use tongyi_shared::{
+    claims::{AccountType, OrgClaim, RealnameStatus},
+    org::{OrgRole, UnitStatus},
+};
 
 use super::Db;
 
@@ -57,10 +60,14 @@ pub(crate) fn decode(r: &AnyRow) -> Result<Account, sqlx::Error> {
             id,
             name: r.try_get("org_name")?,
             uscc: r.try_get("org_uscc")?,
-            status: r.try_get("org_status")?,
-            role: r
-                .try_get::<Option<String>, _>("org_role")?
-                .unwrap_or_else(|| "member".into()),
+            status: {
+                let v: String = r.try_get("org_status")?;
+                UnitStatus::parse(&v).ok_or_else(|| bad("org_status", &v))?
+            },
+            role: match r.try_get::<Option<String>, _>("org_role")? {
+                Some(v) => OrgRole::parse(&v).ok_or_else(|| bad("org_role", &v))?,
+                None => OrgRole::Member,
+            },
         }),
         None => None,
     };

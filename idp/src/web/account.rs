@@ -15,6 +15,7 @@ use axum::{
 use tongyi_shared::{
     claims::{AccountType, RealnameStatus},
     mask,
+    org::OrgRole,
     validate::IdDocumentType,
 };
 
@@ -47,11 +48,11 @@ fn id_type_label(code: &str) -> &'static str {
     IdDocumentType::from_code(code).map_or("其他", IdDocumentType::label)
 }
 
-fn org_role_label(role: &str) -> &str {
+fn org_role_label(role: &OrgRole) -> &'static str {
     match role {
-        "admin" => "单位管理员",
-        "member" => "单位成员",
-        other => other,
+        OrgRole::Admin => "单位管理员",
+        OrgRole::Member => "单位成员",
+        OrgRole::Pending => "待单位审核",
     }
 }
 

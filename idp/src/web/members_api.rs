@@ -14,6 +14,7 @@ use axum::{
     Json, Router,
 };
 use serde_json::json;
+use tongyi_shared::org::OrgRole;
 
 use super::{
     api_auth::{self, internal},
@@ -64,7 +65,7 @@ async fn authorize(
     }
     let platform_admin = roles.iter().any(|r| r == PLATFORM_ADMIN);
     let unit_admin = match (&actor.org, &member.org) {
-        (Some(a), Some(m)) => a.role == "admin" && a.id == m.id,
+        (Some(a), Some(m)) => a.role == OrgRole::Admin && a.id == m.id,
         _ => false,
     };
     if !platform_admin && !unit_admin {

@@ -75,7 +75,7 @@ both_backends!(full_flow, |backend: Backend| async move {
     assert!(info.additional_claims().0.grants_subsystem("incubator"));
     assert_eq!(
         info.additional_claims().0.org.as_ref().unwrap().role,
-        "member"
+        tongyi_shared::org::OrgRole::Member
     );
 
     // POST form variant of userinfo.

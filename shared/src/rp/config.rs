@@ -41,7 +41,7 @@ pub struct RequiredGrant {
     pub system_name: String,
     /// A role (`roles` claim) that admits without the grant: the bureau's reviewers, who
     /// belong to no applicant unit and so hold no grants.
-    pub admitting_role: Option<String>,
+    pub admitting_role: Option<crate::roles::Role>,
 }
 
 impl std::fmt::Debug for RpConfig {

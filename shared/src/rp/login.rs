@@ -227,13 +227,10 @@ pub(super) async fn verify_with_refetch<N: NonceVerifier + Copy>(
 /// refresh.
 pub(super) fn admit(rp: &Rp, identity: &Identity) -> Result<(), RpError> {
     if let Some(required) = &rp.inner.config.required_grant {
-        let by_role = required.admitting_role.as_ref().is_some_and(|role| {
-            identity
-                .claims
-                .roles
-                .as_deref()
-                .is_some_and(|roles| roles.contains(role))
-        });
+        let by_role = required
+            .admitting_role
+            .as_ref()
+            .is_some_and(|role| identity.claims.has_role(role));
         if !by_role && !identity.claims.grants_subsystem(&required.code) {
             return Err(RpError::NotGranted(Box::new(Refusal {
                 required_grant: required.code.clone(),

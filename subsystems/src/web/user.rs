@@ -34,11 +34,7 @@ impl User {
 
     pub fn from_session(state: &AppState, session: RpSession) -> User {
         let role = state.config.config.reviewer_role();
-        let reviewer = session
-            .claims
-            .roles
-            .as_deref()
-            .is_some_and(|r| r.contains(&role));
+        let reviewer = session.claims.has_role(&role);
         User { session, reviewer }
     }
 
