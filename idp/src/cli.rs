@@ -178,7 +178,7 @@ fn describe(c: &Client) -> String {
 
 pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
     let now = Clock::default().now();
-    let db_err = |e: sqlx::Error| format!("database: {e}");
+    let db_err = |e: crate::store::StoreError| format!("database: {e}");
     match cmd {
         ClientCommand::Add(a) => {
             let a = *a;

@@ -11,7 +11,7 @@ use crate::{
     config::Config,
     crypto,
     oidc::{
-        client::{AuthMethod, Client, GrantType},
+        client::{AuthMethod, Client, ClientRules, GrantType},
         keys::SigningAlg,
     },
     store::{
@@ -154,7 +154,7 @@ pub async fn apply_file(db: &Db, config: &Config, path: &Path, now: i64) -> Resu
 }
 
 pub async fn apply(db: &Db, config: &Config, seed: SeedFile, now: i64) -> Result<(), String> {
-    let db_err = |e: sqlx::Error| e.to_string();
+    let db_err = |e: crate::store::StoreError| e.to_string();
     let pii = crate::pii::PiiVault::new(&config.kek_bytes().map_err(|e| e.to_string())?);
     for d in seed.department {
         let department = store::directory::Department {

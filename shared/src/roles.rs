@@ -9,7 +9,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 const PLATFORM_ADMIN: &str = "platform_admin";
 const EXPERT: &str = "expert";
-const DEPARTMENT_REVIEWER_PREFIX: &str = "department_reviewer:";
+/// The role prefix of a department's reviewers: `department_reviewer:{department_id}`.
+pub const DEPARTMENT_REVIEWER_PREFIX: &str = "department_reviewer:";
 const SUBSYSTEM_REVIEWER_SUFFIX: &str = ":reviewer";
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

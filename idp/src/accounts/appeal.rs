@@ -335,6 +335,12 @@ impl From<sqlx::Error> for DecideError {
     }
 }
 
+impl From<crate::store::StoreError> for DecideError {
+    fn from(e: crate::store::StoreError) -> Self {
+        DecideError::App(e.into())
+    }
+}
+
 async fn load_pending(state: &AppState, id: &str) -> Result<Appeal, DecideError> {
     let appeal = store::appeals::get(&state.db, &state.pii, id)
         .await?

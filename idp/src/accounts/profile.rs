@@ -46,6 +46,12 @@ impl From<sqlx::Error> for ProfileError {
     }
 }
 
+impl From<crate::store::StoreError> for ProfileError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ProfileError::App(e.into())
+    }
+}
+
 impl From<redis::RedisError> for ProfileError {
     fn from(e: redis::RedisError) -> Self {
         ProfileError::App(e.into())
@@ -92,7 +98,7 @@ async fn record_update(
     field: &str,
     old: String,
     new: String,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), crate::store::StoreError> {
     store::info_updates::record(
         &state.db,
         &InfoUpdate {

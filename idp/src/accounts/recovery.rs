@@ -57,6 +57,12 @@ impl From<sqlx::Error> for PasswordError {
     }
 }
 
+impl From<crate::store::StoreError> for PasswordError {
+    fn from(e: crate::store::StoreError) -> Self {
+        PasswordError::Internal(e.into())
+    }
+}
+
 fn field(field: &'static str, message: &'static str) -> PasswordError {
     PasswordError::Field { field, message }
 }
@@ -306,6 +312,12 @@ impl From<AppError> for ResetError {
 
 impl From<sqlx::Error> for ResetError {
     fn from(e: sqlx::Error) -> Self {
+        ResetError::Internal(e.into())
+    }
+}
+
+impl From<crate::store::StoreError> for ResetError {
+    fn from(e: crate::store::StoreError) -> Self {
         ResetError::Internal(e.into())
     }
 }

@@ -35,7 +35,7 @@ pub const ADMIN: &str = "admin";
 pub const PAGE_SIZE: i64 = 20;
 
 /// The role prefix of a department's reviewers: `department_reviewer:{department_id}`.
-pub const REVIEWER_PREFIX: &str = "department_reviewer:";
+pub use tongyi_shared::roles::DEPARTMENT_REVIEWER_PREFIX as REVIEWER_PREFIX;
 
 /// Why a directory operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,12 @@ pub enum DirectoryError {
 
 impl From<sqlx::Error> for DirectoryError {
     fn from(e: sqlx::Error) -> Self {
+        DirectoryError::Internal(e.into())
+    }
+}
+
+impl From<crate::store::StoreError> for DirectoryError {
+    fn from(e: crate::store::StoreError) -> Self {
         DirectoryError::Internal(e.into())
     }
 }

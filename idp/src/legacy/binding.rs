@@ -53,6 +53,12 @@ impl From<sqlx::Error> for BindError {
     }
 }
 
+impl From<crate::store::StoreError> for BindError {
+    fn from(e: crate::store::StoreError) -> Self {
+        BindError::Internal(e.into())
+    }
+}
+
 impl From<redis::RedisError> for BindError {
     fn from(e: redis::RedisError) -> Self {
         BindError::Internal(e.into())

@@ -143,8 +143,14 @@ pub enum ImportError {
     File(String),
     #[error("report: {0}")]
     Report(String),
-    #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Db(#[from] crate::store::StoreError),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> Self {
+        ImportError::Db(e.into())
+    }
 }
 
 /// Imports the bytes of a legacy file; every row's result goes to `report`.
@@ -249,11 +255,17 @@ fn parse_all(text: &str, opts: &ImportOptions) -> Result<Vec<Parsed>, ImportErro
 
 enum ApplyError {
     Row(RowError),
-    Db(sqlx::Error),
+    Db(crate::store::StoreError),
 }
 
 impl From<sqlx::Error> for ApplyError {
     fn from(e: sqlx::Error) -> Self {
+        ApplyError::Db(e.into())
+    }
+}
+
+impl From<crate::store::StoreError> for ApplyError {
+    fn from(e: crate::store::StoreError) -> Self {
         ApplyError::Db(e)
     }
 }
@@ -310,8 +322,8 @@ async fn write_batch(
                         tx.rollback().await?;
                         // The database's text may quote the values it refused; keep it out.
                         let kind = match &e {
-                            sqlx::Error::Database(d) if d.is_unique_violation() => "unique",
-                            sqlx::Error::Database(_) => "constraint",
+                            e if e.is_unique_violation() => "unique",
+                            crate::store::StoreError::Db(sqlx::Error::Database(_)) => "constraint",
                             _ => "other",
                         };
                         tracing::warn!(line, kind, "legacy row not written: database error");

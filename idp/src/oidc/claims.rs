@@ -30,7 +30,7 @@ pub async fn for_account(
     db: &Db,
     account: &Account,
     scope: &str,
-) -> Result<UserClaims, sqlx::Error> {
+) -> Result<UserClaims, crate::store::StoreError> {
     let mut c = UserClaims::default();
     if has_scope(scope, "profile") {
         c.name = Some(account.display_name.clone());

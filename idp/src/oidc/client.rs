@@ -1,101 +1,11 @@
 //! Registered clients (relying parties and machine clients) and the rules on their metadata.
+//! The record itself lives in the store crate; the rules a registration must satisfy are here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::{crypto, oidc::keys::SigningAlg};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthMethod {
-    ClientSecretBasic,
-    ClientSecretPost,
-    PrivateKeyJwt,
-    /// A public client: no secret, PKCE is mandatory.
-    None,
-}
-
-impl AuthMethod {
-    pub const ALL: [AuthMethod; 4] = [
-        AuthMethod::ClientSecretBasic,
-        AuthMethod::ClientSecretPost,
-        AuthMethod::PrivateKeyJwt,
-        AuthMethod::None,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-            AuthMethod::PrivateKeyJwt => "private_key_jwt",
-            AuthMethod::None => "none",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s)
-    }
-
-    pub fn uses_secret(self) -> bool {
-        matches!(
-            self,
-            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
-        )
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GrantType {
-    AuthorizationCode,
-    RefreshToken,
-    ClientCredentials,
-}
-
-impl GrantType {
-    pub const ALL: [GrantType; 3] = [
-        GrantType::AuthorizationCode,
-        GrantType::RefreshToken,
-        GrantType::ClientCredentials,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::AuthorizationCode => "authorization_code",
-            GrantType::RefreshToken => "refresh_token",
-            GrantType::ClientCredentials => "client_credentials",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|g| g.as_str() == s)
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct Client {
-    pub client_id: String,
-    pub name: String,
-    /// Hex SHA-256 of the secret; the secret itself is shown once and never stored.
-    pub secret_hash: Option<String>,
-    pub auth_method: AuthMethod,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub backchannel_logout_uri: Option<String>,
-    pub grant_types: Vec<GrantType>,
-    pub allowed_scopes: Vec<String>,
-    pub signing_alg: SigningAlg,
-    /// The subsystem this client represents (`incubator`, `makerspace`…), if any.
-    pub subsystem_code: Option<String>,
-    /// First-party clients skip the consent page.
-    pub first_party: bool,
-    /// The client's public keys (a JWK Set) for `private_key_jwt`.
-    pub jwks: Option<String>,
-    /// OpenID Connect Registration 1.0 `initiate_login_uri`: opening it makes the RP start a
-    /// login here (the portal's launcher links to it).
-    pub initiate_login_uri: Option<String>,
-    /// False once a platform admin disabled it: it is then treated as unknown.
-    pub enabled: bool,
-}
+pub use crate::store::clients::{AuthMethod, Client, GrantType};
 
 /// Why a client definition was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -116,36 +26,15 @@ pub enum ClientRuleError {
     RefreshWithoutCode,
 }
 
-impl Client {
-    pub fn allows_grant(&self, g: GrantType) -> bool {
-        self.grant_types.contains(&g)
-    }
-
-    pub fn is_public(&self) -> bool {
-        self.auth_method == AuthMethod::None
-    }
-
-    /// Exact string comparison, as RFC 9700 §4.1.3 requires: no prefix or pattern matching.
-    pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|u| u == uri)
-    }
-
-    pub fn has_post_logout_uri(&self, uri: &str) -> bool {
-        self.post_logout_redirect_uris.iter().any(|u| u == uri)
-    }
-
-    pub fn secret_matches(&self, presented: &str) -> bool {
-        match &self.secret_hash {
-            Some(stored) => crypto::constant_time_eq(
-                stored.as_bytes(),
-                crypto::sha256_hex(presented.as_bytes()).as_bytes(),
-            ),
-            None => false,
-        }
-    }
-
+/// The metadata rules of a registration (a trait because the record is defined in the
+/// store crate).
+pub trait ClientRules {
     /// Checks the metadata rules that a registration must satisfy.
-    pub fn check(&self) -> Result<(), ClientRuleError> {
+    fn check(&self) -> Result<(), ClientRuleError>;
+}
+
+impl ClientRules for Client {
+    fn check(&self) -> Result<(), ClientRuleError> {
         let id_ok = (3..=64).contains(&self.client_id.len())
             && self
                 .client_id
@@ -236,6 +125,7 @@ impl ClientCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{crypto, oidc::keys::SigningAlg};
 
     fn sample() -> Client {
         Client {

@@ -21,48 +21,7 @@ use crate::{
     store::{self, keys::KeyRow, Db},
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SigningAlg {
-    Rs256,
-    Es256,
-    EdDsa,
-}
-
-impl SigningAlg {
-    pub const ALL: [SigningAlg; 3] = [SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SigningAlg::Rs256 => "RS256",
-            SigningAlg::Es256 => "ES256",
-            SigningAlg::EdDsa => "EdDSA",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The left half of this digest of an access token is its `at_hash` (OIDC Core §3.1.3.6);
-    /// Ed25519 pairs with SHA-512.
-    pub fn at_hash(self, token: &str) -> String {
-        use sha2::Digest;
-        match self {
-            SigningAlg::Rs256 | SigningAlg::Es256 => {
-                let d = sha2::Sha256::digest(token.as_bytes());
-                crypto::b64url(&d[..16])
-            }
-            SigningAlg::EdDsa => {
-                let d = sha2::Sha512::digest(token.as_bytes());
-                crypto::b64url(&d[..32])
-            }
-        }
-    }
-}
+pub use crate::store::clients::SigningAlg;
 
 /// The `typ` header of each kind of token we sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +57,7 @@ pub enum KeyError {
     #[error("signing key {kid} is unusable: {reason}")]
     Corrupt { kid: String, reason: String },
     #[error(transparent)]
-    Db(#[from] sqlx::Error),
+    Db(#[from] crate::store::StoreError),
 }
 
 struct SigningKey {

@@ -3,7 +3,7 @@
 
 use crate::{
     crypto,
-    oidc::client::Client,
+    oidc::client::{Client, ClientRules},
     seed::SeedClient,
     store::{self, Db},
 };
@@ -21,7 +21,7 @@ pub enum RegistrationError {
     #[error("client {0} uses {1} and has no secret")]
     NoSecret(String, &'static str),
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(#[from] crate::store::StoreError),
 }
 
 /// A new client and its secret (only for the secret-based auth methods), shown once.

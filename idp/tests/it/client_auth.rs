@@ -15,7 +15,7 @@ use openidconnect::{
 use serde_json::json;
 use tongyi_idp::{
     oidc::{
-        client::{AuthMethod, Client, GrantType},
+        client::{AuthMethod, Client, ClientRules, GrantType},
         keys::SigningAlg,
     },
     store,

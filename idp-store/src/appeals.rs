@@ -1,6 +1,7 @@
 //! Appeals (申诉) for a forgotten login name or a lost mobile: filed with their uploads in one
 //! transaction, listed for the admins, decided once.
 
+use crate::error::StoreError;
 use sqlx::Row;
 
 use super::{
@@ -58,7 +59,7 @@ pub async fn insert(
     a: &NewAppeal,
     files: &[NewUpload],
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     let ids: Vec<&str> = files.iter().map(|f| f.id.as_str()).collect();
     let upload_ids = serde_json::to_string(&ids)
         .map_err(|e| sqlx::Error::Encode(format!("upload ids: {e}").into()))?;
@@ -96,14 +97,14 @@ pub async fn insert(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 const SELECT: &str = "SELECT id, kind, account_type, claimant_name, id_type, id_number_sealed, \
     unit_name, uscc, contact_mobile_sealed, description, upload_ids, matched_account_id, state, \
     reason, decided_by, decided_at, created_at FROM appeals";
 
-fn decode(r: &sqlx::any::AnyRow, pii: &PiiVault) -> Result<Appeal, sqlx::Error> {
+fn decode(r: &sqlx::any::AnyRow, pii: &PiiVault) -> Result<Appeal, StoreError> {
     let fail = || sqlx::Error::Decode("a sealed appeal value does not open under this KEK".into());
     let id_sealed: Option<String> = r.try_get("id_number_sealed")?;
     let id_number = match id_sealed {
@@ -136,7 +137,7 @@ fn decode(r: &sqlx::any::AnyRow, pii: &PiiVault) -> Result<Appeal, sqlx::Error> 
     })
 }
 
-pub async fn get(db: &Db, pii: &PiiVault, id: &str) -> Result<Option<Appeal>, sqlx::Error> {
+pub async fn get(db: &Db, pii: &PiiVault, id: &str) -> Result<Option<Appeal>, StoreError> {
     let row = sqlx::query(&format!("{SELECT} WHERE id = $1"))
         .bind(id)
         .fetch_optional(&db.pool)
@@ -150,7 +151,7 @@ pub async fn pending(
     pii: &PiiVault,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<Appeal>, i64), sqlx::Error> {
+) -> Result<(Vec<Appeal>, i64), StoreError> {
     let rows = sqlx::query(&format!(
         "{SELECT} WHERE state = 'pending' ORDER BY created_at, id LIMIT $1 OFFSET $2"
     ))
@@ -178,7 +179,7 @@ pub async fn decide(
     reason: Option<&str>,
     admin_id: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let res = sqlx::query(
         "UPDATE appeals SET state = $1, reason = $2, decided_by = $3, decided_at = $4 \
          WHERE id = $5 AND state = 'pending'",
@@ -194,7 +195,7 @@ pub async fn decide(
 }
 
 /// Puts a decided appeal back to pending, when the action its approval called for failed.
-pub async fn reopen(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+pub async fn reopen(db: &Db, id: &str) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE appeals SET state = 'pending', reason = NULL, decided_by = NULL, \
          decided_at = NULL WHERE id = $1",
@@ -211,7 +212,7 @@ pub async fn person_by_id_number(
     pii: &PiiVault,
     id_type: &str,
     id_number: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
+) -> Result<Option<(String, String)>, StoreError> {
     let row = sqlx::query(
         "SELECT p.account_id, p.real_name FROM person_identities p \
          JOIN accounts a ON a.id = p.account_id \
@@ -229,7 +230,7 @@ pub async fn person_by_id_number(
 pub async fn unit_by_uscc(
     db: &Db,
     uscc: &str,
-) -> Result<Option<(String, String, String)>, sqlx::Error> {
+) -> Result<Option<(String, String, String)>, StoreError> {
     let row = sqlx::query(
         "SELECT a.id AS account_id, o.id AS org_id, o.name AS org_name FROM accounts a \
          JOIN organizations o ON o.id = a.org_id \

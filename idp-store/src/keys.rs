@@ -1,5 +1,6 @@
 //! Signing-key rows. Private keys are stored sealed under the key-encryption key.
 
+use crate::error::StoreError;
 use sqlx::Row;
 
 use super::Db;
@@ -15,7 +16,7 @@ pub struct KeyRow {
 }
 
 /// The active and previous keys: the ones JWKS publishes and tokens may be verified with.
-pub async fn published(db: &Db) -> Result<Vec<KeyRow>, sqlx::Error> {
+pub async fn published(db: &Db) -> Result<Vec<KeyRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT kid, alg, state, private_key_sealed, public_jwk, created_at FROM signing_keys \
          WHERE state IN ('active', 'previous') ORDER BY created_at DESC, kid",
@@ -37,7 +38,7 @@ pub async fn published(db: &Db) -> Result<Vec<KeyRow>, sqlx::Error> {
 }
 
 /// A fingerprint of the published key ids, cheap enough to poll for rotations.
-pub async fn published_fingerprint(db: &Db) -> Result<String, sqlx::Error> {
+pub async fn published_fingerprint(db: &Db) -> Result<String, StoreError> {
     let rows = sqlx::query(
         "SELECT kid, state FROM signing_keys WHERE state IN ('active', 'previous') ORDER BY kid",
     )
@@ -56,7 +57,7 @@ pub async fn published_fingerprint(db: &Db) -> Result<String, sqlx::Error> {
 }
 
 /// Inserts a first active key; false when another instance created one first.
-pub async fn insert_first_active(db: &Db, row: &KeyRow) -> Result<bool, sqlx::Error> {
+pub async fn insert_first_active(db: &Db, row: &KeyRow) -> Result<bool, StoreError> {
     let res = sqlx::query(
         "INSERT INTO signing_keys (kid, alg, state, private_key_sealed, public_jwk, created_at) \
          VALUES ($1, $2, 'active', $3, $4, $5)",
@@ -71,13 +72,13 @@ pub async fn insert_first_active(db: &Db, row: &KeyRow) -> Result<bool, sqlx::Er
     match res {
         Ok(_) => Ok(true),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Retires the previous key, demotes the active one to previous and activates `row`, in one
 /// transaction so that there is never an algorithm without an active key.
-pub async fn rotate(db: &Db, row: &KeyRow) -> Result<(), sqlx::Error> {
+pub async fn rotate(db: &Db, row: &KeyRow) -> Result<(), StoreError> {
     let mut tx = db.pool.begin().await?;
     sqlx::query("UPDATE signing_keys SET state = 'retired' WHERE alg = $1 AND state = 'previous'")
         .bind(&row.alg)
@@ -98,11 +99,11 @@ pub async fn rotate(db: &Db, row: &KeyRow) -> Result<(), sqlx::Error> {
     .bind(row.created_at)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 /// All keys with their state, newest first, for the `keys list` command.
-pub async fn all(db: &Db) -> Result<Vec<(String, String, String, i64)>, sqlx::Error> {
+pub async fn all(db: &Db) -> Result<Vec<(String, String, String, i64)>, StoreError> {
     let rows = sqlx::query(
         "SELECT kid, alg, state, created_at FROM signing_keys ORDER BY created_at DESC, kid",
     )

@@ -2,6 +2,7 @@
 //! authorization code); rotation marks the old token used, and presenting a used token again
 //! revokes the whole family (RFC 9700 §4.14.2).
 
+use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 
 use super::Db;
@@ -28,7 +29,7 @@ pub struct RefreshToken {
 const COLUMNS: &str = "token_hash, family_id, client_id, account_id, scope, sid, auth_time, amr, \
     issued_at, expires_at, used_at, revoked_at, access_jti, access_exp";
 
-fn decode(r: &AnyRow) -> Result<RefreshToken, sqlx::Error> {
+fn decode(r: &AnyRow) -> Result<RefreshToken, StoreError> {
     Ok(RefreshToken {
         token_hash: r.try_get("token_hash")?,
         family_id: r.try_get("family_id")?,
@@ -47,7 +48,7 @@ fn decode(r: &AnyRow) -> Result<RefreshToken, sqlx::Error> {
     })
 }
 
-pub async fn find(db: &Db, token_hash: &str) -> Result<Option<RefreshToken>, sqlx::Error> {
+pub async fn find(db: &Db, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
     let row = sqlx::query(&sql)
         .bind(token_hash)
@@ -56,7 +57,7 @@ pub async fn find(db: &Db, token_hash: &str) -> Result<Option<RefreshToken>, sql
     row.as_ref().map(decode).transpose()
 }
 
-pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), sqlx::Error> {
+pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO refresh_tokens ({COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -88,7 +89,7 @@ pub async fn rotate(
     old_hash: &str,
     next: &RefreshToken,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let mut tx = db.pool.begin().await?;
     let res = sqlx::query(
         "UPDATE refresh_tokens SET used_at = $1 \
@@ -136,7 +137,7 @@ async fn revoke_where(
     value: &str,
     keep_sid: Option<&str>,
     now: i64,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+) -> Result<Vec<(String, i64)>, StoreError> {
     let keep = if keep_sid.is_some() {
         " AND sid <> $3"
     } else {
@@ -170,7 +171,7 @@ pub async fn revoke_family(
     db: &Db,
     family_id: &str,
     now: i64,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+) -> Result<Vec<(String, i64)>, StoreError> {
     revoke_where(db, "family_id", family_id, None, now).await
 }
 
@@ -178,7 +179,7 @@ pub async fn revoke_session(
     db: &Db,
     sid: &str,
     now: i64,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+) -> Result<Vec<(String, i64)>, StoreError> {
     revoke_where(db, "sid", sid, None, now).await
 }
 
@@ -186,7 +187,7 @@ pub async fn revoke_account(
     db: &Db,
     account_id: &str,
     now: i64,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+) -> Result<Vec<(String, i64)>, StoreError> {
     revoke_where(db, "account_id", account_id, None, now).await
 }
 
@@ -197,13 +198,13 @@ pub async fn revoke_account_except_session(
     account_id: &str,
     keep_sid: &str,
     now: i64,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+) -> Result<Vec<(String, i64)>, StoreError> {
     revoke_where(db, "account_id", account_id, Some(keep_sid), now).await
 }
 
 /// Deletes tokens past their expiry: an expired token is refused anyway, so a used one no
 /// longer needs keeping for reuse detection.
-pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, StoreError> {
     let res = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
         .bind(now)
         .execute(&db.pool)
@@ -218,7 +219,7 @@ pub async fn revoke_account_client(
     account_id: &str,
     client_id: &str,
     now: i64,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+) -> Result<Vec<(String, i64)>, StoreError> {
     let mut tx = db.pool.begin().await?;
     let rows = sqlx::query(
         "SELECT access_jti, access_exp FROM refresh_tokens \

@@ -1,6 +1,7 @@
 //! What natural persons add after registration: their profile (个人信息补全), their expert
 //! application (评审专家信息完善), and a unit they register themselves (the Zhengzhou model).
 
+use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 
 use super::{
@@ -17,7 +18,7 @@ pub struct Profile {
     pub title: Option<String>,
 }
 
-pub async fn profile(db: &Db, account_id: &str) -> Result<Profile, sqlx::Error> {
+pub async fn profile(db: &Db, account_id: &str) -> Result<Profile, StoreError> {
     let row = sqlx::query(
         "SELECT gender, phone, position, title FROM person_profiles WHERE account_id = $1",
     )
@@ -40,7 +41,7 @@ pub async fn set_profile(
     account_id: &str,
     p: &Profile,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO person_profiles (account_id, gender, phone, position, title, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id) DO UPDATE SET \
@@ -78,7 +79,7 @@ pub struct ExpertApplication {
 const EXPERT: &str = "SELECT account_id, gender, email_sealed, institution, position, title, \
     fields, status, reason, submitted_at, decided_at, decided_by FROM expert_applications";
 
-fn decode_expert(r: &AnyRow) -> Result<ExpertApplication, sqlx::Error> {
+fn decode_expert(r: &AnyRow) -> Result<ExpertApplication, StoreError> {
     Ok(ExpertApplication {
         account_id: r.try_get("account_id")?,
         gender: r.try_get("gender")?,
@@ -95,7 +96,7 @@ fn decode_expert(r: &AnyRow) -> Result<ExpertApplication, sqlx::Error> {
     })
 }
 
-pub async fn expert(db: &Db, account_id: &str) -> Result<Option<ExpertApplication>, sqlx::Error> {
+pub async fn expert(db: &Db, account_id: &str) -> Result<Option<ExpertApplication>, StoreError> {
     let sql = format!("{EXPERT} WHERE account_id = $1");
     let row = sqlx::query(&sql)
         .bind(account_id)
@@ -106,7 +107,7 @@ pub async fn expert(db: &Db, account_id: &str) -> Result<Option<ExpertApplicatio
 
 /// Stores a (re)submitted application as pending, unless one is pending or approved already
 /// (false then, nothing written).
-pub async fn submit_expert(db: &Db, a: &ExpertApplication) -> Result<bool, sqlx::Error> {
+pub async fn submit_expert(db: &Db, a: &ExpertApplication) -> Result<bool, StoreError> {
     let res = sqlx::query(
         "INSERT INTO expert_applications (account_id, gender, email_sealed, institution, \
          position, title, fields, status, reason, submitted_at, decided_at, decided_by) \
@@ -140,7 +141,7 @@ pub async fn decide_expert(
     reason: Option<&str>,
     by: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let mut tx = db.pool.begin().await?;
     let res = sqlx::query(
         "UPDATE expert_applications SET status = $1, reason = $2, decided_at = $3, \
@@ -176,7 +177,7 @@ pub async fn experts(
     status: &str,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<ExpertApplication>, i64), sqlx::Error> {
+) -> Result<(Vec<ExpertApplication>, i64), StoreError> {
     let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM expert_applications WHERE status = $1")
         .bind(status)
         .fetch_one(&db.pool)
@@ -212,7 +213,13 @@ pub enum UnitRegistrationError {
     #[error("the account already belongs to a unit")]
     InUnit,
     #[error(transparent)]
-    Db(#[from] sqlx::Error),
+    Db(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for UnitRegistrationError {
+    fn from(e: sqlx::Error) -> Self {
+        UnitRegistrationError::Db(e.into())
+    }
 }
 
 /// Creates unit `u` in `registered` with `account_id` as its admin, in one transaction; the

@@ -1,6 +1,7 @@
 //! 信息更新记录: who changed which field of an account or unit, when, from what to what.
 //! Values of personal fields are recorded masked (as pages show them), never in clear.
 
+use crate::error::StoreError;
 use sqlx::Row;
 
 use super::Db;
@@ -18,7 +19,7 @@ pub struct InfoUpdate {
     pub at: i64,
 }
 
-pub async fn record(db: &Db, u: &InfoUpdate) -> Result<(), sqlx::Error> {
+pub async fn record(db: &Db, u: &InfoUpdate) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO info_updates (account_id, org_id, actor_account_id, field, old_value, \
          new_value, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -40,7 +41,7 @@ pub async fn for_account(
     db: &Db,
     account_id: &str,
     limit: i64,
-) -> Result<Vec<InfoUpdate>, sqlx::Error> {
+) -> Result<Vec<InfoUpdate>, StoreError> {
     let rows = sqlx::query(
         "SELECT account_id, org_id, actor_account_id, field, old_value, new_value, at \
          FROM info_updates WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2",

@@ -1,6 +1,7 @@
 //! The attachments of a unit's completion: one row per file in `unit_attachments`, its bytes
 //! sealed in `uploads`, both written (and deleted) in one transaction.
 
+use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 
 use super::{
@@ -25,7 +26,7 @@ pub struct Attachment {
 const SELECT: &str = "SELECT f.id, f.org_id, f.slot, f.filename, f.created_at, f.upload_id, \
     u.content_type, u.size_bytes FROM unit_attachments f JOIN uploads u ON u.id = f.upload_id";
 
-fn decode(r: &AnyRow) -> Result<Attachment, sqlx::Error> {
+fn decode(r: &AnyRow) -> Result<Attachment, StoreError> {
     Ok(Attachment {
         id: r.try_get("id")?,
         org_id: r.try_get("org_id")?,
@@ -45,7 +46,7 @@ async fn hold_unit(
     org_id: &str,
     statuses: &[&str],
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let sql = format!(
         "UPDATE organizations SET updated_at = $1 WHERE id = $2 AND status IN ({})",
         in_list(3, statuses.len())
@@ -67,7 +68,7 @@ pub async fn insert(
     statuses: &[&str],
     max_per_slot: i64,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let mut tx = db.pool.begin().await?;
     if !hold_unit(&mut tx, &a.org_id, statuses, now).await? {
         tx.rollback().await?;
@@ -102,13 +103,13 @@ pub async fn insert(
 }
 
 /// The unit's attachments by slot, then upload time.
-pub async fn list(db: &Db, org_id: &str) -> Result<Vec<Attachment>, sqlx::Error> {
+pub async fn list(db: &Db, org_id: &str) -> Result<Vec<Attachment>, StoreError> {
     let sql = format!("{SELECT} WHERE f.org_id = $1 ORDER BY f.slot, f.created_at, f.id");
     let rows = sqlx::query(&sql).bind(org_id).fetch_all(&db.pool).await?;
     rows.iter().map(decode).collect()
 }
 
-pub async fn find(db: &Db, org_id: &str, id: &str) -> Result<Option<Attachment>, sqlx::Error> {
+pub async fn find(db: &Db, org_id: &str, id: &str) -> Result<Option<Attachment>, StoreError> {
     let sql = format!("{SELECT} WHERE f.org_id = $1 AND f.id = $2");
     let row = sqlx::query(&sql)
         .bind(org_id)
@@ -119,7 +120,7 @@ pub async fn find(db: &Db, org_id: &str, id: &str) -> Result<Option<Attachment>,
 }
 
 /// How many files each slot of the unit holds.
-pub async fn count_by_slot(db: &Db, org_id: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn count_by_slot(db: &Db, org_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
     let rows = sqlx::query(
         "SELECT slot, COUNT(*) AS n FROM unit_attachments WHERE org_id = $1 GROUP BY slot",
     )
@@ -139,7 +140,7 @@ pub async fn delete(
     id: &str,
     statuses: &[&str],
     now: i64,
-) -> Result<Option<bool>, sqlx::Error> {
+) -> Result<Option<bool>, StoreError> {
     let mut tx = db.pool.begin().await?;
     let row = sqlx::query("SELECT upload_id FROM unit_attachments WHERE org_id = $1 AND id = $2")
         .bind(org_id)

@@ -3,6 +3,7 @@
 //! all of it at once. Personal values arrive here in clear and validated; they are sealed and
 //! hashed with the [`PiiVault`] on the way in and opened on the way out.
 
+use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 use tongyi_shared::claims::AccountType;
 
@@ -83,13 +84,19 @@ pub enum CreateError {
     #[error("already registered: {0:?}")]
     Taken(Taken),
     #[error(transparent)]
-    Db(#[from] sqlx::Error),
+    Db(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for CreateError {
+    fn from(e: sqlx::Error) -> Self {
+        CreateError::Db(e.into())
+    }
 }
 
 /// Which unique value a unique violation is about, from the index or column it names (the
 /// names of migration 0003 and 0001; SQLite names columns, PostgreSQL names indexes).
-fn taken_from(e: &sqlx::Error) -> Option<Taken> {
-    let sqlx::Error::Database(db) = e else {
+fn taken_from(e: &StoreError) -> Option<Taken> {
+    let StoreError::Db(sqlx::Error::Database(db)) = e else {
         return None;
     };
     if !db.is_unique_violation() {
@@ -110,7 +117,8 @@ fn taken_from(e: &sqlx::Error) -> Option<Taken> {
         .map(|(_, t)| t)
 }
 
-fn create_error(e: sqlx::Error) -> CreateError {
+fn create_error(e: impl Into<StoreError>) -> CreateError {
+    let e = e.into();
     match taken_from(&e) {
         Some(t) => CreateError::Taken(t),
         None => CreateError::Db(e),
@@ -153,7 +161,7 @@ async fn insert_identity_in(
     account_id: &str,
     i: &PersonIdentity,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO person_identities (account_id, real_name, identity_region, id_type, \
          id_number_sealed, id_number_key, id_valid_from, id_valid_to, id_country, created_at, \
@@ -272,7 +280,7 @@ pub async fn person_identity(
     db: &Db,
     pii: &PiiVault,
     account_id: &str,
-) -> Result<Option<PersonIdentity>, sqlx::Error> {
+) -> Result<Option<PersonIdentity>, StoreError> {
     let row = sqlx::query(
         "SELECT real_name, identity_region, id_type, id_number_sealed, id_valid_from, \
          id_valid_to, id_country FROM person_identities WHERE account_id = $1",
@@ -283,12 +291,13 @@ pub async fn person_identity(
     row.map(|r| decode_identity(&r, pii)).transpose()
 }
 
-fn open_or_fail(pii: &PiiVault, field: PiiField, sealed: &str) -> Result<String, sqlx::Error> {
-    pii.open(field, sealed)
-        .ok_or_else(|| sqlx::Error::Decode("a sealed value does not open under this KEK".into()))
+fn open_or_fail(pii: &PiiVault, field: PiiField, sealed: &str) -> Result<String, StoreError> {
+    pii.open(field, sealed).ok_or_else(|| {
+        sqlx::Error::Decode("a sealed value does not open under this KEK".into()).into()
+    })
 }
 
-fn decode_identity(r: &AnyRow, pii: &PiiVault) -> Result<PersonIdentity, sqlx::Error> {
+fn decode_identity(r: &AnyRow, pii: &PiiVault) -> Result<PersonIdentity, StoreError> {
     let sealed: String = r.try_get("id_number_sealed")?;
     Ok(PersonIdentity {
         real_name: r.try_get("real_name")?,
@@ -307,7 +316,7 @@ pub async fn org_person(
     pii: &PiiVault,
     org_id: &str,
     role: OrgPersonRole,
-) -> Result<Option<OrgPerson>, sqlx::Error> {
+) -> Result<Option<OrgPerson>, StoreError> {
     let row = sqlx::query(
         "SELECT name, id_type, id_number_sealed, id_valid_from, id_valid_to, mobile_sealed \
          FROM org_people WHERE org_id = $1 AND role = $2",
@@ -336,7 +345,7 @@ pub struct OrgDetails {
     pub registration_region: Option<String>,
 }
 
-pub async fn org_details(db: &Db, org_id: &str) -> Result<Option<OrgDetails>, sqlx::Error> {
+pub async fn org_details(db: &Db, org_id: &str) -> Result<Option<OrgDetails>, StoreError> {
     let row =
         sqlx::query("SELECT entity_type, registration_region FROM organizations WHERE id = $1")
             .bind(org_id)
@@ -369,7 +378,7 @@ pub async fn find_by_identifier(
     pii: &PiiVault,
     account_type: AccountType,
     identifier: &str,
-) -> Result<Option<Account>, sqlx::Error> {
+) -> Result<Option<Account>, StoreError> {
     let identifier = identifier.trim();
     if identifier.is_empty() {
         return Ok(None);
@@ -421,13 +430,13 @@ pub async fn find_by_mobile(
     pii: &PiiVault,
     account_type: AccountType,
     mobile: &str,
-) -> Result<Option<Account>, sqlx::Error> {
+) -> Result<Option<Account>, StoreError> {
     let key = pii.lookup_key(PiiField::Mobile, mobile);
     accounts::find_by_key(db, account_type, "mobile_key", &key).await
 }
 
 /// Whether a login name is taken (case-insensitive).
-pub async fn login_name_taken(db: &Db, login_name: &str) -> Result<bool, sqlx::Error> {
+pub async fn login_name_taken(db: &Db, login_name: &str) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT 1 AS one FROM accounts WHERE login_key = $1")
         .bind(accounts::login_key(login_name))
         .fetch_optional(&db.pool)
@@ -436,7 +445,7 @@ pub async fn login_name_taken(db: &Db, login_name: &str) -> Result<bool, sqlx::E
 }
 
 /// Whether a unit of that name is registered (case-insensitive).
-pub async fn unit_name_taken(db: &Db, name: &str) -> Result<bool, sqlx::Error> {
+pub async fn unit_name_taken(db: &Db, name: &str) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT 1 AS one FROM organizations WHERE name_key = $1 OR name = $2")
         .bind(unit_name_key(name))
         .bind(name.trim())
@@ -446,7 +455,7 @@ pub async fn unit_name_taken(db: &Db, name: &str) -> Result<bool, sqlx::Error> {
 }
 
 /// Whether a unit with that USCC is registered.
-pub async fn uscc_taken(db: &Db, uscc: &str) -> Result<bool, sqlx::Error> {
+pub async fn uscc_taken(db: &Db, uscc: &str) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT 1 AS one FROM organizations WHERE uscc = $1")
         .bind(uscc.trim().to_uppercase())
         .fetch_optional(&db.pool)
@@ -460,7 +469,7 @@ pub async fn mobile_taken(
     pii: &PiiVault,
     account_type: AccountType,
     mobile: &str,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     Ok(find_by_mobile(db, pii, account_type, mobile)
         .await?
         .is_some())
@@ -472,7 +481,7 @@ pub async fn id_number_taken(
     pii: &PiiVault,
     id_type: &str,
     id_number: &str,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let row = sqlx::query(
         "SELECT 1 AS one FROM person_identities WHERE id_type = $1 AND id_number_key = $2",
     )

@@ -2,6 +2,7 @@
 //! per account while a check waits for the upstream) and the manual reviews
 //! (`realname_reviews`) with their uploaded images.
 
+use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 use tongyi_shared::claims::RealnameStatus;
 
@@ -28,7 +29,7 @@ pub async fn queue(
     account_id: &str,
     next_attempt_at: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO realname_checks (account_id, state, attempts, next_attempt_at, last_error, \
          created_at, updated_at) VALUES ($1, 'queued', 0, $2, NULL, $3, $3) \
@@ -52,7 +53,7 @@ pub async fn attempt_failed(
     error: &str,
     next_attempt_at: i64,
     now: i64,
-) -> Result<i64, sqlx::Error> {
+) -> Result<i64, StoreError> {
     sqlx::query(
         "INSERT INTO realname_checks (account_id, state, attempts, next_attempt_at, last_error, \
          created_at, updated_at) VALUES ($1, 'queued', 1, $2, $3, $4, $4) \
@@ -70,7 +71,7 @@ pub async fn attempt_failed(
 }
 
 /// Marks the check of an account as done (a verdict was reached, or it gave up).
-pub async fn finish(db: &Db, account_id: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn finish(db: &Db, account_id: &str, now: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE realname_checks SET state = 'done', updated_at = $1 WHERE account_id = $2")
         .bind(now)
         .bind(account_id)
@@ -79,7 +80,7 @@ pub async fn finish(db: &Db, account_id: &str, now: i64) -> Result<(), sqlx::Err
     Ok(())
 }
 
-pub async fn check(db: &Db, account_id: &str) -> Result<Option<Check>, sqlx::Error> {
+pub async fn check(db: &Db, account_id: &str) -> Result<Option<Check>, StoreError> {
     let row = sqlx::query(
         "SELECT state, attempts, next_attempt_at, last_error FROM realname_checks \
          WHERE account_id = $1",
@@ -99,7 +100,7 @@ pub async fn check(db: &Db, account_id: &str) -> Result<Option<Check>, sqlx::Err
 }
 
 /// Accounts whose queued check is due at `now`, oldest first.
-pub async fn due(db: &Db, now: i64, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn due(db: &Db, now: i64, limit: i64) -> Result<Vec<String>, StoreError> {
     let rows = sqlx::query(
         "SELECT account_id FROM realname_checks WHERE state = 'queued' AND next_attempt_at <= $1 \
          ORDER BY next_attempt_at, account_id LIMIT $2",
@@ -108,7 +109,10 @@ pub async fn due(db: &Db, now: i64, limit: i64) -> Result<Vec<String>, sqlx::Err
     .bind(limit)
     .fetch_all(&db.pool)
     .await?;
-    rows.iter().map(|r| r.try_get("account_id")).collect()
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("account_id"))
+        .collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// Takes a due check for `lease_secs`, so that another instance running the same job leaves
@@ -118,7 +122,7 @@ pub async fn claim(
     account_id: &str,
     now: i64,
     lease_secs: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let res = sqlx::query(
         "UPDATE realname_checks SET next_attempt_at = $1, updated_at = $2 \
          WHERE account_id = $3 AND state = 'queued' AND next_attempt_at <= $2",
@@ -149,7 +153,7 @@ pub struct Review {
 const REVIEW_COLUMNS: &str = "id, account_id, front_upload_id, back_upload_id, state, reason, \
     decided_by, decided_at, created_at";
 
-fn decode_review(r: &AnyRow) -> Result<Review, sqlx::Error> {
+fn decode_review(r: &AnyRow) -> Result<Review, StoreError> {
     Ok(Review {
         id: r.try_get("id")?,
         account_id: r.try_get("account_id")?,
@@ -173,7 +177,7 @@ pub async fn create_review(
     front: &NewUpload,
     back: &NewUpload,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     let mut tx = db.pool.begin().await?;
     uploads::insert_in(&mut tx, pii, front, now).await?;
     uploads::insert_in(&mut tx, pii, back, now).await?;
@@ -194,10 +198,10 @@ pub async fn create_review(
         .bind(account_id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
-pub async fn review(db: &Db, id: &str) -> Result<Option<Review>, sqlx::Error> {
+pub async fn review(db: &Db, id: &str) -> Result<Option<Review>, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT {REVIEW_COLUMNS} FROM realname_reviews WHERE id = $1"
     ))
@@ -209,7 +213,7 @@ pub async fn review(db: &Db, id: &str) -> Result<Option<Review>, sqlx::Error> {
 
 /// The newest review of an account: the pending one if any (there is at most one), else the
 /// last decided. Ids are random, so times (to the second) and state order them.
-pub async fn latest_for(db: &Db, account_id: &str) -> Result<Option<Review>, sqlx::Error> {
+pub async fn latest_for(db: &Db, account_id: &str) -> Result<Option<Review>, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT {REVIEW_COLUMNS} FROM realname_reviews WHERE account_id = $1 \
          ORDER BY CASE WHEN state = 'pending' THEN 0 ELSE 1 END, created_at DESC, \
@@ -222,7 +226,7 @@ pub async fn latest_for(db: &Db, account_id: &str) -> Result<Option<Review>, sql
 }
 
 /// Pending reviews, newest first.
-pub async fn pending(db: &Db, offset: i64, limit: i64) -> Result<Vec<Review>, sqlx::Error> {
+pub async fn pending(db: &Db, offset: i64, limit: i64) -> Result<Vec<Review>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {REVIEW_COLUMNS} FROM realname_reviews WHERE state = 'pending' \
          ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
@@ -234,11 +238,13 @@ pub async fn pending(db: &Db, offset: i64, limit: i64) -> Result<Vec<Review>, sq
     rows.iter().map(decode_review).collect()
 }
 
-pub async fn count_pending(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM realname_reviews WHERE state = 'pending'")
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("n")
+pub async fn count_pending(db: &Db) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM realname_reviews WHERE state = 'pending'")
+            .fetch_one(&db.pool)
+            .await?
+            .try_get("n")?,
+    )
 }
 
 /// Decides a pending review and sets the account's status with it, in one transaction;
@@ -250,7 +256,7 @@ pub async fn decide(
     reason: Option<&str>,
     admin_id: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let (state, status) = if approve {
         ("approved", RealnameStatus::Verified)
     } else {

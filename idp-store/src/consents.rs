@@ -1,5 +1,6 @@
 //! Scopes an account has agreed to release to a client.
 
+use crate::error::StoreError;
 use sqlx::Row;
 
 use super::{from_json_list, to_json_list, Db};
@@ -8,7 +9,7 @@ pub async fn granted_scopes(
     db: &Db,
     account_id: &str,
     client_id: &str,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<String>, StoreError> {
     let row = sqlx::query("SELECT scopes FROM consents WHERE account_id = $1 AND client_id = $2")
         .bind(account_id)
         .bind(client_id)
@@ -26,7 +27,7 @@ pub async fn save(
     client_id: &str,
     scopes: &[String],
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO consents (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = excluded.scopes, \

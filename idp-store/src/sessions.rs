@@ -2,6 +2,7 @@
 //! (it expires by itself); this table lets a password change or a disable find and end every
 //! session of an account, and lets the account console list them.
 
+use crate::error::StoreError;
 use sqlx::Row;
 
 use super::Db;
@@ -17,7 +18,7 @@ pub struct SessionRecord {
     pub user_agent: Option<String>,
 }
 
-pub async fn record(db: &Db, s: &SessionRecord) -> Result<(), sqlx::Error> {
+pub async fn record(db: &Db, s: &SessionRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO login_sessions (sid, account_id, created_at, expires_at, client_ip, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -34,7 +35,7 @@ pub async fn record(db: &Db, s: &SessionRecord) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-pub async fn extend(db: &Db, sid: &str, expires_at: i64) -> Result<(), sqlx::Error> {
+pub async fn extend(db: &Db, sid: &str, expires_at: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE login_sessions SET expires_at = $1 WHERE sid = $2")
         .bind(expires_at)
         .bind(sid)
@@ -43,7 +44,7 @@ pub async fn extend(db: &Db, sid: &str, expires_at: i64) -> Result<(), sqlx::Err
     Ok(())
 }
 
-pub async fn remove(db: &Db, sid: &str) -> Result<(), sqlx::Error> {
+pub async fn remove(db: &Db, sid: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM login_sessions WHERE sid = $1")
         .bind(sid)
         .execute(&db.pool)
@@ -56,7 +57,7 @@ pub async fn list_for_account(
     db: &Db,
     account_id: &str,
     now: i64,
-) -> Result<Vec<SessionRecord>, sqlx::Error> {
+) -> Result<Vec<SessionRecord>, StoreError> {
     let rows = sqlx::query(
         "SELECT sid, account_id, created_at, expires_at, client_ip, user_agent FROM login_sessions \
          WHERE account_id = $1 AND expires_at > $2 ORDER BY created_at DESC, sid",
@@ -80,7 +81,7 @@ pub async fn list_for_account(
 }
 
 /// Forgets sessions that have expired by themselves.
-pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, StoreError> {
     let res = sqlx::query("DELETE FROM login_sessions WHERE expires_at < $1")
         .bind(now)
         .execute(&db.pool)

@@ -1,6 +1,7 @@
 //! Legacy records (migration 0006): what the import writes inside its batch transactions, the
 //! lookups of 账号检索, 老用户绑定 and history linking, and the upgrade of imported hashes.
 
+use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 use tongyi_shared::claims::AccountType;
 
@@ -21,7 +22,7 @@ pub async fn find_imported(
     source: &str,
     kind: &str,
     legacy_id: &str,
-) -> Result<Option<ImportedRecord>, sqlx::Error> {
+) -> Result<Option<ImportedRecord>, StoreError> {
     let row = sqlx::query(
         "SELECT outcome, login_name, row_digest FROM legacy_records \
          WHERE source = $1 AND kind = $2 AND legacy_id = $3",
@@ -45,7 +46,7 @@ pub async fn find_imported(
 pub async fn account_by_login(
     tx: &mut Tx<'_>,
     login_name: &str,
-) -> Result<Option<(String, String, AccountType)>, sqlx::Error> {
+) -> Result<Option<(String, String, AccountType)>, StoreError> {
     let row = sqlx::query("SELECT id, login_name, account_type FROM accounts WHERE login_key = $1")
         .bind(login_key(login_name))
         .fetch_optional(&mut **tx)
@@ -62,12 +63,12 @@ pub async fn account_by_login(
 }
 
 /// The unit registered with a USCC.
-pub async fn org_by_uscc(tx: &mut Tx<'_>, uscc: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn org_by_uscc(tx: &mut Tx<'_>, uscc: &str) -> Result<Option<String>, StoreError> {
     let row = sqlx::query("SELECT id FROM organizations WHERE uscc = $1")
         .bind(uscc)
         .fetch_optional(&mut **tx)
         .await?;
-    row.map(|r| r.try_get("id")).transpose()
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
 
 /// Whether an account of the type already reserves the mobile or email with this key.
@@ -76,7 +77,7 @@ pub async fn contact_reserved(
     account_type: AccountType,
     column: &'static str,
     key: &str,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let sql = format!("SELECT 1 AS one FROM accounts WHERE account_type = $1 AND {column} = $2");
     Ok(sqlx::query(&sql)
         .bind(account_type.as_str())
@@ -91,7 +92,7 @@ pub async fn document_taken(
     tx: &mut Tx<'_>,
     id_type: &str,
     id_number_key: &str,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     Ok(sqlx::query(
         "SELECT 1 AS one FROM person_identities WHERE id_type = $1 AND id_number_key = $2",
     )
@@ -107,7 +108,7 @@ pub async fn account_with_document(
     tx: &mut Tx<'_>,
     id_type: &str,
     id_number_key: &str,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<String>, StoreError> {
     let row = sqlx::query(
         "SELECT account_id FROM person_identities WHERE id_type = $1 AND id_number_key = $2",
     )
@@ -115,11 +116,11 @@ pub async fn account_with_document(
     .bind(id_number_key)
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|r| r.try_get("account_id")).transpose()
+    Ok(row.map(|r| r.try_get("account_id")).transpose()?)
 }
 
 /// The unit's own (legal-entity) account.
-pub async fn unit_account(tx: &mut Tx<'_>, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn unit_account(tx: &mut Tx<'_>, org_id: &str) -> Result<Option<String>, StoreError> {
     let row = sqlx::query(
         "SELECT id FROM accounts WHERE org_id = $1 AND account_type = 'legal_entity' \
          ORDER BY created_at LIMIT 1",
@@ -127,7 +128,7 @@ pub async fn unit_account(tx: &mut Tx<'_>, org_id: &str) -> Result<Option<String
     .bind(org_id)
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|r| r.try_get("id")).transpose()
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
 
 /// A unit created by the import (its review starts at `registered`, like a registration).
@@ -137,7 +138,7 @@ pub async fn insert_org(
     name: &str,
     uscc: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO organizations (id, name, uscc, status, created_at, name_key, entity_type, \
          registration_region, updated_at) \
@@ -163,7 +164,7 @@ pub async fn insert_identity(
     id_number_sealed: &str,
     id_number_key: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO person_identities (account_id, real_name, identity_region, id_type, \
          id_number_sealed, id_number_key, created_at, updated_at) \
@@ -186,7 +187,7 @@ pub async fn add_grants(
     account_id: &str,
     grants: &[String],
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     for g in grants {
         sqlx::query(
             "INSERT INTO account_grants (account_id, subsystem_code, granted_at) \
@@ -225,11 +226,7 @@ pub struct NewRecord<'a> {
     pub row_digest: &'a str,
 }
 
-pub async fn insert_record(
-    tx: &mut Tx<'_>,
-    r: &NewRecord<'_>,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn insert_record(tx: &mut Tx<'_>, r: &NewRecord<'_>, now: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO legacy_records (id, source, kind, legacy_id, user_type, old_login_name, \
          display_name, uscc, id_type, id_number_sealed, id_number_key, mobile_sealed, \
@@ -271,7 +268,7 @@ pub async fn insert_audit(
     event: &str,
     subject: Option<&str>,
     detail: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO audit_log (at, event, actor_account_id, subject_account_id, client_id, \
          client_ip, detail) VALUES ($1, $2, NULL, $3, NULL, NULL, $4)",
@@ -293,7 +290,7 @@ pub async fn replace_legacy_hash(
     legacy_hash: &str,
     new_hash: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let res = sqlx::query(
         "UPDATE accounts SET password_hash = $1, updated_at = $2 \
          WHERE id = $3 AND password_hash = $4",
@@ -328,7 +325,7 @@ pub struct RecordView {
 const VIEW: &str = "SELECT id, source, kind, legacy_id, user_type, display_name, outcome, \
     login_name, account_id, linked_via, linked_at, id_number_key, subsystems FROM legacy_records";
 
-fn decode_view(r: &AnyRow) -> Result<RecordView, sqlx::Error> {
+fn decode_view(r: &AnyRow) -> Result<RecordView, StoreError> {
     let subsystems: String = r.try_get("subsystems")?;
     Ok(RecordView {
         id: r.try_get("id")?,
@@ -348,14 +345,14 @@ fn decode_view(r: &AnyRow) -> Result<RecordView, sqlx::Error> {
 }
 
 /// Unit records with this USCC.
-pub async fn units_by_uscc(db: &Db, uscc: &str) -> Result<Vec<RecordView>, sqlx::Error> {
+pub async fn units_by_uscc(db: &Db, uscc: &str) -> Result<Vec<RecordView>, StoreError> {
     let sql = format!("{VIEW} WHERE kind = 'unit' AND uscc = $1 ORDER BY imported_at, id");
     let rows = sqlx::query(&sql).bind(uscc).fetch_all(&db.pool).await?;
     rows.iter().map(decode_view).collect()
 }
 
 /// Person records with this mobile (by its lookup key).
-pub async fn persons_by_mobile(db: &Db, mobile_key: &str) -> Result<Vec<RecordView>, sqlx::Error> {
+pub async fn persons_by_mobile(db: &Db, mobile_key: &str) -> Result<Vec<RecordView>, StoreError> {
     let sql = format!("{VIEW} WHERE kind = 'person' AND mobile_key = $1 ORDER BY imported_at, id");
     let rows = sqlx::query(&sql)
         .bind(mobile_key)
@@ -365,7 +362,7 @@ pub async fn persons_by_mobile(db: &Db, mobile_key: &str) -> Result<Vec<RecordVi
 }
 
 /// Records that belong to an account, by any route.
-pub async fn records_of_account(db: &Db, account_id: &str) -> Result<Vec<RecordView>, sqlx::Error> {
+pub async fn records_of_account(db: &Db, account_id: &str) -> Result<Vec<RecordView>, StoreError> {
     let sql = format!("{VIEW} WHERE account_id = $1 ORDER BY linked_at, id");
     let rows = sqlx::query(&sql)
         .bind(account_id)
@@ -379,7 +376,7 @@ pub async fn records_of_account(db: &Db, account_id: &str) -> Result<Vec<RecordV
 pub async fn unbound_by_document(
     db: &Db,
     id_number_key: &str,
-) -> Result<Vec<RecordView>, sqlx::Error> {
+) -> Result<Vec<RecordView>, StoreError> {
     let sql = format!(
         "{VIEW} WHERE kind = 'person' AND id_number_key = $1 AND account_id IS NULL \
          AND outcome = 'record_only'"
@@ -408,7 +405,7 @@ pub async fn bind(
     account_id: &str,
     grants: &[String],
     now: i64,
-) -> Result<Result<(), BindRefusal>, sqlx::Error> {
+) -> Result<Result<(), BindRefusal>, StoreError> {
     let mut tx = db.pool.begin().await?;
     let has = sqlx::query(
         "SELECT 1 AS one FROM legacy_records WHERE account_id = $1 AND linked_via = 'binding'",
@@ -434,7 +431,7 @@ pub async fn bind(
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             return Ok(Err(BindRefusal::AccountHasOne))
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     add_grants(&mut tx, account_id, grants, now).await?;
     tx.commit().await?;
@@ -451,7 +448,7 @@ pub async fn link_registration(
     by_document: Option<(&str, &str)>,
     by_uscc: Option<&str>,
     now: i64,
-) -> Result<u64, sqlx::Error> {
+) -> Result<u64, StoreError> {
     let mut tx = db.pool.begin().await?;
     let mut linked = 0;
     let ids: Vec<(String, String)> = if let Some((id_type, key)) = by_document {
@@ -465,7 +462,7 @@ pub async fn link_registration(
         .await?
         .iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("subsystems")?)))
-        .collect::<Result<_, sqlx::Error>>()?
+        .collect::<Result<_, StoreError>>()?
     } else if let Some(uscc) = by_uscc {
         sqlx::query(
             "SELECT id, subsystems FROM legacy_records WHERE kind = 'unit' AND uscc = $1 \
@@ -476,7 +473,7 @@ pub async fn link_registration(
         .await?
         .iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("subsystems")?)))
-        .collect::<Result<_, sqlx::Error>>()?
+        .collect::<Result<_, StoreError>>()?
     } else {
         Vec::new()
     };
@@ -497,12 +494,12 @@ pub async fn link_registration(
 }
 
 /// How many records the import wrote for a source and kind (the benchmark and tests).
-pub async fn count(db: &Db, source: &str, kind: &str) -> Result<i64, sqlx::Error> {
+pub async fn count(db: &Db, source: &str, kind: &str) -> Result<i64, StoreError> {
     let row =
         sqlx::query("SELECT COUNT(*) AS n FROM legacy_records WHERE source = $1 AND kind = $2")
             .bind(source)
             .bind(kind)
             .fetch_one(&db.pool)
             .await?;
-    row.try_get("n")
+    Ok(row.try_get("n")?)
 }

@@ -1,6 +1,7 @@
 //! Accounts and the data behind the claims contract (organization, grants, roles). This is the
 //! minimal model of the OIDC core; registration and the directory extend it.
 
+use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 use tongyi_shared::{
     claims::{AccountType, OrgClaim, RealnameStatus},
@@ -47,7 +48,7 @@ pub(crate) const SELECT: &str = "SELECT a.id, a.login_name, a.password_hash, a.a
     o.uscc AS org_uscc, o.status AS org_status \
     FROM accounts a LEFT JOIN organizations o ON o.id = a.org_id";
 
-pub(crate) fn decode(r: &AnyRow) -> Result<Account, sqlx::Error> {
+pub(crate) fn decode(r: &AnyRow) -> Result<Account, StoreError> {
     let bad = |col: &str, v: &str| sqlx::Error::ColumnDecode {
         index: col.to_owned(),
         source: format!("unexpected value {v:?}").into(),
@@ -89,7 +90,7 @@ pub(crate) fn decode(r: &AnyRow) -> Result<Account, sqlx::Error> {
     })
 }
 
-pub async fn find_by_login(db: &Db, login_name: &str) -> Result<Option<Account>, sqlx::Error> {
+pub async fn find_by_login(db: &Db, login_name: &str) -> Result<Option<Account>, StoreError> {
     let sql = format!("{SELECT} WHERE a.login_key = $1");
     let row = sqlx::query(&sql)
         .bind(login_key(login_name))
@@ -104,7 +105,7 @@ pub(crate) async fn find_by_key(
     account_type: AccountType,
     key_column: &'static str,
     key: &str,
-) -> Result<Option<Account>, sqlx::Error> {
+) -> Result<Option<Account>, StoreError> {
     let sql = format!("{SELECT} WHERE a.account_type = $1 AND a.{key_column} = $2");
     let row = sqlx::query(&sql)
         .bind(account_type.as_str())
@@ -114,7 +115,7 @@ pub(crate) async fn find_by_key(
     row.as_ref().map(decode).transpose()
 }
 
-pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Account>, sqlx::Error> {
+pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Account>, StoreError> {
     let sql = format!("{SELECT} WHERE a.id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(&db.pool).await?;
     row.as_ref().map(decode).transpose()
@@ -124,7 +125,7 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Account>, sqlx::Erro
 pub async fn grants_and_roles(
     db: &Db,
     account_id: &str,
-) -> Result<(Vec<String>, Vec<String>), sqlx::Error> {
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
     let rows = sqlx::query(
         "SELECT 'g' AS kind, subsystem_code AS value FROM account_grants WHERE account_id = $1 \
          UNION ALL SELECT 'r' AS kind, role AS value FROM account_roles WHERE account_id = $1 \
@@ -174,7 +175,7 @@ pub struct NewAccount {
 }
 
 /// Creates the unit if it is missing (by id).
-pub async fn ensure_org(db: &Db, org: &NewOrg, now: i64) -> Result<(), sqlx::Error> {
+pub async fn ensure_org(db: &Db, org: &NewOrg, now: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO organizations (id, name, uscc, status, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (id) DO NOTHING",
@@ -191,7 +192,7 @@ pub async fn ensure_org(db: &Db, org: &NewOrg, now: i64) -> Result<(), sqlx::Err
 
 /// Creates an account with its grants and roles in one transaction; false when the login name
 /// is taken (nothing is written then).
-pub async fn insert(db: &Db, a: &NewAccount, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn insert(db: &Db, a: &NewAccount, now: i64) -> Result<bool, StoreError> {
     insert_with_contact(db, a, &SealedContact::default(), now).await
 }
 
@@ -201,11 +202,11 @@ pub async fn insert_with_contact(
     a: &NewAccount,
     contact: &SealedContact,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let mut tx = db.pool.begin().await?;
     match insert_in(&mut tx, a, contact, now).await {
         Ok(()) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+        Err(e) if e.is_unique_violation() => return Ok(false),
         Err(e) => return Err(e),
     }
     tx.commit().await?;
@@ -222,12 +223,12 @@ pub struct SealedContact {
 }
 
 /// Inserts the account row, its grants and roles inside the caller's transaction.
-pub(crate) async fn insert_in(
+pub async fn insert_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     a: &NewAccount,
     contact: &SealedContact,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO accounts (id, login_name, login_key, password_hash, account_type, \
          display_name, realname_status, status, org_id, org_role, created_at, updated_at, \
@@ -271,7 +272,7 @@ pub(crate) async fn insert_in(
     Ok(())
 }
 
-pub async fn set_status(db: &Db, id: &str, status: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn set_status(db: &Db, id: &str, status: &str, now: i64) -> Result<bool, StoreError> {
     let res = sqlx::query("UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(status)
         .bind(now)
@@ -281,7 +282,7 @@ pub async fn set_status(db: &Db, id: &str, status: &str, now: i64) -> Result<boo
     Ok(res.rows_affected() == 1)
 }
 
-pub async fn set_grants(db: &Db, id: &str, grants: &[String], now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_grants(db: &Db, id: &str, grants: &[String], now: i64) -> Result<(), StoreError> {
     let mut tx = db.pool.begin().await?;
     sqlx::query("DELETE FROM account_grants WHERE account_id = $1")
         .bind(id)
@@ -297,7 +298,7 @@ pub async fn set_grants(db: &Db, id: &str, grants: &[String], now: i64) -> Resul
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 /// Sets a new password hash; `must_change` marks a temporary password (a unit admin's reset)
@@ -308,7 +309,7 @@ pub async fn set_password(
     password_hash: &str,
     must_change: bool,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let res = sqlx::query(
         "UPDATE accounts SET password_hash = $1, must_change_password = $2, updated_at = $3 \
          WHERE id = $4",
@@ -329,7 +330,7 @@ pub async fn set_login_name(
     id: &str,
     login_name: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let res = sqlx::query(
         "UPDATE accounts SET login_name = $1, login_key = $2, login_name_chosen = 1, \
          updated_at = $3 WHERE id = $4",
@@ -343,7 +344,7 @@ pub async fn set_login_name(
     match res {
         Ok(r) => Ok(r.rows_affected() == 1),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -355,7 +356,7 @@ pub async fn choose_login_name(
     id: &str,
     login_name: &str,
     now: i64,
-) -> Result<Option<bool>, sqlx::Error> {
+) -> Result<Option<bool>, StoreError> {
     let res = sqlx::query(
         "UPDATE accounts SET login_name = $1, login_key = $2, login_name_chosen = 1, \
          updated_at = $3 WHERE id = $4 AND login_name_chosen = 0",
@@ -369,7 +370,7 @@ pub async fn choose_login_name(
     match res {
         Ok(r) => Ok(Some(r.rows_affected() == 1)),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -378,7 +379,7 @@ pub async fn set_realname_status(
     id: &str,
     status: RealnameStatus,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let res =
         sqlx::query("UPDATE accounts SET realname_status = $1, updated_at = $2 WHERE id = $3")
             .bind(status.as_str())
@@ -390,6 +391,6 @@ pub async fn set_realname_status(
 }
 
 /// The roles of an account (platform admin, reviewers…).
-pub async fn roles(db: &Db, account_id: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn roles(db: &Db, account_id: &str) -> Result<Vec<String>, StoreError> {
     Ok(grants_and_roles(db, account_id).await?.1)
 }

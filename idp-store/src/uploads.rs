@@ -1,6 +1,7 @@
 //! Uploaded images (ID cards, licences) kept sealed in the database, so that they share the
 //! transaction of the review or appeal they belong to: either both exist or neither.
 
+use crate::error::StoreError;
 use sqlx::Row;
 
 use super::Db;
@@ -22,7 +23,7 @@ pub(crate) async fn insert_in(
     pii: &PiiVault,
     u: &NewUpload,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO uploads (id, owner_account_id, purpose, content_type, size_bytes, \
          data_sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -44,7 +45,7 @@ pub async fn get(
     db: &Db,
     pii: &PiiVault,
     id: &str,
-) -> Result<Option<(String, Vec<u8>, Option<String>)>, sqlx::Error> {
+) -> Result<Option<(String, Vec<u8>, Option<String>)>, StoreError> {
     let row = sqlx::query(
         "SELECT content_type, data_sealed, owner_account_id FROM uploads WHERE id = $1",
     )

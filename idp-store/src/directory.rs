@@ -1,6 +1,7 @@
 //! The directory's tables: departments, the review state of units with its history, and
 //! memberships (`accounts.org_id` + `accounts.org_role`: `pending`, `member` or `admin`).
 
+use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 
 use super::{accounts, accounts::Account, Db};
@@ -38,7 +39,7 @@ pub struct ReviewEntry {
     pub at: i64,
 }
 
-pub async fn insert_department(db: &Db, d: &Department, now: i64) -> Result<(), sqlx::Error> {
+pub async fn insert_department(db: &Db, d: &Department, now: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO departments (id, name, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (id) DO NOTHING",
@@ -51,7 +52,7 @@ pub async fn insert_department(db: &Db, d: &Department, now: i64) -> Result<(), 
     Ok(())
 }
 
-pub async fn departments(db: &Db) -> Result<Vec<Department>, sqlx::Error> {
+pub async fn departments(db: &Db) -> Result<Vec<Department>, StoreError> {
     let rows = sqlx::query("SELECT id, name FROM departments ORDER BY id")
         .fetch_all(&db.pool)
         .await?;
@@ -65,7 +66,7 @@ pub async fn departments(db: &Db) -> Result<Vec<Department>, sqlx::Error> {
         .collect()
 }
 
-pub async fn find_department(db: &Db, id: &str) -> Result<Option<Department>, sqlx::Error> {
+pub async fn find_department(db: &Db, id: &str) -> Result<Option<Department>, StoreError> {
     let row = sqlx::query("SELECT id, name FROM departments WHERE id = $1")
         .bind(id)
         .fetch_optional(&db.pool)
@@ -83,7 +84,7 @@ const UNIT: &str = "SELECT o.id, o.name, o.uscc, o.status, o.department_id, o.su
     d.name AS department_name FROM organizations o \
     LEFT JOIN departments d ON d.id = o.department_id";
 
-fn decode_unit(r: &AnyRow) -> Result<UnitRecord, sqlx::Error> {
+fn decode_unit(r: &AnyRow) -> Result<UnitRecord, StoreError> {
     Ok(UnitRecord {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
@@ -95,7 +96,7 @@ fn decode_unit(r: &AnyRow) -> Result<UnitRecord, sqlx::Error> {
     })
 }
 
-pub async fn find_unit(db: &Db, org_id: &str) -> Result<Option<UnitRecord>, sqlx::Error> {
+pub async fn find_unit(db: &Db, org_id: &str) -> Result<Option<UnitRecord>, StoreError> {
     let sql = format!("{UNIT} WHERE o.id = $1");
     let row = sqlx::query(&sql)
         .bind(org_id)
@@ -112,7 +113,7 @@ pub async fn transition(
     from: &[&str],
     entry: &ReviewEntry,
     submitted_department: Option<&str>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let mut tx = db.pool.begin().await?;
     let placeholders = (0..from.len())
         .map(|i| format!("${}", i + 5))
@@ -155,7 +156,7 @@ pub async fn transition(
 }
 
 /// The review history of a unit, oldest first.
-pub async fn history(db: &Db, org_id: &str) -> Result<Vec<ReviewEntry>, sqlx::Error> {
+pub async fn history(db: &Db, org_id: &str) -> Result<Vec<ReviewEntry>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, org_id, actor_account_id, action, from_status, to_status, department_id, \
          reason, at FROM unit_reviews WHERE org_id = $1 ORDER BY id",
@@ -201,7 +202,7 @@ pub async fn units_for_review(
     q: &str,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<UnitRecord>, i64), sqlx::Error> {
+) -> Result<(Vec<UnitRecord>, i64), StoreError> {
     let mut filter = format!(
         "LOWER(o.name) LIKE $1 ESCAPE '\\' AND o.status IN ({})",
         in_list(2, statuses.len())
@@ -242,7 +243,7 @@ pub async fn units_for_review(
 
 /// Active units whose name is exactly `name` (after trimming; case-insensitive for Latin
 /// letters).
-pub async fn active_units_named(db: &Db, name: &str) -> Result<Vec<UnitRecord>, sqlx::Error> {
+pub async fn active_units_named(db: &Db, name: &str) -> Result<Vec<UnitRecord>, StoreError> {
     let sql = format!(
         "{UNIT} WHERE o.status = 'active' AND (o.name_key = $1 OR LOWER(o.name) = $1) \
          ORDER BY o.id"
@@ -262,7 +263,7 @@ pub async fn set_membership(
     org_id: &str,
     role: &str,
     now: i64,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<String>, StoreError> {
     let mut tx = db.pool.begin().await?;
     // The account row first: a concurrent grant change (which updates it first too) waits
     // for this transaction, so no grant of the old unit survives the move.
@@ -282,7 +283,7 @@ pub async fn set_membership(
 async fn take_grants(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     account_id: &str,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<String>, StoreError> {
     let rows = sqlx::query("SELECT subsystem_code FROM account_grants WHERE account_id = $1")
         .bind(account_id)
         .fetch_all(&mut **tx)
@@ -308,7 +309,7 @@ pub async fn replace_member_grants(
     roles: &[&str],
     grants: &[String],
     now: i64,
-) -> Result<Option<Vec<String>>, sqlx::Error> {
+) -> Result<Option<Vec<String>>, StoreError> {
     let mut tx = db.pool.begin().await?;
     let list = (0..roles.len())
         .map(|i| format!("${}", i + 4))
@@ -346,7 +347,7 @@ pub async fn approve_membership(
     org_id: &str,
     account_id: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let res = sqlx::query(
         "UPDATE accounts SET org_role = 'member', updated_at = $1 \
          WHERE id = $2 AND org_id = $3 AND org_role = 'pending'",
@@ -367,7 +368,7 @@ pub async fn members(
     q: &str,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<Account>, i64), sqlx::Error> {
+) -> Result<(Vec<Account>, i64), StoreError> {
     let filter = "a.org_id = $1 AND a.org_role IN ('member', 'pending') \
         AND (LOWER(a.login_name) LIKE $2 ESCAPE '\\' OR LOWER(a.display_name) LIKE $2 ESCAPE '\\')";
     let pattern = contains_pattern(q);
@@ -398,18 +399,21 @@ pub async fn members(
 }
 
 /// The subsystem codes of the registered clients.
-pub async fn subsystem_codes(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+pub async fn subsystem_codes(db: &Db) -> Result<Vec<String>, StoreError> {
     let rows = sqlx::query(
         "SELECT DISTINCT subsystem_code FROM clients WHERE subsystem_code IS NOT NULL \
          ORDER BY subsystem_code",
     )
     .fetch_all(&db.pool)
     .await?;
-    rows.iter().map(|r| r.try_get("subsystem_code")).collect()
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("subsystem_code"))
+        .collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// The clients registered for any of `codes`.
-pub async fn clients_of_subsystems(db: &Db, codes: &[String]) -> Result<Vec<String>, sqlx::Error> {
+pub async fn clients_of_subsystems(db: &Db, codes: &[String]) -> Result<Vec<String>, StoreError> {
     if codes.is_empty() {
         return Ok(Vec::new());
     }
@@ -425,11 +429,14 @@ pub async fn clients_of_subsystems(db: &Db, codes: &[String]) -> Result<Vec<Stri
         query = query.bind(c);
     }
     let rows = query.fetch_all(&db.pool).await?;
-    rows.iter().map(|r| r.try_get("client_id")).collect()
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("client_id"))
+        .collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// The stored completion JSON of a unit.
-pub async fn completion(db: &Db, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn completion(db: &Db, org_id: &str) -> Result<Option<String>, StoreError> {
     let row = sqlx::query("SELECT completion FROM organizations WHERE id = $1")
         .bind(org_id)
         .fetch_optional(&db.pool)
@@ -447,7 +454,7 @@ pub async fn set_completion(
     json: &str,
     statuses: &[&str],
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let list = in_list(4, statuses.len());
     let sql = format!(
         "UPDATE organizations SET completion = $1, updated_at = $2 WHERE id = $3 \
@@ -469,7 +476,7 @@ pub(crate) fn in_list(first: usize, n: usize) -> String {
 }
 
 /// The reason of the unit's last return, if it was returned.
-pub async fn last_return_reason(db: &Db, org_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn last_return_reason(db: &Db, org_id: &str) -> Result<Option<String>, StoreError> {
     let row = sqlx::query(
         "SELECT reason FROM unit_reviews WHERE org_id = $1 AND action = 'return' \
          ORDER BY id DESC LIMIT 1",
@@ -484,26 +491,32 @@ pub async fn last_return_reason(db: &Db, org_id: &str) -> Result<Option<String>,
 }
 
 /// The accounts that administer unit `org_id` (`org_role = admin`).
-pub async fn unit_admin_ids(db: &Db, org_id: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn unit_admin_ids(db: &Db, org_id: &str) -> Result<Vec<String>, StoreError> {
     let rows =
         sqlx::query("SELECT id FROM accounts WHERE org_id = $1 AND org_role = 'admin' ORDER BY id")
             .bind(org_id)
             .fetch_all(&db.pool)
             .await?;
-    rows.iter().map(|r| r.try_get("id")).collect()
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// Every account of unit `org_id` (admins, members, pending).
-pub async fn unit_account_ids(db: &Db, org_id: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn unit_account_ids(db: &Db, org_id: &str) -> Result<Vec<String>, StoreError> {
     let rows = sqlx::query("SELECT id FROM accounts WHERE org_id = $1 ORDER BY id")
         .bind(org_id)
         .fetch_all(&db.pool)
         .await?;
-    rows.iter().map(|r| r.try_get("id")).collect()
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// The subsystems enabled for unit `org_id`: the grants of its admin accounts.
-pub async fn unit_subsystems(db: &Db, org_id: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn unit_subsystems(db: &Db, org_id: &str) -> Result<Vec<String>, StoreError> {
     let rows = sqlx::query(
         "SELECT DISTINCT g.subsystem_code FROM account_grants g \
          JOIN accounts a ON a.id = g.account_id \
@@ -512,7 +525,10 @@ pub async fn unit_subsystems(db: &Db, org_id: &str) -> Result<Vec<String>, sqlx:
     .bind(org_id)
     .fetch_all(&db.pool)
     .await?;
-    rows.iter().map(|r| r.try_get("subsystem_code")).collect()
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("subsystem_code"))
+        .collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// Sets the subsystems enabled for a unit to exactly `codes` (the grants of its admin
@@ -523,7 +539,7 @@ pub async fn set_unit_subsystems(
     org_id: &str,
     codes: &[String],
     now: i64,
-) -> Result<Vec<(String, Vec<String>)>, sqlx::Error> {
+) -> Result<Vec<(String, Vec<String>)>, StoreError> {
     let mut tx = db.pool.begin().await?;
     let rows = sqlx::query("SELECT id, org_role FROM accounts WHERE org_id = $1 ORDER BY id")
         .bind(org_id)
@@ -565,14 +581,14 @@ pub async fn set_unit_subsystems(
 }
 
 /// Departments with how many units chose each and how many reviewers each has.
-pub async fn department_use(db: &Db) -> Result<Vec<(Department, i64, i64)>, sqlx::Error> {
+pub async fn department_use(db: &Db) -> Result<Vec<(Department, i64, i64)>, StoreError> {
     let rows = sqlx::query(
         "SELECT d.id, d.name, \
          (SELECT COUNT(*) FROM organizations o WHERE o.department_id = d.id) AS units, \
          (SELECT COUNT(*) FROM account_roles r WHERE r.role = $1 || d.id) AS reviewers \
          FROM departments d ORDER BY d.id",
     )
-    .bind(crate::directory::REVIEWER_PREFIX)
+    .bind(tongyi_shared::roles::DEPARTMENT_REVIEWER_PREFIX)
     .fetch_all(&db.pool)
     .await?;
     rows.iter()
@@ -590,7 +606,7 @@ pub async fn department_use(db: &Db) -> Result<Vec<(Department, i64, i64)>, sqlx
 }
 
 /// Creates a department; false when the id is taken.
-pub async fn create_department(db: &Db, d: &Department, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn create_department(db: &Db, d: &Department, now: i64) -> Result<bool, StoreError> {
     let res = sqlx::query("INSERT INTO departments (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(&d.id)
         .bind(&d.name)
@@ -600,11 +616,11 @@ pub async fn create_department(db: &Db, d: &Department, now: i64) -> Result<bool
     match res {
         Ok(_) => Ok(true),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
-pub async fn rename_department(db: &Db, id: &str, name: &str) -> Result<bool, sqlx::Error> {
+pub async fn rename_department(db: &Db, id: &str, name: &str) -> Result<bool, StoreError> {
     let res = sqlx::query("UPDATE departments SET name = $1 WHERE id = $2")
         .bind(name)
         .bind(id)
@@ -615,7 +631,7 @@ pub async fn rename_department(db: &Db, id: &str, name: &str) -> Result<bool, sq
 
 /// Deletes a department no unit chose and no reviewer holds, in one transaction: `Ok(None)`
 /// when there is no such department, `Ok(Some(false))` when it is in use.
-pub async fn delete_unused_department(db: &Db, id: &str) -> Result<Option<bool>, sqlx::Error> {
+pub async fn delete_unused_department(db: &Db, id: &str) -> Result<Option<bool>, StoreError> {
     let mut tx = db.pool.begin().await?;
     let exists = sqlx::query("SELECT id FROM departments WHERE id = $1")
         .bind(id)
@@ -626,7 +642,7 @@ pub async fn delete_unused_department(db: &Db, id: &str) -> Result<Option<bool>,
         tx.rollback().await?;
         return Ok(None);
     }
-    let role = format!("{}{id}", crate::directory::REVIEWER_PREFIX);
+    let role = format!("{}{id}", tongyi_shared::roles::DEPARTMENT_REVIEWER_PREFIX);
     let used: i64 = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM organizations WHERE department_id = $1) + \
          (SELECT COUNT(*) FROM account_roles WHERE role = $2) + \
@@ -650,7 +666,7 @@ pub async fn delete_unused_department(db: &Db, id: &str) -> Result<Option<bool>,
 }
 
 /// The accounts holding `role`, by login name.
-pub async fn accounts_with_role(db: &Db, role: &str) -> Result<Vec<Account>, sqlx::Error> {
+pub async fn accounts_with_role(db: &Db, role: &str) -> Result<Vec<Account>, StoreError> {
     let sql = format!(
         "{} WHERE a.id IN (SELECT account_id FROM account_roles WHERE role = $1) \
          ORDER BY a.login_key",
@@ -661,7 +677,7 @@ pub async fn accounts_with_role(db: &Db, role: &str) -> Result<Vec<Account>, sql
 }
 
 /// Gives `role` to the account (nothing when it holds it already).
-pub async fn add_role(db: &Db, account_id: &str, role: &str) -> Result<(), sqlx::Error> {
+pub async fn add_role(db: &Db, account_id: &str, role: &str) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO account_roles (account_id, role) VALUES ($1, $2) \
          ON CONFLICT (account_id, role) DO NOTHING",
@@ -674,7 +690,7 @@ pub async fn add_role(db: &Db, account_id: &str, role: &str) -> Result<(), sqlx:
 }
 
 /// Takes `role` from the account; false when it did not hold it.
-pub async fn remove_role(db: &Db, account_id: &str, role: &str) -> Result<bool, sqlx::Error> {
+pub async fn remove_role(db: &Db, account_id: &str, role: &str) -> Result<bool, StoreError> {
     let res = sqlx::query("DELETE FROM account_roles WHERE account_id = $1 AND role = $2")
         .bind(account_id)
         .bind(role)
@@ -687,7 +703,7 @@ pub async fn remove_role(db: &Db, account_id: &str, role: &str) -> Result<bool, 
 pub async fn display_names(
     db: &Db,
     ids: &[String],
-) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
     if ids.is_empty() {
         return Ok(Default::default());
     }

@@ -128,8 +128,8 @@ impl PiiVault {
         &self,
         mobile: Option<&str>,
         email: Option<&str>,
-    ) -> crate::store::accounts::SealedContact {
-        crate::store::accounts::SealedContact {
+    ) -> crate::accounts::SealedContact {
+        crate::accounts::SealedContact {
             mobile_sealed: mobile.map(|m| self.seal(PiiField::Mobile, m)),
             mobile_key: mobile.map(|m| self.lookup_key(PiiField::Mobile, m)),
             email_sealed: email.map(|e| self.seal(PiiField::Email, e)),

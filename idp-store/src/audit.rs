@@ -1,5 +1,6 @@
 //! The audit log table: append and read back. What the entries mean lives in `crate::audit`.
 
+use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 
 use super::Db;
@@ -32,7 +33,7 @@ pub struct AuditRow {
 const SELECT: &str = "SELECT id, at, event, actor_account_id, subject_account_id, client_id, \
     client_ip, detail FROM audit_log";
 
-fn decode(r: &AnyRow) -> Result<AuditRow, sqlx::Error> {
+fn decode(r: &AnyRow) -> Result<AuditRow, StoreError> {
     Ok(AuditRow {
         id: r.try_get("id")?,
         at: r.try_get("at")?,
@@ -45,7 +46,7 @@ fn decode(r: &AnyRow) -> Result<AuditRow, sqlx::Error> {
     })
 }
 
-pub async fn record(db: &Db, row: NewAuditRow<'_>) -> Result<(), sqlx::Error> {
+pub async fn record(db: &Db, row: NewAuditRow<'_>) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO audit_log (at, event, actor_account_id, subject_account_id, client_id, \
          client_ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -67,7 +68,7 @@ pub async fn list_for_subject(
     db: &Db,
     subject_account_id: &str,
     limit: i64,
-) -> Result<Vec<AuditRow>, sqlx::Error> {
+) -> Result<Vec<AuditRow>, StoreError> {
     let sql = format!("{SELECT} WHERE subject_account_id = $1 ORDER BY at DESC, id DESC LIMIT $2");
     let rows = sqlx::query(&sql)
         .bind(subject_account_id)
@@ -78,7 +79,7 @@ pub async fn list_for_subject(
 }
 
 /// The newest `limit` entries, newest first.
-pub async fn list_recent(db: &Db, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+pub async fn list_recent(db: &Db, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
     let sql = format!("{SELECT} ORDER BY at DESC, id DESC LIMIT $1");
     let rows = sqlx::query(&sql).bind(limit).fetch_all(&db.pool).await?;
     rows.iter().map(decode).collect()
