@@ -20,6 +20,7 @@ mod health;
 mod keys_cli;
 mod legacy;
 mod login_modes;
+mod login_rules;
 mod login_throttle;
 mod logout;
 mod portal_directory;
