@@ -50,7 +50,7 @@ pub async fn login_answering_captcha(
 }
 
 /// The IdP's state with the harness fixtures (alice, unit_admin), built but not served.
-async fn unserved_idp() -> (AppState, Storage) {
+pub async fn unserved_idp() -> (AppState, Storage) {
     let storage = Storage::new(Backend::SqliteMemory).await;
     let app = build_app(test_config("http://idp.test", &storage))
         .await

@@ -28,5 +28,6 @@ mod realname;
 mod recovery;
 mod scale_out;
 mod sms;
+mod submission_limits;
 mod token_errors;
 mod tokens;
