@@ -4,7 +4,7 @@
 //! Filing never tells whether the identity data matched an account: the appellant gets the
 //! same answer either way, and only the admin sees the match.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, net::IpAddr};
 
 use tongyi_shared::{
     claims::AccountType,
@@ -12,11 +12,16 @@ use tongyi_shared::{
     validate::{IdDocument, IdDocumentType, Mobile, Uscc},
 };
 
-use super::uploads::check_image;
+pub use super::uploads::FileField;
+use super::{
+    captcha::{self, CaptchaAnswer},
+    sms_code::{self, SmsCodeError, SmsPurpose},
+    uploads::check_image,
+};
 use crate::{
     audit::{self, AuditEntry, AuditEvent},
     crypto,
-    error::AppResult,
+    error::{AppError, AppResult},
     providers::sms::SmsMessage,
     state::AppState,
     store::{
@@ -75,13 +80,6 @@ pub struct AppealInput {
     pub agent_name: String,
     pub mobile: String,
     pub description: String,
-}
-
-/// One uploaded file as the multipart reader saw it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FileField<'a> {
-    pub data: Option<&'a [u8]>,
-    pub too_large: bool,
 }
 
 /// The image fields of the form.
@@ -254,9 +252,78 @@ async fn find_match(state: &AppState, a: &ValidAppeal) -> AppResult<Option<Strin
     }
 }
 
-/// Stores a valid appeal with its images (one transaction) and audits it. The caller has
-/// checked the captcha and the SMS code of the contact mobile.
-pub async fn file(state: &AppState, a: ValidAppeal, ip: std::net::IpAddr) -> AppResult<String> {
+/// Filings (and refused attempts) accepted per client address per hour.
+pub const FILINGS_PER_HOUR: i64 = 30;
+
+/// A filing as the form sends it.
+#[derive(Clone, Copy, Debug)]
+pub struct Filing<'a> {
+    pub input: &'a AppealInput,
+    pub files: AppealFiles<'a>,
+    pub captcha: CaptchaAnswer<'a>,
+    /// The code sent to the contact mobile.
+    pub sms_code: &'a str,
+    pub ip: IpAddr,
+}
+
+/// Why a filing was not accepted.
+#[derive(Debug)]
+pub enum FilingRefusal {
+    /// More than [`FILINGS_PER_HOUR`] attempts from this address.
+    TooFrequent,
+    /// Fields refused, each with its message.
+    Fields(FieldErrors),
+}
+
+const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入";
+const SMS_CODE_MISSING: &str = "请输入短信验证码";
+
+/// Files an appeal. Every attempt from an address counts towards [`FILINGS_PER_HOUR`], valid
+/// or not. Every field is checked at once; only an otherwise complete filing has its captcha
+/// and then its SMS code checked, so that a typo elsewhere does not use them up. Returns the
+/// appeal's id.
+pub async fn submit(state: &AppState, f: &Filing<'_>) -> AppResult<Result<String, FilingRefusal>> {
+    if state
+        .store
+        .incr(&format!("appeal:ip:{}", f.ip), 3600)
+        .await?
+        > FILINGS_PER_HOUR
+    {
+        return Ok(Err(FilingRefusal::TooFrequent));
+    }
+    let code = f.sms_code.trim();
+    let valid = match (validate(f.input, &f.files), code.is_empty()) {
+        (Ok(v), false) => v,
+        (result, missing_code) => {
+            let mut errors = result.err().unwrap_or_default();
+            if missing_code {
+                errors.insert("sms_code", SMS_CODE_MISSING.to_owned());
+            }
+            return Ok(Err(FilingRefusal::Fields(errors)));
+        }
+    };
+    let refused = |field: &'static str, message: String| {
+        Ok(Err(FilingRefusal::Fields(FieldErrors::from([(
+            field, message,
+        )]))))
+    };
+    if captcha::check_required(&state.store, Some(f.captcha))
+        .await?
+        .is_err()
+    {
+        return refused("captcha", CAPTCHA_WRONG.to_owned());
+    }
+    match sms_code::verify_code(state, SmsPurpose::Appeal, valid.mobile.as_str(), code).await {
+        Ok(()) => {}
+        Err(e @ SmsCodeError::Internal(_)) => return Err(AppError::Internal(e.to_string())),
+        Err(e) => return refused("sms_code", e.user_message()),
+    }
+    Ok(Ok(file(state, valid, f.ip).await?))
+}
+
+/// Stores a valid appeal with its images (one transaction) and audits it, once its captcha
+/// and the SMS code of the contact mobile have passed.
+async fn file(state: &AppState, a: ValidAppeal, ip: IpAddr) -> AppResult<String> {
     let now = state.clock.now();
     let matched = find_match(state, &a).await?;
     let id = crypto::random_token(16);

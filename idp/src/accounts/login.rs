@@ -1,5 +1,6 @@
 //! Login by password (login name, or on a type's tab any identifier of that type) and by SMS
-//! code, with throttling per identifier typed and per client address. Unknown accounts, wrong
+//! code, with throttling per identifier typed and per client address (the rules are in
+//! [`login_throttle`]), and for passwords the captcha those rules call for. Unknown accounts, wrong
 //! passwords or codes, disabled accounts and accounts of the other type fail the same way,
 //! after the same work, so that the answer reveals nothing. Every outcome is recorded in the
 //! audit log, where the reasons are told apart; an identifier that matches no account appears
@@ -9,8 +10,12 @@ use std::net::IpAddr;
 
 use tongyi_shared::{claims::AccountType, validate::Mobile};
 
+use super::login_throttle::{self, name_account};
 use crate::{
-    accounts::sms_code::{self, SmsCodeError, SmsPurpose},
+    accounts::{
+        captcha::{self, CaptchaAnswer, CaptchaRefusal},
+        sms_code::{self, SmsCodeError, SmsPurpose},
+    },
     audit::{self, AuditEntry, AuditEvent},
     crypto,
     error::AppError,
@@ -25,6 +30,10 @@ pub enum LoginFailure {
     Invalid,
     /// Too many failures for this account or this address; try again later.
     Locked,
+    /// Recent failures call for a captcha and none was answered; no password was checked.
+    CaptchaMissing,
+    /// Recent failures call for a captcha and its answer was wrong; no password was checked.
+    CaptchaWrong,
     Internal(AppError),
 }
 
@@ -40,61 +49,92 @@ impl From<redis::RedisError> for LoginFailure {
     }
 }
 
-fn account_keys(login_name: &str) -> (String, String) {
-    // Keys carry a digest, never the login name itself: the store is not a place for personal data.
-    let d = crypto::sha256_hex(store::accounts::login_key(login_name).as_bytes());
-    (format!("fail:acct:{d}"), format!("lock:acct:{d}"))
+/// A password login attempt.
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordLogin<'a> {
+    /// The tab the form was sent from: the identifier may then be the login name, the
+    /// reserved mobile or email, or the ID number (natural persons) / USCC (legal entities),
+    /// and an account of the other type fails exactly like an unknown one. `None` (the form
+    /// without a type, and tools that name an account by its login name): the login name of
+    /// an account of either type.
+    pub account_type: Option<AccountType>,
+    pub identifier: &'a str,
+    pub password: &'a str,
+    /// The captcha the form carried; looked at only when recent failures call for one
+    /// ([`login_throttle::captcha_required`]).
+    pub captcha: Option<CaptchaAnswer<'a>>,
+    pub ip: IpAddr,
 }
 
-fn address_keys(ip: IpAddr) -> (String, String) {
-    (format!("fail:ip:{ip}"), format!("lock:ip:{ip}"))
+impl<'a> PasswordLogin<'a> {
+    /// By login name, whatever the account's type, without a captcha.
+    pub fn by_login_name(login_name: &'a str, password: &'a str, ip: IpAddr) -> Self {
+        PasswordLogin {
+            account_type: None,
+            identifier: login_name,
+            password,
+            captcha: None,
+            ip,
+        }
+    }
+
+    /// On the tab of `account_type`, by any identifier of that type, without a captcha.
+    pub fn on_tab(
+        account_type: AccountType,
+        identifier: &'a str,
+        password: &'a str,
+        ip: IpAddr,
+    ) -> Self {
+        PasswordLogin {
+            account_type: Some(account_type),
+            ..Self::by_login_name(identifier, password, ip)
+        }
+    }
+
+    /// The same attempt carrying a captcha answer.
+    pub fn with_captcha(self, captcha: CaptchaAnswer<'a>) -> Self {
+        PasswordLogin {
+            captcha: Some(captcha),
+            ..self
+        }
+    }
 }
 
-/// Password login by login name, whatever the account's type (the form without a type, and
-/// tools that name an account by its login name).
+/// Password login. In this order, so that nothing costs argon2 work before it must: once
+/// recent failures for the identifier or the address call for a captcha, a missing or wrong
+/// answer is refused (using the challenge up, not counted as a failed password); a locked
+/// identifier or address is refused; then the password is checked, and a failure counts
+/// towards the captcha and the lockout.
 pub async fn password_login(
     state: &AppState,
-    login_name: &str,
-    password: &str,
-    ip: IpAddr,
+    attempt: &PasswordLogin<'_>,
 ) -> Result<Account, LoginFailure> {
-    login_with_password(state, None, login_name, password, ip).await
-}
-
-/// Password login on the tab of `account_type`: the identifier may be the login name, the
-/// reserved mobile or email, or the ID number (natural persons) / USCC (legal entities). An
-/// account of the other type fails exactly like an unknown one.
-pub async fn identifier_login(
-    state: &AppState,
-    account_type: AccountType,
-    identifier: &str,
-    password: &str,
-    ip: IpAddr,
-) -> Result<Account, LoginFailure> {
-    login_with_password(state, Some(account_type), identifier, password, ip).await
-}
-
-async fn login_with_password(
-    state: &AppState,
-    account_type: Option<AccountType>,
-    login_name: &str,
-    password: &str,
-    ip: IpAddr,
-) -> Result<Account, LoginFailure> {
-    let (acct_fail, acct_lock) = account_keys(login_name);
-    let (_, ip_lock) = address_keys(ip);
-    let locked = is_locked(state, &acct_lock).await? || is_locked(state, &ip_lock).await?;
+    let PasswordLogin {
+        account_type,
+        identifier,
+        password,
+        captcha,
+        ip,
+    } = *attempt;
+    if login_throttle::captcha_required(state, Some(identifier), ip).await? {
+        match captcha::check_required(&state.store, captcha).await? {
+            Ok(()) => {}
+            Err(CaptchaRefusal::Missing) => return Err(LoginFailure::CaptchaMissing),
+            Err(CaptchaRefusal::Wrong) => return Err(LoginFailure::CaptchaWrong),
+        }
+    }
+    let locked = login_throttle::is_locked(state, identifier, ip).await?;
     let account = match account_type {
-        Some(t) => store::identities::find_by_identifier(&state.db, &state.pii, t, login_name)
+        Some(t) => store::identities::find_by_identifier(&state.db, &state.pii, t, identifier)
             .await
             .map_err(AppError::from)?,
-        None => store::accounts::find_by_login(&state.db, login_name)
+        None => store::accounts::find_by_login(&state.db, identifier)
             .await
             .map_err(AppError::from)?,
     };
     if locked {
         // No password work while locked; the account was looked up only for the audit log.
-        let entry = failure_entry(state, account.as_ref(), login_name, ip, "locked");
+        let entry = failure_entry(state, account.as_ref(), identifier, ip, "locked");
         audit::record(state, entry).await;
         return Err(LoginFailure::Locked);
     }
@@ -106,7 +146,7 @@ async fn login_with_password(
     .await;
     match account {
         Some(a) if ok && a.is_active() => {
-            state.store.delete(&acct_fail).await?;
+            login_throttle::clear_failures(state, identifier).await?;
             let entry = AuditEntry::new(AuditEvent::LoginSucceeded)
                 .by_subject(&a.id)
                 .ip(ip)
@@ -121,75 +161,12 @@ async fn login_with_password(
                 Some(a) if !a.is_active() => "account_disabled",
                 Some(_) => "wrong_password",
             };
-            let entry = failure_entry(state, account.as_ref(), login_name, ip, reason);
+            let entry = failure_entry(state, account.as_ref(), identifier, ip, reason);
             audit::record(state, entry).await;
-            count_failure(state, account.as_ref(), login_name, ip).await?;
+            login_throttle::count_failure(state, account.as_ref(), identifier, ip).await?;
             Err(LoginFailure::Invalid)
         }
     }
-}
-
-/// Locks until the clock passes the lockout window. The time is stored (and compared with
-/// [`Clock`](crate::clock::Clock)) besides the key's own expiry, which runs on real time, so
-/// a moved clock ends the lockout as well.
-async fn lock(state: &AppState, key: &str) -> Result<(), LoginFailure> {
-    let secs = state.config.login.lockout_secs;
-    let until = state.clock.now() + secs;
-    state.store.put(key, &until.to_string(), secs).await?;
-    Ok(())
-}
-
-async fn is_locked(state: &AppState, key: &str) -> Result<bool, LoginFailure> {
-    let Some(value) = state.store.get(key).await? else {
-        return Ok(false);
-    };
-    match value.parse::<i64>() {
-        Ok(until) if until <= state.clock.now() => {
-            state.store.delete(key).await?;
-            Ok(false)
-        }
-        _ => Ok(true),
-    }
-}
-
-/// Counts a failed login against what was typed and the address, locking either once it
-/// has failed too often.
-async fn count_failure(
-    state: &AppState,
-    account: Option<&Account>,
-    login_name: &str,
-    ip: IpAddr,
-) -> Result<(), LoginFailure> {
-    let (acct_fail, acct_lock) = account_keys(login_name);
-    let (ip_fail, ip_lock) = address_keys(ip);
-    let cfg = &state.config.login;
-    let window = cfg.lockout_secs;
-    let failures = state.store.incr(&acct_fail, window).await?;
-    if failures >= cfg.max_failures_per_account {
-        lock(state, &acct_lock).await?;
-        tracing::warn!("account temporarily locked after repeated login failures");
-        let entry = name_account(
-            state,
-            AuditEntry::new(AuditEvent::AccountLocked),
-            account,
-            login_name,
-        )
-        .ip(ip)
-        .detail("failures", failures)
-        .detail("lockout_secs", cfg.lockout_secs);
-        audit::record(state, entry).await;
-    }
-    let failures = state.store.incr(&ip_fail, window).await?;
-    if failures >= cfg.max_failures_per_address {
-        lock(state, &ip_lock).await?;
-        tracing::warn!(%ip, "address temporarily locked after repeated login failures");
-        let entry = AuditEntry::new(AuditEvent::AddressLocked)
-            .ip(ip)
-            .detail("failures", failures)
-            .detail("lockout_secs", cfg.lockout_secs);
-        audit::record(state, entry).await;
-    }
-    Ok(())
 }
 
 /// A refused login, for the audit log.
@@ -209,50 +186,6 @@ fn failure_entry(
     .ip(ip)
     .detail("method", "password")
     .detail("reason", reason)
-}
-
-/// Names the account an entry is about: by id when it exists; otherwise by the keyed hash of
-/// the login name that was typed, which may be someone's mobile or a mistyped password and so
-/// is never stored as it is.
-fn name_account(
-    state: &AppState,
-    entry: AuditEntry,
-    account: Option<&Account>,
-    login_name: &str,
-) -> AuditEntry {
-    match account {
-        Some(a) => entry.subject(&a.id),
-        None => entry.detail(
-            "login_name_key",
-            state.pii.lookup_key(PiiField::LoginName, login_name),
-        ),
-    }
-}
-
-/// Recent failed password logins, as counted for the lockout (the counts expire with its
-/// window and a successful login clears the account's).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FailureCounts {
-    /// For the login name given (0 when none was given).
-    pub account: i64,
-    /// For the client address.
-    pub address: i64,
-}
-
-/// Reads the failure counters without changing them, e.g. to ask for a captcha before the
-/// lockout.
-pub async fn recent_failures(
-    state: &AppState,
-    login_name: Option<&str>,
-    ip: IpAddr,
-) -> Result<FailureCounts, redis::RedisError> {
-    let count = |v: Option<String>| v.and_then(|s| s.parse().ok()).unwrap_or(0);
-    let account = match login_name {
-        Some(name) => count(state.store.get(&account_keys(name).0).await?),
-        None => 0,
-    };
-    let address = count(state.store.get(&address_keys(ip).0).await?);
-    Ok(FailureCounts { account, address })
 }
 
 /// What asking for an SMS login code may tell the user.
@@ -331,9 +264,7 @@ pub async fn sms_login(
     ip: IpAddr,
 ) -> Result<Account, LoginFailure> {
     let mobile = mobile.as_str();
-    let (acct_fail, acct_lock) = account_keys(mobile);
-    let (_, ip_lock) = address_keys(ip);
-    let locked = is_locked(state, &acct_lock).await? || is_locked(state, &ip_lock).await?;
+    let locked = login_throttle::is_locked(state, mobile, ip).await?;
     let account = store::identities::find_by_mobile(&state.db, &state.pii, account_type, mobile)
         .await
         .map_err(AppError::from)?;
@@ -361,7 +292,7 @@ pub async fn sms_login(
     };
     match account {
         Some(a) if verified && a.is_active() => {
-            state.store.delete(&acct_fail).await?;
+            login_throttle::clear_failures(state, mobile).await?;
             let entry = AuditEntry::new(AuditEvent::LoginSucceeded)
                 .by_subject(&a.id)
                 .ip(ip)
@@ -376,7 +307,7 @@ pub async fn sms_login(
                 Some(_) => "wrong_code",
             };
             audit::record(state, sms_failure(reason)).await;
-            count_failure(state, account.as_ref(), mobile, ip).await?;
+            login_throttle::count_failure(state, account.as_ref(), mobile, ip).await?;
             Err(LoginFailure::Invalid)
         }
     }

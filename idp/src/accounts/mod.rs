@@ -5,6 +5,7 @@
 pub mod appeal;
 pub mod captcha;
 pub mod login;
+pub mod login_throttle;
 pub mod password;
 pub mod profile;
 pub mod realname;

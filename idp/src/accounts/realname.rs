@@ -12,6 +12,7 @@ use tongyi_shared::{
     validate::{Date, FieldError, IdDocument, IdDocumentType, IdValidity, ResidentId},
 };
 
+use super::uploads::FileField;
 use crate::{
     audit::{self, AuditEntry, AuditEvent},
     config::RealnameConfig,
@@ -367,21 +368,61 @@ pub fn parse_identity(input: &IdentityInput, today: Date) -> Result<PersonIdenti
     }
 }
 
+/// A user's real-name submissions (identity, check, photos) went over
+/// [`SUBMISSIONS_PER_HOUR`]; nothing was done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooManySubmissions;
+
+/// Identity, check and photo submissions per account per hour: each may ask the upstream or
+/// store two megabytes.
+pub const SUBMISSIONS_PER_HOUR: i64 = 20;
+
+/// Counts one submission by the account's user, refused or not, and says whether it is
+/// still within [`SUBMISSIONS_PER_HOUR`].
+async fn count_submission(
+    state: &AppState,
+    account_id: &str,
+) -> AppResult<Result<(), TooManySubmissions>> {
+    let key = format!("realname:submit:{account_id}");
+    Ok(
+        if state.store.incr(&key, 3600).await? > SUBMISSIONS_PER_HOUR {
+            Err(TooManySubmissions)
+        } else {
+            Ok(())
+        },
+    )
+}
+
+/// The user asks for the automatic check ([`start`]), within [`SUBMISSIONS_PER_HOUR`].
+pub async fn request_check(
+    state: &AppState,
+    account_id: &str,
+) -> AppResult<Result<RealnameStatus, TooManySubmissions>> {
+    if let Err(e) = count_submission(state, account_id).await? {
+        return Ok(Err(e));
+    }
+    Ok(Ok(start(state, account_id).await?))
+}
+
 /// Why an identity could not be saved.
 #[derive(Debug)]
 pub enum IdentityError {
     Fields(FieldErrors),
     /// The account already has a document (it is changed from the account console).
     AlreadyHasOne,
+    TooManySubmissions,
 }
 
 /// Saves the identity document of an account that has none yet (quick registration skipped
-/// it) and starts the check.
+/// it) and starts the check. Counts as one of the user's submissions.
 pub async fn add_identity(
     state: &AppState,
     account_id: &str,
     input: &IdentityInput,
 ) -> AppResult<Result<RealnameStatus, IdentityError>> {
+    if count_submission(state, account_id).await?.is_err() {
+        return Ok(Err(IdentityError::TooManySubmissions));
+    }
     let now = state.clock.now();
     if store::identities::person_identity(&state.db, &state.pii, account_id)
         .await?
@@ -434,23 +475,62 @@ pub async fn add_identity(
 }
 
 /// One checked image of an ID card side.
-pub struct IdImage {
-    pub content_type: &'static str,
-    pub data: Vec<u8>,
+struct IdImage {
+    content_type: &'static str,
+    data: Vec<u8>,
 }
 
-/// Files a manual review with the front and back photos. Only after a failed check.
+/// The two uploaded sides of an ID card, as the multipart reader saw them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdPhotos<'a> {
+    pub front: FileField<'a>,
+    pub back: FileField<'a>,
+}
+
+/// Why a manual review was not filed.
+#[derive(Debug)]
+pub enum ReviewRefusal {
+    TooManySubmissions,
+    /// A photo was missing, too large or not an image: field → message.
+    Photos(FieldErrors),
+    /// Only a failed automatic check leads to a manual review.
+    NotAfterFailure,
+}
+
+/// Files a manual review with the front and back photos, only after a failed check. Counts
+/// as one of the user's submissions, whatever the photos. Returns the review's id.
 pub async fn submit_review(
     state: &AppState,
     account_id: &str,
-    front: IdImage,
-    back: IdImage,
-) -> AppResult<Option<String>> {
+    photos: IdPhotos<'_>,
+) -> AppResult<Result<String, ReviewRefusal>> {
+    if count_submission(state, account_id).await?.is_err() {
+        return Ok(Err(ReviewRefusal::TooManySubmissions));
+    }
+    let (front, back) = match (photos.front.check_image(), photos.back.check_image()) {
+        (Ok(f), Ok(b)) => (f, b),
+        (f, b) => {
+            let mut errors: FieldErrors = Vec::new();
+            if let Err(e) = f {
+                errors.push(("id_front", e.message()));
+            }
+            if let Err(e) = b {
+                errors.push(("id_back", e.message()));
+            }
+            return Ok(Err(ReviewRefusal::Photos(errors)));
+        }
+    };
+    let image = |content_type, file: FileField<'_>| IdImage {
+        content_type,
+        data: file.data.map(<[u8]>::to_vec).unwrap_or_default(),
+    };
+    let front = image(front, photos.front);
+    let back = image(back, photos.back);
     let account = store::accounts::find_by_id(&state.db, account_id)
         .await?
         .ok_or_else(|| AppError::Internal("review of a missing account".into()))?;
     if account.realname_status != RealnameStatus::Failed {
-        return Ok(None);
+        return Ok(Err(ReviewRefusal::NotAfterFailure));
     }
     let now = state.clock.now();
     let upload = |purpose: &str, img: IdImage| NewUpload {
@@ -475,7 +555,7 @@ pub async fn submit_review(
         RealnameStatus::PendingReview,
     )
     .await?;
-    Ok(Some(review_id))
+    Ok(Ok(review_id))
 }
 
 /// An admin's decision on a manual review.

@@ -13,6 +13,7 @@ use tongyi_shared::{
 
 use crate::{
     accounts::{
+        captcha::{self, CaptchaAnswer},
         login::{request_sms_code, SmsSendOutcome},
         password,
         sessions::end_all,
@@ -186,27 +187,39 @@ async fn claimed_account(state: &AppState, c: &RecoveryClaim<'_>) -> AppResult<O
     Ok(Some(account))
 }
 
-/// Step one of 找回密码: a code goes to the mobile only when the login name (and, for a
-/// legal entity, nothing else yet) and mobile match an account; the answer never says.
+/// The captcha field's message on the recovery form.
+const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入。";
+
+/// Step one of 找回密码: once the image captcha is answered (a wrong or missing answer is the
+/// `captcha` field's error, and nothing is looked up or counted), a code goes to the mobile
+/// only when the login name (and, for a legal entity, nothing else yet) and mobile match an
+/// account; the answer never says.
 pub async fn request_recovery_code(
     state: &AppState,
     account_type: AccountType,
     login_name: &str,
     mobile: &Mobile,
+    captcha: CaptchaAnswer<'_>,
     ip: IpAddr,
-) -> AppResult<SmsSendOutcome> {
+) -> Result<SmsSendOutcome, PasswordError> {
+    if captcha::check_required(&state.store, Some(captcha))
+        .await?
+        .is_err()
+    {
+        return Err(field("captcha", CAPTCHA_WRONG));
+    }
     let account = store::accounts::find_by_login(&state.db, login_name)
         .await?
         .filter(|a| a.account_type == account_type)
         .filter(|a| identities::contact_of(&state.pii, a).0.as_deref() == Some(mobile.as_str()));
-    request_sms_code(
+    Ok(request_sms_code(
         state,
         SmsPurpose::RecoverPassword,
         account.as_ref(),
         mobile,
         ip,
     )
-    .await
+    .await?)
 }
 
 /// Recovery attempts per address and hour.

@@ -39,6 +39,20 @@ pub fn sniff_image(data: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// One uploaded file as the multipart reader saw it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FileField<'a> {
+    pub data: Option<&'a [u8]>,
+    pub too_large: bool,
+}
+
+impl FileField<'_> {
+    /// Checks it as an image ([`check_image`]).
+    pub fn check_image(self) -> Result<&'static str, ImageError> {
+        check_image(self.data, self.too_large)
+    }
+}
+
 /// Checks one uploaded image; `data` is `None` when the field was absent or empty, and
 /// `too_large` when the upload was cut off at the limit while it streamed in.
 pub fn check_image(data: Option<&[u8]>, too_large: bool) -> Result<&'static str, ImageError> {

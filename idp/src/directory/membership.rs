@@ -1,5 +1,9 @@
 //! Memberships and subsystem grants.
 //!
+//! The membership state machine ([`membership_transition`]): in no unit, or in another one
+//! as `pending` or `member` → join → `pending` → approve (by the unit's admin) → `member`.
+//! An `admin` stays in its unit; only members hold grants ([`may_hold_grants`]).
+//!
 //! A natural person finds an active unit by its full name and asks to join it: the account
 //! gets `org_id` with `org_role = pending` (the claims' `org.role` shows it) and loses every
 //! grant — a new unit must authorize it again. The unit's admin accepts it (`member`) and sets
@@ -18,6 +22,65 @@ use crate::{
     state::AppState,
     store::{self, accounts::Account, directory::UnitRecord},
 };
+
+/// What may happen to an account's membership (`accounts.org_role`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipAction {
+    /// The person asks to join a unit; `same_unit` when it is the unit the account is in.
+    Join { same_unit: bool },
+    /// The unit's admin accepts a pending request.
+    Approve,
+}
+
+/// A membership change that the account's role does not allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipRefused {
+    /// Asked to join the unit the account already belongs to, in this role.
+    AlreadyInUnit(OrgRole),
+    /// The admin of a unit (its own legal-entity account or administrator) stays in it.
+    AdminCannotMove,
+    /// Only a pending request is accepted.
+    NotPending,
+}
+
+impl From<MembershipRefused> for DirectoryError {
+    fn from(e: MembershipRefused) -> Self {
+        DirectoryError::Conflict(match e {
+            MembershipRefused::AlreadyInUnit(role) => {
+                format!("already in this unit (membership {role})")
+            }
+            MembershipRefused::AdminCannotMove => {
+                "the admin of a unit cannot move to another one".into()
+            }
+            MembershipRefused::NotPending => "the membership is not pending".into(),
+        })
+    }
+}
+
+/// The membership state machine: the role an account with role `from` in its unit (`None`:
+/// in no unit) has after `action`. Joining another unit always starts over as `pending`,
+/// whatever the account was elsewhere (its grants go with it).
+pub fn membership_transition(
+    from: Option<OrgRole>,
+    action: MembershipAction,
+) -> Result<OrgRole, MembershipRefused> {
+    match (from, action) {
+        (Some(role), MembershipAction::Join { same_unit: true }) => {
+            Err(MembershipRefused::AlreadyInUnit(role))
+        }
+        (Some(OrgRole::Admin), MembershipAction::Join { .. }) => {
+            Err(MembershipRefused::AdminCannotMove)
+        }
+        (_, MembershipAction::Join { .. }) => Ok(OrgRole::Pending),
+        (Some(OrgRole::Pending), MembershipAction::Approve) => Ok(OrgRole::Member),
+        (_, MembershipAction::Approve) => Err(MembershipRefused::NotPending),
+    }
+}
+
+/// Whether an account of this role may hold subsystem grants: a pending member may not.
+pub fn may_hold_grants(role: OrgRole) -> bool {
+    role != OrgRole::Pending
+}
 
 /// Active units named exactly `name` (what a person may pick).
 pub async fn search_active(state: &AppState, name: &str) -> DirResult<Vec<UnitRecord>> {
@@ -38,22 +101,17 @@ pub async fn join(state: &AppState, actor: &Actor, org_id: &str) -> DirResult<Un
         .await?
         .filter(|u| u.status == ACTIVE)
         .ok_or_else(|| DirectoryError::NotFound("no such active unit".into()))?;
-    if let Some(org) = &actor.account.org {
-        if org.id == org_id {
-            return Err(DirectoryError::Conflict(format!(
-                "already in this unit (membership {})",
-                org.role
-            )));
-        }
-        if org.role == OrgRole::Admin {
-            return Err(DirectoryError::Conflict(
-                "the admin of a unit cannot move to another one".into(),
-            ));
-        }
-    }
+    let current = actor.account.org.as_ref();
+    let role = membership_transition(
+        current.map(|o| o.role),
+        MembershipAction::Join {
+            same_unit: current.is_some_and(|o| o.id == org_id),
+        },
+    )?;
     let now = state.clock.now();
-    let old = store::directory::set_membership(&state.db, &actor.account.id, org_id, PENDING, now)
-        .await?;
+    let old =
+        store::directory::set_membership(&state.db, &actor.account.id, org_id, role.as_str(), now)
+            .await?;
     end_subsystem_sessions(state, &actor.account.id, &old).await?;
     let entry = AuditEntry::new(AuditEvent::MembershipRequested)
         .by_subject(&actor.account.id)
@@ -124,11 +182,14 @@ pub async fn approve(
     account_id: &str,
 ) -> DirResult<()> {
     let member = managed_member(state, actor, org_id, account_id).await?;
+    membership_transition(
+        member.org.as_ref().map(|o| o.role),
+        MembershipAction::Approve,
+    )?;
     let now = state.clock.now();
+    // The store accepts only a still pending request: a concurrent change is a conflict too.
     if !store::directory::approve_membership(&state.db, org_id, &member.id, now).await? {
-        return Err(DirectoryError::Conflict(
-            "the membership is not pending".into(),
-        ));
+        return Err(MembershipRefused::NotPending.into());
     }
     let entry = AuditEntry::new(AuditEvent::MembershipApproved)
         .actor(&actor.account.id)
@@ -175,32 +236,31 @@ pub async fn set_grants(
             "{off:?} is not enabled for this unit"
         )));
     }
-    let pending = member
+    let barred = member
         .org
         .as_ref()
-        .is_some_and(|o| o.role == OrgRole::Pending);
-    if pending && !wanted.is_empty() {
+        .is_some_and(|o| !may_hold_grants(o.role));
+    if barred && !wanted.is_empty() {
         return Err(DirectoryError::Conflict(
             "approve the membership before granting subsystems".into(),
         ));
     }
     let grants: Vec<String> = wanted.iter().cloned().collect();
-    // Written only while the account is still this unit's member (pending: nothing to grant),
-    // checked in the same transaction.
-    let roles: &[&str] = if grants.is_empty() {
-        &[MEMBER, PENDING]
-    } else {
-        &[MEMBER]
-    };
+    // Written only while the account is still this unit's member in a role that may hold
+    // them (a pending one: only nothing), checked in the same transaction.
+    let roles: Vec<&str> = [OrgRole::Member, OrgRole::Pending]
+        .into_iter()
+        .filter(|r| grants.is_empty() || may_hold_grants(*r))
+        .map(OrgRole::as_str)
+        .collect();
     let now = state.clock.now();
-    let current: BTreeSet<String> =
-        store::directory::replace_member_grants(&state.db, org_id, &member.id, roles, &grants, now)
-            .await?
-            .ok_or_else(|| {
-                DirectoryError::Conflict("the account is no longer a member here".into())
-            })?
-            .into_iter()
-            .collect();
+    let current: BTreeSet<String> = store::directory::replace_member_grants(
+        &state.db, org_id, &member.id, &roles, &grants, now,
+    )
+    .await?
+    .ok_or_else(|| DirectoryError::Conflict("the account is no longer a member here".into()))?
+    .into_iter()
+    .collect();
     let added: Vec<String> = wanted.difference(&current).cloned().collect();
     let removed: Vec<String> = current.difference(&wanted).cloned().collect();
     end_subsystem_sessions(state, &member.id, &removed).await?;
@@ -272,4 +332,88 @@ pub fn membership_state(account: &Account) -> Option<&str> {
         ADMIN => ADMIN,
         _ => MEMBER,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MembershipAction::{Approve, Join};
+
+    const ROLES: [Option<OrgRole>; 4] = [
+        None,
+        Some(OrgRole::Pending),
+        Some(OrgRole::Member),
+        Some(OrgRole::Admin),
+    ];
+
+    #[test]
+    fn joining_another_unit_starts_over_as_pending_except_for_an_admin() {
+        let other = Join { same_unit: false };
+        assert_eq!(membership_transition(None, other), Ok(OrgRole::Pending));
+        assert_eq!(
+            membership_transition(Some(OrgRole::Pending), other),
+            Ok(OrgRole::Pending)
+        );
+        assert_eq!(
+            membership_transition(Some(OrgRole::Member), other),
+            Ok(OrgRole::Pending)
+        );
+        assert_eq!(
+            membership_transition(Some(OrgRole::Admin), other),
+            Err(MembershipRefused::AdminCannotMove)
+        );
+    }
+
+    #[test]
+    fn nobody_joins_the_unit_they_are_in() {
+        for role in OrgRole::ALL {
+            assert_eq!(
+                membership_transition(Some(*role), Join { same_unit: true }),
+                Err(MembershipRefused::AlreadyInUnit(*role))
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_pending_request_is_approved() {
+        for from in ROLES {
+            let expected = if from == Some(OrgRole::Pending) {
+                Ok(OrgRole::Member)
+            } else {
+                Err(MembershipRefused::NotPending)
+            };
+            assert_eq!(membership_transition(from, Approve), expected, "{from:?}");
+        }
+    }
+
+    #[test]
+    fn a_request_becomes_a_member_that_holds_grants() {
+        let requested = membership_transition(None, Join { same_unit: false }).unwrap();
+        assert!(!may_hold_grants(requested));
+        let accepted = membership_transition(Some(requested), Approve).unwrap();
+        assert_eq!(accepted, OrgRole::Member);
+        assert!(may_hold_grants(accepted));
+        assert_eq!(
+            membership_transition(Some(accepted), Approve),
+            Err(MembershipRefused::NotPending),
+            "approved once"
+        );
+    }
+
+    #[test]
+    fn refusals_keep_their_api_messages() {
+        let message = |e: MembershipRefused| DirectoryError::from(e).to_string();
+        assert_eq!(
+            message(MembershipRefused::AlreadyInUnit(OrgRole::Pending)),
+            "already in this unit (membership pending)"
+        );
+        assert_eq!(
+            message(MembershipRefused::AdminCannotMove),
+            "the admin of a unit cannot move to another one"
+        );
+        assert_eq!(
+            message(MembershipRefused::NotPending),
+            "the membership is not pending"
+        );
+    }
 }

@@ -2,9 +2,12 @@
 //!
 //! `registered` or `returned` → submit (by the unit's admin, naming a department) →
 //! `pending_review` → approve (a reviewer of that department) → `active`, or return with a
-//! reason → `returned`. Every transition is recorded in `unit_reviews`.
+//! reason → `returned`; a platform admin suspends an `active` unit and reactivates it. The
+//! transitions are one table ([`review_transition`]); every one is recorded in `unit_reviews`.
 
 use std::collections::HashMap;
+
+use tongyi_shared::org::UnitStatus;
 
 use super::{
     completion::{self, Completion, CompletionInput},
@@ -23,6 +26,81 @@ use crate::{
 
 /// Longest accepted return reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
+
+/// What may happen to a unit in its review, named as `unit_reviews.action` records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReviewAction {
+    /// The unit's admin sends the completion to its department.
+    Submit,
+    /// A reviewer of the department (or a platform admin) accepts it.
+    Approve,
+    /// A reviewer sends it back with a reason.
+    Return,
+    /// A platform admin suspends an active unit.
+    Suspend,
+    /// A platform admin makes a suspended unit active again.
+    Reactivate,
+}
+
+impl ReviewAction {
+    pub const ALL: [ReviewAction; 5] = [
+        ReviewAction::Submit,
+        ReviewAction::Approve,
+        ReviewAction::Return,
+        ReviewAction::Suspend,
+        ReviewAction::Reactivate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewAction::Submit => "submit",
+            ReviewAction::Approve => "approve",
+            ReviewAction::Return => "return",
+            ReviewAction::Suspend => "suspend",
+            ReviewAction::Reactivate => "reactivate",
+        }
+    }
+
+    /// The statuses the action may start from (in [`UnitStatus::ALL`] order), which the
+    /// store's compare-and-set checks again.
+    pub fn sources(self) -> Vec<UnitStatus> {
+        UnitStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| review_transition(*s, self).is_ok())
+            .collect()
+    }
+}
+
+/// An action that the unit's status does not allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReviewRefused {
+    pub from: UnitStatus,
+    pub action: ReviewAction,
+}
+
+/// The review's state machine: the status a unit in `from` reaches by `action`.
+///
+/// ```text
+/// registered | returned --submit--> pending_review --approve--> active <--reactivate-- suspended
+///                                   pending_review --return---> returned
+///                                           active --suspend--> suspended
+/// ```
+pub fn review_transition(
+    from: UnitStatus,
+    action: ReviewAction,
+) -> Result<UnitStatus, ReviewRefused> {
+    use ReviewAction as A;
+    use UnitStatus as S;
+    match (from, action) {
+        (S::Registered | S::Returned, A::Submit) => Ok(S::PendingReview),
+        (S::PendingReview, A::Approve) => Ok(S::Active),
+        (S::PendingReview, A::Return) => Ok(S::Returned),
+        (S::Active, A::Suspend) => Ok(S::Suspended),
+        (S::Suspended, A::Reactivate) => Ok(S::Active),
+        _ => Err(ReviewRefused { from, action }),
+    }
+}
 
 /// A unit with its completion, attachments and review history, as one caller may see it.
 pub struct UnitView {
@@ -114,17 +192,7 @@ pub async fn submit(
     let unit = unit(state, org_id).await?;
     actor.require_unit_admin(org_id)?;
     if !completion::EDITABLE.contains(&unit.status.as_str()) {
-        return transition(
-            state,
-            actor,
-            unit,
-            &[REGISTERED, RETURNED],
-            PENDING_REVIEW,
-            "submit",
-            None,
-            None,
-        )
-        .await;
+        return transition(state, actor, unit, ReviewAction::Submit, None, None).await;
     }
     if let Some(d) = department_id {
         let input = CompletionInput {
@@ -138,9 +206,7 @@ pub async fn submit(
         state,
         actor,
         unit,
-        &[REGISTERED, RETURNED],
-        PENDING_REVIEW,
-        "submit",
+        ReviewAction::Submit,
         Some(&complete.department_id),
         None,
     )
@@ -156,17 +222,7 @@ pub async fn approve(state: &AppState, actor: &Actor, org_id: &str) -> DirResult
         .await?
         .iter()
         .any(|h| h.action == "approve");
-    let approved = transition(
-        state,
-        actor,
-        unit,
-        &[PENDING_REVIEW],
-        ACTIVE,
-        "approve",
-        None,
-        None,
-    )
-    .await?;
+    let approved = transition(state, actor, unit, ReviewAction::Approve, None, None).await?;
     if first {
         subsystems::enable_all(state, org_id).await?;
     }
@@ -188,9 +244,7 @@ pub async fn suspend(
         state,
         actor,
         unit,
-        &[ACTIVE],
-        SUSPENDED,
-        "suspend",
+        ReviewAction::Suspend,
         None,
         Some(reason),
     )
@@ -203,17 +257,7 @@ pub async fn suspend(
 pub async fn reactivate(state: &AppState, actor: &Actor, org_id: &str) -> DirResult<UnitRecord> {
     actor.require_platform_admin()?;
     let unit = unit(state, org_id).await?;
-    transition(
-        state,
-        actor,
-        unit,
-        &[SUSPENDED],
-        ACTIVE,
-        "reactivate",
-        None,
-        None,
-    )
-    .await
+    transition(state, actor, unit, ReviewAction::Reactivate, None, None).await
 }
 
 fn checked_reason(reason: &str) -> DirResult<&str> {
@@ -235,17 +279,7 @@ pub async fn return_unit(
 ) -> DirResult<UnitRecord> {
     let reason = checked_reason(reason)?;
     let unit = reviewable(state, actor, org_id).await?;
-    transition(
-        state,
-        actor,
-        unit,
-        &[PENDING_REVIEW],
-        RETURNED,
-        "return",
-        None,
-        Some(reason),
-    )
-    .await
+    transition(state, actor, unit, ReviewAction::Return, None, Some(reason)).await
 }
 
 async fn reviewable(state: &AppState, actor: &Actor, org_id: &str) -> DirResult<UnitRecord> {
@@ -262,26 +296,29 @@ async fn reviewable(state: &AppState, actor: &Actor, org_id: &str) -> DirResult<
     Ok(unit)
 }
 
-#[allow(clippy::too_many_arguments)] // one call per transition, each names what it sets
+/// Carries out `action` on `unit` when its status allows it ([`review_transition`]), from
+/// the status it was decided on, with its history row and audit entry.
 async fn transition(
     state: &AppState,
     actor: &Actor,
     unit: UnitRecord,
-    from: &[&str],
-    to: &str,
-    action: &str,
+    action: ReviewAction,
     department: Option<&str>,
     reason: Option<&str>,
 ) -> DirResult<UnitRecord> {
+    let from: Vec<&str> = action.sources().iter().map(|s| s.as_str()).collect();
     let refused = |status: &str| {
         DirectoryError::Conflict(format!(
-            "cannot {action} a unit whose status is {status} (expected {})",
+            "cannot {} a unit whose status is {status} (expected {})",
+            action.as_str(),
             from.join(" or ")
         ))
     };
-    if !from.contains(&unit.status.as_str()) {
-        return Err(refused(&unit.status));
-    }
+    // A status the table does not know (never written by this code) allows nothing.
+    let to = UnitStatus::parse(&unit.status)
+        .and_then(|status| review_transition(status, action).ok())
+        .ok_or_else(|| refused(&unit.status))?;
+    let (to, action) = (to.as_str(), action.as_str());
     let entry = ReviewEntry {
         id: 0,
         org_id: unit.id.clone(),
@@ -296,7 +333,7 @@ async fn transition(
         at: state.clock.now(),
     };
     // The UPDATE checks the status again: a concurrent decision makes this one a conflict.
-    let done = store::directory::transition(&state.db, from, &entry, department).await?;
+    let done = store::directory::transition(&state.db, &from, &entry, department).await?;
     let now = self::unit(state, &unit.id).await?;
     if !done {
         return Err(refused(&now.status));
@@ -345,4 +382,96 @@ pub async fn list_for_review(
     )
     .await?;
     Ok(ReviewPage { units, total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ReviewAction as A;
+    use UnitStatus as S;
+
+    /// Every allowed transition; anything else must be refused.
+    const ALLOWED: [(S, A, S); 6] = [
+        (S::Registered, A::Submit, S::PendingReview),
+        (S::Returned, A::Submit, S::PendingReview),
+        (S::PendingReview, A::Approve, S::Active),
+        (S::PendingReview, A::Return, S::Returned),
+        (S::Active, A::Suspend, S::Suspended),
+        (S::Suspended, A::Reactivate, S::Active),
+    ];
+
+    #[test]
+    fn every_status_and_action_is_decided_by_the_table() {
+        let mut allowed = 0;
+        for &from in S::ALL {
+            for action in A::ALL {
+                let expected = ALLOWED
+                    .iter()
+                    .find(|(f, a, _)| *f == from && *a == action)
+                    .map(|(_, _, to)| *to);
+                let got = review_transition(from, action);
+                match expected {
+                    Some(to) => {
+                        allowed += 1;
+                        assert_eq!(got, Ok(to), "{from} --{}-->", action.as_str());
+                    }
+                    None => assert_eq!(
+                        got,
+                        Err(ReviewRefused { from, action }),
+                        "{from} --{}--> must be refused",
+                        action.as_str()
+                    ),
+                }
+            }
+        }
+        assert_eq!(allowed, ALLOWED.len());
+    }
+
+    #[test]
+    fn the_sources_are_what_the_store_checks() {
+        let names = |a: A| -> Vec<&str> { a.sources().iter().map(|s| s.as_str()).collect() };
+        assert_eq!(names(A::Submit), [REGISTERED, RETURNED]);
+        assert_eq!(names(A::Approve), [PENDING_REVIEW]);
+        assert_eq!(names(A::Return), [PENDING_REVIEW]);
+        assert_eq!(names(A::Suspend), [ACTIVE]);
+        assert_eq!(names(A::Reactivate), [SUSPENDED]);
+    }
+
+    #[test]
+    fn a_returned_unit_goes_round_again_and_only_active_ones_are_suspended() {
+        let walk = |from: S, actions: &[A]| {
+            actions
+                .iter()
+                .try_fold(from, |status, a| review_transition(status, *a))
+        };
+        assert_eq!(
+            walk(
+                S::Registered,
+                &[
+                    A::Submit,
+                    A::Return,
+                    A::Submit,
+                    A::Approve,
+                    A::Suspend,
+                    A::Reactivate
+                ]
+            ),
+            Ok(S::Active)
+        );
+        assert_eq!(
+            walk(S::Registered, &[A::Submit, A::Suspend]),
+            Err(ReviewRefused {
+                from: S::PendingReview,
+                action: A::Suspend
+            })
+        );
+        assert_eq!(
+            walk(S::Active, &[A::Submit]),
+            Err(ReviewRefused {
+                from: S::Active,
+                action: A::Submit
+            }),
+            "an active unit is not reviewed again"
+        );
+    }
 }

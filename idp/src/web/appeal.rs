@@ -20,8 +20,11 @@ use tongyi_shared::{
 use super::{auth, csrf, multipart, pages};
 use crate::{
     accounts::{
-        appeal::{self, AppealFiles, AppealInput, AppealKind, FieldErrors, FileField},
-        captcha,
+        appeal::{
+            self, AppealFiles, AppealInput, AppealKind, FieldErrors, FileField, Filing,
+            FilingRefusal,
+        },
+        captcha::{self, CaptchaAnswer},
         sms_code::{self, SmsCodeError, SmsPurpose},
         uploads::MAX_IMAGE_BYTES,
     },
@@ -31,8 +34,6 @@ use crate::{
     store,
 };
 
-/// Filings (and failed attempts) accepted per client address per hour.
-const FILINGS_PER_HOUR: i64 = 30;
 const PAGE_SIZE: i64 = 20;
 
 pub fn router() -> Router<AppState> {
@@ -162,51 +163,36 @@ async fn appeal_submit(
         }
         return render_appeal(&state, &headers, page, StatusCode::OK).await;
     }
-    if state.store.incr(&format!("appeal:ip:{ip}"), 3600).await? > FILINGS_PER_HOUR {
-        return Err(AppError::page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "提交过于频繁",
-            "申诉提交过于频繁，请一小时后再试。",
-        ));
-    }
     let file = |name: &str| FileField {
         data: form.file(name),
         too_large: form.too_large(name),
     };
-    let files = AppealFiles {
-        id_front: file("id_front"),
-        id_back: file("id_back"),
-        licence: file("licence"),
+    let filing = Filing {
+        input: &page.input,
+        files: AppealFiles {
+            id_front: file("id_front"),
+            id_back: file("id_back"),
+            licence: file("licence"),
+        },
+        captcha: CaptchaAnswer {
+            id: form.text("captcha_id"),
+            answer: form.text("captcha"),
+        },
+        sms_code: form.text("sms_code"),
+        ip,
     };
-    let code = form.text("sms_code").trim();
-    let valid = match (appeal::validate(&page.input, &files), code.is_empty()) {
-        (Ok(v), false) => v,
-        (result, missing_code) => {
-            let mut errors = result.err().unwrap_or_default();
-            if missing_code {
-                errors.insert("sms_code", "请输入短信验证码".to_owned());
-            }
+    match appeal::submit(&state, &filing).await? {
+        Ok(_) => pages::render(StatusCode::OK, &AppealDone),
+        Err(FilingRefusal::Fields(errors)) => {
             page.errors = errors;
-            return render_appeal(&state, &headers, page, StatusCode::UNPROCESSABLE_ENTITY).await;
+            render_appeal(&state, &headers, page, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-    };
-    // The captcha and the code are checked only for an otherwise complete filing, so that a
-    // typo elsewhere does not use up the code.
-    if !captcha::verify(&state.store, form.text("captcha_id"), form.text("captcha")).await? {
-        page.errors
-            .insert("captcha", "图形验证码错误，请重新输入".to_owned());
-        return render_appeal(&state, &headers, page, StatusCode::UNPROCESSABLE_ENTITY).await;
+        Err(FilingRefusal::TooFrequent) => Err(AppError::page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "提交过于频繁",
+            "申诉提交过于频繁，请一小时后再试。",
+        )),
     }
-    match sms_code::verify_code(&state, SmsPurpose::Appeal, valid.mobile.as_str(), code).await {
-        Ok(()) => {}
-        Err(e @ SmsCodeError::Internal(_)) => return Err(AppError::Internal(e.to_string())),
-        Err(e) => {
-            page.errors.insert("sms_code", e.user_message());
-            return render_appeal(&state, &headers, page, StatusCode::UNPROCESSABLE_ENTITY).await;
-        }
-    }
-    appeal::file(&state, valid, ip).await?;
-    pages::render(StatusCode::OK, &AppealDone)
 }
 
 // ----- admin review -----

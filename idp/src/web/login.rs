@@ -24,11 +24,12 @@ use tongyi_shared::{claims::AccountType, validate::Mobile};
 use super::{cookies, csrf, pages};
 use crate::{
     accounts::{
-        captcha,
+        captcha::{self, CaptchaAnswer},
         login::{
-            identifier_login, password_login, request_sms_code, sms_login, LoginFailure,
+            password_login, request_sms_code, sms_login, LoginFailure, PasswordLogin,
             SmsSendOutcome,
         },
+        login_throttle,
         sms_code::SmsPurpose,
     },
     error::AppResult,
@@ -248,7 +249,7 @@ pub async fn login_page(
         .unwrap_or("");
     let notice = Notice {
         captcha: q.captcha == "1"
-            || captcha::required_for_login(&state, named(login_name), peer.ip()).await?,
+            || login_throttle::captcha_required(&state, named(login_name), peer.ip()).await?,
         ..Notice::default()
     };
     let next = super::auth::local_path(&q.next).unwrap_or("");
@@ -315,7 +316,7 @@ async fn password_submit(
     let failure = |message: &'static str| async move {
         let notice = Notice {
             error: Some(message),
-            captcha: captcha::required_for_login(state, named(login_name), ip).await?,
+            captcha: login_throttle::captcha_required(state, named(login_name), ip).await?,
             ..Notice::default()
         };
         render_form(state, headers, view, req, next, login_name, "", notice)
@@ -325,34 +326,34 @@ async fn password_submit(
     if login_name.is_empty() || password.is_empty() {
         return failure(MISSING_FIELDS).await;
     }
-    // The captcha comes before the password check: a wrong or missing answer costs no argon2
-    // work and does not count as a failed password. Checking uses the challenge up.
-    if captcha::required_for_login(state, Some(login_name), ip).await? {
-        let answered = captcha::verify(
-            &state.store,
-            form.get("captcha_id").unwrap_or(""),
-            form.get("captcha").unwrap_or(""),
-        )
-        .await?;
-        if !answered {
+    // The form's captcha fields go to the login, which decides whether they are needed.
+    let captcha_id = form.get("captcha_id").unwrap_or("");
+    let captcha_answer = form.get("captcha").unwrap_or("");
+    let attempt = PasswordLogin {
+        account_type: typed,
+        identifier: login_name,
+        password,
+        captcha: (!captcha_id.is_empty() || !captcha_answer.is_empty()).then_some(CaptchaAnswer {
+            id: captcha_id,
+            answer: captcha_answer,
+        }),
+        ip,
+    };
+    match password_login(state, &attempt).await {
+        Ok(a) => Ok(Ok(a)),
+        Err(LoginFailure::Invalid) => failure(INVALID).await,
+        Err(LoginFailure::Locked) => failure(LOCKED).await,
+        // The page has one message for both: a missing answer is a wrong one to the user.
+        Err(LoginFailure::CaptchaMissing | LoginFailure::CaptchaWrong) => {
             let notice = Notice {
                 captcha_error: Some(CAPTCHA_WRONG),
                 captcha: true,
                 ..Notice::default()
             };
-            return render_form(state, headers, view, req, next, login_name, "", notice)
+            render_form(state, headers, view, req, next, login_name, "", notice)
                 .await
-                .map(Err);
+                .map(Err)
         }
-    }
-    let result = match typed {
-        Some(t) => identifier_login(state, t, login_name, password, ip).await,
-        None => password_login(state, login_name, password, ip).await,
-    };
-    match result {
-        Ok(a) => Ok(Ok(a)),
-        Err(LoginFailure::Invalid) => failure(INVALID).await,
-        Err(LoginFailure::Locked) => failure(LOCKED).await,
         Err(LoginFailure::Internal(e)) => Err(e),
     }
 }
@@ -445,6 +446,14 @@ async fn sms_submit(
         Err(LoginFailure::Locked) => {
             let notice = Notice {
                 error: Some(LOCKED),
+                ..Notice::default()
+            };
+            again(mobile, notice).await
+        }
+        // SMS-code login asks for no captcha today; should it, the field shows the refusal.
+        Err(LoginFailure::CaptchaMissing | LoginFailure::CaptchaWrong) => {
+            let notice = Notice {
+                captcha_error: Some(CAPTCHA_WRONG),
                 ..Notice::default()
             };
             again(mobile, notice).await

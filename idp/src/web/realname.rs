@@ -23,9 +23,10 @@ use super::{auth, csrf, multipart, pages};
 use crate::{
     accounts::{
         realname::{
-            self, Decision, FieldErrors, IdImage, IdentityError, IdentityInput, Standing, REGIONS,
+            self, Decision, FieldErrors, IdPhotos, IdentityError, IdentityInput, ReviewRefusal,
+            Standing, TooManySubmissions, REGIONS,
         },
-        uploads::{check_image, MAX_IMAGE_BYTES},
+        uploads::{FileField, MAX_IMAGE_BYTES},
     },
     error::{AppError, AppResult},
     state::AppState,
@@ -34,9 +35,6 @@ use crate::{
 
 const HERE: &str = "/account/realname";
 const PAGE_SIZE: i64 = 20;
-/// Identity and upload submissions per account per hour: each may ask the upstream or store
-/// two megabytes.
-const SUBMITS_PER_HOUR: i64 = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -172,16 +170,13 @@ async fn status_page(State(state): State<AppState>, headers: HeaderMap) -> AppRe
     .await
 }
 
-async fn throttle(state: &AppState, account_id: &str) -> AppResult<()> {
-    let key = format!("realname:submit:{account_id}");
-    if state.store.incr(&key, 3600).await? > SUBMITS_PER_HOUR {
-        return Err(AppError::page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "操作过于频繁",
-            "提交次数过多，请一小时后再试。",
-        ));
-    }
-    Ok(())
+/// The answer to a user over the hourly submission limit.
+fn too_many_submissions() -> AppError {
+    AppError::page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "操作过于频繁",
+        "提交次数过多，请一小时后再试。",
+    )
 }
 
 fn field(form: &HashMap<String, String>, name: &str) -> String {
@@ -198,7 +193,6 @@ async fn identity_submit(
     if user.account.account_type != AccountType::NaturalPerson {
         return Err(not_applicable());
     }
-    throttle(&state, &user.account.id).await?;
     let input = IdentityInput {
         real_name: field(&form, "real_name"),
         identity_region: field(&form, "identity_region"),
@@ -227,6 +221,7 @@ async fn identity_submit(
             "证件信息已存在",
             "您的账号已有证件信息，如需修改请在账号设置中办理。",
         )),
+        Err(IdentityError::TooManySubmissions) => Err(too_many_submissions()),
     }
 }
 
@@ -245,9 +240,10 @@ async fn start_submit(
 ) -> AppResult<Response> {
     let user = auth::require(&state, &headers, HERE).await?;
     csrf::check(&state, &headers, form.get("csrf").map(String::as_str))?;
-    throttle(&state, &user.account.id).await?;
-    realname::start(&state, &user.account.id).await?;
-    Ok(Redirect::to(HERE).into_response())
+    match realname::request_check(&state, &user.account.id).await? {
+        Ok(_) => Ok(Redirect::to(HERE).into_response()),
+        Err(TooManySubmissions) => Err(too_many_submissions()),
+    }
 }
 
 async fn review_submit(
@@ -258,20 +254,18 @@ async fn review_submit(
     let user = auth::require(&state, &headers, HERE).await?;
     let form = multipart::read(multipart_form, MAX_IMAGE_BYTES).await?;
     csrf::check(&state, &headers, Some(form.text("csrf")))?;
-    throttle(&state, &user.account.id).await?;
-    let front = check_image(form.file("id_front"), form.too_large("id_front"));
-    let back = check_image(form.file("id_back"), form.too_large("id_back"));
-    let (front_type, back_type) = match (front, back) {
-        (Ok(f), Ok(b)) => (f, b),
-        (f, b) => {
-            let mut errors: FieldErrors = Vec::new();
-            if let Err(e) = f {
-                errors.push(("id_front", e.message()));
-            }
-            if let Err(e) = b {
-                errors.push(("id_back", e.message()));
-            }
-            return render_status(
+    let photo = |name: &str| FileField {
+        data: form.file(name),
+        too_large: form.too_large(name),
+    };
+    let photos = IdPhotos {
+        front: photo("id_front"),
+        back: photo("id_back"),
+    };
+    match realname::submit_review(&state, &user.account.id, photos).await? {
+        Ok(_) => Ok(Redirect::to(HERE).into_response()),
+        Err(ReviewRefusal::Photos(errors)) => {
+            render_status(
                 &state,
                 &headers,
                 &user,
@@ -280,27 +274,14 @@ async fn review_submit(
                 IdentityInput::default(),
                 errors,
             )
-            .await;
+            .await
         }
-    };
-    let image = |name: &str, content_type| IdImage {
-        content_type,
-        data: form.file(name).map(<[u8]>::to_vec).unwrap_or_default(),
-    };
-    let filed = realname::submit_review(
-        &state,
-        &user.account.id,
-        image("id_front", front_type),
-        image("id_back", back_type),
-    )
-    .await?;
-    match filed {
-        Some(_) => Ok(Redirect::to(HERE).into_response()),
-        None => Err(AppError::page(
+        Err(ReviewRefusal::NotAfterFailure) => Err(AppError::page(
             StatusCode::CONFLICT,
             "无法提交人工审核",
             "只有自动认证失败后才能提交证件照片进行人工审核。",
         )),
+        Err(ReviewRefusal::TooManySubmissions) => Err(too_many_submissions()),
     }
 }
 

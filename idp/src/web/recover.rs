@@ -18,7 +18,7 @@ use tongyi_shared::{claims::AccountType, validate::Mobile};
 use super::{csrf, pages};
 use crate::{
     accounts::{
-        captcha,
+        captcha::{self, CaptchaAnswer},
         login::SmsSendOutcome,
         recovery::{recover_password, request_recovery_code, PasswordError, RecoveryClaim},
     },
@@ -51,7 +51,6 @@ pub const MISMATCH: &str = "信息不匹配或验证码错误。";
 const SENT: &str = "如账号与手机号匹配，验证码已发送。";
 const TOO_SOON: &str = "发送过于频繁，请稍后再试。";
 const LIMITED: &str = "请求过于频繁，请稍后再试。";
-const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入。";
 const LOGIN_NAME_MISSING: &str = "请输入账号";
 
 #[derive(Template)]
@@ -215,17 +214,29 @@ pub async fn recover_submit(
     let normalized = mobile.as_str().to_owned();
     kept.mobile = &normalized;
     if form.get("action") == Some("send_code") {
-        let answered = captcha::verify(&state.store, get("captcha_id"), get("captcha")).await?;
-        if !answered {
-            let errors = FieldErrors::set("captcha", CAPTCHA_WRONG);
-            return render(&state, &headers, &kept, None, None, errors).await;
-        }
-        let outcome =
-            request_recovery_code(&state, kept.account_type, kept.login_name, &mobile, ip).await?;
+        let captcha = CaptchaAnswer {
+            id: get("captcha_id"),
+            answer: get("captcha"),
+        };
+        let outcome = request_recovery_code(
+            &state,
+            kept.account_type,
+            kept.login_name,
+            &mobile,
+            captcha,
+            ip,
+        )
+        .await;
         let (error, notice, errors) = match outcome {
-            SmsSendOutcome::Accepted => (None, Some(SENT), FieldErrors::default()),
-            SmsSendOutcome::TooSoon => (None, None, FieldErrors::set("mobile", TOO_SOON)),
-            SmsSendOutcome::Limited => (Some(LIMITED), None, FieldErrors::default()),
+            Ok(SmsSendOutcome::Accepted) => (None, Some(SENT), FieldErrors::default()),
+            Ok(SmsSendOutcome::TooSoon) => (None, None, FieldErrors::set("mobile", TOO_SOON)),
+            Ok(SmsSendOutcome::Limited) => (Some(LIMITED), None, FieldErrors::default()),
+            Err(PasswordError::Field { field, message }) => {
+                (None, None, FieldErrors::set(field, message))
+            }
+            Err(PasswordError::Mismatch) => (Some(MISMATCH), None, FieldErrors::default()),
+            Err(PasswordError::Limited) => (Some(LIMITED), None, FieldErrors::default()),
+            Err(PasswordError::Internal(e)) => return Err(e),
         };
         return render(&state, &headers, &kept, error, notice, errors).await;
     }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use reqwest::StatusCode;
 use tongyi_idp::{
-    accounts::login::{password_login, LoginFailure},
+    accounts::login::LoginFailure,
     cli::{run_client, run_keys, ClientCommand, KeysCommand},
     pii::PiiField,
     store::audit::{list_for_subject, list_recent, AuditRow},
@@ -15,6 +15,7 @@ use tongyi_idp::{
 use crate::{
     both_backends,
     harness::{browser, follow, submit_login, Backend, TestIdp, PASSWORD},
+    login_rules::login_answering_captcha,
     proto::{code_for, code_request, exchange},
 };
 
@@ -153,10 +154,10 @@ both_backends!(lockouts, |backend: Backend| async move {
 
     // A known account: `max` failures lock it; the next attempt, even right, is refused.
     for _ in 0..max {
-        let r = password_login(&idp.state, "unit_admin", "nope", ip).await;
+        let r = login_answering_captcha(&idp.state, "unit_admin", "nope", ip).await;
         assert!(matches!(r, Err(LoginFailure::Invalid)), "{r:?}");
     }
-    let r = password_login(&idp.state, "unit_admin", PASSWORD, ip).await;
+    let r = login_answering_captcha(&idp.state, "unit_admin", PASSWORD, ip).await;
     assert!(matches!(r, Err(LoginFailure::Locked)), "{r:?}");
 
     let rows = list_for_subject(&idp.state.db, "acct-unit", 100)
@@ -182,7 +183,7 @@ both_backends!(lockouts, |backend: Backend| async move {
     // An unknown login name is locked too, and named by its keyed hash alone.
     let other_ip: IpAddr = "2001:db8::9".parse().unwrap();
     for _ in 0..max {
-        let r = password_login(&idp.state, MOBILE, PASSWORD, other_ip).await;
+        let r = login_answering_captcha(&idp.state, MOBILE, PASSWORD, other_ip).await;
         assert!(matches!(r, Err(LoginFailure::Invalid)), "{r:?}");
     }
     let rows = all_rows(&idp).await;

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use reqwest::{header, StatusCode};
-use tongyi_idp::accounts::login::recent_failures;
+use tongyi_idp::accounts::login_throttle::recent_failures;
 
 use crate::{
     both_backends,

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use reqwest::StatusCode;
 use tongyi_idp::{
-    accounts::{login::password_login, password, register},
+    accounts::{password, register},
     legacy::{
         bench,
         binding::{ALREADY_BOUND, EXPERT_FIRST, MISMATCH},
@@ -32,6 +32,7 @@ use crate::{
     console::{get, give_alice_identity, signed_in, ALICE_ID_NUMBER},
     harness::{Backend, TestIdp, PASSWORD},
     login_modes::{delivered, message, post_page},
+    login_rules::login_answering_captcha,
     proto::user_tokens,
     register::{code_for, resident_id, valid_person},
 };
@@ -234,7 +235,7 @@ both_backends!(unit_import_outcomes, |backend: Backend| async move {
     assert_eq!(kept.org.as_ref().unwrap().uscc.as_deref(), Some(FREE_USCC));
     assert!(kept.password_hash.starts_with("legacy:md5:"));
     assert!(
-        password_login(&idp.state, FREE_USCC, "Torch#Unit2019", ip(1))
+        login_answering_captcha(&idp.state, FREE_USCC, "Torch#Unit2019", ip(1))
             .await
             .is_ok()
     );
@@ -253,7 +254,7 @@ both_backends!(unit_import_outcomes, |backend: Backend| async move {
         .unwrap();
     assert_eq!(renamed.account_type, AccountType::LegalEntity);
     assert!(
-        password_login(&idp.state, &renamed.login_name, "Torch#Unit2019", ip(1))
+        login_answering_captcha(&idp.state, &renamed.login_name, "Torch#Unit2019", ip(1))
             .await
             .is_ok()
     );
@@ -441,9 +442,11 @@ both_backends!(
                 "{}",
                 before.password_hash
             );
-            assert!(password_login(&idp.state, &login, "Old#Torch2018", ip(2))
-                .await
-                .is_err());
+            assert!(
+                login_answering_captcha(&idp.state, &login, "Old#Torch2018", ip(2))
+                    .await
+                    .is_err()
+            );
             let still = store::accounts::find_by_id(db, &before.id)
                 .await
                 .unwrap()
@@ -453,7 +456,9 @@ both_backends!(
                 "a wrong password upgrades nothing"
             );
             assert!(
-                password_login(&idp.state, &login, PW, ip(2)).await.is_ok(),
+                login_answering_captcha(&idp.state, &login, PW, ip(2))
+                    .await
+                    .is_ok(),
                 "{scheme:?}"
             );
             let after = store::accounts::find_by_id(db, &before.id)
@@ -462,10 +467,14 @@ both_backends!(
                 .unwrap();
             assert!(after.password_hash.starts_with("$argon2id$"), "{scheme:?}");
             assert!(!after.password_hash.contains(hash.as_str()));
-            assert!(password_login(&idp.state, &login, PW, ip(2)).await.is_ok());
-            assert!(password_login(&idp.state, &login, "Old#Torch2018", ip(2))
+            assert!(login_answering_captcha(&idp.state, &login, PW, ip(2))
                 .await
-                .is_err());
+                .is_ok());
+            assert!(
+                login_answering_captcha(&idp.state, &login, "Old#Torch2018", ip(2))
+                    .await
+                    .is_err()
+            );
         }
         assert_eq!(
             scalar(

@@ -14,11 +14,9 @@ mod font;
 mod picture;
 mod png;
 
-use std::net::IpAddr;
-
 use sha2::{Digest, Sha256};
 
-use crate::{crypto, error::AppError, state::AppState, store::ephemeral::Ephemeral};
+use crate::{crypto, store::ephemeral::Ephemeral};
 
 pub use picture::{HEIGHT, WIDTH};
 
@@ -28,9 +26,6 @@ pub const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPRSTUVWXYZ";
 pub const LENGTH: usize = 5;
 /// How long a challenge can be answered.
 pub const TTL_SECS: i64 = 300;
-/// Failed password logins (for the account or for the client address) after which the login
-/// form asks for a captcha; the lockout comes later (`login.max_failures_per_account`).
-pub const LOGIN_FAILURES_BEFORE_CAPTCHA: i64 = 3;
 
 /// Random bytes of a challenge id (22 characters of URL-safe base64).
 const ID_BYTES: usize = 16;
@@ -108,16 +103,38 @@ pub async fn verify(store: &Ephemeral, id: &str, answer: &str) -> Result<bool, r
     ))
 }
 
-/// Whether a password login must be accompanied by a captcha: after
-/// [`LOGIN_FAILURES_BEFORE_CAPTCHA`] recent failures for the account named (if any) or for
-/// the client address.
-pub async fn required_for_login(
-    state: &AppState,
-    login_name: Option<&str>,
-    ip: IpAddr,
-) -> Result<bool, AppError> {
-    let counts = crate::accounts::login::recent_failures(state, login_name, ip).await?;
-    Ok(counts.account.max(counts.address) >= LOGIN_FAILURES_BEFORE_CAPTCHA)
+/// A captcha answer as a form carries it: the challenge id and what the person typed.
+#[derive(Clone, Copy, Debug)]
+pub struct CaptchaAnswer<'a> {
+    pub id: &'a str,
+    pub answer: &'a str,
+}
+
+/// Why a required captcha did not pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptchaRefusal {
+    /// No answer was given (no challenge named, or nothing typed).
+    Missing,
+    /// The answer was wrong, or the challenge unknown, used or expired.
+    Wrong,
+}
+
+/// Checks a captcha that the caller's rule requires. A challenge that is named is used up
+/// even when nothing was typed, as by [`verify`].
+pub async fn check_required(
+    store: &Ephemeral,
+    given: Option<CaptchaAnswer<'_>>,
+) -> Result<Result<(), CaptchaRefusal>, redis::RedisError> {
+    let Some(given) = given else {
+        return Ok(Err(CaptchaRefusal::Missing));
+    };
+    Ok(if verify(store, given.id, given.answer).await? {
+        Ok(())
+    } else if given.answer.trim().is_empty() {
+        Err(CaptchaRefusal::Missing)
+    } else {
+        Err(CaptchaRefusal::Wrong)
+    })
 }
 
 /// The drawing's randomness: unpredictable without the answer, the same for one challenge.
@@ -218,5 +235,48 @@ mod tests {
         assert!(!verify(&store, &id, &wrong).await.unwrap());
         assert!(!verify(&store, "unknown", &answer).await.unwrap());
         assert!(!verify(&store, "../../etc", "x").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_required_captcha_tells_missing_from_wrong() {
+        let store = Ephemeral::memory();
+        assert_eq!(
+            check_required(&store, None).await.unwrap(),
+            Err(CaptchaRefusal::Missing)
+        );
+
+        let id = issue(&store).await.unwrap();
+        let blank = CaptchaAnswer {
+            id: &id,
+            answer: " ",
+        };
+        assert_eq!(
+            check_required(&store, Some(blank)).await.unwrap(),
+            Err(CaptchaRefusal::Missing)
+        );
+        assert!(image(&store, &id).await.unwrap().is_none(), "used up");
+
+        let id = issue(&store).await.unwrap();
+        let answer = store.get(&key(&id)).await.unwrap().unwrap();
+        let typo: String = answer
+            .bytes()
+            .map(|c| if c == b'2' { '3' } else { '2' })
+            .collect();
+        let wrong = CaptchaAnswer {
+            id: &id,
+            answer: &typo,
+        };
+        assert_eq!(
+            check_required(&store, Some(wrong)).await.unwrap(),
+            Err(CaptchaRefusal::Wrong)
+        );
+
+        let id = issue(&store).await.unwrap();
+        let answer = store.get(&key(&id)).await.unwrap().unwrap();
+        let right = CaptchaAnswer {
+            id: &id,
+            answer: &answer,
+        };
+        assert_eq!(check_required(&store, Some(right)).await.unwrap(), Ok(()));
     }
 }
