@@ -8,6 +8,8 @@
 //! [`roles`] are the typed unit states, membership roles and platform roles of the contract.
 
 pub mod claims;
+#[cfg(feature = "cookies")]
+pub mod cookie;
 #[cfg(feature = "db")]
 pub mod db;
 pub mod mask;

@@ -1,36 +1,26 @@
-//! Cookie reading and the attributes of the cookies we set.
+//! The IdP's cookie names and the policy for setting them (the parser and the attributes are
+//! `tongyi_shared::cookie`, shared with the relying parties).
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
+pub use tongyi_shared::cookie::SameSite;
+use tongyi_shared::cookie::{self, CookiePolicy};
 
 use crate::config::Config;
 
-/// The `__Host-` prefix pins a cookie to this origin, but browsers accept it only with
-/// `Secure`, so a plain-http development issuer uses the bare name.
+fn policy(config: &Config) -> CookiePolicy {
+    CookiePolicy::new(config.secure_cookies())
+}
+
 pub fn session_name(config: &Config) -> String {
-    prefixed(config, "tongyi_session")
+    policy(config).name("tongyi_session")
 }
 
 pub fn csrf_name(config: &Config) -> String {
-    prefixed(config, "tongyi_csrf")
-}
-
-fn prefixed(config: &Config, base: &str) -> String {
-    if config.secure_cookies() {
-        format!("__Host-{base}")
-    } else {
-        base.to_owned()
-    }
+    policy(config).name("tongyi_csrf")
 }
 
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    cookie::get(headers, name)
 }
 
 /// A `Set-Cookie` value: HttpOnly always, Secure on https, Path=/ (required by `__Host-`).
@@ -38,19 +28,12 @@ pub fn set(
     config: &Config,
     name: &str,
     value: &str,
-    same_site: &str,
+    same_site: SameSite,
     max_age: Option<i64>,
 ) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
-    if config.secure_cookies() {
-        c.push_str("; Secure");
-    }
-    if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={age}"));
-    }
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+    policy(config).set(name, value, same_site, max_age)
 }
 
 pub fn clear(config: &Config, name: &str) -> HeaderValue {
-    set(config, name, "", "Lax", Some(0))
+    policy(config).clear(name)
 }

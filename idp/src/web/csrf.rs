@@ -14,7 +14,13 @@ pub fn token(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderVal
         Some(existing) => (existing, None),
         None => {
             let fresh = crypto::random_token(32);
-            let cookie = cookies::set(&state.config, &name, &fresh, "Strict", None);
+            let cookie = cookies::set(
+                &state.config,
+                &name,
+                &fresh,
+                cookies::SameSite::Strict,
+                None,
+            );
             (fresh, Some(cookie))
         }
     }

@@ -505,7 +505,7 @@ async fn finish_login(
             &state.config,
             &cookies::session_name(&state.config),
             &cookie_value,
-            "Lax",
+            cookies::SameSite::Lax,
             None,
         ),
     );

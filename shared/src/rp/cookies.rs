@@ -2,9 +2,10 @@
 //! subsystem on one host would overwrite each other's cookies if they shared names: each name
 //! therefore carries the client id.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 
 use super::config::RpConfig;
+use crate::cookie::{self, CookiePolicy, SameSite};
 
 /// The names of one app's cookies, fixed at start-up.
 #[derive(Clone, Debug)]
@@ -14,50 +15,35 @@ pub(crate) struct CookieJar {
     pub login: String,
     /// The `state` of an RP-initiated logout, to recognise the IdP's redirect back.
     pub logout: String,
-    secure: bool,
+    policy: CookiePolicy,
 }
 
 impl CookieJar {
     pub fn new(config: &RpConfig) -> Self {
-        let secure = config.secure_cookies();
-        // `__Host-` pins a cookie to this origin, but browsers take it only with `Secure`.
-        let prefix = if secure { "__Host-" } else { "" };
-        let name = |what: &str| format!("{prefix}tongyi_{}_{what}", config.client_id);
+        let policy = CookiePolicy::new(config.secure_cookies());
+        let name = |what: &str| policy.name(&format!("tongyi_{}_{what}", config.client_id));
         CookieJar {
             session: name("session"),
             login: name("login"),
             logout: name("logout"),
-            secure,
+            policy,
         }
     }
 
-    /// A `Set-Cookie` value: HttpOnly, SameSite=Lax (the IdP's redirects back are top-level
-    /// navigations that must carry it), Path=/, Secure on https.
+    /// A `Set-Cookie` value: SameSite=Lax, because the IdP's redirects back are top-level
+    /// navigations that must carry it.
     pub fn set(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
-        let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
-        if self.secure {
-            c.push_str("; Secure");
-        }
-        // Names and values are ASCII tokens we generated, so this cannot fail in practice.
-        HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+        self.policy.set(name, value, SameSite::Lax, Some(max_age))
     }
 
     pub fn clear(&self, name: &str) -> HeaderValue {
-        self.set(name, "", 0)
+        self.policy.clear(name)
     }
 }
 
 /// The value of cookie `name` in the request, if present.
 pub(crate) fn get(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty())
+    cookie::get(headers, name)
 }
 
 #[cfg(test)]
@@ -87,17 +73,5 @@ mod tests {
             .to_str()
             .unwrap()
             .ends_with("; Secure"));
-    }
-
-    #[test]
-    fn reads_one_cookie_among_many() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; tongyi_portal_session=xyz; b="),
-        );
-        assert_eq!(get(&h, "tongyi_portal_session").as_deref(), Some("xyz"));
-        assert_eq!(get(&h, "b"), None);
-        assert_eq!(get(&h, "c"), None);
     }
 }
