@@ -8,12 +8,15 @@
 //! - [`postgres`]: a fresh PostgreSQL database per test, named [`postgres::DB_PREFIX`]`…`,
 //!   dropped with the test (`.ci/run` drops what an interrupted run left behind);
 //! - [`temp`]: a temporary directory per test, and SQLite database files inside it;
+//! - [`schema`]: a database's schema read back from SQLite or PostgreSQL in one normalized
+//!   shape, for the tests that the two migration sets of an app agree;
 //! - [`web`]: a browser-like client (cookies kept, redirects followed one step at a time),
 //!   hidden form fields, `Location` headers and form posting.
 //!
 //! This crate depends on none of the apps, so that their own integration tests can use it.
 
 pub mod postgres;
+pub mod schema;
 pub mod serve;
 pub mod services;
 pub mod temp;

@@ -22,6 +22,7 @@ mod legacy;
 mod login_modes;
 mod login_throttle;
 mod logout;
+mod migration_parity;
 mod portal_directory;
 mod realname;
 mod recovery;
