@@ -28,58 +28,33 @@ impl Clock {
 }
 
 /// Asia/Shanghai is UTC+8 all year (no daylight saving): the platform's local time, in which
-/// documents expire, daily caps reset and the real-name service opens.
-pub const SHANGHAI_OFFSET_SECS: i64 = 8 * 3600;
-pub const DAY_SECS: i64 = 86_400;
-
-/// Year, month and day of a day count since 1970-01-01 (proleptic Gregorian calendar,
-/// H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
+/// documents expire, daily caps reset and the real-name service opens. The calendar itself is
+/// `tongyi_shared::shanghai`, the one all three apps use.
+pub use tongyi_shared::shanghai::{DAY_SECS, OFFSET_SECS as SHANGHAI_OFFSET_SECS};
 
 /// The Asia/Shanghai calendar date at Unix time `ts`.
 pub fn shanghai_date(ts: i64) -> tongyi_shared::validate::Date {
-    use tongyi_shared::validate::Date;
-    let (y, m, d) = civil_from_days((ts + SHANGHAI_OFFSET_SECS).div_euclid(DAY_SECS));
-    // Years outside u16 are not Unix times this platform meets.
-    Date::new(y.clamp(1, 9999) as u16, m as u8, d as u8)
-        .unwrap_or(Date::new(1970, 1, 1).expect("a valid date"))
+    tongyi_shared::shanghai::date(ts)
 }
 
 /// Minutes after midnight, Asia/Shanghai, at Unix time `ts`.
 pub fn shanghai_minute_of_day(ts: i64) -> i64 {
-    (ts + SHANGHAI_OFFSET_SECS).rem_euclid(DAY_SECS) / 60
+    tongyi_shared::shanghai::minute_of_day(ts)
 }
 
 /// The Unix time of the Asia/Shanghai midnight that starts the day of `ts`.
 pub fn shanghai_midnight(ts: i64) -> i64 {
-    let local = ts + SHANGHAI_OFFSET_SECS;
-    local - local.rem_euclid(DAY_SECS) - SHANGHAI_OFFSET_SECS
+    tongyi_shared::shanghai::midnight(ts)
 }
 
 /// `YYYY-MM-DD HH:MM` in Asia/Shanghai, as pages show times.
 pub fn shanghai_time(ts: i64) -> String {
-    let secs = (ts + SHANGHAI_OFFSET_SECS).rem_euclid(DAY_SECS);
-    format!(
-        "{} {:02}:{:02}",
-        shanghai_date(ts),
-        secs / 3600,
-        secs / 60 % 60
-    )
+    tongyi_shared::shanghai::minutes(ts)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in Asia/Shanghai.
 pub fn shanghai_time_secs(ts: i64) -> String {
-    format!("{}:{:02}", shanghai_time(ts), ts.rem_euclid(60))
+    tongyi_shared::shanghai::seconds(ts)
 }
 
 #[cfg(test)]

@@ -23,24 +23,7 @@ pub fn status_label(status: &str) -> &'static str {
 
 /// Unix seconds as `YYYY-MM-DD HH:MM` in Asia/Shanghai (UTC+8, no daylight saving).
 pub fn fmt_time(unix: i64) -> String {
-    let local = unix + 8 * 3600;
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60
-    )
+    tongyi_shared::shanghai::minutes(unix)
 }
 
 /// The links of a paged list. `base` already carries the list's other query parameters.

@@ -6,6 +6,7 @@
 //! [`validate`] holds the validated field types of the registration forms (SPEC §3) and
 //! [`mask`] the masking of personal data for display; both are used by the IdP. [`org`] and
 //! [`roles`] are the typed unit states, membership roles and platform roles of the contract.
+//! [`shanghai`] is the platform's calendar (Asia/Shanghai), used by all three apps.
 
 pub mod claims;
 #[cfg(feature = "cookies")]
@@ -17,6 +18,7 @@ pub mod org;
 #[cfg(feature = "process")]
 pub mod process;
 pub mod roles;
+pub mod shanghai;
 pub mod validate;
 #[doc(hidden)]
 pub mod wire_enum;

@@ -40,9 +40,6 @@ pub const CODE_TTL_SECS: i64 = 300;
 pub const RESEND_SECS: i64 = 60;
 /// Wrong attempts after which a code is dead.
 pub const MAX_ATTEMPTS: i64 = 5;
-/// Asia/Shanghai is UTC+8 all year.
-const SHANGHAI_OFFSET_SECS: i64 = 8 * 3600;
-const DAY_SECS: i64 = 86_400;
 
 /// What a code is for. A code sent for one purpose is not valid for another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -407,11 +404,11 @@ fn six_digits() -> String {
 
 /// The calendar day in Asia/Shanghai, as days since 1970-01-01.
 fn shanghai_day(now: i64) -> i64 {
-    (now + SHANGHAI_OFFSET_SECS).div_euclid(DAY_SECS)
+    tongyi_shared::shanghai::day_number(now)
 }
 
 fn secs_to_next_shanghai_midnight(now: i64) -> i64 {
-    ((shanghai_day(now) + 1) * DAY_SECS - SHANGHAI_OFFSET_SECS - now).max(1)
+    (tongyi_shared::shanghai::next_midnight(now) - now).max(1)
 }
 
 /// IPv4 addresses count one by one; IPv6 by /64, the block one subscriber usually holds.
@@ -432,6 +429,7 @@ fn address_bucket(ip: IpAddr) -> String {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+    use tongyi_shared::shanghai::DAY_SECS;
 
     const MOBILE: &str = "13812345656";
     const IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));

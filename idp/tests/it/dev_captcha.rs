@@ -3,8 +3,6 @@
 //! route is a 404; production refuses to start with it, through the config file as through the
 //! environment of the real binary.
 
-use std::net::SocketAddr;
-
 use reqwest::StatusCode;
 use tongyi_idp::{accounts::captcha, build_app, config::Config, AppState};
 
@@ -19,27 +17,23 @@ struct AidedIdp {
     base: String,
     state: AppState,
     _storage: Storage,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _stop: tongyi_testkit::Stop,
 }
 
 async fn start(backend: Backend, answers: bool) -> AidedIdp {
     let storage = Storage::new(backend).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let base = format!("http://{addr}");
+    let (listener, base) = tongyi_testkit::listen().await;
     let mut config: Config = test_config(&base, &storage);
     config.dev.captcha_answers = answers;
     let app = build_app(config).await.expect("the IdP starts");
     let state = app.state.clone();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.serve(listener, async move {
-        let _ = rx.await;
-    }));
+    let (stop, shutdown) = tongyi_testkit::stop_signal();
+    tokio::spawn(app.serve(listener, shutdown));
     AidedIdp {
         base,
         state,
         _storage: storage,
-        _stop: tx,
+        _stop: stop,
     }
 }
 

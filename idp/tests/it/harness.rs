@@ -1,19 +1,21 @@
 //! Starts real IdP instances on random ports for the tests, on SQLite + the in-process store
 //! or on PostgreSQL + Redis, each with its own database and key prefix, and plays the browser.
+//! What every app's tests share (serving, databases, Redis prefixes, the browser-like client and
+//! form helpers) is `tongyi_testkit`'s; this keeps the IdP's own: its test config, fixtures and
+//! the walk through its login pages.
 
-use std::{
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-};
+use std::sync::{Arc, Mutex};
 
 use axum::{extract::State, routing::post, Form, Router};
-use reqwest::{header, redirect::Policy, StatusCode};
+use reqwest::StatusCode;
 use tongyi_idp::{
     build_app,
     config::{Config, LoginConfig, SmsConfig, TokenConfig, DEMO_KEK},
     seed::{self, SeedAccount, SeedClient, SeedDepartment, SeedFile, SeedOrg},
     AppState,
 };
+pub use tongyi_testkit::{browser, hidden, location, redis_url};
+use tongyi_testkit::{PgDatabase, Served, Stop, TempDir};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -50,105 +52,41 @@ pub const SECRET_THIRD: &str = "secret-for-rp-third";
 pub const SECRET_MACHINE: &str = "secret-for-machines";
 pub const SECRET_INCUBATOR: &str = "secret-for-incubator";
 
-pub fn pg_admin_url() -> String {
-    std::env::var("TONGYI_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-pub fn redis_url() -> String {
-    std::env::var("TONGYI_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
 /// Logout tokens received by the test's back-channel endpoint: (client path, token).
 pub type Received = Arc<Mutex<Vec<(String, String)>>>;
 
-/// Storage shared by one or more IdP instances of a test.
+/// Storage shared by one or more IdP instances of a test; the database goes with the last.
 #[derive(Clone)]
 pub struct Storage {
     pub database_url: String,
     pub redis_url: String,
     pub redis_prefix: String,
-    _dir: Option<Arc<tempdir::TempDir>>,
+    _dir: Option<Arc<TempDir>>,
     _pg: Option<Arc<PgDatabase>>,
-}
-
-/// A per-test PostgreSQL database, dropped when the last instance using it is gone so that
-/// runs do not pile up databases.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime; a separate thread with its own runtime can
-        // block on the async driver without starving it.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(mut conn) =
-                    <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await
-                {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-mod tempdir {
-    /// A directory removed when the last reference goes.
-    pub struct TempDir(pub std::path::PathBuf);
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 impl Storage {
     pub async fn new(backend: Backend) -> Storage {
-        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let tag = tongyi_testkit::unique_tag();
         match backend {
             Backend::SqliteMemory => {
-                let dir = std::env::temp_dir().join(format!("tongyi-test-{tag}"));
-                std::fs::create_dir_all(&dir).unwrap();
+                let dir = TempDir::new("tongyi-test", &tag);
                 Storage {
-                    database_url: format!("sqlite://{}/idp.db?mode=rwc", dir.display()),
+                    database_url: dir.sqlite_url("idp.db"),
                     redis_url: String::new(),
                     redis_prefix: String::new(),
-                    _dir: Some(Arc::new(tempdir::TempDir(dir))),
+                    _dir: Some(Arc::new(dir)),
                     _pg: None,
                 }
             }
             Backend::PostgresRedis => {
-                let name = format!("tongyi_t_{tag}");
-                let admin = pg_admin_url();
-                sqlx::any::install_default_drivers();
-                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
-                    .await
-                    .expect("PostgreSQL must be running for the postgres_redis tests");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                let pg = PgDatabase::create(&tag).await;
                 Storage {
-                    database_url: format!("{base}/{name}"),
+                    database_url: pg.url().to_owned(),
                     redis_url: redis_url(),
-                    redis_prefix: format!("tongyi-test:{tag}:"),
+                    redis_prefix: tongyi_testkit::redis_prefix(&tag),
                     _dir: None,
-                    _pg: Some(Arc::new(PgDatabase {
-                        admin_url: admin.clone(),
-                        name,
-                    })),
+                    _pg: Some(Arc::new(pg)),
                 }
             }
         }
@@ -164,7 +102,8 @@ pub struct TestIdp {
     pub logouts: Received,
     pub receiver: String,
     pub storage: Storage,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _receiver: Served,
+    _stop: Stop,
 }
 
 pub fn test_config(issuer: &str, storage: &Storage) -> Config {
@@ -193,7 +132,8 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
     }
 }
 
-async fn start_receiver() -> (String, Received) {
+/// The test's back-channel logout endpoint, `{base}/bc/{client}`, recording what it receives.
+async fn start_receiver() -> (Served, Received) {
     let received: Received = Arc::default();
     async fn receive(
         State(r): State<Received>,
@@ -211,10 +151,7 @@ async fn start_receiver() -> (String, Received) {
     let app = Router::new()
         .route("/bc/{client}", post(receive))
         .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), received)
+    (tongyi_testkit::serve_router(app).await, received)
 }
 
 #[allow(clippy::too_many_arguments)] // a table of fixtures reads best one client per line
@@ -391,14 +328,13 @@ impl TestIdp {
 
     /// Starts an instance on `storage`; with `issuer`, it serves as that issuer (scale-out).
     pub async fn start_on(storage: Storage, issuer: Option<String>, seed_data: bool) -> TestIdp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
+        let (listener, base) = tongyi_testkit::listen().await;
         let issuer = issuer.unwrap_or_else(|| base.clone());
         let app = build_app(test_config(&issuer, &storage))
             .await
             .expect("the IdP starts");
-        let (receiver, logouts) = start_receiver().await;
+        let (receiver_server, logouts) = start_receiver().await;
+        let receiver = receiver_server.base.clone();
         if seed_data {
             seed::apply(
                 &app.state.db,
@@ -410,10 +346,8 @@ impl TestIdp {
             .unwrap();
         }
         let state = app.state.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.serve(listener, async move {
-            let _ = rx.await;
-        }));
+        let (stop, shutdown) = tongyi_testkit::stop_signal();
+        tokio::spawn(app.serve(listener, shutdown));
         TestIdp {
             base,
             issuer,
@@ -421,7 +355,8 @@ impl TestIdp {
             logouts,
             receiver,
             storage,
-            _shutdown: tx,
+            _receiver: receiver_server,
+            _stop: stop,
         }
     }
 
@@ -429,45 +364,10 @@ impl TestIdp {
         format!("{}{path}", self.base)
     }
 
+    /// A client that follows no redirect and keeps no cookies.
     pub fn http() -> reqwest::Client {
-        reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap()
+        tongyi_testkit::no_redirects()
     }
-}
-
-/// A browser: keeps cookies, follows nothing by itself.
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of a hidden form field in a page.
-pub fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no hidden field {name} in page:\n{html}"))
-        + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&#43;", "+")
-        .replace("&amp;", "&")
-}
-
-pub fn location(res: &reqwest::Response) -> String {
-    res.headers()
-        .get(header::LOCATION)
-        .unwrap_or_else(|| panic!("no Location in a {} response", res.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// What a browser ends with after following the IdP's redirects: either the redirect to the

@@ -23,6 +23,7 @@ mod login_modes;
 mod login_rules;
 mod login_throttle;
 mod logout;
+mod migration_parity;
 mod portal_directory;
 mod realname;
 mod recovery;

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::error::RpError;
+use super::{clock::Clock, error::RpError};
 
 /// The scopes every Tongyi relying party asks for besides `openid`.
 pub const DEFAULT_SCOPES: [&str; 4] = ["profile", "account", "org", "grants"];
@@ -30,6 +30,10 @@ pub struct RpConfig {
     /// own config, never read from the `[rp]` table.
     #[serde(skip)]
     pub required_grant: Option<RequiredGrant>,
+    /// The time the RP decides expiries by. The system clock unless a test installs a clone it
+    /// keeps, to move time forward; never read from the `[rp]` table.
+    #[serde(skip)]
+    pub clock: Clock,
 }
 
 /// A subsystem's admission rule: the `grants` claim must contain `code`.
@@ -54,6 +58,7 @@ impl std::fmt::Debug for RpConfig {
             .field("scopes", &self.scopes)
             .field("discovery_timeout_secs", &self.discovery_timeout_secs)
             .field("required_grant", &self.required_grant)
+            .field("clock", &self.clock)
             .finish()
     }
 }

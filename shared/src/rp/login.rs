@@ -14,7 +14,7 @@ use openidconnect::{
 use serde::Deserialize;
 
 use super::{
-    constant_time_eq, cookies, now,
+    constant_time_eq, cookies,
     provider::TongyiIdToken,
     random_token,
     session::{PendingLogin, RpSession, Tokens},
@@ -64,7 +64,7 @@ pub(crate) fn start(rp: &Rp, headers: &HeaderMap, q: LoginQuery) -> Result<Respo
     if rp.session(headers).is_some() {
         return Ok(Redirect::to(&return_to).into_response());
     }
-    let now = now();
+    let now = rp.now();
     // One binding cookie per browser serves several tabs logging in at once.
     let binding = cookies::get(headers, &inner.cookies.login)
         .filter(|v| {
@@ -130,7 +130,7 @@ pub(crate) async fn finish(
     q: CallbackQuery,
 ) -> Result<Response, RpError> {
     let inner = &rp.inner;
-    let now = now();
+    let now = rp.now();
     let state = q.state.as_deref().ok_or(RpError::LoginExpired)?;
     let pending = inner
         .pending
@@ -260,7 +260,12 @@ fn verify<N: NonceVerifier>(
         inner.provider.metadata.issuer().clone(),
         keys,
     )
-    .set_allowed_algs(inner.provider.id_token_algs.clone());
+    .set_allowed_algs(inner.provider.id_token_algs.clone())
+    // `exp` is checked against the RP's own clock, the one every other expiry here uses.
+    .set_time_fn({
+        let clock = inner.config.clock.clone();
+        move || clock.now_utc()
+    });
     let claims = match id_token.claims(&verifier, nonce) {
         Ok(c) => c,
         Err(ClaimsVerificationError::SignatureVerification(

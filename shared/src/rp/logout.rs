@@ -11,7 +11,6 @@ use openidconnect::{ClientId, CsrfToken, LogoutRequest, PostLogoutRedirectUrl};
 use super::{
     constant_time_eq, cookies,
     logout_token::{self, LogoutTokenError, LogoutTokenRules},
-    now,
     provider::TongyiIdToken,
     random_token, Rp, RpError,
 };
@@ -31,7 +30,7 @@ pub(crate) fn start(rp: &Rp, headers: &HeaderMap, form: &[u8]) -> Result<Respons
         return Ok(Redirect::to("/").into_response());
     };
     // A session whose claims went stale still has an IdP session to end.
-    let Some(session) = inner.sessions.snapshot(&id, now()).map(|s| s.session) else {
+    let Some(session) = inner.sessions.snapshot(&id, rp.now()).map(|s| s.session) else {
         // Already over here (expired or ended by the IdP): nothing to protect, nothing to end.
         let mut res = Redirect::to("/").into_response();
         res.headers_mut().append(
@@ -100,7 +99,7 @@ pub(crate) async fn backchannel(rp: &Rp, form: &[u8]) -> Response {
     let rules = LogoutTokenRules {
         issuer: inner.provider.metadata.issuer().as_str(),
         client_id: &inner.config.client_id,
-        now: now(),
+        now: rp.now(),
     };
     let mut result = logout_token::validate(token, &inner.provider.jwks(), &rules);
     if result == Err(LogoutTokenError::UnknownKey) {

@@ -30,6 +30,7 @@
 //! Pending logins and sessions live in this process: restarting the app logs its users out
 //! (logging in again is silent while the IdP session lasts), and one app runs as one instance.
 
+mod clock;
 mod config;
 pub mod config_file;
 mod cookies;
@@ -47,10 +48,7 @@ pub mod server;
 mod session;
 mod state;
 
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
@@ -59,6 +57,7 @@ use axum::{
 use openidconnect::{ClientId, ClientSecret, CsrfToken, EndSessionUrl, RedirectUrl};
 use subtle::ConstantTimeEq;
 
+pub use clock::Clock;
 pub use config::{RequiredGrant, RpConfig, DEFAULT_SCOPES};
 pub use error::{Refusal, RpError};
 pub use error_page::{error_page, ErrorKind, ErrorMessage};
@@ -145,12 +144,22 @@ impl Rp {
         &self.inner.config
     }
 
+    /// The clock this RP decides expiries by (the one of its config).
+    pub fn clock(&self) -> &Clock {
+        &self.inner.config.clock
+    }
+
+    /// Unix seconds now, by [`Rp::clock`].
+    pub(crate) fn now(&self) -> i64 {
+        self.inner.config.clock.now()
+    }
+
     /// The logged-in user of this request, if the session cookie names a session whose claims
     /// still count (its last ID token has not expired). Never refreshes: pages should prefer
     /// [`Rp::current_session`], which does, so that sessions outlive their ID tokens.
     pub fn session(&self, headers: &HeaderMap) -> Option<RpSession> {
         let id = cookies::get(headers, &self.inner.cookies.session)?;
-        self.inner.sessions.get(&id, now())
+        self.inner.sessions.get(&id, self.now())
     }
 
     /// An HTML page whose forms may lead to the IdP (the logout form).
@@ -165,14 +174,6 @@ impl Rp {
         constant_time_eq(&expected, state?)
             .then(|| self.inner.cookies.clear(&self.inner.cookies.logout))
     }
-}
-
-/// Unix seconds now.
-pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// 32 random bytes from the OS, base64url: 43 characters.

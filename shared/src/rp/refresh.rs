@@ -9,7 +9,6 @@ use openidconnect::{
 use super::{
     cookies,
     login::{admit, verify_with_refetch},
-    now,
     provider::TongyiTokenResponse,
     session::{Snapshot, Tokens},
     Rp, RpError, RpSession,
@@ -43,8 +42,8 @@ impl Rp {
     /// unreachable IdP leaves the session to be tried again on the next request.
     pub async fn current_session(&self, headers: &HeaderMap) -> Option<RpSession> {
         let id = cookies::get(headers, &self.inner.cookies.session)?;
-        let snapshot = self.inner.sessions.snapshot(&id, now())?;
-        if !snapshot.stale(now()) {
+        let snapshot = self.inner.sessions.snapshot(&id, self.now())?;
+        if !snapshot.stale(self.now()) {
             return Some(snapshot.session);
         }
         match self.refresh(&id, false).await {
@@ -65,9 +64,9 @@ impl Rp {
         let snapshot = self
             .inner
             .sessions
-            .snapshot(&session.key, now())
+            .snapshot(&session.key, self.now())
             .ok_or(RpError::SessionEnded)?;
-        if !snapshot.stale(now()) {
+        if !snapshot.stale(self.now()) {
             return Ok(AccessToken::new(snapshot.tokens.access_token));
         }
         let (_, tokens) = self.refresh(&session.key, false).await?;
@@ -95,7 +94,7 @@ impl Rp {
         let inner = &self.inner;
         let before = inner
             .sessions
-            .snapshot(id, now())
+            .snapshot(id, self.now())
             .ok_or(RpError::SessionEnded)?;
         let lock = before.refresh_lock.clone();
         let _guard = lock.lock().await;
@@ -103,10 +102,11 @@ impl Rp {
             session, tokens, ..
         } = inner
             .sessions
-            .snapshot(id, now())
+            .snapshot(id, self.now())
             .ok_or(RpError::SessionEnded)?;
         let renewed_meanwhile = tokens.access_token != before.tokens.access_token;
-        if (force && renewed_meanwhile) || (!force && !Snapshot::is_stale(&session, &tokens, now()))
+        if (force && renewed_meanwhile)
+            || (!force && !Snapshot::is_stale(&session, &tokens, self.now()))
         {
             // Renewed by the request we waited for.
             return Ok((session, tokens));
@@ -137,7 +137,7 @@ impl Rp {
         tokens: &Tokens,
     ) -> Result<(RpSession, Tokens), RpError> {
         let inner = &self.inner;
-        let now = now();
+        let now = self.now();
         let refresh = RefreshToken::new(tokens.refresh_token.clone().ok_or(RpError::SessionEnded)?);
         let response = inner
             .client

@@ -2,4 +2,5 @@
 //! attachments with their files. One test binary; each test gets its own database.
 
 mod harness;
+mod migration_parity;
 mod storage;

@@ -5,18 +5,16 @@
 //! The portal and the subsystems start from their shipped config files with the addresses
 //! overridden the way an operator would, through their environment-variable names.
 
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    sync::Arc,
-};
+use std::path::{Path, PathBuf};
 
-use reqwest::{cookie::Jar, header, redirect::Policy, StatusCode};
-use tokio::{net::TcpListener, sync::oneshot};
+use reqwest::StatusCode;
 use tongyi_idp::{
     config::{Config as IdpConfig, LoginConfig, TokenConfig, DEMO_KEK},
     seed::{self, SeedFile},
 };
+use tongyi_shared::rp::Clock as RpClock;
+pub use tongyi_testkit::{hidden, Browser, Page};
+use tongyi_testkit::{listen, serve, Stop, TempDir};
 
 /// The demo password of `demo_person` in `config/demo.toml`.
 pub const PERSON_PASSWORD: &str = "Demo@Person2026";
@@ -24,15 +22,6 @@ pub const PERSON_PASSWORD: &str = "Demo@Person2026";
 pub const UNIT_PASSWORD: &str = "Demo@Unit2026";
 /// The demo password of `demo_admin` (platform admin and subsystem reviewer).
 pub const ADMIN_PASSWORD: &str = "Demo@Admin2026";
-
-/// A directory removed when the platform stops.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// How a test wants the platform started; [`Platform::start`] takes the defaults.
 #[derive(Default)]
@@ -57,7 +46,10 @@ pub struct Platform {
     /// The attachment directories of the incubator and the makerspace.
     pub incubator_files: PathBuf,
     pub makerspace_files: PathBuf,
-    _stop: Vec<oneshot::Sender<()>>,
+    /// The clock of the portal's and the subsystems' login glue (one for all three), which
+    /// [`Platform::advance`] moves.
+    pub rp_clock: RpClock,
+    _stop: Vec<Stop>,
     _dir: TempDir,
 }
 
@@ -66,12 +58,6 @@ fn repo_file(relative: &str) -> String {
         .join("..")
         .join(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-async fn listen() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    (listener, format!("http://{addr}"))
 }
 
 /// The demo seed with every registered URI moved from the demo ports to this run's.
@@ -101,18 +87,6 @@ fn demo_seed(moves: &[(&str, &str)]) -> SeedFile {
     seed
 }
 
-fn serve(listener: TcpListener, app: axum::Router) -> oneshot::Sender<()> {
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
-    tx
-}
-
 impl Platform {
     pub async fn start() -> Platform {
         Platform::start_with(PlatformOptions::default()).await
@@ -126,19 +100,14 @@ impl Platform {
         let (makerspace_listener, makerspace) = listen().await;
         let mut stop = Vec::new();
 
-        let dir = std::env::temp_dir().join(format!(
-            "tongyi-journey-{}-{}",
-            std::process::id(),
-            idp.rsplit(':').next().unwrap_or("0")
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let dir = TempDir(dir);
+        let dir = TempDir::new("tongyi-journey", &tongyi_testkit::unique_tag());
+        let rp_clock = RpClock::default();
         let idp_config = IdpConfig {
             issuer: idp.clone(),
             bind: "127.0.0.1:0".into(),
             database_url: options
                 .database_url
-                .unwrap_or_else(|| format!("sqlite://{}/idp.db?mode=rwc", dir.0.display())),
+                .unwrap_or_else(|| dir.sqlite_url("idp.db")),
             redis_url: options
                 .redis
                 .as_ref()
@@ -183,11 +152,9 @@ impl Platform {
         .await
         .expect("the demo seed applies");
         let idp_state = app.state.clone();
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(app.serve(idp_listener, async move {
-            let _ = rx.await;
-        }));
-        stop.push(tx);
+        let (idp_stop, shutdown) = tongyi_testkit::stop_signal();
+        tokio::spawn(app.serve(idp_listener, shutdown));
+        stop.push(idp_stop);
 
         let mut portal_config: tongyi_portal::Config =
             toml::from_str(&repo_file("config/portal.toml")).unwrap();
@@ -200,13 +167,14 @@ impl Platform {
                 _ => None,
             })
             .unwrap();
+        portal_config.rp.clock = rp_clock.clone();
         let router = tongyi_portal::build_app(portal_config)
             .await
             .expect("the portal starts");
         stop.push(serve(portal_listener, router));
 
-        let incubator_files = dir.0.join("files-incubator");
-        let makerspace_files = dir.0.join("files-makerspace");
+        let incubator_files = dir.path().join("files-incubator");
+        let makerspace_files = dir.path().join("files-makerspace");
         for (file, base, listener, files) in [
             (
                 "config/incubator.toml",
@@ -223,7 +191,7 @@ impl Platform {
         ] {
             let mut config: tongyi_subsystems::Config = toml::from_str(&repo_file(file)).unwrap();
             // Each subsystem keeps its declarations in this run's directory.
-            let database = format!("sqlite://{}/{}.db?mode=rwc", dir.0.display(), config.code);
+            let database = dir.sqlite_url(&format!("{}.db", config.code));
             config
                 .apply_env(|k| match k {
                     "TONGYI_SUBSYSTEM_BASE_URL" => Some(base.clone()),
@@ -234,6 +202,7 @@ impl Platform {
                     _ => None,
                 })
                 .unwrap();
+            config.rp.clock = rp_clock.clone();
             let router = tongyi_subsystems::build_app(config)
                 .await
                 .expect("the subsystem starts");
@@ -248,102 +217,18 @@ impl Platform {
             makerspace,
             incubator_files,
             makerspace_files,
+            rp_clock,
             _stop: stop,
             _dir: dir,
         }
     }
-}
 
-/// What the browser shows after following every redirect.
-pub struct Page {
-    pub url: String,
-    pub status: StatusCode,
-    pub html: String,
-    /// Every URL the browser visited on the way, the first request included.
-    pub trail: Vec<String>,
-}
-
-impl Page {
-    /// Whether any step of the way was at `prefix` (e.g. the IdP's login page).
-    pub fn passed(&self, prefix: &str) -> bool {
-        self.trail.iter().any(|u| u.starts_with(prefix))
+    /// Moves the time of every app forward by `secs`: the IdP's (token lifetimes) and the
+    /// relying parties' (when they refresh), so that tests expire tokens without sleeping.
+    pub fn advance(&self, secs: i64) {
+        self.idp_state.clock.advance(secs);
+        self.rp_clock.advance(secs);
     }
-}
-
-/// A browser: one cookie jar for every app (cookies ignore ports, as in real browsers), and
-/// redirects followed by [`Browser::follow`] so that the tests see each step.
-pub struct Browser {
-    pub http: reqwest::Client,
-    pub jar: Arc<Jar>,
-}
-
-impl Browser {
-    pub fn new() -> Browser {
-        let jar = Arc::new(Jar::default());
-        let http = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(Policy::none())
-            .build()
-            .unwrap();
-        Browser { http, jar }
-    }
-
-    pub async fn open(&self, url: &str) -> Page {
-        let res = self.http.get(url).send().await.unwrap();
-        self.follow(res, vec![url.to_owned()]).await
-    }
-
-    pub async fn submit(&self, url: &str, form: &[(&str, &str)]) -> Page {
-        let res = self.http.post(url).form(form).send().await.unwrap();
-        self.follow(res, vec![url.to_owned()]).await
-    }
-
-    async fn follow(&self, mut res: reqwest::Response, mut trail: Vec<String>) -> Page {
-        for _ in 0..20 {
-            if !res.status().is_redirection() {
-                return Page {
-                    url: res.url().to_string(),
-                    status: res.status(),
-                    html: res.text().await.unwrap(),
-                    trail,
-                };
-            }
-            let location = res
-                .headers()
-                .get(header::LOCATION)
-                .expect("a redirect has a Location")
-                .to_str()
-                .unwrap();
-            let next = res.url().join(location).unwrap().to_string();
-            trail.push(next.clone());
-            res = self.http.get(&next).send().await.unwrap();
-        }
-        panic!("redirect loop: {trail:?}");
-    }
-
-    /// The cookies the browser would send to `url`.
-    pub fn cookies_for(&self, url: &str) -> String {
-        use reqwest::cookie::CookieStore;
-        self.jar
-            .cookies(&url.parse().unwrap())
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default()
-    }
-}
-
-/// The value of a hidden form field in a page.
-pub fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no hidden field {name} in page:\n{html}"))
-        + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&#43;", "+")
-        .replace("&amp;", "&")
 }
 
 /// Fills in and submits the IdP's login form shown on `login`.

@@ -370,6 +370,6 @@ async fn unit_person_and_grants_through_the_portal_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unit_person_and_grants_through_the_portal_on_postgres_and_redis() {
-    let db = crate::pg::PgDatabase::create().await;
+    let db = crate::pg::PgStorage::create().await;
     chain(Platform::start_with(db.options()).await).await;
 }
