@@ -1,4 +1,4 @@
-//! The SQLite and the PostgreSQL migrations (idp/migrations/{sqlite,postgres}) build the same
+//! The SQLite and the PostgreSQL migrations (idp-store/migrations/{sqlite,postgres}) build the same
 //! database: tables, columns (nullability, type family), keys, unique constraints, indexes and
 //! foreign keys, read back from a fresh database of each kind migrated by `Db::connect`.
 
