@@ -6,7 +6,10 @@
 //! [`validate`] holds the validated field types of the registration forms (SPEC §3) and
 //! [`mask`] the masking of personal data for display; both are used by the IdP. [`org`] and
 //! [`roles`] are the typed unit states, membership roles and platform roles of the contract.
+//! [`api`] is the contract of the IdP's directory API for the portal (request and response
+//! bodies; OpenAPI schemas with the feature `openapi`).
 
+pub mod api;
 pub mod claims;
 pub mod mask;
 pub mod org;
