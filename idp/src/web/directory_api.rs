@@ -91,14 +91,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/subsystems", get(launcher))
 }
 
-/// A unit as the contract shows it; a status outside the contract is a storage fault.
-pub(super) fn unit_body(u: &UnitRecord) -> Result<wire::Unit, Response> {
-    let status = UnitStatus::parse(&u.status).ok_or_else(|| {
-        api_auth::internal(crate::error::AppError::Internal(format!(
-            "unit {} has the unknown status {:?}",
-            u.id, u.status
-        )))
-    })?;
+/// A unit as the contract shows it, or what is wrong with the stored row (a plain value, since
+/// a `Response` makes a large error variant).
+pub(super) fn unit_body(u: &UnitRecord) -> Result<wire::Unit, String> {
+    let status = UnitStatus::parse(&u.status)
+        .ok_or_else(|| format!("unit {} has the unknown status {:?}", u.id, u.status))?;
     Ok(wire::Unit {
         id: u.id.clone(),
         name: u.name.clone(),
@@ -112,10 +109,15 @@ pub(super) fn unit_body(u: &UnitRecord) -> Result<wire::Unit, Response> {
     })
 }
 
+/// A stored value outside the contract: a storage fault, answered 500.
+pub(super) fn storage_fault(detail: String) -> Response {
+    api_auth::internal(crate::error::AppError::Internal(detail))
+}
+
 /// The unit after a transition, or the refusal.
 fn unit_answer(result: directory::DirResult<UnitRecord>) -> Response {
     match result {
-        Ok(u) => ok_json(answer!(unit_body(&u))),
+        Ok(u) => ok_json(answer!(unit_body(&u).map_err(storage_fault))),
         Err(e) => refused(e),
     }
 }
@@ -156,7 +158,7 @@ fn completion_body(c: &Completion) -> wire::Completion {
     }
 }
 
-fn detail_body(v: &UnitView) -> Result<UnitDetail, Response> {
+fn detail_body(v: &UnitView) -> Result<UnitDetail, String> {
     Ok(UnitDetail {
         unit: unit_body(&v.unit)?,
         history: v
@@ -231,7 +233,8 @@ async fn review_list(
     let q = query.get("q").map(String::as_str).unwrap_or("");
     match review::list_for_review(&state, &actor, status, q, page).await {
         Ok(p) => {
-            let items = answer!(p.units.iter().map(unit_body).collect::<Result<Vec<_>, _>>());
+            let items = p.units.iter().map(unit_body).collect::<Result<Vec<_>, _>>();
+            let items = answer!(items.map_err(storage_fault));
             ok_json(page_of_items(items, p.total, page))
         }
         Err(e) => refused(e),
@@ -285,7 +288,7 @@ async fn unit(
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match review::view(&state, &actor, &org_id).await {
-        Ok(v) => ok_json(answer!(detail_body(&v))),
+        Ok(v) => ok_json(answer!(detail_body(&v).map_err(storage_fault))),
         Err(e) => refused(e),
     }
 }
@@ -578,7 +581,7 @@ async fn save_completion(
     let actor = answer!(actor(&state, &headers).await);
     let input: CompletionInput = answer!(body(&bytes).map_err(bad_request));
     match review::save_completion(&state, &actor, &org_id, &input).await {
-        Ok(v) => ok_json(answer!(detail_body(&v))),
+        Ok(v) => ok_json(answer!(detail_body(&v).map_err(storage_fault))),
         Err(e) => refused(e),
     }
 }

@@ -27,7 +27,7 @@ use tongyi_shared::{
 use super::api_auth::{
     actor, answer, bad_request, body, json_with, ok_json, page_of, page_of_items, refused,
 };
-use super::directory_api::unit_body;
+use super::directory_api::{storage_fault, unit_body};
 use super::openapi::{BadRequest, Conflict, Forbidden, InvalidFields, NotFound, Unauthorized};
 use crate::{
     accounts::profile::mask_email,
@@ -156,7 +156,7 @@ async fn register_unit(
             let unit = Unit {
                 // A new unit has chosen no department yet.
                 department: None,
-                ..answer!(unit_body(&u))
+                ..answer!(unit_body(&u).map_err(storage_fault))
             };
             json_with(StatusCode::CREATED, unit)
         }
