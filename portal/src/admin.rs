@@ -10,11 +10,12 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use serde_json::{json, Value};
 use tongyi_shared::rp::RpSession;
 
 use crate::{
-    directory::{AccountRef, AdminDepartment, ClientInfo, ExpertApplication},
+    directory::{
+        AccountRef, AdminDepartment, ClientInfo, ClientInput, ClientPatch, ExpertApplication,
+    },
     error::Error,
     forms::{FieldErrors, FormData},
     pages::valid_id,
@@ -249,12 +250,9 @@ fn lines(input: &str) -> Vec<String> {
         .collect()
 }
 
-fn optional(input: &str) -> Value {
-    if input.is_empty() {
-        Value::Null
-    } else {
-        json!(input)
-    }
+/// An optional value typed into the form: none when left empty.
+fn optional(input: &str) -> Option<String> {
+    (!input.is_empty()).then(|| input.to_owned())
 }
 
 pub async fn create_client(
@@ -279,20 +277,21 @@ pub async fn create_client(
     if !errors.is_empty() {
         return render(&state, &session, None, errors, None).await;
     }
-    let input = json!({
-        "client_id": client_id,
-        "name": form.get("client_name"),
-        "redirect_uris": redirect_uris,
-        "post_logout_redirect_uris": lines(form.raw("post_logout_redirect_uris")),
-        "backchannel_logout_uri": optional(form.get("backchannel_logout_uri")),
-        "initiate_login_uri": optional(form.get("initiate_login_uri")),
-        "subsystem_code": optional(form.get("subsystem_code")),
-        "first_party": form.get("first_party") == "on",
-    });
+    let input = ClientInput {
+        post_logout_redirect_uris: lines(form.raw("post_logout_redirect_uris")),
+        backchannel_logout_uri: optional(form.get("backchannel_logout_uri")),
+        initiate_login_uri: optional(form.get("initiate_login_uri")),
+        subsystem_code: optional(form.get("subsystem_code")),
+        first_party: form.get("first_party") == "on",
+        ..ClientInput::new(client_id, form.get("client_name"), redirect_uris)
+    };
     let api = state.config.directory.as_user(&state.rp, &session);
     match api.create_client(&input).await {
         Ok(created) => {
-            let secret = Some((created.client.client_id, created.client_secret));
+            let secret = Some((
+                created.client.client_id,
+                created.client_secret.unwrap_or_default(),
+            ));
             render(
                 &state,
                 &session,
@@ -324,12 +323,14 @@ pub async fn update_client(
         errors.add(field, "请至少填写一个回调地址");
         return render(&state, &session, None, errors, None).await;
     }
-    let input = json!({
-        "redirect_uris": redirect_uris,
-        "post_logout_redirect_uris": lines(form.raw("post_logout_redirect_uris")),
-        "backchannel_logout_uri": optional(form.get("backchannel_logout_uri")),
-        "initiate_login_uri": optional(form.get("initiate_login_uri")),
-    });
+    // An empty URI field clears that URI (an explicit null).
+    let input = ClientPatch {
+        redirect_uris: Some(redirect_uris),
+        post_logout_redirect_uris: Some(lines(form.raw("post_logout_redirect_uris"))),
+        backchannel_logout_uri: Some(optional(form.get("backchannel_logout_uri"))),
+        initiate_login_uri: Some(optional(form.get("initiate_login_uri"))),
+        ..ClientPatch::default()
+    };
     let api = state.config.directory.as_user(&state.rp, &session);
     match api.update_client(&client_id, &input).await {
         Ok(_) => Ok(Redirect::to("/admin?done=client").into_response()),
@@ -364,12 +365,8 @@ pub async fn client_action(
         return Err(Error::NotFound);
     }
     let api = state.config.directory.as_user(&state.rp, &session);
-    let answer = api.client_action(&client_id, &action).await?;
     if action == "rotate-secret" {
-        let secret = answer["client_secret"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let secret = api.rotate_secret(&client_id).await?.client_secret;
         return render(
             &state,
             &session,
@@ -379,6 +376,8 @@ pub async fn client_action(
         )
         .await;
     }
+    api.set_client_enabled(&client_id, action == "enable")
+        .await?;
     Ok(Redirect::to("/admin?done=client").into_response())
 }
 
@@ -392,7 +391,7 @@ mod tests {
             lines(" https://a.example/cb \n\n https://b.example/cb\r\n"),
             ["https://a.example/cb", "https://b.example/cb"]
         );
-        assert_eq!(optional(""), Value::Null);
+        assert_eq!(optional(""), None);
         assert!(valid_client_id("incubator"));
         assert!(!valid_client_id(".."));
         assert!(!valid_client_id("a/b"));

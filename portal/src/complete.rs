@@ -11,11 +11,10 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use serde_json::json;
 use tongyi_shared::{claims::AccountType, org::OrgRole, rp::RpSession, validate::Uscc};
 
 use crate::{
-    directory::ExpertApplication,
+    directory::{ExpertApplication, ExpertInput, UnitRegistration},
     error::Error,
     forms::{FieldErrors, FormData},
     signed_in::{Nav, SignedIn},
@@ -135,7 +134,11 @@ pub async fn register_unit(
     }
     if errors.is_empty() {
         let api = state.config.directory.as_user(&state.rp, &session);
-        let input = json!({ "name": name, "uscc": uscc, "entity_type": form.get("entity_type") });
+        let input = UnitRegistration {
+            name: name.to_owned(),
+            uscc,
+            entity_type: form.get("entity_type").to_owned(),
+        };
         match api.register_unit(&input).await {
             Ok(_) => {
                 state.rp.refresh_session(&session).await?;
@@ -295,13 +298,15 @@ pub async fn submit_expert(
         errors.add("email", "请输入正确的电子邮箱");
     }
     if errors.is_empty() {
-        let mut input = json!({
-            "gender": form.get("gender"), "institution": form.get("institution"),
-            "position": form.get("position"), "title": form.get("title"), "fields": fields,
-        });
-        if !email.is_empty() {
-            input["email"] = json!(email);
-        }
+        // An empty email is the account's own, as when it is left out.
+        let input = ExpertInput {
+            gender: form.get("gender").to_owned(),
+            email: email.to_owned(),
+            institution: form.get("institution").to_owned(),
+            position: form.get("position").to_owned(),
+            title: form.get("title").to_owned(),
+            fields,
+        };
         let api = state.config.directory.as_user(&state.rp, &session);
         match api.submit_expert(&input).await {
             Ok(_) => return Ok(Redirect::to("/complete/expert?done=submitted").into_response()),

@@ -1,13 +1,42 @@
-//! The IdP's directory API (docs/directory-api.yaml) as the portal calls it: always with the
+//! The IdP's directory API (docs/directory-api.json) as the portal calls it: always with the
 //! signed-in user's access token, so that the IdP decides what this user may see and change.
-//! The portal keeps none of the answers beyond the page it renders.
+//! The portal keeps none of the answers beyond the page it renders. Requests and answers are
+//! the contract types of [`tongyi_shared::api`], re-exported here.
 
 use reqwest::{Method, StatusCode};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::{de::DeserializeOwned, Serialize};
+use tongyi_shared::api::{error::ErrorBody, members::MemberStatus, ReasonRequest};
+use tongyi_shared::org::UnitStatus;
 use tongyi_shared::rp::{Rp, RpError, RpSession};
 
+pub use tongyi_shared::api::{
+    admin::{
+        AccountRef, AdminDepartment, AdminDepartments, ClientInfo, ClientInput, ClientPatch,
+        Clients, DepartmentInput, RegisteredClient, ReviewerInput, Reviewers, RotatedSecret,
+    },
+    members::{GrantChange, GrantsRequest, Member, Membership},
+    people::{ExpertApplication, ExpertInput, PersonProfile, ProfileInput, UnitRegistration},
+    subsystems::{Launcher, LauncherEntry},
+    units::{
+        Address, AddressInput, Attachment, Choices, Completion, CompletionInput, Department,
+        Departments, JoinRequest, Joined, ReviewEntry, SubmitRequest, Unit, UnitDetail, UnitHit,
+        UnitSearch,
+    },
+    Page,
+};
+
 use crate::error::{ApiRefusal, Error};
+
+/// A page of units to review.
+pub type UnitPage = Page<Unit>;
+/// A page of a unit's members.
+pub type MemberPage = Page<Member>;
+/// A page of expert applications.
+pub type ExpertPage = Page<ExpertApplication>;
+
+/// The `{}` the action endpoints (approve, disable, …) are sent: they read no body.
+#[derive(Serialize)]
+struct NoBody {}
 
 /// The HTTP client of the directory API, at the IdP's issuer URL.
 #[derive(Clone)]
@@ -46,25 +75,14 @@ pub struct UserApi<'a> {
     session: &'a RpSession,
 }
 
-/// `{"error", "error_description"}` of every API refusal, with `fields` for 422.
-#[derive(Default, Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
-    #[serde(default)]
-    fields: std::collections::BTreeMap<String, String>,
-}
-
 impl UserApi<'_> {
     /// One call; a 2xx answer is parsed as `T`, anything else becomes an [`Error`].
-    pub async fn call<T: DeserializeOwned>(
+    pub async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<Value>,
+        body: Option<&B>,
     ) -> Result<T, Error> {
         let token = self
             .rp
@@ -83,7 +101,7 @@ impl UserApi<'_> {
             req = req.query(query);
         }
         if let Some(body) = body {
-            req = req.json(&body);
+            req = req.json(body);
         }
         let res = req
             .send()
@@ -170,18 +188,31 @@ impl UserApi<'_> {
             status: status.as_u16(),
             code: body.error,
             description: body.error_description,
-            fields: body.fields,
+            fields: body.fields.unwrap_or_default(),
         })
     }
 
+    /// A GET: no body.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, Error> {
+        self.call::<T, NoBody>(Method::GET, path, query, None).await
+    }
+
+    /// A call with a JSON body.
+    async fn with_body<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Error> {
+        self.call(method, path, &[], Some(body)).await
+    }
+
     pub async fn departments(&self) -> Result<Vec<Department>, Error> {
-        #[derive(Deserialize)]
-        struct Answer {
-            departments: Vec<Department>,
-        }
-        let a: Answer = self
-            .call(Method::GET, "/api/departments", &[], None)
-            .await?;
+        let a: Departments = self.get("/api/departments", &[]).await?;
         Ok(a.departments)
     }
 
@@ -191,57 +222,49 @@ impl UserApi<'_> {
         if !q.is_empty() {
             query.push(("q", q));
         }
-        self.call(Method::GET, "/api/reviews/units", &query, None)
-            .await
+        self.get("/api/reviews/units", &query).await
     }
 
     pub async fn unit(&self, org_id: &str) -> Result<UnitDetail, Error> {
-        self.call(
-            Method::GET,
-            &format!("/api/units/{}", seg(org_id)),
-            &[],
-            None,
-        )
-        .await
+        self.get(&format!("/api/units/{}", seg(org_id)), &[]).await
     }
 
     pub async fn submit_unit(&self, org_id: &str) -> Result<Unit, Error> {
-        self.call(
+        self.with_body(
             Method::POST,
             &format!("/api/units/{}/submit", seg(org_id)),
-            &[],
-            Some(json!({})),
+            &SubmitRequest::default(),
         )
         .await
     }
 
     pub async fn choices(&self) -> Result<Choices, Error> {
-        self.call(Method::GET, "/api/completion/choices", &[], None)
-            .await
+        self.get("/api/completion/choices", &[]).await
     }
 
-    pub async fn save_completion(&self, org_id: &str, input: &Value) -> Result<UnitDetail, Error> {
-        self.call(
+    pub async fn save_completion(
+        &self,
+        org_id: &str,
+        input: &CompletionInput,
+    ) -> Result<UnitDetail, Error> {
+        self.with_body(
             Method::PUT,
             &format!("/api/units/{}/completion", seg(org_id)),
-            &[],
-            Some(input.clone()),
+            input,
         )
         .await
     }
 
     pub async fn delete_attachment(&self, org_id: &str, attachment_id: &str) -> Result<(), Error> {
-        self.send::<Value>(
+        self.send_no_content(
             Method::DELETE,
             &format!(
                 "/api/units/{}/attachments/file/{}",
                 seg(org_id),
                 seg(attachment_id)
             ),
-            |r| r,
         )
         .await
-        .map(|_| ())
     }
 
     /// Uploads one file into `slot`; `body` is streamed to the IdP as it arrives.
@@ -251,7 +274,7 @@ impl UserApi<'_> {
         slot: &str,
         filename: &str,
         body: reqwest::Body,
-    ) -> Result<Value, Error> {
+    ) -> Result<Attachment, Error> {
         let path = format!("/api/units/{}/attachments/{}", seg(org_id), seg(slot));
         self.send(Method::POST, &path, |r| {
             r.query(&[("filename", filename)])
@@ -274,50 +297,37 @@ impl UserApi<'_> {
         .await
     }
 
-    pub async fn subsystems(&self) -> Result<Vec<SubsystemEntry>, Error> {
-        #[derive(Deserialize)]
-        struct Answer {
-            subsystems: Vec<SubsystemEntry>,
-        }
-        let a: Answer = self.call(Method::GET, "/api/subsystems", &[], None).await?;
+    pub async fn subsystems(&self) -> Result<Vec<LauncherEntry>, Error> {
+        let a: Launcher = self.get("/api/subsystems", &[]).await?;
         Ok(a.subsystems)
     }
 
     pub async fn profile(&self) -> Result<PersonProfile, Error> {
-        self.call(Method::GET, "/api/me/profile", &[], None).await
+        self.get("/api/me/profile", &[]).await
     }
 
-    pub async fn save_profile(&self, input: &Value) -> Result<PersonProfile, Error> {
-        self.call(Method::PUT, "/api/me/profile", &[], Some(input.clone()))
+    pub async fn save_profile(&self, input: &ProfileInput) -> Result<PersonProfile, Error> {
+        self.with_body(Method::PUT, "/api/me/profile", input).await
+    }
+
+    pub async fn register_unit(&self, input: &UnitRegistration) -> Result<Unit, Error> {
+        self.with_body(Method::POST, "/api/me/unit-registration", input)
             .await
-    }
-
-    pub async fn register_unit(&self, input: &Value) -> Result<Unit, Error> {
-        self.call(
-            Method::POST,
-            "/api/me/unit-registration",
-            &[],
-            Some(input.clone()),
-        )
-        .await
     }
 
     pub async fn expert(&self) -> Result<ExpertApplication, Error> {
-        self.call(Method::GET, "/api/me/expert", &[], None).await
+        self.get("/api/me/expert", &[]).await
     }
 
-    pub async fn submit_expert(&self, input: &Value) -> Result<ExpertApplication, Error> {
-        self.call(Method::POST, "/api/me/expert", &[], Some(input.clone()))
-            .await
+    pub async fn submit_expert(&self, input: &ExpertInput) -> Result<ExpertApplication, Error> {
+        self.with_body(Method::POST, "/api/me/expert", input).await
     }
 
     pub async fn expert_reviews(&self, state: &str, page: u32) -> Result<ExpertPage, Error> {
         let page = page.to_string();
-        self.call(
-            Method::GET,
+        self.get(
             "/api/admin/experts",
             &[("state", state), ("page", page.as_str())],
-            None,
         )
         .await
     }
@@ -327,58 +337,52 @@ impl UserApi<'_> {
         account_id: &str,
         reject_reason: Option<&str>,
     ) -> Result<ExpertApplication, Error> {
-        let (action, body) = match reject_reason {
-            None => ("approve", json!({})),
-            Some(reason) => ("reject", json!({ "reason": reason })),
-        };
-        self.call(
-            Method::POST,
-            &format!("/api/admin/experts/{}/{action}", seg(account_id)),
-            &[],
-            Some(body),
-        )
-        .await
+        let id = seg(account_id);
+        match reject_reason {
+            None => {
+                let path = format!("/api/admin/experts/{id}/approve");
+                self.with_body(Method::POST, &path, &NoBody {}).await
+            }
+            Some(reason) => {
+                let path = format!("/api/admin/experts/{id}/reject");
+                let body = ReasonRequest {
+                    reason: reason.to_owned(),
+                };
+                self.with_body(Method::POST, &path, &body).await
+            }
+        }
     }
 
     pub async fn approve_unit(&self, org_id: &str) -> Result<Unit, Error> {
-        self.call(
+        self.with_body(
             Method::POST,
             &format!("/api/units/{}/approve", seg(org_id)),
-            &[],
-            Some(json!({})),
+            &NoBody {},
         )
         .await
     }
 
     pub async fn return_unit(&self, org_id: &str, reason: &str) -> Result<Unit, Error> {
-        self.call(
+        self.with_body(
             Method::POST,
             &format!("/api/units/{}/return", seg(org_id)),
-            &[],
-            Some(json!({ "reason": reason })),
+            &ReasonRequest {
+                reason: reason.to_owned(),
+            },
         )
         .await
     }
 
     pub async fn search_units(&self, name: &str) -> Result<Vec<UnitHit>, Error> {
-        #[derive(Deserialize)]
-        struct Answer {
-            units: Vec<UnitHit>,
-        }
-        let a: Answer = self
-            .call(Method::GET, "/api/units/search", &[("name", name)], None)
-            .await?;
+        let a: UnitSearch = self.get("/api/units/search", &[("name", name)]).await?;
         Ok(a.units)
     }
 
-    pub async fn join_unit(&self, org_id: &str) -> Result<Value, Error> {
-        self.call(
-            Method::POST,
-            "/api/me/unit",
-            &[],
-            Some(json!({ "org_id": org_id })),
-        )
-        .await
+    pub async fn join_unit(&self, org_id: &str) -> Result<Joined, Error> {
+        let body = JoinRequest {
+            org_id: org_id.to_owned(),
+        };
+        self.with_body(Method::POST, "/api/me/unit", &body).await
     }
 
     pub async fn members(&self, org_id: &str, q: &str, page: u32) -> Result<MemberPage, Error> {
@@ -387,25 +391,23 @@ impl UserApi<'_> {
         if !q.is_empty() {
             query.push(("q", q));
         }
-        self.call(
-            Method::GET,
-            &format!("/api/units/{}/members", seg(org_id)),
-            &query,
-            None,
-        )
-        .await
+        self.get(&format!("/api/units/{}/members", seg(org_id)), &query)
+            .await
     }
 
-    pub async fn approve_member(&self, org_id: &str, account_id: &str) -> Result<Value, Error> {
-        self.call(
+    pub async fn approve_member(
+        &self,
+        org_id: &str,
+        account_id: &str,
+    ) -> Result<Membership, Error> {
+        self.with_body(
             Method::POST,
             &format!(
                 "/api/units/{}/members/{}/approve",
                 seg(org_id),
                 seg(account_id)
             ),
-            &[],
-            Some(json!({})),
+            &NoBody {},
         )
         .await
     }
@@ -416,15 +418,16 @@ impl UserApi<'_> {
         account_id: &str,
         grants: &[String],
     ) -> Result<GrantChange, Error> {
-        self.call(
+        self.with_body(
             Method::PUT,
             &format!(
                 "/api/units/{}/members/{}/grants",
                 seg(org_id),
                 seg(account_id)
             ),
-            &[],
-            Some(json!({ "grants": grants })),
+            &GrantsRequest {
+                grants: grants.to_vec(),
+            },
         )
         .await
     }
@@ -434,14 +437,38 @@ impl UserApi<'_> {
         &self,
         account_id: &str,
         action: MemberAction,
-    ) -> Result<Value, Error> {
-        self.call(
+    ) -> Result<MemberStatus, Error> {
+        self.with_body(
             Method::POST,
             &format!("/api/members/{}/{}", seg(account_id), action.as_path()),
-            &[],
-            Some(json!({})),
+            &NoBody {},
         )
         .await
+    }
+
+    /// A call answered with 204 and no body.
+    async fn send_no_content(&self, method: Method, path: &str) -> Result<(), Error> {
+        let token = self
+            .rp
+            .access_token(self.session)
+            .await
+            .map_err(|e| match e {
+                RpError::SessionEnded => Error::SignInRequired,
+                other => Error::Rp(other),
+            })?;
+        let res = self
+            .dir
+            .http
+            .request(method, format!("{}{path}", self.dir.base))
+            .bearer_auth(token.secret())
+            .send()
+            .await
+            .map_err(|e| Error::Unavailable(format!("directory API: {e}")))?;
+        if res.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.refusal(res).await)
+        }
     }
 }
 
@@ -479,275 +506,130 @@ fn seg(id: &str) -> String {
     escaped.replace('.', "%2E")
 }
 
-/// The choice lists of the unit completion form.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct Choices {
-    #[serde(default)]
-    pub legal_person_natures: Vec<String>,
-    #[serde(default)]
-    pub entity_types: Vec<String>,
-    #[serde(default)]
-    pub cities: Vec<City>,
-    #[serde(default)]
-    pub departments: Vec<Department>,
-    #[serde(default)]
-    pub attachment_slots: Vec<SlotInfo>,
-    #[serde(default)]
-    pub max_file_bytes: u64,
-    #[serde(default)]
-    pub genders: Vec<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct City {
-    pub name: String,
-    #[serde(default)]
-    pub districts: Vec<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SlotInfo {
-    pub slot: String,
-    pub label: String,
-    #[serde(default)]
-    pub required: bool,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct Address {
-    #[serde(default)]
-    pub city: Option<String>,
-    #[serde(default)]
-    pub district: Option<String>,
-    #[serde(default)]
-    pub detail: Option<String>,
-}
-
-/// 法人信息补全 as stored.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct Completion {
-    pub legal_person_nature: Option<String>,
-    pub entity_type: Option<String>,
-    pub contact_name: Option<String>,
-    pub contact_mobile: Option<String>,
-    pub contact_email: Option<String>,
-    pub department_id: Option<String>,
-    #[serde(default)]
-    pub registered_address: Option<Address>,
-    #[serde(default)]
-    pub located_address: Option<Address>,
-    pub bank_account_name: Option<String>,
-    pub bank_name: Option<String>,
-    pub bank_account_number: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Attachment {
-    pub id: String,
-    pub slot: String,
-    pub filename: String,
-    #[serde(default)]
-    pub content_type: String,
-    #[serde(default)]
-    pub size: u64,
-    #[serde(default)]
-    pub uploaded_at: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SubsystemEntry {
-    pub code: String,
-    pub name: String,
-    #[serde(default)]
-    pub initiate_login_uri: Option<String>,
-    #[serde(default)]
-    pub granted: bool,
-    #[serde(default)]
-    pub how_to_get: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct ProfileOrg {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub membership: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct PersonProfile {
-    #[serde(default)]
-    pub username: String,
-    #[serde(default)]
-    pub name: String,
-    pub gender: Option<String>,
-    pub id_type: Option<String>,
-    pub id_number: Option<String>,
-    pub mobile: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub position: Option<String>,
-    pub title: Option<String>,
-    #[serde(default)]
-    pub complete: bool,
-    #[serde(default)]
-    pub org: Option<ProfileOrg>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct ExpertApplication {
-    #[serde(default)]
-    pub account_id: String,
-    #[serde(default)]
-    pub username: String,
-    #[serde(default)]
-    pub name: String,
-    pub gender: Option<String>,
-    pub id_number: Option<String>,
-    pub mobile: Option<String>,
-    pub email: Option<String>,
-    pub institution: Option<String>,
-    pub position: Option<String>,
-    pub title: Option<String>,
-    #[serde(default)]
-    pub fields: Vec<String>,
-    pub status: String,
-    pub reason: Option<String>,
-    pub submitted_at: Option<i64>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct ExpertPage {
-    pub items: Vec<ExpertApplication>,
-    pub total: u64,
-    pub page: u32,
-    pub page_size: u32,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct Department {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Unit {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub uscc: Option<String>,
-    pub status: String,
-    #[serde(default)]
-    pub department: Option<Department>,
-    #[serde(default)]
-    pub submitted_at: Option<i64>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct ReviewEntry {
-    pub action: String,
-    #[serde(default)]
-    pub from: String,
-    #[serde(default)]
-    pub to: String,
-    #[serde(default)]
-    pub actor_account_id: String,
-    #[serde(default)]
-    pub actor_name: Option<String>,
-    #[serde(default)]
-    pub reason: Option<String>,
-    pub at: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct UnitDetail {
-    #[serde(flatten)]
-    pub unit: Unit,
-    #[serde(default)]
-    pub editable: bool,
-    #[serde(default, rename = "return_reason")]
-    pub stated_return_reason: Option<String>,
-    #[serde(default)]
-    pub completion: Option<Completion>,
-    #[serde(default)]
-    pub attachments: Vec<Attachment>,
-    #[serde(default)]
-    pub history: Vec<ReviewEntry>,
-}
-
-impl UnitDetail {
-    /// The reason of the latest return, while the unit stands returned: as the IdP states it,
-    /// or else from the history.
-    pub fn return_reason(&self) -> Option<&str> {
-        if self.unit.status != "returned" {
-            return None;
-        }
-        if let Some(r) = self.stated_return_reason.as_deref() {
-            return Some(r);
-        }
-        self.history
-            .iter()
-            .filter(|h| h.action == "return")
-            .max_by_key(|h| h.at)
-            .and_then(|h| h.reason.as_deref())
+/// The reason of the latest return, while the unit stands returned: as the IdP states it,
+/// or else from the history (an IdP that did not state it).
+pub fn return_reason(detail: &UnitDetail) -> Option<&str> {
+    if detail.unit.status != UnitStatus::Returned {
+        return None;
     }
+    if let Some(r) = detail.return_reason.as_deref() {
+        return Some(r);
+    }
+    detail
+        .history
+        .iter()
+        .filter(|h| h.action == "return")
+        .max_by_key(|h| h.at)
+        .and_then(|h| h.reason.as_deref())
 }
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct UnitPage {
-    pub items: Vec<Unit>,
-    pub total: u64,
-    pub page: u32,
-    pub page_size: u32,
-}
+/// The platform admin's part of the API (`/api/admin/…`).
+impl UserApi<'_> {
+    pub async fn admin_departments(&self) -> Result<Vec<AdminDepartment>, Error> {
+        let a: AdminDepartments = self.get("/api/admin/departments", &[]).await?;
+        Ok(a.departments)
+    }
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct UnitHit {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub uscc: Option<String>,
-}
+    pub async fn create_department(&self, id: &str, name: &str) -> Result<Department, Error> {
+        let body = DepartmentInput {
+            id: id.to_owned(),
+            name: name.to_owned(),
+        };
+        self.with_body(Method::POST, "/api/admin/departments", &body)
+            .await
+    }
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct Member {
-    pub account_id: String,
-    pub username: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub mobile: Option<String>,
-    #[serde(default)]
-    pub email: Option<String>,
-    pub status: String,
-    #[serde(default)]
-    pub status_label: String,
-    pub membership: String,
-    #[serde(default)]
-    pub grants: Vec<String>,
-}
+    pub async fn reviewers(&self, department_id: &str) -> Result<Vec<AccountRef>, Error> {
+        let path = format!("/api/admin/departments/{}/reviewers", seg(department_id));
+        let a: Reviewers = self.get(&path, &[]).await?;
+        Ok(a.reviewers)
+    }
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct MemberPage {
-    pub items: Vec<Member>,
-    pub total: u64,
-    pub page: u32,
-    pub page_size: u32,
-}
+    pub async fn add_reviewer(
+        &self,
+        department_id: &str,
+        username: &str,
+    ) -> Result<AccountRef, Error> {
+        let body = ReviewerInput {
+            username: username.to_owned(),
+        };
+        self.with_body(
+            Method::POST,
+            &format!("/api/admin/departments/{}/reviewers", seg(department_id)),
+            &body,
+        )
+        .await
+    }
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct GrantChange {
-    pub grants: Vec<String>,
-    #[serde(default)]
-    pub added: Vec<String>,
-    #[serde(default)]
-    pub removed: Vec<String>,
+    pub async fn remove_reviewer(
+        &self,
+        department_id: &str,
+        account_id: &str,
+    ) -> Result<(), Error> {
+        self.send_no_content(
+            Method::DELETE,
+            &format!(
+                "/api/admin/departments/{}/reviewers/{}",
+                seg(department_id),
+                seg(account_id)
+            ),
+        )
+        .await
+    }
+
+    pub async fn clients(&self) -> Result<Vec<ClientInfo>, Error> {
+        let a: Clients = self.get("/api/admin/clients", &[]).await?;
+        Ok(a.clients)
+    }
+
+    pub async fn create_client(&self, input: &ClientInput) -> Result<RegisteredClient, Error> {
+        self.with_body(Method::POST, "/api/admin/clients", input)
+            .await
+    }
+
+    pub async fn update_client(
+        &self,
+        client_id: &str,
+        input: &ClientPatch,
+    ) -> Result<ClientInfo, Error> {
+        self.with_body(
+            Method::PATCH,
+            &format!("/api/admin/clients/{}", seg(client_id)),
+            input,
+        )
+        .await
+    }
+
+    /// A new secret for the client, returned once.
+    pub async fn rotate_secret(&self, client_id: &str) -> Result<RotatedSecret, Error> {
+        self.with_body(
+            Method::POST,
+            &format!("/api/admin/clients/{}/rotate-secret", seg(client_id)),
+            &NoBody {},
+        )
+        .await
+    }
+
+    /// Enables or disables the client.
+    pub async fn set_client_enabled(
+        &self,
+        client_id: &str,
+        enabled: bool,
+    ) -> Result<ClientInfo, Error> {
+        let action = if enabled { "enable" } else { "disable" };
+        self.with_body(
+            Method::POST,
+            &format!("/api/admin/clients/{}/{action}", seg(client_id)),
+            &NoBody {},
+        )
+        .await
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -762,13 +644,21 @@ mod tests {
                   "actor_account_id": "b", "at": 2 },
                 { "action": "return", "from": "pending_review", "to": "returned",
                   "actor_account_id": "a", "reason": "营业执照不清晰", "at": 3 }
-            ]
+            ],
+            "completion": {
+                "registered_address": { "city": "", "district": "", "detail": "" },
+                "located_address": { "city": "", "district": "", "detail": "" }
+            },
+            "attachments": [], "editable": true, "return_reason": null
         }))
         .unwrap();
-        assert_eq!(detail.return_reason(), Some("营业执照不清晰"));
+        assert_eq!(return_reason(&detail), Some("营业执照不清晰"));
+        let mut stated = detail.clone();
+        stated.return_reason = Some("以此为准".into());
+        assert_eq!(return_reason(&stated), Some("以此为准"));
         let mut active = detail.clone();
-        active.unit.status = "active".into();
-        assert_eq!(active.return_reason(), None);
+        active.unit.status = UnitStatus::Active;
+        assert_eq!(return_reason(&active), None);
     }
 
     #[test]
@@ -776,152 +666,4 @@ mod tests {
         assert_eq!(seg("abc-1"), "abc-1");
         assert_eq!(seg("../x"), "%2E%2E%2Fx");
     }
-}
-
-/// The platform admin's part of the API (`/api/admin/…`).
-impl UserApi<'_> {
-    pub async fn admin_departments(&self) -> Result<Vec<AdminDepartment>, Error> {
-        #[derive(Deserialize)]
-        struct Answer {
-            departments: Vec<AdminDepartment>,
-        }
-        let a: Answer = self
-            .call(Method::GET, "/api/admin/departments", &[], None)
-            .await?;
-        Ok(a.departments)
-    }
-
-    pub async fn create_department(&self, id: &str, name: &str) -> Result<Value, Error> {
-        self.call(
-            Method::POST,
-            "/api/admin/departments",
-            &[],
-            Some(json!({ "id": id, "name": name })),
-        )
-        .await
-    }
-
-    pub async fn reviewers(&self, department_id: &str) -> Result<Vec<AccountRef>, Error> {
-        #[derive(Deserialize)]
-        struct Answer {
-            reviewers: Vec<AccountRef>,
-        }
-        let a: Answer = self
-            .call(
-                Method::GET,
-                &format!("/api/admin/departments/{}/reviewers", seg(department_id)),
-                &[],
-                None,
-            )
-            .await?;
-        Ok(a.reviewers)
-    }
-
-    pub async fn add_reviewer(&self, department_id: &str, username: &str) -> Result<Value, Error> {
-        self.call(
-            Method::POST,
-            &format!("/api/admin/departments/{}/reviewers", seg(department_id)),
-            &[],
-            Some(json!({ "username": username })),
-        )
-        .await
-    }
-
-    pub async fn remove_reviewer(
-        &self,
-        department_id: &str,
-        account_id: &str,
-    ) -> Result<(), Error> {
-        self.send::<Value>(
-            Method::DELETE,
-            &format!(
-                "/api/admin/departments/{}/reviewers/{}",
-                seg(department_id),
-                seg(account_id)
-            ),
-            |r| r,
-        )
-        .await
-        .map(|_| ())
-    }
-
-    pub async fn clients(&self) -> Result<Vec<ClientInfo>, Error> {
-        #[derive(Deserialize)]
-        struct Answer {
-            clients: Vec<ClientInfo>,
-        }
-        let a: Answer = self
-            .call(Method::GET, "/api/admin/clients", &[], None)
-            .await?;
-        Ok(a.clients)
-    }
-
-    pub async fn create_client(&self, input: &Value) -> Result<ClientWithSecret, Error> {
-        self.call(Method::POST, "/api/admin/clients", &[], Some(input.clone()))
-            .await
-    }
-
-    pub async fn update_client(&self, client_id: &str, input: &Value) -> Result<ClientInfo, Error> {
-        self.call(
-            Method::PATCH,
-            &format!("/api/admin/clients/{}", seg(client_id)),
-            &[],
-            Some(input.clone()),
-        )
-        .await
-    }
-
-    /// `rotate-secret`, `disable` or `enable`.
-    pub async fn client_action(&self, client_id: &str, action: &str) -> Result<Value, Error> {
-        self.call(
-            Method::POST,
-            &format!("/api/admin/clients/{}/{action}", seg(client_id)),
-            &[],
-            Some(json!({})),
-        )
-        .await
-    }
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct AdminDepartment {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub units: u64,
-    #[serde(default)]
-    pub reviewers: u64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct AccountRef {
-    pub account_id: String,
-    pub username: String,
-    #[serde(default)]
-    pub name: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct ClientInfo {
-    pub client_id: String,
-    pub name: String,
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    #[serde(default)]
-    pub post_logout_redirect_uris: Vec<String>,
-    #[serde(default)]
-    pub backchannel_logout_uri: Option<String>,
-    #[serde(default)]
-    pub initiate_login_uri: Option<String>,
-    #[serde(default)]
-    pub subsystem_code: Option<String>,
-    #[serde(default)]
-    pub enabled: bool,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct ClientWithSecret {
-    #[serde(flatten)]
-    pub client: ClientInfo,
-    pub client_secret: String,
 }

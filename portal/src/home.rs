@@ -59,7 +59,7 @@ pub async fn home(State(state): State<AppState>, landing: Landing) -> Result<Res
                 .unit(&org.id)
                 .await
                 .ok()
-                .and_then(|d| d.return_reason().map(str::to_owned)),
+                .and_then(|d| crate::directory::return_reason(&d).map(str::to_owned)),
             _ => None,
         };
         let granted = state

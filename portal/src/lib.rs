@@ -2,7 +2,7 @@
 //! `main.rs` and the cross-app tests both start the portal through it.
 //!
 //! The portal is an OpenID Connect relying party of the IdP. Every page about identity data
-//! calls the IdP's directory API (docs/directory-api.yaml) with the signed-in user's access
+//! calls the IdP's directory API (docs/directory-api.json) with the signed-in user's access
 //! token ([`directory`]); the IdP decides what this user may see and change, and the portal
 //! keeps nothing of it beyond the page it renders. Pages: the dashboard (`/`), completion
 //! (`/complete…`: unit, person, unit registration by a person, expert), department review

@@ -10,7 +10,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use tongyi_shared::{claims::OrgClaim, rp::RpSession};
+use tongyi_shared::{claims::OrgClaim, org::OrgRole, rp::RpSession};
 
 use crate::{
     catalog::{self, Subsystem},
@@ -47,6 +47,16 @@ struct MembersPage {
 impl MembersPage {
     fn holds(&self, m: &Member, code: &str) -> bool {
         m.grants.iter().any(|g| g == code)
+    }
+
+    /// Asked to join, not yet accepted.
+    fn pending(&self, m: &Member) -> bool {
+        m.membership == Some(OrgRole::Pending)
+    }
+
+    /// An accepted member (not the unit's admin), who may hold grants.
+    fn accepted(&self, m: &Member) -> bool {
+        m.membership == Some(OrgRole::Member)
     }
 }
 
@@ -89,7 +99,7 @@ pub async fn list(
         .members(&org.id, &search, q.page.unwrap_or(1).max(1))
         .await?;
     let subsystems = catalog::subsystems(&state.config, &api, &session).await?;
-    let pager = Pager::new(
+    let pager = Pager::of_page(
         page.page,
         page.page_size,
         page.total,

@@ -36,6 +36,16 @@ pub struct Pager {
 }
 
 impl Pager {
+    /// The pager of a page as the directory API answers it (`page`, `page_size`, `total`).
+    pub fn of_page(page: i64, page_size: i64, total: i64, base: &str) -> Pager {
+        Pager::new(
+            u32::try_from(page).unwrap_or(1),
+            u32::try_from(page_size).unwrap_or(1),
+            u64::try_from(total).unwrap_or(0),
+            base,
+        )
+    }
+
     pub fn new(page: u32, page_size: u32, total: u64, base: &str) -> Pager {
         let size = u64::from(page_size.max(1));
         let pages = u32::try_from(total.div_ceil(size))

@@ -10,11 +10,10 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use serde_json::json;
 use tongyi_shared::{claims::AccountType, rp::RpSession};
 
 use crate::{
-    directory::{PersonProfile, UnitHit},
+    directory::{PersonProfile, ProfileInput, UnitHit},
     error::Error,
     forms::{FieldErrors, FormData},
     pages::valid_id,
@@ -174,10 +173,12 @@ pub async fn save(
     }
     if errors.is_empty() {
         let api = state.config.directory.as_user(&state.rp, &session);
-        let input = json!({
-            "gender": values.gender, "phone": values.phone,
-            "position": values.position, "title": values.title,
-        });
+        let input = ProfileInput {
+            gender: values.gender.clone(),
+            phone: values.phone.clone(),
+            position: values.position.clone(),
+            title: values.title.clone(),
+        };
         match api.save_profile(&input).await {
             Ok(_) => return Ok(Redirect::to("/complete/person?done=profile").into_response()),
             Err(Error::Api(r)) if r.status == 422 => errors = FieldErrors::from_api(&r.fields),

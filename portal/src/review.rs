@@ -90,15 +90,15 @@ pub async fn list(
     let rows = items
         .into_iter()
         .map(|u| Row {
-            status: status_label(&u.status),
+            status: status_label(u.status.as_str()),
             id: u.id,
             name: u.name,
             uscc: u.uscc.unwrap_or_default(),
-            department: u.department.map(|d| d.name).unwrap_or_default(),
+            department: u.department.and_then(|d| d.name).unwrap_or_default(),
             submitted: u.submitted_at.map(fmt_time).unwrap_or_default(),
         })
         .collect();
-    let pager = Pager::new(
+    let pager = Pager::of_page(
         page,
         page_size,
         total,
@@ -168,12 +168,12 @@ async fn render_detail(
     };
     let page = DetailPage {
         nav: Nav::for_session(session, "/reviews"),
-        status: status_label(&unit.unit.status),
+        status: status_label(unit.unit.status.as_str()),
         department: unit
             .unit
             .department
             .as_ref()
-            .map(|d| d.name.clone())
+            .and_then(|d| d.name.clone())
             .unwrap_or_default(),
         unit,
         history,

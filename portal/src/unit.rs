@@ -11,11 +11,12 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use serde_json::{Map, Value};
 use tongyi_shared::{claims::OrgClaim, rp::RpSession};
 
 use crate::{
-    directory::{Attachment, Choices, Completion, UnitDetail},
+    directory::{
+        self, Address, AddressInput, Attachment, Choices, Completion, CompletionInput, UnitDetail,
+    },
     error::Error,
     forms::{FieldErrors, FormData},
     pages::{fmt_time, status_label, valid_id},
@@ -77,10 +78,7 @@ impl Values {
 
     fn from_completion(c: &Completion) -> Values {
         let o = |v: &Option<String>| v.clone().unwrap_or_default();
-        let addr = |a: &Option<crate::directory::Address>| match a {
-            Some(a) => (o(&a.city), o(&a.district), o(&a.detail)),
-            None => Default::default(),
-        };
+        let addr = |a: &Address| (a.city.clone(), a.district.clone(), a.detail.clone());
         let (rc, rd, rx) = addr(&c.registered_address);
         let (lc, ld, lx) = addr(&c.located_address);
         Values(vec![
@@ -102,24 +100,35 @@ impl Values {
         ])
     }
 
-    /// The body of `PUT /api/units/{id}/completion`: every field as entered ("" clears).
-    pub fn to_api(&self) -> Value {
-        let mut body = Map::new();
-        let mut registered = Map::new();
-        let mut located = Map::new();
-        for (field, value) in &self.0 {
-            let v = Value::String(value.clone());
-            if let Some(part) = field.strip_prefix("registered_address_") {
-                registered.insert(part.to_owned(), v);
-            } else if let Some(part) = field.strip_prefix("located_address_") {
-                located.insert(part.to_owned(), v);
-            } else {
-                body.insert((*field).to_owned(), v);
-            }
+    /// The body of `PUT /api/units/{id}/completion`: every field as entered ("" clears); a
+    /// field these values lack is left out (kept as stored).
+    pub fn to_api(&self) -> CompletionInput {
+        let v = |field: &str| {
+            self.0
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map(|(_, value)| value.clone())
+        };
+        let address = |prefix: &str| {
+            Some(AddressInput {
+                city: v(&format!("{prefix}_city")),
+                district: v(&format!("{prefix}_district")),
+                detail: v(&format!("{prefix}_detail")),
+            })
+        };
+        CompletionInput {
+            legal_person_nature: v("legal_person_nature"),
+            entity_type: v("entity_type"),
+            contact_name: v("contact_name"),
+            contact_mobile: v("contact_mobile"),
+            contact_email: v("contact_email"),
+            department_id: v("department_id"),
+            registered_address: address("registered_address"),
+            located_address: address("located_address"),
+            bank_account_name: v("bank_account_name"),
+            bank_name: v("bank_name"),
+            bank_account_number: v("bank_account_number"),
         }
-        body.insert("registered_address".into(), Value::Object(registered));
-        body.insert("located_address".into(), Value::Object(located));
-        Value::Object(body)
     }
 }
 
@@ -263,12 +272,7 @@ async fn render(
         },
         Err(e) => return Err(e),
     };
-    let values = values.unwrap_or_else(|| {
-        unit.completion
-            .as_ref()
-            .map(Values::from_completion)
-            .unwrap_or_default()
-    });
+    let values = values.unwrap_or_else(|| Values::from_completion(&unit.completion));
     let slot_list: Vec<(String, String)> = if choices.attachment_slots.is_empty() {
         DEFAULT_SLOTS
             .iter()
@@ -339,14 +343,14 @@ async fn render(
     };
     let page = UnitPage {
         nav: Nav::for_session(session, "/complete"),
-        status: status_label(&unit.unit.status),
+        status: status_label(unit.unit.status.as_str()),
         department: unit
             .unit
             .department
             .as_ref()
-            .map(|d| d.name.clone())
+            .and_then(|d| d.name.clone())
             .unwrap_or_default(),
-        return_reason: unit.return_reason().map(str::to_owned),
+        return_reason: directory::return_reason(&unit).map(str::to_owned),
         max_mb: if choices.max_file_bytes > 0 {
             choices.max_file_bytes / (1024 * 1024)
         } else {
@@ -497,7 +501,8 @@ mod tests {
     fn a_complete_form_passes_and_maps_to_the_api() {
         let v = filled("示例单位");
         assert!(check(&v, "示例单位", true).is_empty());
-        let body = v.to_api();
+        // As sent on the wire.
+        let body = serde_json::to_value(v.to_api()).unwrap();
         assert_eq!(body["registered_address"]["city"], "x");
         assert_eq!(body["located_address"]["detail"], "x");
         assert_eq!(body["bank_account_name"], "示例单位");

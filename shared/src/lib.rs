@@ -7,7 +7,10 @@
 //! [`mask`] the masking of personal data for display; both are used by the IdP. [`org`] and
 //! [`roles`] are the typed unit states, membership roles and platform roles of the contract.
 //! [`shanghai`] is the platform's calendar (Asia/Shanghai), used by all three apps.
+//! [`api`] is the contract of the IdP's directory API for the portal (request and response
+//! bodies; OpenAPI schemas with the feature `openapi`).
 
+pub mod api;
 pub mod claims;
 #[cfg(feature = "cookies")]
 pub mod cookie;

@@ -6,7 +6,6 @@
 //! unit's own admin, who edits them; reviewers and platform admins see them masked.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tongyi_shared::{
     mask::{mask_bank_account, mask_mobile},
     validate::Mobile,
@@ -119,29 +118,9 @@ pub struct Completion {
     pub updated_at: Option<i64>,
 }
 
-/// An address in a save: absent parts are kept.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct AddressInput {
-    pub city: Option<String>,
-    pub district: Option<String>,
-    pub detail: Option<String>,
-}
-
-/// A save: absent fields keep their value, `""` clears one.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct CompletionInput {
-    pub legal_person_nature: Option<String>,
-    pub entity_type: Option<String>,
-    pub contact_name: Option<String>,
-    pub contact_mobile: Option<String>,
-    pub contact_email: Option<String>,
-    pub department_id: Option<String>,
-    pub registered_address: Option<AddressInput>,
-    pub located_address: Option<AddressInput>,
-    pub bank_account_name: Option<String>,
-    pub bank_name: Option<String>,
-    pub bank_account_number: Option<String>,
-}
+/// A save: absent fields keep their value, `""` clears one (the directory API's contract
+/// type).
+pub use tongyi_shared::api::units::{AddressInput, CompletionInput};
 
 fn put(target: &mut String, value: &Option<String>) {
     if let Some(v) = value {
@@ -223,19 +202,6 @@ impl Completion {
             mask_bank_account(&self.bank_account_number)
         };
         c
-    }
-
-    /// As the API shows it: unset values are null.
-    pub fn to_json(&self) -> Value {
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut v {
-            for value in map.values_mut() {
-                if value.as_str() == Some("") {
-                    *value = Value::Null;
-                }
-            }
-        }
-        v
     }
 }
 

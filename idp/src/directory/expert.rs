@@ -22,21 +22,8 @@ pub const APPROVED: &str = "approved";
 pub const REJECTED: &str = "rejected";
 const MAX_FIELDS: usize = 10;
 
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-pub struct ExpertInput {
-    #[serde(default)]
-    pub gender: String,
-    #[serde(default)]
-    pub email: String,
-    #[serde(default)]
-    pub institution: String,
-    #[serde(default)]
-    pub position: String,
-    #[serde(default)]
-    pub title: String,
-    #[serde(default)]
-    pub fields: Vec<String>,
-}
+/// An expert application as submitted (the directory API's contract type).
+pub use tongyi_shared::api::people::ExpertInput;
 
 /// An application with the account it belongs to.
 pub struct ExpertView {

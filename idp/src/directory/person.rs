@@ -56,18 +56,8 @@ pub async fn profile(state: &AppState, actor: &Actor) -> DirResult<ProfileView> 
     })
 }
 
-/// What a profile save sends.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-pub struct ProfileInput {
-    #[serde(default)]
-    pub gender: String,
-    #[serde(default)]
-    pub phone: String,
-    #[serde(default)]
-    pub position: String,
-    #[serde(default)]
-    pub title: String,
-}
+/// What a profile save sends (the directory API's contract type).
+pub use tongyi_shared::api::people::ProfileInput;
 
 /// Checks a gender choice into `e`.
 pub fn check_gender(e: &mut FieldErrors, gender: &str) -> String {
@@ -115,17 +105,8 @@ pub async fn save_profile(
     profile(state, actor).await
 }
 
-/// What a person's unit registration sends.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-pub struct UnitInput {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub uscc: String,
-    /// 法人类型 label (企业, 机关事业单位, 社会组织, 其他).
-    #[serde(default)]
-    pub entity_type: String,
-}
+/// What a person's unit registration sends (the directory API's contract type).
+pub use tongyi_shared::api::people::UnitRegistration as UnitInput;
 
 /// A natural person registers its unit and becomes its admin; the unit starts `registered`.
 pub async fn register_unit(

@@ -1,4 +1,4 @@
-//! The platform admin's API (docs/directory-api.yaml): departments and their reviewers, and
+//! The platform admin's API (docs/directory-api.json): departments and their reviewers, and
 //! subsystem clients (the operations of `idp client`). Decisions in
 //! [`crate::directory::admin`].
 
@@ -10,10 +10,14 @@ use axum::{
     routing::{delete, get, post, put},
     Router,
 };
-use serde::{Deserialize, Deserializer};
-use serde_json::{json, Value};
+use tongyi_shared::api::admin::{
+    AccountRef, AdminDepartment, AdminDepartments, ClientInfo, ClientInput, ClientPatch, Clients,
+    DepartmentInput, RegisteredClient, ReviewerInput, Reviewers, RotatedSecret,
+};
+use tongyi_shared::api::units::Department;
 
 use super::api_auth::{actor, answer, bad_request, body, json_with, no_content, ok_json, refused};
+use super::openapi::{Conflict, Forbidden, InvalidFields, NotFound, Unauthorized};
 use crate::{
     directory::admin,
     oidc::{client::Client, registration::MetadataChange},
@@ -56,49 +60,80 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/clients/{client_id}/enable", post(enable_client))
 }
 
-fn account_ref(a: &Account) -> Value {
-    json!({ "account_id": a.id, "username": a.login_name, "name": a.display_name })
+fn account_ref(a: &Account) -> AccountRef {
+    AccountRef {
+        account_id: a.id.clone(),
+        username: a.login_name.clone(),
+        name: a.display_name.clone(),
+    }
 }
 
+fn department_body(d: crate::store::directory::Department) -> Department {
+    Department {
+        id: d.id,
+        name: d.name,
+    }
+}
+
+/// Departments with their use (platform admins).
+#[utoipa::path(get, path = "/api/admin/departments", tag = "admin",
+    responses(
+        (status = 200, description = "Departments", body = AdminDepartments),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ))]
 async fn departments(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match admin::departments(&state, &actor).await {
-        Ok(list) => ok_json(json!({
-            "departments": list
-                .iter()
-                .map(|d| json!({
-                    "id": d.department.id,
-                    "name": d.department.name,
-                    "units": d.units,
-                    "reviewers": d.reviewers,
-                }))
-                .collect::<Vec<_>>(),
-        })),
+        Ok(list) => ok_json(AdminDepartments {
+            departments: list
+                .into_iter()
+                .map(|d| AdminDepartment {
+                    id: d.department.id,
+                    name: d.department.name,
+                    units: d.units,
+                    reviewers: d.reviewers,
+                })
+                .collect(),
+        }),
         Err(e) => refused(e),
     }
 }
 
-#[derive(Deserialize)]
-struct DepartmentBody {
-    #[serde(default)]
-    id: String,
-    #[serde(default)]
-    name: String,
-}
-
+/// Creates a department.
+#[utoipa::path(post, path = "/api/admin/departments", tag = "admin",
+    request_body = DepartmentInput,
+    responses(
+        (status = 201, description = "Created", body = Department),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = InvalidFields),
+    ))]
 async fn create_department(
     State(state): State<AppState>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: DepartmentBody = answer!(body(&bytes).map_err(bad_request));
+    let b: DepartmentInput = answer!(body(&bytes).map_err(bad_request));
     match admin::create_department(&state, &actor, &b.id, &b.name).await {
-        Ok(d) => json_with(StatusCode::CREATED, json!({ "id": d.id, "name": d.name })),
+        Ok(d) => json_with(StatusCode::CREATED, department_body(d)),
         Err(e) => refused(e),
     }
 }
 
+/// Renames a department (the body's `id` is ignored).
+#[utoipa::path(put, path = "/api/admin/departments/{department_id}", tag = "admin",
+    params(("department_id" = String, Path, description = "the department's id")),
+    request_body = DepartmentInput,
+    responses(
+        (status = 200, description = "Renamed", body = Department),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = InvalidFields),
+    ))]
 async fn rename_department(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -106,13 +141,23 @@ async fn rename_department(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: DepartmentBody = answer!(body(&bytes).map_err(bad_request));
+    let b: DepartmentInput = answer!(body(&bytes).map_err(bad_request));
     match admin::rename_department(&state, &actor, &department_id, &b.name).await {
-        Ok(d) => ok_json(json!({ "id": d.id, "name": d.name })),
+        Ok(d) => ok_json(department_body(d)),
         Err(e) => refused(e),
     }
 }
 
+/// Deletes a department no unit chose and no reviewer holds (409 `in_use` otherwise).
+#[utoipa::path(delete, path = "/api/admin/departments/{department_id}", tag = "admin",
+    params(("department_id" = String, Path, description = "the department's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn delete_department(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -125,6 +170,15 @@ async fn delete_department(
     }
 }
 
+/// The department's reviewers (role `department_reviewer:{department_id}`).
+#[utoipa::path(get, path = "/api/admin/departments/{department_id}/reviewers", tag = "admin",
+    params(("department_id" = String, Path, description = "the department's id")),
+    responses(
+        (status = 200, description = "Reviewers by login name", body = Reviewers),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn reviewers(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -132,18 +186,23 @@ async fn reviewers(
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match admin::reviewers(&state, &actor, &department_id).await {
-        Ok(list) => ok_json(json!({
-            "reviewers": list.iter().map(account_ref).collect::<Vec<_>>(),
-        })),
+        Ok(list) => ok_json(Reviewers {
+            reviewers: list.iter().map(account_ref).collect(),
+        }),
         Err(e) => refused(e),
     }
 }
 
-#[derive(Deserialize)]
-struct ReviewerBody {
-    username: String,
-}
-
+/// Adds a reviewer by login name.
+#[utoipa::path(post, path = "/api/admin/departments/{department_id}/reviewers", tag = "admin",
+    params(("department_id" = String, Path, description = "the department's id")),
+    request_body = ReviewerInput,
+    responses(
+        (status = 201, description = "Added (also when it already was one)", body = AccountRef),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn add_reviewer(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -151,13 +210,25 @@ async fn add_reviewer(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ReviewerBody = answer!(body(&bytes).map_err(bad_request));
+    let b: ReviewerInput = answer!(body(&bytes).map_err(bad_request));
     match admin::add_reviewer(&state, &actor, &department_id, &b.username).await {
         Ok(a) => json_with(StatusCode::CREATED, account_ref(&a)),
         Err(e) => refused(e),
     }
 }
 
+/// Removes a reviewer.
+#[utoipa::path(delete, path = "/api/admin/departments/{department_id}/reviewers/{account_id}", tag = "admin",
+    params(
+        ("department_id" = String, Path, description = "the department's id"),
+        ("account_id" = String, Path, description = "the reviewer's account id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn remove_reviewer(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -170,33 +241,49 @@ async fn remove_reviewer(
     }
 }
 
-fn client_json(c: &Client) -> Value {
-    json!({
-        "client_id": c.client_id,
-        "name": c.name,
-        "auth_method": c.auth_method.as_str(),
-        "redirect_uris": c.redirect_uris,
-        "post_logout_redirect_uris": c.post_logout_redirect_uris,
-        "backchannel_logout_uri": c.backchannel_logout_uri,
-        "initiate_login_uri": c.initiate_login_uri,
-        "subsystem_code": c.subsystem_code,
-        "scopes": c.allowed_scopes,
-        "signing_alg": c.signing_alg.as_str(),
-        "first_party": c.first_party,
-        "enabled": c.enabled,
-    })
+fn client_body(c: &Client) -> ClientInfo {
+    ClientInfo {
+        client_id: c.client_id.clone(),
+        name: c.name.clone(),
+        auth_method: c.auth_method.as_str().to_owned(),
+        redirect_uris: c.redirect_uris.clone(),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+        initiate_login_uri: c.initiate_login_uri.clone(),
+        subsystem_code: c.subsystem_code.clone(),
+        scopes: c.allowed_scopes.clone(),
+        signing_alg: c.signing_alg.as_str().to_owned(),
+        first_party: c.first_party,
+        enabled: c.enabled,
+    }
 }
 
+/// Client registrations (platform admins; the CLI's `idp client list`).
+#[utoipa::path(get, path = "/api/admin/clients", tag = "admin",
+    responses(
+        (status = 200, description = "Clients by id", body = Clients),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ))]
 async fn clients(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match admin::clients(&state, &actor).await {
-        Ok(list) => ok_json(json!({
-            "clients": list.iter().map(client_json).collect::<Vec<_>>(),
-        })),
+        Ok(list) => ok_json(Clients {
+            clients: list.iter().map(client_body).collect(),
+        }),
         Err(e) => refused(e),
     }
 }
 
+/// One client.
+#[utoipa::path(get, path = "/api/admin/clients/{client_id}", tag = "admin",
+    params(("client_id" = String, Path, description = "the client's id")),
+    responses(
+        (status = 200, description = "The client", body = ClientInfo),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn client(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -204,47 +291,29 @@ async fn client(
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match admin::client(&state, &actor, &client_id).await {
-        Ok(c) => ok_json(client_json(&c)),
+        Ok(c) => ok_json(client_body(&c)),
         Err(e) => refused(e),
     }
 }
 
-fn default_scopes() -> Vec<String> {
-    ["openid", "profile", "account", "org", "grants"]
-        .map(String::from)
-        .to_vec()
-}
-
-fn default_alg() -> String {
-    "RS256".into()
-}
-
-/// A confidential code-flow client, as the admin page registers them.
-#[derive(Deserialize)]
-struct ClientBody {
-    client_id: String,
-    name: String,
-    redirect_uris: Vec<String>,
-    #[serde(default)]
-    post_logout_redirect_uris: Vec<String>,
-    backchannel_logout_uri: Option<String>,
-    initiate_login_uri: Option<String>,
-    subsystem_code: Option<String>,
-    #[serde(default = "default_scopes")]
-    scopes: Vec<String>,
-    #[serde(default = "default_alg")]
-    signing_alg: String,
-    #[serde(default)]
-    first_party: bool,
-}
-
+/// Registers a confidential code-flow client (`client_secret_basic`); the secret is returned
+/// once.
+#[utoipa::path(post, path = "/api/admin/clients", tag = "admin",
+    request_body = ClientInput,
+    responses(
+        (status = 201, description = "Registered", body = RegisteredClient),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = InvalidFields),
+    ))]
 async fn create_client(
     State(state): State<AppState>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ClientBody = answer!(body(&bytes).map_err(bad_request));
+    let b: ClientInput = answer!(body(&bytes).map_err(bad_request));
     let def = SeedClient {
         client_id: b.client_id,
         name: b.name,
@@ -262,31 +331,29 @@ async fn create_client(
         initiate_login_uri: b.initiate_login_uri,
     };
     match admin::register_client(&state, &actor, def).await {
-        Ok(r) => {
-            let mut v = client_json(&r.client);
-            v["client_secret"] = json!(r.secret);
-            json_with(StatusCode::CREATED, v)
-        }
+        Ok(r) => json_with(
+            StatusCode::CREATED,
+            RegisteredClient {
+                client: client_body(&r.client),
+                client_secret: r.secret,
+            },
+        ),
         Err(e) => refused(e),
     }
 }
 
-/// `Some(None)` for an explicit null, `None` when the field is absent.
-fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-#[derive(Deserialize)]
-struct ClientPatch {
-    name: Option<String>,
-    redirect_uris: Option<Vec<String>>,
-    post_logout_redirect_uris: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    initiate_login_uri: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    backchannel_logout_uri: Option<Option<String>>,
-}
-
+/// Updates name, redirect URIs, post-logout redirect URIs, `initiate_login_uri` or the
+/// back-channel logout URI (absent fields unchanged; null clears an optional URI).
+#[utoipa::path(patch, path = "/api/admin/clients/{client_id}", tag = "admin",
+    params(("client_id" = String, Path, description = "the client's id")),
+    request_body = ClientPatch,
+    responses(
+        (status = 200, description = "Updated", body = ClientInfo),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = InvalidFields),
+    ))]
 async fn update_client(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -303,11 +370,21 @@ async fn update_client(
         backchannel_logout_uri: b.backchannel_logout_uri,
     };
     match admin::update_client(&state, &actor, &client_id, change).await {
-        Ok(c) => ok_json(client_json(&c)),
+        Ok(c) => ok_json(client_body(&c)),
         Err(e) => refused(e),
     }
 }
 
+/// A new secret (returned once); the old one stops working at once.
+#[utoipa::path(post, path = "/api/admin/clients/{client_id}/rotate-secret", tag = "admin",
+    params(("client_id" = String, Path, description = "the client's id")),
+    responses(
+        (status = 200, description = "The new secret", body = RotatedSecret),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn rotate_secret(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -315,11 +392,23 @@ async fn rotate_secret(
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match admin::rotate_secret(&state, &actor, &client_id).await {
-        Ok(secret) => ok_json(json!({ "client_id": client_id, "client_secret": secret })),
+        Ok(client_secret) => ok_json(RotatedSecret {
+            client_id,
+            client_secret,
+        }),
         Err(e) => refused(e),
     }
 }
 
+/// Disables a client (authorize and token refuse it; it leaves the launcher).
+#[utoipa::path(post, path = "/api/admin/clients/{client_id}/disable", tag = "admin",
+    params(("client_id" = String, Path, description = "the client's id")),
+    responses(
+        (status = 200, description = "Disabled", body = ClientInfo),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn disable_client(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -327,11 +416,20 @@ async fn disable_client(
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match admin::set_client_enabled(&state, &actor, &client_id, false).await {
-        Ok(c) => ok_json(client_json(&c)),
+        Ok(c) => ok_json(client_body(&c)),
         Err(e) => refused(e),
     }
 }
 
+/// Enables a disabled client again.
+#[utoipa::path(post, path = "/api/admin/clients/{client_id}/enable", tag = "admin",
+    params(("client_id" = String, Path, description = "the client's id")),
+    responses(
+        (status = 200, description = "Enabled", body = ClientInfo),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn enable_client(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -339,7 +437,7 @@ async fn enable_client(
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match admin::set_client_enabled(&state, &actor, &client_id, true).await {
-        Ok(c) => ok_json(client_json(&c)),
+        Ok(c) => ok_json(client_body(&c)),
         Err(e) => refused(e),
     }
 }

@@ -10,8 +10,8 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde::{de::DeserializeOwned, Serialize};
+use tongyi_shared::api::{error::ErrorBody, Page};
 
 use crate::{
     directory::{attachments::UploadRefusal, Actor, DirectoryError},
@@ -23,11 +23,7 @@ use crate::{
 
 /// An API error response.
 pub fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut res = (
-        status,
-        Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response();
+    let mut res = (status, Json(ErrorBody::new(error, description))).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED {
@@ -40,7 +36,7 @@ pub fn json_error(status: StatusCode, error: &str, description: &str) -> Respons
 }
 
 /// A 200 JSON answer that no cache keeps.
-pub fn ok_json(value: serde_json::Value) -> Response {
+pub fn ok_json(value: impl Serialize) -> Response {
     let mut res = Json(value).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -117,15 +113,11 @@ pub fn refused(e: DirectoryError) -> Response {
             r.code(),
         ),
         DirectoryError::Fields(fields) => {
-            let mut res = (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({
-                    "error": "invalid_fields",
-                    "error_description": "some fields are invalid",
-                    "fields": fields,
-                })),
-            )
-                .into_response();
+            let body = ErrorBody {
+                fields: Some(fields.clone()),
+                ..ErrorBody::new("invalid_fields", "some fields are invalid")
+            };
+            let mut res = (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             return res;
@@ -165,13 +157,13 @@ pub fn page_of(query: &HashMap<String, String>) -> Result<i64, String> {
 }
 
 /// A page of a list as every list answers it.
-pub fn page_json(items: Vec<serde_json::Value>, total: i64, page: i64) -> serde_json::Value {
-    json!({
-        "items": items,
-        "total": total,
-        "page": page,
-        "page_size": crate::directory::PAGE_SIZE,
-    })
+pub fn page_of_items<T>(items: Vec<T>, total: i64, page: i64) -> Page<T> {
+    Page {
+        items,
+        total,
+        page,
+        page_size: crate::directory::PAGE_SIZE,
+    }
 }
 
 /// An answer with no body.
@@ -183,7 +175,7 @@ pub fn no_content() -> Response {
 }
 
 /// A JSON answer with another status than 200.
-pub fn json_with(status: StatusCode, value: serde_json::Value) -> Response {
+pub fn json_with(status: StatusCode, value: impl Serialize) -> Response {
     let mut res = ok_json(value);
     *res.status_mut() = status;
     res

@@ -1,6 +1,8 @@
-//! The directory API for the portal (docs/directory-api.yaml): departments, the review of
-//! units, unit search, memberships and grants. Bearer access tokens of the signed-in user;
-//! what each caller may see and change is decided in [`crate::directory`].
+//! The directory API for the portal (docs/directory-api.json, generated from the
+//! `#[utoipa::path]` of the handlers here and in the other `*_api.rs`): departments, the
+//! review of units, unit search, memberships and grants. Bearer access tokens of the signed-in
+//! user; what each caller may see and change is decided in [`crate::directory`]. The bodies
+//! are the contract types of [`tongyi_shared::api`].
 
 use std::collections::HashMap;
 
@@ -12,19 +14,34 @@ use axum::{
     routing::{get, post, put},
     Router,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use tongyi_shared::{
+    api::{
+        error::ErrorBody,
+        members::{GrantChange, GrantsRequest, Member, Membership},
+        subsystems::{EnabledSubsystems, Launcher, LauncherEntry, UnitSubsystem, UnitSubsystems},
+        units::{
+            self as wire, AttachmentSlot, Attachments, Choices, City, CompletionInput, Department,
+            Departments, JoinRequest, Joined, OrgRef, SubmitRequest, UnitDepartment, UnitDetail,
+            UnitHit, UnitSearch,
+        },
+        Page, ReasonRequest,
+    },
+    org::{OrgRole, UnitStatus},
+};
 
 use super::api_auth::{
-    self, actor, answer, bad_request, body, json_with, no_content, ok_json, page_json, page_of,
+    self, actor, answer, bad_request, body, json_with, no_content, ok_json, page_of, page_of_items,
     refused,
+};
+use super::openapi::{
+    BadRequest, Conflict, FileBytes, Forbidden, InvalidFields, NotFound, Unauthorized,
 };
 use crate::{
     accounts::profile::mask_email,
     directory::{
         self,
         attachments::{self, UploadRefusal, MAX_FILE_BYTES},
-        completion::{self, CompletionInput, CITIES, LEGAL_PERSON_NATURES},
+        completion::{self, Completion, CITIES, LEGAL_PERSON_NATURES},
         membership::{self, MemberRow},
         person::GENDERS,
         review::{self, UnitView},
@@ -74,70 +91,133 @@ pub fn router() -> Router<AppState> {
         .route("/api/subsystems", get(launcher))
 }
 
-fn unit_json(u: &UnitRecord) -> Value {
-    json!({
-        "id": u.id,
-        "name": u.name,
-        "uscc": u.uscc,
-        "status": u.status,
-        "department": u.department_id.as_ref().map(|id| json!({
-            "id": id,
-            "name": u.department_name,
-        })),
-        "submitted_at": u.submitted_at,
+/// A unit as the contract shows it, or what is wrong with the stored row (a plain value, since
+/// a `Response` makes a large error variant).
+pub(super) fn unit_body(u: &UnitRecord) -> Result<wire::Unit, String> {
+    let status = UnitStatus::parse(&u.status)
+        .ok_or_else(|| format!("unit {} has the unknown status {:?}", u.id, u.status))?;
+    Ok(wire::Unit {
+        id: u.id.clone(),
+        name: u.name.clone(),
+        uscc: u.uscc.clone(),
+        status,
+        department: u.department_id.as_ref().map(|id| UnitDepartment {
+            id: id.clone(),
+            name: u.department_name.clone(),
+        }),
+        submitted_at: u.submitted_at,
     })
 }
 
-fn attachment_json(a: &Attachment) -> Value {
-    json!({
-        "id": a.id,
-        "slot": a.slot,
-        "filename": a.filename,
-        "content_type": a.content_type,
-        "size": a.size,
-        "uploaded_at": a.created_at,
-        "download_url": format!("/api/units/{}/attachments/file/{}", a.org_id, a.id),
-    })
+/// A stored value outside the contract: a storage fault, answered 500.
+pub(super) fn storage_fault(detail: String) -> Response {
+    api_auth::internal(crate::error::AppError::Internal(detail))
 }
 
-fn view_json(v: &UnitView) -> Value {
-    let mut unit = unit_json(&v.unit);
-    unit["history"] = v
-        .history
-        .iter()
-        .map(|h| {
-            json!({
-                "action": h.action,
-                "from": h.from_status,
-                "to": h.to_status,
-                "actor_account_id": h.actor_account_id,
-                "actor_name": v.actor_names.get(&h.actor_account_id),
-                "department_id": h.department_id,
-                "reason": h.reason,
-                "at": h.at,
+/// The unit after a transition, or the refusal.
+fn unit_answer(result: directory::DirResult<UnitRecord>) -> Response {
+    match result {
+        Ok(u) => ok_json(answer!(unit_body(&u).map_err(storage_fault))),
+        Err(e) => refused(e),
+    }
+}
+
+fn attachment_body(a: &Attachment) -> wire::Attachment {
+    wire::Attachment {
+        id: a.id.clone(),
+        slot: a.slot.clone(),
+        filename: a.filename.clone(),
+        content_type: a.content_type.clone(),
+        size: a.size,
+        uploaded_at: a.created_at,
+        download_url: format!("/api/units/{}/attachments/file/{}", a.org_id, a.id),
+    }
+}
+
+/// The completion as the API shows it: unset values are null.
+fn completion_body(c: &Completion) -> wire::Completion {
+    let set = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+    let address = |a: &completion::Address| wire::Address {
+        city: a.city.clone(),
+        district: a.district.clone(),
+        detail: a.detail.clone(),
+    };
+    wire::Completion {
+        legal_person_nature: set(&c.legal_person_nature),
+        entity_type: set(&c.entity_type),
+        contact_name: set(&c.contact_name),
+        contact_mobile: set(&c.contact_mobile),
+        contact_email: set(&c.contact_email),
+        department_id: set(&c.department_id),
+        registered_address: address(&c.registered_address),
+        located_address: address(&c.located_address),
+        bank_account_name: set(&c.bank_account_name),
+        bank_name: set(&c.bank_name),
+        bank_account_number: set(&c.bank_account_number),
+        updated_at: c.updated_at,
+    }
+}
+
+fn detail_body(v: &UnitView) -> Result<UnitDetail, String> {
+    Ok(UnitDetail {
+        unit: unit_body(&v.unit)?,
+        history: v
+            .history
+            .iter()
+            .map(|h| wire::ReviewEntry {
+                action: h.action.clone(),
+                from: h.from_status.clone(),
+                to: h.to_status.clone(),
+                actor_account_id: h.actor_account_id.clone(),
+                actor_name: v.actor_names.get(&h.actor_account_id).cloned(),
+                department_id: h.department_id.clone(),
+                reason: h.reason.clone(),
+                at: h.at,
             })
-        })
-        .collect();
-    unit["completion"] = v.completion.to_json();
-    unit["attachments"] = v.attachments.iter().map(attachment_json).collect();
-    unit["editable"] = json!(v.editable);
-    unit["return_reason"] = json!(v.return_reason);
-    unit
+            .collect(),
+        completion: completion_body(&v.completion),
+        attachments: v.attachments.iter().map(attachment_body).collect(),
+        editable: v.editable,
+        return_reason: v.return_reason.clone(),
+    })
 }
 
+fn department_body(d: &store::directory::Department) -> Department {
+    Department {
+        id: d.id.clone(),
+        name: d.name.clone(),
+    }
+}
+
+/// The configured departments (any signed-in user).
+#[utoipa::path(get, path = "/api/departments", tag = "units",
+    responses(
+        (status = 200, description = "The departments", body = Departments),
+        (status = 401, response = Unauthorized),
+    ))]
 async fn departments(State(state): State<AppState>, headers: HeaderMap) -> Response {
     answer!(actor(&state, &headers).await);
     match store::directory::departments(&state.db).await {
-        Ok(list) => ok_json(json!({
-            "departments": list
-                .iter()
-                .map(|d| json!({ "id": d.id, "name": d.name }))
-                .collect::<Vec<_>>(),
-        })),
+        Ok(list) => ok_json(Departments {
+            departments: list.iter().map(department_body).collect(),
+        }),
         Err(e) => api_auth::internal(e.into()),
     }
 }
 
+/// Units to review (department reviewers; platform admins see every department).
+#[utoipa::path(get, path = "/api/reviews/units", tag = "units",
+    params(
+        ("state" = Option<String>, Query, description = "registered, pending_review, active, returned, suspended or all (default pending_review)"),
+        ("q" = Option<String>, Query, description = "part of the unit name"),
+        ("page" = Option<i64>, Query, description = "1-based page number (default 1)", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "One page (20 units), newest submission first", body = Page<wire::Unit>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ))]
 async fn review_list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -152,15 +232,23 @@ async fn review_list(
         .unwrap_or(directory::PENDING_REVIEW);
     let q = query.get("q").map(String::as_str).unwrap_or("");
     match review::list_for_review(&state, &actor, status, q, page).await {
-        Ok(p) => ok_json(page_json(
-            p.units.iter().map(unit_json).collect(),
-            p.total,
-            page,
-        )),
+        Ok(p) => {
+            let items = p.units.iter().map(unit_body).collect::<Result<Vec<_>, _>>();
+            let items = answer!(items.map_err(storage_fault));
+            ok_json(page_of_items(items, p.total, page))
+        }
         Err(e) => refused(e),
     }
 }
 
+/// Active units with exactly this full name (any signed-in user).
+#[utoipa::path(get, path = "/api/units/search", tag = "units",
+    params(("name" = String, Query, description = "the unit's full name")),
+    responses(
+        (status = 200, description = "Matching active units; empty when none", body = UnitSearch),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+    ))]
 async fn search(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -169,20 +257,30 @@ async fn search(
     answer!(actor(&state, &headers).await);
     let name = query.get("name").map(String::as_str).unwrap_or("");
     match membership::search_active(&state, name).await {
-        Ok(units) => ok_json(json!({
-            "units": units
+        Ok(units) => ok_json(UnitSearch {
+            units: units
                 .iter()
-                .map(|u| json!({
-                    "id": u.id,
-                    "name": u.name,
-                    "uscc": u.uscc.as_deref().map(directory::mask_uscc),
-                }))
-                .collect::<Vec<_>>(),
-        })),
+                .map(|u| UnitHit {
+                    id: u.id.clone(),
+                    name: u.name.clone(),
+                    uscc: u.uscc.as_deref().map(directory::mask_uscc),
+                })
+                .collect(),
+        }),
         Err(e) => refused(e),
     }
 }
 
+/// The unit, its status, review history, completion and attachments (its admin, its
+/// department's reviewers, platform admins).
+#[utoipa::path(get, path = "/api/units/{org_id}", tag = "units",
+    params(("org_id" = String, Path, description = "the unit's id")),
+    responses(
+        (status = 200, description = "The unit", body = UnitDetail),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn unit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -190,16 +288,31 @@ async fn unit(
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match review::view(&state, &actor, &org_id).await {
-        Ok(v) => ok_json(view_json(&v)),
+        Ok(v) => ok_json(answer!(detail_body(&v).map_err(storage_fault))),
         Err(e) => refused(e),
     }
 }
 
-#[derive(Deserialize, Default)]
-struct SubmitBody {
-    department_id: Option<String>,
-}
-
+/// The unit's admin submits its completion for review (from registered or returned).
+///
+/// The whole completion is validated (every field required, bank account name equal to the
+/// unit name) and every attachment slot must hold at least one file; otherwise 422
+/// `invalid_fields` names each missing or wrong field (attachment slots as
+/// `attachments.business_licence`, `attachments.risk_commitment`, `attachments.bank_permit`).
+/// The department reviewed by is the completion's `department_id`; a `department_id` in the
+/// body (kept for older callers) is stored into the completion first. The body may be empty.
+#[utoipa::path(post, path = "/api/units/{org_id}/submit", tag = "units",
+    params(("org_id" = String, Path, description = "the unit's id")),
+    request_body(content = Option<SubmitRequest>),
+    responses(
+        (status = 200, description = "The unit after the transition", body = wire::Unit),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = InvalidFields),
+    ))]
 async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -207,35 +320,45 @@ async fn submit(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: SubmitBody = if bytes.iter().all(u8::is_ascii_whitespace) {
-        SubmitBody::default()
+    let b: SubmitRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+        SubmitRequest::default()
     } else {
         answer!(body(&bytes).map_err(bad_request))
     };
-    match review::submit(&state, &actor, &org_id, b.department_id.as_deref()).await {
-        Ok(u) => ok_json(unit_json(&u)),
-        Err(e) => refused(e),
-    }
+    unit_answer(review::submit(&state, &actor, &org_id, b.department_id.as_deref()).await)
 }
 
+/// A reviewer of the unit's department approves (pending_review → active).
+#[utoipa::path(post, path = "/api/units/{org_id}/approve", tag = "units",
+    params(("org_id" = String, Path, description = "the unit's id")),
+    responses(
+        (status = 200, description = "The unit after the transition", body = wire::Unit),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn approve(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(org_id): Path<String>,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    match review::approve(&state, &actor, &org_id).await {
-        Ok(u) => ok_json(unit_json(&u)),
-        Err(e) => refused(e),
-    }
+    unit_answer(review::approve(&state, &actor, &org_id).await)
 }
 
-/// The body of a return or suspension: why.
-#[derive(Deserialize)]
-pub(super) struct ReasonBody {
-    pub(super) reason: String,
-}
-
+/// A reviewer of the unit's department returns it with a reason (pending_review → returned).
+#[utoipa::path(post, path = "/api/units/{org_id}/return", tag = "units",
+    params(("org_id" = String, Path, description = "the unit's id")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "The unit after the transition", body = wire::Unit),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn return_unit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -243,50 +366,73 @@ async fn return_unit(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ReasonBody = answer!(body(&bytes).map_err(bad_request));
-    match review::return_unit(&state, &actor, &org_id, &b.reason).await {
-        Ok(u) => ok_json(unit_json(&u)),
-        Err(e) => refused(e),
-    }
+    let b: ReasonRequest = answer!(body(&bytes).map_err(bad_request));
+    unit_answer(review::return_unit(&state, &actor, &org_id, &b.reason).await)
 }
 
-#[derive(Deserialize)]
-struct JoinBody {
-    org_id: String,
-}
-
+/// A natural person picks an active unit; the membership becomes pending and every grant is
+/// cleared.
+#[utoipa::path(post, path = "/api/me/unit", tag = "members",
+    request_body = JoinRequest,
+    responses(
+        (status = 200, description = "Pending membership", body = Joined),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn join(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: JoinBody = answer!(body(&bytes).map_err(bad_request));
+    let b: JoinRequest = answer!(body(&bytes).map_err(bad_request));
     match membership::join(&state, &actor, &b.org_id).await {
-        Ok(u) => ok_json(json!({
-            "org": { "id": u.id, "name": u.name },
-            "membership": directory::PENDING,
-        })),
+        Ok(u) => ok_json(Joined {
+            org: OrgRef {
+                id: u.id,
+                name: u.name,
+            },
+            membership: OrgRole::Pending,
+        }),
         Err(e) => refused(e),
     }
 }
 
-fn member_json(state: &AppState, m: &MemberRow) -> Value {
+fn member_body(state: &AppState, m: &MemberRow) -> Member {
     let a = &m.account;
     let open =
         |field, sealed: &Option<String>| sealed.as_deref().and_then(|s| state.pii.open(field, s));
-    let mobile =
-        open(PiiField::Mobile, &a.mobile_sealed).map(|m| tongyi_shared::mask::mask_mobile(&m));
-    let email = open(PiiField::Email, &a.email_sealed).map(|e| mask_email(&e));
-    json!({
-        "account_id": a.id,
-        "username": a.login_name,
-        "name": a.display_name,
-        "mobile": mobile,
-        "email": email,
-        "status": a.status,
-        "status_label": if a.is_active() { "已启用" } else { "已禁用" },
-        "membership": membership::membership_state(a),
-        "grants": m.grants,
-    })
+    Member {
+        account_id: a.id.clone(),
+        username: a.login_name.clone(),
+        name: a.display_name.clone(),
+        mobile: open(PiiField::Mobile, &a.mobile_sealed)
+            .map(|m| tongyi_shared::mask::mask_mobile(&m)),
+        email: open(PiiField::Email, &a.email_sealed).map(|e| mask_email(&e)),
+        status: a.status.clone(),
+        status_label: if a.is_active() {
+            "已启用"
+        } else {
+            "已禁用"
+        }
+        .to_owned(),
+        membership: membership::membership_state(a).and_then(OrgRole::parse),
+        grants: m.grants.clone(),
+    }
 }
 
+/// The unit's members, pending ones included (its admin, platform admins).
+#[utoipa::path(get, path = "/api/units/{org_id}/members", tag = "members",
+    params(
+        ("org_id" = String, Path, description = "the unit's id"),
+        ("q" = Option<String>, Query, description = "part of the login name or name"),
+        ("page" = Option<i64>, Query, description = "1-based page number (default 1)", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "One page (20 members) by login name", body = Page<Member>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ))]
 async fn members(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -297,8 +443,8 @@ async fn members(
     let page = answer!(page_of(&query).map_err(bad_request));
     let q = query.get("q").map(String::as_str).unwrap_or("");
     match membership::members(&state, &actor, &org_id, q, page).await {
-        Ok(p) => ok_json(page_json(
-            p.members.iter().map(|m| member_json(&state, m)).collect(),
+        Ok(p) => ok_json(page_of_items(
+            p.members.iter().map(|m| member_body(&state, m)).collect(),
             p.total,
             page,
         )),
@@ -306,6 +452,19 @@ async fn members(
     }
 }
 
+/// The unit's admin accepts a pending member (pending → member).
+#[utoipa::path(post, path = "/api/units/{org_id}/members/{account_id}/approve", tag = "members",
+    params(
+        ("org_id" = String, Path, description = "the unit's id"),
+        ("account_id" = String, Path, description = "the member's account id"),
+    ),
+    responses(
+        (status = 200, description = "Accepted", body = Membership),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn approve_member(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -313,16 +472,32 @@ async fn approve_member(
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match membership::approve(&state, &actor, &org_id, &account_id).await {
-        Ok(()) => ok_json(json!({ "membership": directory::MEMBER })),
+        Ok(()) => ok_json(Membership {
+            membership: OrgRole::Member,
+        }),
         Err(e) => refused(e),
     }
 }
 
-#[derive(Deserialize)]
-struct GrantsBody {
-    grants: Vec<String>,
-}
-
+/// Sets the member's grants exactly (the unit's admin, platform admins; never one's own).
+///
+/// Revoking a grant ends the member's sessions at that subsystem at once (back-channel logout,
+/// refresh and access tokens at those clients revoked); new tokens carry the new grants. A
+/// pending member has no grants.
+#[utoipa::path(put, path = "/api/units/{org_id}/members/{account_id}/grants", tag = "members",
+    params(
+        ("org_id" = String, Path, description = "the unit's id"),
+        ("account_id" = String, Path, description = "the member's account id"),
+    ),
+    request_body = GrantsRequest,
+    responses(
+        (status = 200, description = "The grants now held, and what changed", body = GrantChange),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn set_grants(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -330,43 +505,73 @@ async fn set_grants(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: GrantsBody = answer!(body(&bytes).map_err(bad_request));
+    let b: GrantsRequest = answer!(body(&bytes).map_err(bad_request));
     match membership::set_grants(&state, &actor, &org_id, &account_id, &b.grants).await {
-        Ok(c) => ok_json(json!({
-            "grants": c.grants,
-            "added": c.added,
-            "removed": c.removed,
-        })),
+        Ok(c) => ok_json(GrantChange {
+            grants: c.grants,
+            added: c.added,
+            removed: c.removed,
+        }),
         Err(e) => refused(e),
     }
 }
 
+/// The choice lists of the unit completion form (any signed-in user); `cities` lists a
+/// city's districts (none: free text).
+#[utoipa::path(get, path = "/api/completion/choices", tag = "completion",
+    responses(
+        (status = 200, description = "The choices", body = Choices),
+        (status = 401, response = Unauthorized),
+    ))]
 async fn choices(State(state): State<AppState>, headers: HeaderMap) -> Response {
     answer!(actor(&state, &headers).await);
     let departments = match store::directory::departments(&state.db).await {
         Ok(list) => list,
         Err(e) => return api_auth::internal(e.into()),
     };
-    ok_json(json!({
-        "legal_person_natures": LEGAL_PERSON_NATURES,
-        "entity_types": completion::entity_type_labels(),
-        "cities": CITIES
+    let strings = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    ok_json(Choices {
+        legal_person_natures: strings(&LEGAL_PERSON_NATURES),
+        entity_types: strings(&completion::entity_type_labels()),
+        cities: CITIES
             .iter()
-            .map(|(name, districts)| json!({ "name": name, "districts": districts }))
-            .collect::<Vec<_>>(),
-        "departments": departments
+            .map(|(name, districts)| City {
+                name: (*name).to_owned(),
+                districts: strings(districts),
+            })
+            .collect(),
+        departments: departments.iter().map(department_body).collect(),
+        attachment_slots: attachments::SLOTS
             .iter()
-            .map(|d| json!({ "id": d.id, "name": d.name }))
-            .collect::<Vec<_>>(),
-        "attachment_slots": attachments::SLOTS
-            .iter()
-            .map(|(slot, label)| json!({ "slot": slot, "label": label, "required": true }))
-            .collect::<Vec<_>>(),
-        "max_file_bytes": MAX_FILE_BYTES,
-        "genders": GENDERS,
-    }))
+            .map(|(slot, label)| AttachmentSlot {
+                slot: (*slot).to_owned(),
+                label: (*label).to_owned(),
+                required: true,
+            })
+            .collect(),
+        max_file_bytes: MAX_FILE_BYTES as u64,
+        genders: strings(&GENDERS),
+    })
 }
 
+/// The unit's admin saves the completion (partial allowed) while the unit is registered or
+/// returned.
+///
+/// Every field is optional on save; a field present and non-empty is checked and refused with
+/// a field-level message when wrong. Absent fields keep their stored value; a field sent as ""
+/// is cleared. Mobile, email and bank account number are sealed at rest.
+#[utoipa::path(put, path = "/api/units/{org_id}/completion", tag = "completion",
+    params(("org_id" = String, Path, description = "the unit's id")),
+    request_body = CompletionInput,
+    responses(
+        (status = 200, description = "The unit after saving", body = UnitDetail),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = InvalidFields),
+    ))]
 async fn save_completion(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -376,7 +581,7 @@ async fn save_completion(
     let actor = answer!(actor(&state, &headers).await);
     let input: CompletionInput = answer!(body(&bytes).map_err(bad_request));
     match review::save_completion(&state, &actor, &org_id, &input).await {
-        Ok(v) => ok_json(view_json(&v)),
+        Ok(v) => ok_json(answer!(detail_body(&v).map_err(storage_fault))),
         Err(e) => refused(e),
     }
 }
@@ -386,6 +591,15 @@ async fn unit_of(state: &AppState, org_id: &str) -> Result<UnitRecord, Response>
     review::unit(state, org_id).await.map_err(refused)
 }
 
+/// The unit's attachments (its admin, its department's reviewers, platform admins).
+#[utoipa::path(get, path = "/api/units/{org_id}/attachments", tag = "completion",
+    params(("org_id" = String, Path, description = "the unit's id")),
+    responses(
+        (status = 200, description = "Every attachment, by slot then upload time", body = Attachments),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn list_attachments(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -394,9 +608,9 @@ async fn list_attachments(
     let actor = answer!(actor(&state, &headers).await);
     let unit = answer!(unit_of(&state, &org_id).await);
     match attachments::list(&state, &actor, &unit).await {
-        Ok(list) => ok_json(json!({
-            "attachments": list.iter().map(attachment_json).collect::<Vec<_>>(),
-        })),
+        Ok(list) => ok_json(Attachments {
+            attachments: list.iter().map(attachment_body).collect(),
+        }),
         Err(e) => refused(e),
     }
 }
@@ -433,6 +647,31 @@ async fn read_limited(mut body: Body, max: usize) -> Result<Vec<u8>, Response> {
 /// How much of an oversized upload is read (and dropped) before the connection is given up.
 const DRAIN_BYTES: usize = 4 * MAX_FILE_BYTES;
 
+/// The unit's admin uploads one file into a slot (while registered or returned).
+///
+/// The request body is the file itself (any Content-Type; the type is decided by the content:
+/// PDF, JPEG or PNG). At most 10 MB (10485760 bytes): a larger body is cut off while reading
+/// and refused with 413 `file_too_large`. A file whose name ends in .pdf, .jpg, .jpeg or .png
+/// must have that content: a `.pdf` that is really a PNG is refused with 415 `type_mismatch`.
+/// Other content is 415 `unsupported_type`. The file is sealed at rest; a refused upload
+/// stores nothing.
+#[utoipa::path(post, path = "/api/units/{org_id}/attachments/{slot}", tag = "completion",
+    params(
+        ("org_id" = String, Path, description = "the unit's id"),
+        ("slot" = String, Path, description = "business_licence, risk_commitment or bank_permit"),
+        ("filename" = String, Query, description = "the original file name (shown in lists, used in downloads), 1–200 characters"),
+    ),
+    request_body(content = inline(FileBytes), content_type = "application/octet-stream", description = "the file"),
+    responses(
+        (status = 201, description = "Stored", body = wire::Attachment),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, description = "`file_too_large`: more than 10 MB (文件不能超过 10 MB)", body = ErrorBody),
+        (status = 415, description = "`unsupported_type` (只能上传 PDF、JPG 或 PNG 文件) or `type_mismatch` (文件内容与扩展名不符)", body = ErrorBody),
+    ))]
 async fn upload_attachment(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -452,11 +691,28 @@ async fn upload_attachment(
     let data = answer!(read_limited(upload, MAX_FILE_BYTES).await);
     let filename = query.get("filename").map(String::as_str).unwrap_or("");
     match attachments::upload(&state, &actor, &unit, &slot, filename, data).await {
-        Ok(a) => json_with(StatusCode::CREATED, attachment_json(&a)),
+        Ok(a) => json_with(StatusCode::CREATED, attachment_body(&a)),
         Err(e) => refused(e),
     }
 }
 
+/// Downloads one attachment (its unit's admin, its department's reviewers, platform admins).
+#[utoipa::path(get, path = "/api/units/{org_id}/attachments/file/{attachment_id}", tag = "completion",
+    params(
+        ("org_id" = String, Path, description = "the unit's id"),
+        ("attachment_id" = String, Path, description = "the attachment's id"),
+    ),
+    responses(
+        (status = 200, description = "The file, with its content type and `Content-Disposition: attachment`",
+            content(
+                (inline(FileBytes) = "application/pdf"),
+                (inline(FileBytes) = "image/jpeg"),
+                (inline(FileBytes) = "image/png"),
+            )),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn download_attachment(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -490,6 +746,19 @@ async fn download_attachment(
     res
 }
 
+/// The unit's admin deletes an attachment (while registered or returned).
+#[utoipa::path(delete, path = "/api/units/{org_id}/attachments/file/{attachment_id}", tag = "completion",
+    params(
+        ("org_id" = String, Path, description = "the unit's id"),
+        ("attachment_id" = String, Path, description = "the attachment's id"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn delete_attachment(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -503,6 +772,21 @@ async fn delete_attachment(
     }
 }
 
+/// A platform admin suspends an active unit (active → suspended).
+///
+/// New tokens of the unit's accounts carry no grants while it is suspended, and their sessions
+/// at every subsystem end at once (back-channel logout). Recorded in the history.
+#[utoipa::path(post, path = "/api/units/{org_id}/suspend", tag = "units",
+    params(("org_id" = String, Path, description = "the unit's id")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "The unit after the transition", body = wire::Unit),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn suspend(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -510,25 +794,39 @@ async fn suspend(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: ReasonBody = answer!(body(&bytes).map_err(bad_request));
-    match review::suspend(&state, &actor, &org_id, &b.reason).await {
-        Ok(u) => ok_json(unit_json(&u)),
-        Err(e) => refused(e),
-    }
+    let b: ReasonRequest = answer!(body(&bytes).map_err(bad_request));
+    unit_answer(review::suspend(&state, &actor, &org_id, &b.reason).await)
 }
 
+/// A platform admin reactivates a suspended unit (suspended → active).
+#[utoipa::path(post, path = "/api/units/{org_id}/reactivate", tag = "units",
+    params(("org_id" = String, Path, description = "the unit's id")),
+    responses(
+        (status = 200, description = "The unit after the transition", body = wire::Unit),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 async fn reactivate(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(org_id): Path<String>,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    match review::reactivate(&state, &actor, &org_id).await {
-        Ok(u) => ok_json(unit_json(&u)),
-        Err(e) => refused(e),
-    }
+    unit_answer(review::reactivate(&state, &actor, &org_id).await)
 }
 
+/// The subsystems enabled for the unit (its admin, its department's reviewers, platform
+/// admins).
+#[utoipa::path(get, path = "/api/units/{org_id}/subsystems", tag = "subsystems",
+    params(("org_id" = String, Path, description = "the unit's id")),
+    responses(
+        (status = 200, description = "Every registered subsystem and whether it is enabled for the unit", body = UnitSubsystems),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn unit_subsystems(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -537,21 +835,35 @@ async fn unit_subsystems(
     let actor = answer!(actor(&state, &headers).await);
     let unit = answer!(unit_of(&state, &org_id).await);
     match subsystems::of_unit(&state, &actor, &unit).await {
-        Ok(list) => ok_json(json!({
-            "subsystems": list
-                .iter()
-                .map(|s| json!({ "code": s.code, "name": s.name, "enabled": s.enabled }))
-                .collect::<Vec<_>>(),
-        })),
+        Ok(list) => ok_json(UnitSubsystems {
+            subsystems: list
+                .into_iter()
+                .map(|s| UnitSubsystem {
+                    code: s.code,
+                    name: s.name,
+                    enabled: s.enabled,
+                })
+                .collect(),
+        }),
         Err(e) => refused(e),
     }
 }
 
-#[derive(Deserialize)]
-struct SubsystemsBody {
-    subsystems: Vec<String>,
-}
-
+/// A platform admin sets the subsystems enabled for the unit exactly.
+///
+/// The enabled subsystems are the grants of the unit's own admin account(s). On department
+/// approval every registered subsystem is enabled. Disabling one also removes it from every
+/// member (back-channel logout of those sessions).
+#[utoipa::path(put, path = "/api/units/{org_id}/subsystems", tag = "subsystems",
+    params(("org_id" = String, Path, description = "the unit's id")),
+    request_body = EnabledSubsystems,
+    responses(
+        (status = 200, description = "Now enabled", body = EnabledSubsystems),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn set_unit_subsystems(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -559,28 +871,34 @@ async fn set_unit_subsystems(
     bytes: Bytes,
 ) -> Response {
     let actor = answer!(actor(&state, &headers).await);
-    let b: SubsystemsBody = answer!(body(&bytes).map_err(bad_request));
+    let b: EnabledSubsystems = answer!(body(&bytes).map_err(bad_request));
     match subsystems::set_for_unit(&state, &actor, &org_id, &b.subsystems).await {
-        Ok(codes) => ok_json(json!({ "subsystems": codes })),
+        Ok(codes) => ok_json(EnabledSubsystems { subsystems: codes }),
         Err(e) => refused(e),
     }
 }
 
+/// The registered subsystems for the launcher (any signed-in user).
+#[utoipa::path(get, path = "/api/subsystems", tag = "subsystems",
+    responses(
+        (status = 200, description = "Subsystem clients (clients with a subsystem code, enabled), by code", body = Launcher),
+        (status = 401, response = Unauthorized),
+    ))]
 async fn launcher(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let actor = answer!(actor(&state, &headers).await);
     match subsystems::launcher(&state, &actor).await {
-        Ok(list) => ok_json(json!({
-            "subsystems": list
-                .iter()
-                .map(|s| json!({
-                    "code": s.code,
-                    "name": s.name,
-                    "initiate_login_uri": s.initiate_login_uri,
-                    "granted": s.granted,
-                    "how_to_get": s.how_to_get,
-                }))
-                .collect::<Vec<_>>(),
-        })),
+        Ok(list) => ok_json(Launcher {
+            subsystems: list
+                .into_iter()
+                .map(|s| LauncherEntry {
+                    code: s.code,
+                    name: s.name,
+                    initiate_login_uri: s.initiate_login_uri,
+                    granted: s.granted,
+                    how_to_get: s.how_to_get.map(str::to_owned),
+                })
+                .collect(),
+        }),
         Err(e) => refused(e),
     }
 }

@@ -14,10 +14,12 @@ use axum::{
     Router,
 };
 use serde::Deserialize;
-use serde_json::json;
-use tongyi_shared::validate::{Mobile, Uscc};
+use tongyi_shared::{
+    api::legacy::{LegacyRecord, LegacyRecords},
+    validate::{Mobile, Uscc},
+};
 
-use super::{api_auth, auth, csrf, pages};
+use super::{api_auth, auth, csrf, openapi::Unauthorized, pages};
 use crate::{
     accounts::captcha,
     error::AppResult,
@@ -267,31 +269,36 @@ pub async fn bind_submit(
     render_bind(&state, &headers, view)
 }
 
-/// `GET /api/me/legacy-records`: the legacy records linked to the caller's account.
+/// The legacy records linked to the caller's account, for subsystems (docs/integration.md §8).
+///
+/// A record reaches an account by the import, by 老用户绑定, or when the person or unit
+/// registers anew with the same document or USCC. No personal data is returned.
+#[utoipa::path(get, path = "/api/me/legacy-records", tag = "legacy",
+    responses(
+        (status = 200, description = "The records, by link time", body = LegacyRecords),
+        (status = 401, response = Unauthorized),
+    ))]
 async fn records_api(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (account, _) = match api_auth::caller(&state, &headers).await {
         Ok(c) => c,
         Err(res) => return res,
     };
     match store::legacy::records_of_account(&state.db, &account.id).await {
-        Ok(records) => {
-            let items: Vec<_> = records
-                .iter()
-                .map(|r| {
-                    json!({
-                        "source": r.source,
-                        "kind": r.kind,
-                        "legacy_id": r.legacy_id,
-                        "user_type": r.user_type,
-                        "outcome": r.outcome,
-                        "linked_via": r.linked_via,
-                        "linked_at": r.linked_at,
-                        "subsystems": r.subsystems,
-                    })
+        Ok(records) => api_auth::ok_json(LegacyRecords {
+            records: records
+                .into_iter()
+                .map(|r| LegacyRecord {
+                    source: r.source,
+                    kind: r.kind,
+                    legacy_id: r.legacy_id,
+                    user_type: r.user_type,
+                    outcome: r.outcome,
+                    linked_via: r.linked_via,
+                    linked_at: r.linked_at,
+                    subsystems: r.subsystems,
                 })
-                .collect();
-            api_auth::ok_json(json!({ "records": items }))
-        }
+                .collect(),
+        }),
         Err(e) => api_auth::internal(e.into()),
     }
 }

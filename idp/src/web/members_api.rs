@@ -2,9 +2,9 @@
 //! unit. Bearer access tokens of a user (verified like at UserInfo); the caller must be
 //! `org_role = admin` of the member's unit, or a platform admin, and never the member itself.
 //!
-//! `POST /api/members/{account_id}/password-reset | disable | enable` → 200 `{"status": …}`;
-//! errors `{"error": …}`: 401 `invalid_token`, 403 `forbidden`, 404 `not_found`,
-//! 409 `no_mobile` (reset only), 502 `sms_failed` (reset only).
+//! `POST /api/members/{account_id}/password-reset | disable | enable` → 200
+//! [`MemberStatus`]; errors [`ErrorBody`]: 401 `invalid_token`, 403 `forbidden`, 404
+//! `not_found`, 409 `no_mobile` (reset only), 502 `sms_failed` (reset only).
 
 use axum::{
     extract::{Path, State},
@@ -13,12 +13,18 @@ use axum::{
     routing::post,
     Json, Router,
 };
-use serde_json::json;
-use tongyi_shared::org::OrgRole;
+use tongyi_shared::{
+    api::{
+        error::ErrorBody,
+        members::{MemberOutcome, MemberStatus},
+    },
+    org::OrgRole,
+};
 
 use super::{
     api_auth::{self, internal},
     auth::PLATFORM_ADMIN,
+    openapi::{Forbidden, NotFound, Unauthorized},
 };
 use crate::{
     accounts::{
@@ -34,6 +40,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/members/{account_id}/password-reset", post(reset))
         .route("/api/members/{account_id}/disable", post(disable))
         .route("/api/members/{account_id}/enable", post(enable))
+}
+
+/// The answer of a done action. Without `Cache-Control: no-store`, as these answers always were.
+fn done(status: MemberOutcome) -> Response {
+    Json(MemberStatus { status }).into_response()
 }
 
 fn json_error(status: StatusCode, error: &str) -> Response {
@@ -74,6 +85,19 @@ async fn authorize(
     Ok((actor, member))
 }
 
+/// The member's unit admin (or a platform admin) resets its password: a temporary password
+/// goes by SMS to its reserved mobile (e-mail delivery is not built), and the next login must
+/// change it.
+#[utoipa::path(post, path = "/api/members/{account_id}/password-reset", tag = "members",
+    params(("account_id" = String, Path, description = "the member's account id")),
+    responses(
+        (status = 200, description = "`password_reset`", body = MemberStatus),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`no_mobile`: the member has no reserved mobile", body = ErrorBody),
+        (status = 502, description = "`sms_failed`: the SMS could not be sent", body = ErrorBody),
+    ))]
 async fn reset(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -84,13 +108,23 @@ async fn reset(
         Err(res) => return res,
     };
     match admin_reset(&state, &actor.id, &member).await {
-        Ok(()) => Json(json!({ "status": "password_reset" })).into_response(),
+        Ok(()) => done(MemberOutcome::PasswordReset),
         Err(ResetError::NoMobile) => json_error(StatusCode::CONFLICT, "no_mobile"),
         Err(ResetError::Delivery) => json_error(StatusCode::BAD_GATEWAY, "sms_failed"),
         Err(ResetError::Internal(e)) => internal(e),
     }
 }
 
+/// The member's unit admin (or a platform admin) disables it (已禁用); its sessions end
+/// everywhere.
+#[utoipa::path(post, path = "/api/members/{account_id}/disable", tag = "members",
+    params(("account_id" = String, Path, description = "the member's account id")),
+    responses(
+        (status = 200, description = "`disabled`", body = MemberStatus),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn disable(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -101,11 +135,20 @@ async fn disable(
         Err(res) => return res,
     };
     match status::disable(&state, Some(&actor.id), &member.id).await {
-        Ok(_) => Json(json!({ "status": "disabled" })).into_response(),
+        Ok(_) => done(MemberOutcome::Disabled),
         Err(e) => internal(e),
     }
 }
 
+/// Enables a disabled member again (已启用).
+#[utoipa::path(post, path = "/api/members/{account_id}/enable", tag = "members",
+    params(("account_id" = String, Path, description = "the member's account id")),
+    responses(
+        (status = 200, description = "`enabled`", body = MemberStatus),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ))]
 async fn enable(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -116,7 +159,7 @@ async fn enable(
         Err(res) => return res,
     };
     match status::enable(&state, Some(&actor.id), &member.id).await {
-        Ok(_) => Json(json!({ "status": "enabled" })).into_response(),
+        Ok(_) => done(MemberOutcome::Enabled),
         Err(e) => internal(e),
     }
 }

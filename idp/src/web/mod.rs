@@ -19,6 +19,7 @@ pub mod legacy;
 pub mod login;
 pub mod members_api;
 pub mod multipart;
+pub mod openapi;
 pub mod pages;
 pub mod password;
 pub mod people_api;
