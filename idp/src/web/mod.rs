@@ -14,6 +14,7 @@ pub mod csrf;
 pub mod dev_captcha;
 pub mod dev_outbox;
 pub mod directory_api;
+pub mod extract;
 pub mod health;
 pub mod legacy;
 pub mod login;
