@@ -5,7 +5,7 @@
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::Response,
     routing::{delete, get, post, put},
     Router,
@@ -16,7 +16,8 @@ use tongyi_shared::api::admin::{
 };
 use tongyi_shared::api::units::Department;
 
-use super::api_auth::{actor, answer, bad_request, body, json_with, no_content, ok_json, refused};
+use super::api_auth::{answer, bad_request, body, json_with, no_content, ok_json, refused};
+use super::extract::ApiCaller;
 use super::openapi::{Conflict, Forbidden, InvalidFields, NotFound, Unauthorized};
 use crate::{
     directory::admin,
@@ -82,8 +83,7 @@ fn department_body(d: crate::store::directory::Department) -> Department {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
     ))]
-async fn departments(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
+async fn departments(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Response {
     match admin::departments(&state, &actor).await {
         Ok(list) => ok_json(AdminDepartments {
             departments: list
@@ -112,10 +112,9 @@ async fn departments(State(state): State<AppState>, headers: HeaderMap) -> Respo
     ))]
 async fn create_department(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: DepartmentInput = answer!(body(&bytes).map_err(bad_request));
     match admin::create_department(&state, &actor, &b.id, &b.name).await {
         Ok(d) => json_with(StatusCode::CREATED, department_body(d)),
@@ -136,11 +135,10 @@ async fn create_department(
     ))]
 async fn rename_department(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(department_id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: DepartmentInput = answer!(body(&bytes).map_err(bad_request));
     match admin::rename_department(&state, &actor, &department_id, &b.name).await {
         Ok(d) => ok_json(department_body(d)),
@@ -160,10 +158,9 @@ async fn rename_department(
     ))]
 async fn delete_department(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(department_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     match admin::delete_department(&state, &actor, &department_id).await {
         Ok(()) => no_content(),
         Err(e) => refused(e),
@@ -181,10 +178,9 @@ async fn delete_department(
     ))]
 async fn reviewers(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(department_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     match admin::reviewers(&state, &actor, &department_id).await {
         Ok(list) => ok_json(Reviewers {
             reviewers: list.iter().map(account_ref).collect(),
@@ -205,11 +201,10 @@ async fn reviewers(
     ))]
 async fn add_reviewer(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(department_id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: ReviewerInput = answer!(body(&bytes).map_err(bad_request));
     match admin::add_reviewer(&state, &actor, &department_id, &b.username).await {
         Ok(a) => json_with(StatusCode::CREATED, account_ref(&a)),
@@ -231,10 +226,9 @@ async fn add_reviewer(
     ))]
 async fn remove_reviewer(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path((department_id, account_id)): Path<(String, String)>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     match admin::remove_reviewer(&state, &actor, &department_id, &account_id).await {
         Ok(()) => no_content(),
         Err(e) => refused(e),
@@ -265,8 +259,7 @@ fn client_body(c: &Client) -> ClientInfo {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
     ))]
-async fn clients(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
+async fn clients(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Response {
     match admin::clients(&state, &actor).await {
         Ok(list) => ok_json(Clients {
             clients: list.iter().map(client_body).collect(),
@@ -286,10 +279,9 @@ async fn clients(State(state): State<AppState>, headers: HeaderMap) -> Response 
     ))]
 async fn client(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(client_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     match admin::client(&state, &actor, &client_id).await {
         Ok(c) => ok_json(client_body(&c)),
         Err(e) => refused(e),
@@ -309,10 +301,9 @@ async fn client(
     ))]
 async fn create_client(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: ClientInput = answer!(body(&bytes).map_err(bad_request));
     let def = SeedClient {
         client_id: b.client_id,
@@ -356,11 +347,10 @@ async fn create_client(
     ))]
 async fn update_client(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(client_id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: ClientPatch = answer!(body(&bytes).map_err(bad_request));
     let change = MetadataChange {
         name: b.name,
@@ -387,10 +377,9 @@ async fn update_client(
     ))]
 async fn rotate_secret(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(client_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     match admin::rotate_secret(&state, &actor, &client_id).await {
         Ok(client_secret) => ok_json(RotatedSecret {
             client_id,
@@ -411,10 +400,9 @@ async fn rotate_secret(
     ))]
 async fn disable_client(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(client_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     match admin::set_client_enabled(&state, &actor, &client_id, false).await {
         Ok(c) => ok_json(client_body(&c)),
         Err(e) => refused(e),
@@ -432,10 +420,9 @@ async fn disable_client(
     ))]
 async fn enable_client(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(client_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     match admin::set_client_enabled(&state, &actor, &client_id, true).await {
         Ok(c) => ok_json(client_body(&c)),
         Err(e) => refused(e),

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use axum::{
     body::{Body, Bytes, HttpBody},
     extract::{Path, Query, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, put},
     Router,
@@ -30,9 +30,10 @@ use tongyi_shared::{
 };
 
 use super::api_auth::{
-    self, actor, answer, bad_request, body, json_with, no_content, ok_json, page_of, page_of_items,
+    self, answer, bad_request, body, json_with, no_content, ok_json, page_of, page_of_items,
     refused,
 };
+use super::extract::ApiCaller;
 use super::openapi::{
     BadRequest, Conflict, FileBytes, Forbidden, InvalidFields, NotFound, Unauthorized,
 };
@@ -195,8 +196,7 @@ fn department_body(d: &store::directory::Department) -> Department {
         (status = 200, description = "The departments", body = Departments),
         (status = 401, response = Unauthorized),
     ))]
-async fn departments(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    answer!(actor(&state, &headers).await);
+async fn departments(State(state): State<AppState>, _caller: ApiCaller) -> Response {
     match store::directory::departments(&state.db).await {
         Ok(list) => ok_json(Departments {
             departments: list.iter().map(department_body).collect(),
@@ -220,10 +220,9 @@ async fn departments(State(state): State<AppState>, headers: HeaderMap) -> Respo
     ))]
 async fn review_list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let page = answer!(page_of(&query).map_err(bad_request));
     let status = query
         .get("state")
@@ -251,10 +250,9 @@ async fn review_list(
     ))]
 async fn search(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: ApiCaller,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    answer!(actor(&state, &headers).await);
     let name = query.get("name").map(String::as_str).unwrap_or("");
     match membership::search_active(&state, name).await {
         Ok(units) => ok_json(UnitSearch {
@@ -283,10 +281,9 @@ async fn search(
     ))]
 async fn unit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     match review::view(&state, &actor, &org_id).await {
         Ok(v) => ok_json(answer!(detail_body(&v).map_err(storage_fault))),
         Err(e) => refused(e),
@@ -315,11 +312,10 @@ async fn unit(
     ))]
 async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: SubmitRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
         SubmitRequest::default()
     } else {
@@ -340,10 +336,9 @@ async fn submit(
     ))]
 async fn approve(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     unit_answer(review::approve(&state, &actor, &org_id).await)
 }
 
@@ -361,11 +356,10 @@ async fn approve(
     ))]
 async fn return_unit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: ReasonRequest = answer!(body(&bytes).map_err(bad_request));
     unit_answer(review::return_unit(&state, &actor, &org_id, &b.reason).await)
 }
@@ -382,8 +376,11 @@ async fn return_unit(
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     ))]
-async fn join(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
+async fn join(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    bytes: Bytes,
+) -> Response {
     let b: JoinRequest = answer!(body(&bytes).map_err(bad_request));
     match membership::join(&state, &actor, &b.org_id).await {
         Ok(u) => ok_json(Joined {
@@ -435,11 +432,10 @@ fn member_body(state: &AppState, m: &MemberRow) -> Member {
     ))]
 async fn members(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let page = answer!(page_of(&query).map_err(bad_request));
     let q = query.get("q").map(String::as_str).unwrap_or("");
     match membership::members(&state, &actor, &org_id, q, page).await {
@@ -467,10 +463,9 @@ async fn members(
     ))]
 async fn approve_member(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path((org_id, account_id)): Path<(String, String)>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     match membership::approve(&state, &actor, &org_id, &account_id).await {
         Ok(()) => ok_json(Membership {
             membership: OrgRole::Member,
@@ -500,11 +495,10 @@ async fn approve_member(
     ))]
 async fn set_grants(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path((org_id, account_id)): Path<(String, String)>,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: GrantsRequest = answer!(body(&bytes).map_err(bad_request));
     match membership::set_grants(&state, &actor, &org_id, &account_id, &b.grants).await {
         Ok(c) => ok_json(GrantChange {
@@ -523,8 +517,7 @@ async fn set_grants(
         (status = 200, description = "The choices", body = Choices),
         (status = 401, response = Unauthorized),
     ))]
-async fn choices(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    answer!(actor(&state, &headers).await);
+async fn choices(State(state): State<AppState>, _caller: ApiCaller) -> Response {
     let departments = match store::directory::departments(&state.db).await {
         Ok(list) => list,
         Err(e) => return api_auth::internal(e.into()),
@@ -574,11 +567,10 @@ async fn choices(State(state): State<AppState>, headers: HeaderMap) -> Response 
     ))]
 async fn save_completion(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let input: CompletionInput = answer!(body(&bytes).map_err(bad_request));
     match review::save_completion(&state, &actor, &org_id, &input).await {
         Ok(v) => ok_json(answer!(detail_body(&v).map_err(storage_fault))),
@@ -602,10 +594,9 @@ async fn unit_of(state: &AppState, org_id: &str) -> Result<UnitRecord, Response>
     ))]
 async fn list_attachments(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let unit = answer!(unit_of(&state, &org_id).await);
     match attachments::list(&state, &actor, &unit).await {
         Ok(list) => ok_json(Attachments {
@@ -674,12 +665,11 @@ const DRAIN_BYTES: usize = 4 * MAX_FILE_BYTES;
     ))]
 async fn upload_attachment(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path((org_id, slot)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
     upload: Body,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let unit = answer!(unit_of(&state, &org_id).await);
     // Who may upload and whether the unit takes files is known before the body is read.
     if let Err(e) = actor
@@ -715,10 +705,9 @@ async fn upload_attachment(
     ))]
 async fn download_attachment(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path((org_id, attachment_id)): Path<(String, String)>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let unit = answer!(unit_of(&state, &org_id).await);
     let (a, data) = match attachments::download(&state, &actor, &unit, &attachment_id).await {
         Ok(found) => found,
@@ -761,10 +750,9 @@ async fn download_attachment(
     ))]
 async fn delete_attachment(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path((org_id, attachment_id)): Path<(String, String)>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let unit = answer!(unit_of(&state, &org_id).await);
     match attachments::delete(&state, &actor, &unit, &attachment_id).await {
         Ok(()) => no_content(),
@@ -789,11 +777,10 @@ async fn delete_attachment(
     ))]
 async fn suspend(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: ReasonRequest = answer!(body(&bytes).map_err(bad_request));
     unit_answer(review::suspend(&state, &actor, &org_id, &b.reason).await)
 }
@@ -810,10 +797,9 @@ async fn suspend(
     ))]
 async fn reactivate(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     unit_answer(review::reactivate(&state, &actor, &org_id).await)
 }
 
@@ -829,10 +815,9 @@ async fn reactivate(
     ))]
 async fn unit_subsystems(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let unit = answer!(unit_of(&state, &org_id).await);
     match subsystems::of_unit(&state, &actor, &unit).await {
         Ok(list) => ok_json(UnitSubsystems {
@@ -866,11 +851,10 @@ async fn unit_subsystems(
     ))]
 async fn set_unit_subsystems(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: EnabledSubsystems = answer!(body(&bytes).map_err(bad_request));
     match subsystems::set_for_unit(&state, &actor, &org_id, &b.subsystems).await {
         Ok(codes) => ok_json(EnabledSubsystems { subsystems: codes }),
@@ -884,8 +868,7 @@ async fn set_unit_subsystems(
         (status = 200, description = "Subsystem clients (clients with a subsystem code, enabled), by code", body = Launcher),
         (status = 401, response = Unauthorized),
     ))]
-async fn launcher(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
+async fn launcher(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Response {
     match subsystems::launcher(&state, &actor).await {
         Ok(list) => ok_json(Launcher {
             subsystems: list

@@ -3,11 +3,11 @@
 //! code), and `GET /api/me/legacy-records` (the caller's linked legacy records, for
 //! subsystems, with the user's Bearer access token).
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
 
 use askama::Template;
 use axum::{
-    extract::{ConnectInfo, Query, RawForm, State},
+    extract::{Query, State},
     http::{HeaderMap, StatusCode},
     response::Response,
     routing::get,
@@ -19,16 +19,21 @@ use tongyi_shared::{
     validate::{Mobile, Uscc},
 };
 
-use super::{api_auth, auth, csrf, openapi::Unauthorized, pages};
+use super::{
+    api_auth, csrf,
+    extract::{ApiCaller, ClientAddr, CsrfForm, SignedIn},
+    openapi::Unauthorized,
+    pages,
+};
 use crate::{
     accounts::captcha,
+    directory::Actor,
     error::AppResult,
     legacy::{
         binding::{self, BindError},
         lookup::{self, FoundRecord, LookupAnswer, LookupQuery},
         rows::UserType,
     },
-    oidc::form::Params,
     state::AppState,
     store,
 };
@@ -117,13 +122,11 @@ pub async fn lookup_page(
 
 pub async fn lookup_submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> AppResult<Response> {
-    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
-    csrf::check(&state, &headers, form.get("csrf"))?;
-    let get = |name: &str| form.get(name).unwrap_or("").trim();
+    let get = |name: &str| form.get(name).map_or("", |v| v.trim());
     let unit = get("kind") != "person";
     let identifier = get("identifier");
     let mut view = LookupView {
@@ -172,8 +175,6 @@ struct BindPage<'a> {
     bound: Option<String>,
 }
 
-const HERE: &str = "/legacy/bind";
-
 #[derive(Default)]
 struct BindView<'a> {
     declarant: bool,
@@ -205,8 +206,11 @@ fn render_bind(state: &AppState, headers: &HeaderMap, v: BindView<'_>) -> AppRes
     Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
 }
 
-pub async fn bind_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    auth::require(&state, &headers, HERE).await?;
+pub async fn bind_page(
+    State(state): State<AppState>,
+    _user: SignedIn,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     render_bind(
         &state,
         &headers,
@@ -219,14 +223,12 @@ pub async fn bind_page(State(state): State<AppState>, headers: HeaderMap) -> App
 
 pub async fn bind_submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
+    user: SignedIn,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> AppResult<Response> {
-    let user = auth::require(&state, &headers, HERE).await?;
-    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
-    csrf::check(&state, &headers, form.get("csrf"))?;
-    let get = |name: &str| form.get(name).unwrap_or("").trim();
+    let get = |name: &str| form.get(name).map_or("", |v| v.trim());
     let user_type = UserType::parse(get("user_type")).unwrap_or(UserType::Declarant);
     let mut view = BindView {
         declarant: user_type == UserType::Declarant,
@@ -278,11 +280,10 @@ pub async fn bind_submit(
         (status = 200, description = "The records, by link time", body = LegacyRecords),
         (status = 401, response = Unauthorized),
     ))]
-async fn records_api(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (account, _) = match api_auth::caller(&state, &headers).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
+async fn records_api(
+    State(state): State<AppState>,
+    ApiCaller(Actor { account, .. }): ApiCaller,
+) -> Response {
     match store::legacy::records_of_account(&state.db, &account.id).await {
         Ok(records) => api_auth::ok_json(LegacyRecords {
             records: records

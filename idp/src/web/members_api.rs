@@ -8,7 +8,7 @@
 
 use axum::{
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     routing::post,
     Json, Router,
@@ -24,6 +24,7 @@ use tongyi_shared::{
 use super::{
     api_auth::{self, internal},
     auth::PLATFORM_ADMIN,
+    extract::ApiCaller,
     openapi::{Forbidden, NotFound, Unauthorized},
 };
 use crate::{
@@ -31,6 +32,7 @@ use crate::{
         recovery::{admin_reset, ResetError},
         status,
     },
+    directory::Actor,
     state::AppState,
     store::{self, accounts::Account},
 };
@@ -61,10 +63,13 @@ fn json_error(status: StatusCode, error: &str) -> Response {
 /// The caller (by its access token) and the member it may act on, or the error response.
 async fn authorize(
     state: &AppState,
-    headers: &HeaderMap,
+    ApiCaller(caller): ApiCaller,
     member_id: &str,
 ) -> Result<(Account, Account), Response> {
-    let (actor, roles) = api_auth::caller(state, headers).await?;
+    let Actor {
+        account: actor,
+        roles,
+    } = caller;
     let Some(member) = store::accounts::find_by_id(&state.db, member_id)
         .await
         .map_err(|e| internal(e.into()))?
@@ -100,10 +105,10 @@ async fn authorize(
     ))]
 async fn reset(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: ApiCaller,
     Path(account_id): Path<String>,
 ) -> Response {
-    let (actor, member) = match authorize(&state, &headers, &account_id).await {
+    let (actor, member) = match authorize(&state, caller, &account_id).await {
         Ok(pair) => pair,
         Err(res) => return res,
     };
@@ -127,10 +132,10 @@ async fn reset(
     ))]
 async fn disable(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: ApiCaller,
     Path(account_id): Path<String>,
 ) -> Response {
-    let (actor, member) = match authorize(&state, &headers, &account_id).await {
+    let (actor, member) = match authorize(&state, caller, &account_id).await {
         Ok(pair) => pair,
         Err(res) => return res,
     };
@@ -151,10 +156,10 @@ async fn disable(
     ))]
 async fn enable(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: ApiCaller,
     Path(account_id): Path<String>,
 ) -> Response {
-    let (actor, member) = match authorize(&state, &headers, &account_id).await {
+    let (actor, member) = match authorize(&state, caller, &account_id).await {
         Ok(pair) => pair,
         Err(res) => return res,
     };

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::{
     body::Bytes,
     extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::Response,
     routing::{get, post},
     Router,
@@ -25,9 +25,10 @@ use tongyi_shared::{
 };
 
 use super::api_auth::{
-    actor, answer, bad_request, body, json_with, ok_json, page_of, page_of_items, refused,
+    answer, bad_request, body, json_with, ok_json, page_of, page_of_items, refused,
 };
 use super::directory_api::{storage_fault, unit_body};
+use super::extract::ApiCaller;
 use super::openapi::{BadRequest, Conflict, Forbidden, InvalidFields, NotFound, Unauthorized};
 use crate::{
     accounts::profile::mask_email,
@@ -102,8 +103,7 @@ fn profile_body(state: &AppState, actor: &Actor, v: &ProfileView) -> PersonProfi
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
     ))]
-async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
+async fn profile(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Response {
     match person::profile(&state, &actor).await {
         Ok(v) => ok_json(profile_body(&state, &actor, &v)),
         Err(e) => refused(e),
@@ -120,8 +120,11 @@ async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Response 
         (status = 403, response = Forbidden),
         (status = 422, response = InvalidFields),
     ))]
-async fn save_profile(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
+async fn save_profile(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    bytes: Bytes,
+) -> Response {
     let input: ProfileInput = answer!(body(&bytes).map_err(bad_request));
     match person::save_profile(&state, &actor, &input).await {
         Ok(v) => ok_json(profile_body(&state, &actor, &v)),
@@ -146,10 +149,9 @@ async fn save_profile(State(state): State<AppState>, headers: HeaderMap, bytes: 
     ))]
 async fn register_unit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let input: UnitRegistration = answer!(body(&bytes).map_err(bad_request));
     match person::register_unit(&state, &actor, &input).await {
         Ok(u) => {
@@ -218,8 +220,7 @@ async fn expert_answer(state: &AppState, v: crate::directory::DirResult<ExpertVi
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
     ))]
-async fn my_expert(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
+async fn my_expert(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Response {
     let v = expert::mine(&state, &actor).await;
     expert_answer(&state, v).await
 }
@@ -237,10 +238,9 @@ async fn my_expert(State(state): State<AppState>, headers: HeaderMap) -> Respons
     ))]
 async fn submit_expert(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let input: ExpertInput = answer!(body(&bytes).map_err(bad_request));
     let v = expert::submit(&state, &actor, &input).await;
     expert_answer(&state, v).await
@@ -260,10 +260,9 @@ async fn submit_expert(
     ))]
 async fn experts(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let page = answer!(page_of(&query).map_err(bad_request));
     let status = query
         .get("state")
@@ -296,10 +295,9 @@ async fn experts(
     ))]
 async fn approve_expert(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(account_id): Path<String>,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let v = expert::decide(&state, &actor, &account_id, None).await;
     expert_answer(&state, v).await
 }
@@ -318,11 +316,10 @@ async fn approve_expert(
     ))]
 async fn reject_expert(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ApiCaller(actor): ApiCaller,
     Path(account_id): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    let actor = answer!(actor(&state, &headers).await);
     let b: ReasonRequest = answer!(body(&bytes).map_err(bad_request));
     let v = expert::decide(&state, &actor, &account_id, Some(&b.reason)).await;
     expert_answer(&state, v).await
