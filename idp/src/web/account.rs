@@ -2,11 +2,9 @@
 //! mobile and a one-time login name, the 信息更新记录, and the account's login sessions with
 //! sign-out buttons. Every page needs a signed-in account; every form carries the CSRF token.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::{
-    extract::{ConnectInfo, RawForm, State},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -19,6 +17,7 @@ use tongyi_shared::{
     validate::IdDocumentType,
 };
 
+use super::extract::{ClientAddr, CsrfForm, FormFields, SignedIn};
 use super::{auth, csrf, pages};
 use crate::{
     accounts::{
@@ -26,7 +25,6 @@ use crate::{
         sessions,
     },
     error::AppResult,
-    oidc::form::Params,
     state::AppState,
     store::{self, identities::OrgPersonRole},
 };
@@ -64,8 +62,7 @@ struct OverviewPage {
     realname_verified: bool,
 }
 
-async fn overview(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let user = auth::require(&state, &headers, "/account").await?;
+async fn overview(State(state): State<AppState>, user: SignedIn) -> AppResult<Response> {
     let a = &user.account;
     let (mobile, email) = store::identities::contact_of(&state.pii, a);
     let mut rows = vec![
@@ -186,8 +183,11 @@ async fn render_edit(
     Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
 }
 
-async fn edit_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let user = auth::require(&state, &headers, "/account/edit").await?;
+async fn edit_page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     render_edit(
         &state,
         &headers,
@@ -200,13 +200,11 @@ async fn edit_page(State(state): State<AppState>, headers: HeaderMap) -> AppResu
 
 async fn edit_submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
+    user: SignedIn,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    CsrfForm(form): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    let user = auth::require(&state, &headers, "/account/edit").await?;
-    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
-    csrf::check(&state, &headers, form.get("csrf"))?;
     let text = |k: &str| form.get(k).unwrap_or("").trim().to_owned();
     let mut page = EditPage {
         email: text("email"),
@@ -288,8 +286,7 @@ struct HistoryPage {
     rows: Vec<HistoryRow>,
 }
 
-async fn history(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let user = auth::require(&state, &headers, "/account/history").await?;
+async fn history(State(state): State<AppState>, user: SignedIn) -> AppResult<Response> {
     let updates = store::info_updates::for_account(&state.db, &user.account.id, 200).await?;
     let rows = updates
         .into_iter()
@@ -395,19 +392,20 @@ async fn render_sessions(
     ))
 }
 
-async fn sessions_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let user = auth::require(&state, &headers, "/account/sessions").await?;
+async fn sessions_page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     render_sessions(&state, &headers, &user, None).await
 }
 
 async fn sessions_submit(
     State(state): State<AppState>,
+    user: SignedIn,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    CsrfForm(form): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    let user = auth::require(&state, &headers, "/account/sessions").await?;
-    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
-    csrf::check(&state, &headers, form.get("csrf"))?;
     let current = user.session.session.sid.clone();
     let notice = match form.get("action").unwrap_or("") {
         "end_others" => {

@@ -1,11 +1,9 @@
 //! Appeal pages: the public filing form `/appeal` (multipart, with images, captcha and an SMS
 //! code to the contact mobile) and the platform admins' review `/admin/appeals`.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::{
-    extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, Query, RawForm, State},
+    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
@@ -17,6 +15,7 @@ use tongyi_shared::{
     validate::{IdDocumentType, Mobile},
 };
 
+use super::extract::{ClientAddr, CsrfForm, FormFields, PlatformAdmin};
 use super::{auth, csrf, multipart, pages};
 use crate::{
     accounts::{
@@ -29,7 +28,6 @@ use crate::{
         uploads::MAX_IMAGE_BYTES,
     },
     error::{AppError, AppResult},
-    oidc::form::Params,
     state::AppState,
     store,
 };
@@ -117,7 +115,7 @@ struct AppealDone;
 
 async fn appeal_submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
     body: Multipart,
 ) -> AppResult<Response> {
@@ -235,10 +233,9 @@ struct PageQuery {
 
 async fn admin_list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: PlatformAdmin,
     Query(q): Query<PageQuery>,
 ) -> AppResult<Response> {
-    auth::require_admin(&state, &headers, "/admin/appeals").await?;
     let page = q.page.unwrap_or(1).max(1);
     let (list, total) =
         store::appeals::pending(&state.db, &state.pii, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
@@ -363,22 +360,20 @@ async fn render_detail(
 
 async fn admin_detail(
     State(state): State<AppState>,
+    _admin: PlatformAdmin,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    auth::require_admin(&state, &headers, &format!("/admin/appeals/{id}")).await?;
     render_detail(&state, &headers, &id, None, None).await
 }
 
 async fn admin_decide(
     State(state): State<AppState>,
+    PlatformAdmin(admin): PlatformAdmin,
     headers: HeaderMap,
     Path(id): Path<String>,
-    RawForm(body): RawForm,
+    CsrfForm(form): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    let admin = auth::require_admin(&state, &headers, &format!("/admin/appeals/{id}")).await?;
-    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
-    csrf::check(&state, &headers, form.get("csrf"))?;
     let result = match form.get("action").unwrap_or("") {
         "approve" => appeal::approve(&state, &id, &admin.account.id).await,
         "reject" => {

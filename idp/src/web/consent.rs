@@ -2,11 +2,12 @@
 
 use askama::Template;
 use axum::{
-    extract::{RawForm, State},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::Response,
 };
 
+use super::extract::{CsrfForm, FormFields};
 use super::{csrf, pages};
 use crate::{
     error::{AppError, AppResult},
@@ -15,7 +16,6 @@ use crate::{
             error_redirect, load_pending, pending_key, proceed, save_pending, PendingAuthorization,
         },
         client::Client,
-        form::Params,
         session,
     },
     state::AppState,
@@ -66,10 +66,8 @@ pub fn consent_page(
 pub async fn consent_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    CsrfForm(form): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
-    csrf::check(&state, &headers, form.get("csrf"))?;
     let req = form.get("req").unwrap_or("");
     let mut pending = load_pending(&state, req).await?;
     let client = state.client(&pending.client_id).await?.ok_or_else(|| {

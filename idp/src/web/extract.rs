@@ -12,7 +12,10 @@ use axum::{
     http::request::Parts,
     response::{IntoResponse, Response},
 };
-use serde::de::{value::MapDeserializer, DeserializeOwned};
+use serde::{
+    de::{value::MapDeserializer, DeserializeOwned},
+    Deserialize,
+};
 
 use super::{api_auth, auth, csrf};
 use crate::{directory::Actor, error::AppError, state::AppState};
@@ -84,6 +87,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
                 )
                 .into_response()
             })
+    }
+}
+
+/// The fields of a form whose handler reads them by name, one at a time (as the pages did
+/// before there were typed forms).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct FormFields(HashMap<String, String>);
+
+impl FormFields {
+    /// A field; empty values are absent (see [`CsrfForm`]).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
     }
 }
 

@@ -8,11 +8,11 @@
 //! A form posted without `account_type` (older pages, tools) logs in by login name only, of
 //! either type.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use askama::Template;
 use axum::{
-    extract::{ConnectInfo, Query, RawForm, State},
+    extract::{Query, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -21,6 +21,7 @@ use axum::{
 use serde::Deserialize;
 use tongyi_shared::{claims::AccountType, validate::Mobile};
 
+use super::extract::{ClientAddr, CsrfForm, FormFields};
 use super::{cookies, csrf, pages};
 use crate::{
     accounts::{
@@ -35,7 +36,6 @@ use crate::{
     error::AppResult,
     oidc::{
         authorize::{load_pending, save_pending},
-        form::Params,
         logout, session,
     },
     state::AppState,
@@ -234,7 +234,7 @@ async fn client_name(state: &AppState, req: &str) -> Option<String> {
 
 pub async fn login_page(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> AppResult<Response> {
@@ -259,13 +259,11 @@ pub async fn login_page(
 
 pub async fn login_submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    CsrfForm(form): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
     // A form with repeated fields is treated as empty: it then fails the CSRF check.
-    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
-    csrf::check(&state, &headers, form.get("csrf"))?;
     let req = form.get("req").unwrap_or("");
     let next = super::auth::local_path(form.get("next").unwrap_or("")).unwrap_or("");
     let typed = form.get("account_type").and_then(AccountType::parse);
@@ -303,7 +301,7 @@ pub async fn login_submit(
 async fn password_submit(
     state: &AppState,
     headers: &HeaderMap,
-    form: &Params,
+    form: &FormFields,
     typed: Option<AccountType>,
     view: View,
     req: &str,
@@ -364,7 +362,7 @@ async fn password_submit(
 async fn sms_submit(
     state: &AppState,
     headers: &HeaderMap,
-    form: &Params,
+    form: &FormFields,
     view: View,
     req: &str,
     next: &str,

@@ -19,6 +19,7 @@ use tongyi_shared::{
     validate::IdDocumentType,
 };
 
+use super::extract::SignedIn;
 use super::{auth, csrf, multipart, pages};
 use crate::{
     accounts::{
@@ -156,8 +157,11 @@ async fn render_status(
     Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
 }
 
-async fn status_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let user = auth::require(&state, &headers, HERE).await?;
+async fn status_page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     render_status(
         &state,
         &headers,

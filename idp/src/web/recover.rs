@@ -4,17 +4,16 @@
 //! USCC for a legal entity) → the password is set and every session of the account ends.
 //! Any mismatch gets one message: "信息不匹配或验证码错误".
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::{
-    extract::{ConnectInfo, Query, RawForm, State},
+    extract::{Query, State},
     http::{HeaderMap, StatusCode},
     response::Response,
 };
 use serde::Deserialize;
 use tongyi_shared::{claims::AccountType, validate::Mobile};
 
+use super::extract::{ClientAddr, CsrfForm, FormFields};
 use super::{csrf, pages};
 use crate::{
     accounts::{
@@ -23,7 +22,6 @@ use crate::{
         recovery::{recover_password, request_recovery_code, PasswordError, RecoveryClaim},
     },
     error::AppResult,
-    oidc::form::Params,
     state::AppState,
 };
 
@@ -184,12 +182,10 @@ pub async fn recover_page(
 
 pub async fn recover_submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    CsrfForm(form): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    let form = Params::parse(&body).unwrap_or_else(|_| Params::empty());
-    csrf::check(&state, &headers, form.get("csrf"))?;
     let ip = peer.ip();
     let get = |name: &str| form.get(name).unwrap_or("").trim();
     let mut kept = Kept {

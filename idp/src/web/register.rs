@@ -3,11 +3,11 @@
 //! submit buttons of the same form (`action=…`) that come back with the values kept and a note
 //! next to the field. Passwords are never put back into a form.
 
-use std::{collections::HashMap, net::SocketAddr};
+use std::collections::HashMap;
 
 use askama::Template;
 use axum::{
-    extract::{ConnectInfo, Query, RawForm, State},
+    extract::{Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
@@ -16,6 +16,7 @@ use axum::{
 use serde::Deserialize;
 use tongyi_shared::validate::IdDocumentType;
 
+use super::extract::{ClientAddr, CsrfForm, FormFields};
 use super::{csrf, pages};
 use crate::{
     accounts::{
@@ -27,7 +28,6 @@ use crate::{
         },
     },
     error::AppResult,
-    oidc::form::Params,
     state::AppState,
 };
 
@@ -510,29 +510,29 @@ async fn quick_page(State(state): State<AppState>, headers: HeaderMap) -> AppRes
 
 async fn legal_entity_submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    CsrfForm(params): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    submit(&state, peer, &headers, &body, Form::LegalEntity).await
+    submit(&state, peer, &headers, &params, Form::LegalEntity).await
 }
 
 async fn person_submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    CsrfForm(params): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    submit(&state, peer, &headers, &body, Form::Person).await
+    submit(&state, peer, &headers, &params, Form::Person).await
 }
 
 async fn quick_submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    CsrfForm(params): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    submit(&state, peer, &headers, &body, Form::Quick).await
+    submit(&state, peer, &headers, &params, Form::Quick).await
 }
 
 fn document(s: &FormState, f: register::DocumentFields) -> DocumentInput {
@@ -556,14 +556,11 @@ struct Done {
 
 async fn submit(
     state: &AppState,
-    peer: SocketAddr,
+    peer: ClientAddr,
     headers: &HeaderMap,
-    body: &[u8],
+    params: &FormFields,
     form: Form,
 ) -> AppResult<Response> {
-    // A form with repeated fields is treated as empty: it then fails the CSRF check.
-    let params = Params::parse(body).unwrap_or_else(|_| Params::empty());
-    csrf::check(state, headers, params.get("csrf"))?;
     let ip = peer.ip();
     let mut s = FormState::default();
     for name in field_names(form) {
@@ -732,7 +729,7 @@ struct AvailableQuery {
 /// `{"field": …, "available": bool, "message": …}`.
 async fn available(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     Query(q): Query<AvailableQuery>,
 ) -> AppResult<Response> {
     let Some(what) = Checkable::parse(&q.field) else {
