@@ -3,10 +3,10 @@
 //! third-party page cannot log people out. `post_logout_redirect_uri` must be registered
 //! exactly for the client the hint (or `client_id`) names.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::{
-    extract::{ConnectInfo, RawForm, RawQuery, State},
+    extract::{RawForm, RawQuery, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -18,7 +18,7 @@ use crate::{
     error::{AppError, AppResult},
     state::AppState,
     store,
-    web::{cookies, csrf, pages},
+    web::{cookies, csrf, extract::ClientAddr, pages},
 };
 
 #[derive(Deserialize)]
@@ -44,7 +44,7 @@ fn bad(message: &str) -> AppError {
 
 pub async fn logout_get(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
@@ -55,7 +55,7 @@ pub async fn logout_get(
 
 pub async fn logout_post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> AppResult<Response> {
@@ -146,7 +146,7 @@ async fn handle(
 /// The confirmation form posts back here with the original parameters.
 pub async fn logout_confirm(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> AppResult<Response> {

@@ -3,7 +3,6 @@
 //! [`crate::directory::admin`].
 
 use axum::{
-    body::Bytes,
     extract::{Path, State},
     http::StatusCode,
     response::Response,
@@ -16,8 +15,8 @@ use tongyi_shared::api::admin::{
 };
 use tongyi_shared::api::units::Department;
 
-use super::api_auth::{answer, bad_request, body, json_with, no_content, ok_json, refused};
-use super::extract::ApiCaller;
+use super::api_auth::{json_with, no_content, ok_json, refused};
+use super::extract::{ApiBody, ApiCaller};
 use super::openapi::{Conflict, Forbidden, InvalidFields, NotFound, Unauthorized};
 use crate::{
     directory::admin,
@@ -113,9 +112,8 @@ async fn departments(State(state): State<AppState>, ApiCaller(actor): ApiCaller)
 async fn create_department(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<DepartmentInput>,
 ) -> Response {
-    let b: DepartmentInput = answer!(body(&bytes).map_err(bad_request));
     match admin::create_department(&state, &actor, &b.id, &b.name).await {
         Ok(d) => json_with(StatusCode::CREATED, department_body(d)),
         Err(e) => refused(e),
@@ -137,9 +135,8 @@ async fn rename_department(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
     Path(department_id): Path<String>,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<DepartmentInput>,
 ) -> Response {
-    let b: DepartmentInput = answer!(body(&bytes).map_err(bad_request));
     match admin::rename_department(&state, &actor, &department_id, &b.name).await {
         Ok(d) => ok_json(department_body(d)),
         Err(e) => refused(e),
@@ -203,9 +200,8 @@ async fn add_reviewer(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
     Path(department_id): Path<String>,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<ReviewerInput>,
 ) -> Response {
-    let b: ReviewerInput = answer!(body(&bytes).map_err(bad_request));
     match admin::add_reviewer(&state, &actor, &department_id, &b.username).await {
         Ok(a) => json_with(StatusCode::CREATED, account_ref(&a)),
         Err(e) => refused(e),
@@ -302,9 +298,8 @@ async fn client(
 async fn create_client(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<ClientInput>,
 ) -> Response {
-    let b: ClientInput = answer!(body(&bytes).map_err(bad_request));
     let def = SeedClient {
         client_id: b.client_id,
         name: b.name,
@@ -349,9 +344,8 @@ async fn update_client(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
     Path(client_id): Path<String>,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<ClientPatch>,
 ) -> Response {
-    let b: ClientPatch = answer!(body(&bytes).map_err(bad_request));
     let change = MetadataChange {
         name: b.name,
         redirect_uris: b.redirect_uris,

@@ -33,7 +33,7 @@ use super::api_auth::{
     self, answer, bad_request, body, json_with, no_content, ok_json, page_of, page_of_items,
     refused,
 };
-use super::extract::ApiCaller;
+use super::extract::{ApiBody, ApiCaller};
 use super::openapi::{
     BadRequest, Conflict, FileBytes, Forbidden, InvalidFields, NotFound, Unauthorized,
 };
@@ -358,9 +358,8 @@ async fn return_unit(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<ReasonRequest>,
 ) -> Response {
-    let b: ReasonRequest = answer!(body(&bytes).map_err(bad_request));
     unit_answer(review::return_unit(&state, &actor, &org_id, &b.reason).await)
 }
 
@@ -379,9 +378,8 @@ async fn return_unit(
 async fn join(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<JoinRequest>,
 ) -> Response {
-    let b: JoinRequest = answer!(body(&bytes).map_err(bad_request));
     match membership::join(&state, &actor, &b.org_id).await {
         Ok(u) => ok_json(Joined {
             org: OrgRef {
@@ -497,9 +495,8 @@ async fn set_grants(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
     Path((org_id, account_id)): Path<(String, String)>,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<GrantsRequest>,
 ) -> Response {
-    let b: GrantsRequest = answer!(body(&bytes).map_err(bad_request));
     match membership::set_grants(&state, &actor, &org_id, &account_id, &b.grants).await {
         Ok(c) => ok_json(GrantChange {
             grants: c.grants,
@@ -569,9 +566,8 @@ async fn save_completion(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
-    bytes: Bytes,
+    ApiBody(input): ApiBody<CompletionInput>,
 ) -> Response {
-    let input: CompletionInput = answer!(body(&bytes).map_err(bad_request));
     match review::save_completion(&state, &actor, &org_id, &input).await {
         Ok(v) => ok_json(answer!(detail_body(&v).map_err(storage_fault))),
         Err(e) => refused(e),
@@ -779,9 +775,8 @@ async fn suspend(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<ReasonRequest>,
 ) -> Response {
-    let b: ReasonRequest = answer!(body(&bytes).map_err(bad_request));
     unit_answer(review::suspend(&state, &actor, &org_id, &b.reason).await)
 }
 
@@ -853,9 +848,8 @@ async fn set_unit_subsystems(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
     Path(org_id): Path<String>,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<EnabledSubsystems>,
 ) -> Response {
-    let b: EnabledSubsystems = answer!(body(&bytes).map_err(bad_request));
     match subsystems::set_for_unit(&state, &actor, &org_id, &b.subsystems).await {
         Ok(codes) => ok_json(EnabledSubsystems { subsystems: codes }),
         Err(e) => refused(e),

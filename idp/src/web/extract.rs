@@ -6,6 +6,7 @@
 use std::{collections::HashMap, net::SocketAddr};
 
 use axum::{
+    body::Bytes,
     extract::{
         rejection::ExtensionRejection, ConnectInfo, FromRequest, FromRequestParts, RawForm, Request,
     },
@@ -113,6 +114,23 @@ fn fields_of(body: &[u8]) -> Option<HashMap<String, String>> {
     }
     fields.retain(|_, v: &mut String| !v.is_empty());
     Some(fields)
+}
+
+/// The JSON body of an API request, deserialized into `T`; a body that is not is answered 400
+/// `invalid_request` in the APIs' JSON error shape.
+pub struct ApiBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        api_auth::body(&bytes)
+            .map(ApiBody)
+            .map_err(api_auth::bad_request)
+    }
 }
 
 /// The address of the client. Today the peer of the TCP connection; the one place where

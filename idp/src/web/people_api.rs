@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use axum::{
-    body::Bytes,
     extract::{Path, Query, State},
     http::StatusCode,
     response::Response,
@@ -24,11 +23,9 @@ use tongyi_shared::{
     mask::mask_mobile,
 };
 
-use super::api_auth::{
-    answer, bad_request, body, json_with, ok_json, page_of, page_of_items, refused,
-};
+use super::api_auth::{answer, bad_request, json_with, ok_json, page_of, page_of_items, refused};
 use super::directory_api::{storage_fault, unit_body};
-use super::extract::ApiCaller;
+use super::extract::{ApiBody, ApiCaller};
 use super::openapi::{BadRequest, Conflict, Forbidden, InvalidFields, NotFound, Unauthorized};
 use crate::{
     accounts::profile::mask_email,
@@ -123,9 +120,8 @@ async fn profile(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> 
 async fn save_profile(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
-    bytes: Bytes,
+    ApiBody(input): ApiBody<ProfileInput>,
 ) -> Response {
-    let input: ProfileInput = answer!(body(&bytes).map_err(bad_request));
     match person::save_profile(&state, &actor, &input).await {
         Ok(v) => ok_json(profile_body(&state, &actor, &v)),
         Err(e) => refused(e),
@@ -150,9 +146,8 @@ async fn save_profile(
 async fn register_unit(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
-    bytes: Bytes,
+    ApiBody(input): ApiBody<UnitRegistration>,
 ) -> Response {
-    let input: UnitRegistration = answer!(body(&bytes).map_err(bad_request));
     match person::register_unit(&state, &actor, &input).await {
         Ok(u) => {
             let unit = Unit {
@@ -239,9 +234,8 @@ async fn my_expert(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -
 async fn submit_expert(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
-    bytes: Bytes,
+    ApiBody(input): ApiBody<ExpertInput>,
 ) -> Response {
-    let input: ExpertInput = answer!(body(&bytes).map_err(bad_request));
     let v = expert::submit(&state, &actor, &input).await;
     expert_answer(&state, v).await
 }
@@ -318,9 +312,8 @@ async fn reject_expert(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
     Path(account_id): Path<String>,
-    bytes: Bytes,
+    ApiBody(b): ApiBody<ReasonRequest>,
 ) -> Response {
-    let b: ReasonRequest = answer!(body(&bytes).map_err(bad_request));
     let v = expert::decide(&state, &actor, &account_id, Some(&b.reason)).await;
     expert_answer(&state, v).await
 }
