@@ -3,8 +3,6 @@
 //! code), and `GET /api/me/legacy-records` (the caller's linked legacy records, for
 //! subsystems, with the user's Bearer access token).
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::{
     extract::{Query, State},
@@ -21,7 +19,7 @@ use tongyi_shared::{
 
 use super::{
     api_auth, csrf,
-    extract::{ApiCaller, ClientAddr, CsrfForm, SignedIn},
+    extract::{ApiCaller, ClientAddr, CsrfForm, FormFields, SignedIn},
     openapi::Unauthorized,
     pages,
 };
@@ -124,9 +122,9 @@ pub async fn lookup_submit(
     State(state): State<AppState>,
     peer: ClientAddr,
     headers: HeaderMap,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    let get = |name: &str| form.get(name).map_or("", |v| v.trim());
+    let get = |name: &str| form.get(name).unwrap_or("").trim();
     let unit = get("kind") != "person";
     let identifier = get("identifier");
     let mut view = LookupView {
@@ -226,9 +224,9 @@ pub async fn bind_submit(
     peer: ClientAddr,
     user: SignedIn,
     headers: HeaderMap,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    let get = |name: &str| form.get(name).map_or("", |v| v.trim());
+    let get = |name: &str| form.get(name).unwrap_or("").trim();
     let user_type = UserType::parse(get("user_type")).unwrap_or(UserType::Declarant);
     let mut view = BindView {
         declarant: user_type == UserType::Declarant,
