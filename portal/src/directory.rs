@@ -84,30 +84,14 @@ impl UserApi<'_> {
         query: &[(&str, &str)],
         body: Option<&B>,
     ) -> Result<T, Error> {
-        let token = self
-            .rp
-            .access_token(self.session)
-            .await
-            .map_err(|e| match e {
-                RpError::SessionEnded => Error::SignInRequired,
-                other => Error::Rp(other),
-            })?;
-        let mut req = self
-            .dir
-            .http
-            .request(method, format!("{}{path}", self.dir.base))
-            .bearer_auth(token.secret());
+        let mut req = self.request(method, path).await?;
         if !query.is_empty() {
             req = req.query(query);
         }
         if let Some(body) = body {
             req = req.json(body);
         }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| Error::Unavailable(format!("directory API: {e}")))?;
-        self.answer(res).await
+        self.answer(dispatch(req).await?).await
     }
 
     /// Sends a prepared request (a multipart upload) with the user's token.
@@ -117,49 +101,36 @@ impl UserApi<'_> {
         path: &str,
         build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<T, Error> {
-        let token = self
-            .rp
-            .access_token(self.session)
-            .await
-            .map_err(|e| match e {
-                RpError::SessionEnded => Error::SignInRequired,
-                other => Error::Rp(other),
-            })?;
-        let req = self
-            .dir
-            .http
-            .request(method, format!("{}{path}", self.dir.base))
-            .bearer_auth(token.secret());
-        let res = build(req)
-            .send()
-            .await
-            .map_err(|e| Error::Unavailable(format!("directory API: {e}")))?;
-        self.answer(res).await
+        let req = build(self.request(method, path).await?);
+        self.answer(dispatch(req).await?).await
     }
 
     /// A raw GET whose body the caller streams on (attachment downloads).
     pub async fn get_raw(&self, path: &str) -> Result<reqwest::Response, Error> {
-        let token = self
-            .rp
-            .access_token(self.session)
-            .await
-            .map_err(|e| match e {
-                RpError::SessionEnded => Error::SignInRequired,
-                other => Error::Rp(other),
-            })?;
-        let res = self
-            .dir
-            .http
-            .get(format!("{}{path}", self.dir.base))
-            .bearer_auth(token.secret())
-            .send()
-            .await
-            .map_err(|e| Error::Unavailable(format!("directory API: {e}")))?;
+        let res = dispatch(self.request(Method::GET, path).await?).await?;
         if res.status().is_success() {
             Ok(res)
         } else {
             Err(self.refusal(res).await)
         }
+    }
+
+    /// A request to the directory API carrying the user's access token (refreshed first when
+    /// it is about to expire; an ended session asks for a new sign-in).
+    async fn request(&self, method: Method, path: &str) -> Result<reqwest::RequestBuilder, Error> {
+        let token = self
+            .rp
+            .access_token(self.session)
+            .await
+            .map_err(|e| match e {
+                RpError::SessionEnded => Error::SignInRequired,
+                other => Error::Rp(other),
+            })?;
+        Ok(self
+            .dir
+            .http
+            .request(method, format!("{}{path}", self.dir.base))
+            .bearer_auth(token.secret()))
     }
 
     async fn answer<T: DeserializeOwned>(&self, res: reqwest::Response) -> Result<T, Error> {
@@ -448,28 +419,20 @@ impl UserApi<'_> {
 
     /// A call answered with 204 and no body.
     async fn send_no_content(&self, method: Method, path: &str) -> Result<(), Error> {
-        let token = self
-            .rp
-            .access_token(self.session)
-            .await
-            .map_err(|e| match e {
-                RpError::SessionEnded => Error::SignInRequired,
-                other => Error::Rp(other),
-            })?;
-        let res = self
-            .dir
-            .http
-            .request(method, format!("{}{path}", self.dir.base))
-            .bearer_auth(token.secret())
-            .send()
-            .await
-            .map_err(|e| Error::Unavailable(format!("directory API: {e}")))?;
+        let res = dispatch(self.request(method, path).await?).await?;
         if res.status().is_success() {
             Ok(())
         } else {
             Err(self.refusal(res).await)
         }
     }
+}
+
+/// Sends a request; a transport failure means the IdP is unreachable.
+async fn dispatch(req: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
+    req.send()
+        .await
+        .map_err(|e| Error::Unavailable(format!("directory API: {e}")))
 }
 
 /// What a unit admin does to a member through the members API.
