@@ -102,7 +102,18 @@ impl From<sqlx::Error> for AppError {
 
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
-        AppError::Internal(e.to_string())
+        crate::Failure::from(e).into()
+    }
+}
+
+/// The one place where a failure of the domain becomes a response. An outage is answered
+/// like any other internal failure for now.
+impl From<crate::Failure> for AppError {
+    fn from(e: crate::Failure) -> Self {
+        match e {
+            crate::Failure::Unavailable(m) => AppError::Internal(m),
+            crate::Failure::Internal(m) => AppError::Internal(m),
+        }
     }
 }
 

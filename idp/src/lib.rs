@@ -1,23 +1,23 @@
 //! The Tongyi identity provider as a library: [`build_app`] turns a [`Config`] into a router
 //! plus background jobs. `main.rs` and the tests both start the IdP through it.
 
-pub mod accounts;
-pub mod audit;
 pub mod cli;
-pub mod config;
-pub mod directory;
 pub mod error;
 pub mod legacy;
 pub mod memory;
 pub mod oidc;
-pub mod providers;
-pub mod seed;
 pub mod state;
 pub mod web;
 
 /// The storage layer, its own crate so that it cannot reach up into HTTP or the domain; kept
 /// under these paths so that the rest of the IdP reads as before.
 pub use tongyi_idp_store::{self as store, clock, crypto, pii};
+
+/// The domain and the protocol services, their own crate so that they cannot reach up into
+/// HTTP; kept under these paths so that web/, the endpoints and the tests read as before.
+pub use tongyi_idp_core::{
+    accounts, audit, config, directory, failure, providers, seed, services, Failure, Services,
+};
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -82,7 +82,8 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         .await
         .map_err(StartError::Seed)?;
     }
-    let state = AppState::new(Arc::new(config), db, store, keys, clock, sms, pii, realname);
+    let services = Services::new(Arc::new(config), db, store, keys, clock, sms, pii, realname);
+    let state = AppState::new(services);
     let router = Router::new()
         .merge(oidc::router())
         .merge(web::router())

@@ -7,7 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-const PLATFORM_ADMIN: &str = "platform_admin";
+/// The platform administrator's role, as accounts hold it.
+pub const PLATFORM_ADMIN: &str = "platform_admin";
 const EXPERT: &str = "expert";
 /// The role prefix of a department's reviewers: `department_reviewer:{department_id}`.
 pub const DEPARTMENT_REVIEWER_PREFIX: &str = "department_reviewer:";

@@ -1,16 +1,10 @@
-//! Legacy accounts (SPEC §5, issue 6), free of HTTP: the bulk import of older systems'
-//! exports with the four outcomes of seed 004 (`import`, `rows`, `outcome`), imported
-//! password hashes upgraded at the first login (`hashes`, `credentials`), the public outcome
-//! lookup 账号检索 (`lookup`), 老用户绑定 after login (`binding`), history linking at
-//! registration (`history`), and the import benchmark (`bench`).
+//! Legacy accounts: the domain is `tongyi_idp_core::legacy`, re-exported here under its old
+//! paths; what stays is the command line: the `idp legacy` commands (`command`) and the
+//! import benchmark (`bench`).
 
 pub mod bench;
-pub mod binding;
 pub mod command;
-pub mod credentials;
-pub mod hashes;
-pub mod history;
-pub mod import;
-pub mod lookup;
-pub mod outcome;
-pub mod rows;
+
+pub use tongyi_idp_core::legacy::{
+    binding, credentials, hashes, history, import, lookup, outcome, rows,
+};

@@ -55,28 +55,8 @@ impl PendingAuthorization {
     }
 }
 
-/// What an authorization code stands for, kept under the code's digest until redeemed.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CodeGrant {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub account_id: String,
-    pub scope: String,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub auth_time: i64,
-    pub amr: Vec<String>,
-    pub sid: String,
-    pub expires_at: i64,
-}
-
-pub fn code_key(code: &str) -> String {
-    format!("code:{}", crypto::sha256_hex(code.as_bytes()))
-}
-
-pub fn used_code_key(code: &str) -> String {
-    format!("code_used:{}", crypto::sha256_hex(code.as_bytes()))
-}
+/// Codes are redeemed by the core's grant service, which owns their record and store keys.
+pub use tongyi_idp_core::oidc::grant::{code_key, used_code_key, CodeGrant};
 
 pub fn pending_key(id: &str) -> String {
     format!("authreq:{id}")

@@ -95,7 +95,7 @@ async fn known(state: &AppState, client_id: &str, basic: bool) -> Result<Arc<Cli
     state
         .client(client_id)
         .await
-        .map_err(AppError::in_protocol)?
+        .map_err(|e| AppError::from(e).in_protocol())?
         .ok_or_else(|| AppError::invalid_client("client authentication failed", basic))
 }
 

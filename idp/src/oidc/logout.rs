@@ -12,12 +12,11 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{backchannel, form::Params, issue, keys::TokenKind, session};
+use super::{form::Params, keys::TokenKind, session};
 use crate::{
     audit::{self, AuditEntry, AuditEvent},
     error::{AppError, AppResult},
     state::AppState,
-    store,
     web::{cookies, csrf, extract::ClientAddr, pages},
 };
 
@@ -180,39 +179,10 @@ async fn end_logout(
     Ok(())
 }
 
-/// Ends the session everywhere without a logout by the user (another account logging in in
-/// the same browser), and records it as `session_ended`.
-pub async fn end(state: &AppState, current: &session::CurrentSession) -> AppResult<()> {
-    end_because(state, current, "replaced_by_login").await
-}
-
-/// Ends the session everywhere (store, refresh tokens, back-channel logout to each RP) and
-/// records it as `session_ended` with `reason` (e.g. `password_changed`, `account_disabled`).
-pub async fn end_because(
-    state: &AppState,
-    current: &session::CurrentSession,
-    reason: &'static str,
-) -> AppResult<()> {
-    end_session(state, current).await?;
-    let entry = AuditEntry::new(AuditEvent::SessionEnded)
-        .subject(&current.session.account_id)
-        .detail("sid", current.session.sid.as_str())
-        .detail("clients", current.session.clients.clone())
-        .detail("reason", reason);
-    audit::record(state, entry).await;
-    Ok(())
-}
-
-/// Ends the session everywhere: the store, the refresh tokens bound to it, and each RP.
-async fn end_session(state: &AppState, current: &session::CurrentSession) -> AppResult<()> {
-    session::end(state, current).await?;
-    let now = state.clock.now();
-    for (jti, exp) in store::refresh::revoke_session(&state.db, &current.session.sid, now).await? {
-        issue::deny_access_token(state, &jti, exp).await?;
-    }
-    backchannel::notify(state, &current.session).await;
-    Ok(())
-}
+use tongyi_idp_core::oidc::session::end_everywhere as end_session;
+/// Ending a session everywhere is a protocol service of the core; `end` and `end_because`
+/// keep their paths here for the web layer.
+pub use tongyi_idp_core::oidc::session::{end_because, end_replaced as end};
 
 fn finish(state: &AppState, req: LogoutRequest) -> Response {
     let clear = cookies::clear(&state.config, &cookies::session_name(&state.config));

@@ -2,21 +2,21 @@
 //! revocation and logout endpoints.
 
 pub mod authorize;
-pub mod backchannel;
-pub mod claims;
-pub mod client;
 pub mod client_auth;
 pub mod discovery;
 pub mod form;
 pub mod introspect;
-pub mod issue;
-pub mod keys;
 pub mod logout;
-pub mod registration;
 pub mod revoke;
 pub mod session;
 pub mod token;
 pub mod userinfo;
+
+/// The protocol services (keys, claims, clients, minting, back-channel delivery) live in
+/// `tongyi_idp_core::oidc`; kept under these paths so the endpoints read as before.
+pub use tongyi_idp_core::oidc::{
+    backchannel, claims, client, issue, keys, registration, Endpoints,
+};
 
 use axum::{
     routing::{get, post},
@@ -24,35 +24,6 @@ use axum::{
 };
 
 use crate::state::AppState;
-
-/// Endpoint URLs, derived once from the issuer.
-#[derive(Clone, Debug)]
-pub struct Endpoints {
-    pub issuer: String,
-    pub authorization: String,
-    pub token: String,
-    pub userinfo: String,
-    pub jwks: String,
-    pub end_session: String,
-    pub revocation: String,
-    pub introspection: String,
-}
-
-impl Endpoints {
-    pub fn new(issuer: &str) -> Self {
-        let at = |path: &str| format!("{issuer}{path}");
-        Endpoints {
-            issuer: issuer.to_owned(),
-            authorization: at("/authorize"),
-            token: at("/token"),
-            userinfo: at("/userinfo"),
-            jwks: at("/jwks"),
-            end_session: at("/logout"),
-            revocation: at("/revoke"),
-            introspection: at("/introspect"),
-        }
-    }
-}
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -255,7 +255,7 @@ async fn edit_submit(
             *slot = Some(message);
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        Err(ProfileError::App(e)) => return Err(e),
+        Err(ProfileError::App(e)) => return Err(e.into()),
     };
     render_edit(&state, &headers, &account.id, page, status).await
 }

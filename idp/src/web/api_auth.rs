@@ -125,7 +125,7 @@ pub fn refused(e: DirectoryError) -> Response {
         DirectoryError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ""),
     };
     if let DirectoryError::Internal(inner) = e {
-        return internal(inner);
+        return internal(inner.into());
     }
     json_error(status, code, &e.to_string())
 }

@@ -396,7 +396,7 @@ async fn admin_decide(
             };
             render_detail(&state, &headers, &id, Some(notice.to_owned()), None).await
         }
-        Err(appeal::DecideError::App(e)) => Err(e),
+        Err(appeal::DecideError::App(e)) => Err(e.into()),
         Err(e) => render_detail(&state, &headers, &id, None, Some(e.message())).await,
     }
 }

@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// The role that opens the admin pages (manual reviews, appeals).
-pub const PLATFORM_ADMIN: &str = "platform_admin";
+pub use tongyi_shared::roles::PLATFORM_ADMIN;
 
 pub struct SignedIn {
     pub session: CurrentSession,

@@ -264,7 +264,7 @@ pub async fn bind_submit(
             code_message = message;
             view.code_error = Some(&code_message);
         }
-        Err(BindError::Internal(e)) => return Err(e),
+        Err(BindError::Internal(e)) => return Err(e.into()),
     }
     render_bind(&state, &headers, view)
 }

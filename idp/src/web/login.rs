@@ -352,7 +352,7 @@ async fn password_submit(
                 .await
                 .map(Err)
         }
-        Err(LoginFailure::Internal(e)) => Err(e),
+        Err(LoginFailure::Internal(e)) => Err(e.into()),
     }
 }
 
@@ -456,7 +456,7 @@ async fn sms_submit(
             };
             again(mobile, notice).await
         }
-        Err(LoginFailure::Internal(e)) => Err(e),
+        Err(LoginFailure::Internal(e)) => Err(e.into()),
     }
 }
 
@@ -475,7 +475,7 @@ async fn finish_login(
     tracing::info!(account_id = %account.id, amr = ?amr, "login");
     // Every login hands out a new cookie value (no fixation). The same account keeps its
     // session and sid; another account's session is ended everywhere first.
-    let meta = session::ClientMeta::from_request(ip, headers);
+    let meta = session::client_meta(ip, headers);
     let cookie_value = match session::current(state, headers).await? {
         Some(old) if old.session.account_id == account.id => {
             session::renew(state, old, amr).await?

@@ -116,7 +116,7 @@ async fn reset(
         Ok(()) => done(MemberOutcome::PasswordReset),
         Err(ResetError::NoMobile) => json_error(StatusCode::CONFLICT, "no_mobile"),
         Err(ResetError::Delivery) => json_error(StatusCode::BAD_GATEWAY, "sms_failed"),
-        Err(ResetError::Internal(e)) => internal(e),
+        Err(ResetError::Internal(e)) => internal(e.into()),
     }
 }
 
@@ -141,7 +141,7 @@ async fn disable(
     };
     match status::disable(&state, Some(&actor.id), &member.id).await {
         Ok(_) => done(MemberOutcome::Disabled),
-        Err(e) => internal(e),
+        Err(e) => internal(e.into()),
     }
 }
 
@@ -165,6 +165,6 @@ async fn enable(
     };
     match status::enable(&state, Some(&actor.id), &member.id).await {
         Ok(_) => done(MemberOutcome::Enabled),
-        Err(e) => internal(e),
+        Err(e) => internal(e.into()),
     }
 }

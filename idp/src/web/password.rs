@@ -161,7 +161,7 @@ pub async fn password_submit(
             current: Some("当前密码错误"),
             ..Errors::default()
         },
-        Err(PasswordError::Internal(e)) => return Err(e),
+        Err(PasswordError::Internal(e)) => return Err(e.into()),
     };
     render(&state, &headers, forced, req, next, errors)
 }

@@ -232,7 +232,7 @@ pub async fn recover_submit(
             }
             Err(PasswordError::Mismatch) => (Some(MISMATCH), None, FieldErrors::default()),
             Err(PasswordError::Limited) => (Some(LIMITED), None, FieldErrors::default()),
-            Err(PasswordError::Internal(e)) => return Err(e),
+            Err(PasswordError::Internal(e)) => return Err(e.into()),
         };
         return render(&state, &headers, &kept, error, notice, errors).await;
     }
@@ -285,6 +285,6 @@ pub async fn recover_submit(
             )
             .await
         }
-        Err(PasswordError::Internal(e)) => Err(e),
+        Err(PasswordError::Internal(e)) => Err(e.into()),
     }
 }

@@ -713,7 +713,7 @@ async fn submit(
             )
             .await
         }
-        Err(RegisterError::Internal(e)) => Err(e),
+        Err(RegisterError::Internal(e)) => Err(e.into()),
     }
 }
 
@@ -755,6 +755,6 @@ async fn available(
         )
             .into_response()),
         Err(RegisterError::Invalid(_)) => Ok(StatusCode::BAD_REQUEST.into_response()),
-        Err(RegisterError::Internal(e)) => Err(e),
+        Err(RegisterError::Internal(e)) => Err(e.into()),
     }
 }

@@ -1,0 +1,674 @@
+//! Real-name verification of natural persons (SPEC §3): the automatic check against the
+//! configured provider, queued in the database outside the upstream's service hours or after
+//! a provider error (so nothing is lost across a restart), and the manual review of uploaded
+//! ID photos after a failed check.
+//!
+//! Service hours are Asia/Shanghai wall-clock times (UTC+8 all year, no daylight saving),
+//! computed from `state.clock`.
+
+use tongyi_shared::{
+    claims::{AccountType, RealnameStatus},
+    mask::mask_id_number,
+    validate::{Date, FieldError, IdDocument, IdDocumentType, IdValidity, ResidentId},
+};
+
+use super::uploads::FileField;
+use crate::{
+    audit::{self, AuditEntry, AuditEvent},
+    config::RealnameConfig,
+    failure::{Failure, FailureResult},
+    providers::realname::{RealnameQuery, Verdict},
+    services::Services,
+    store::{
+        self,
+        identities::{CreateError, PersonIdentity, Taken},
+        info_updates::InfoUpdate,
+        realname::Review,
+        uploads::NewUpload,
+    },
+};
+
+use crate::clock::DAY_SECS as DAY;
+/// How long one instance holds a due check while it asks the provider (more than any
+/// provider timeout), so that another instance does not ask the same question meanwhile.
+const CLAIM_LEASE_SECS: i64 = 120;
+/// Due checks handled per background tick; the rest wait for the next tick.
+const BATCH: i64 = 50;
+
+pub use crate::clock::{shanghai_date, shanghai_minute_of_day};
+
+fn window(cfg: &RealnameConfig) -> (i64, i64) {
+    // Validated at start-up; the fallback is the documented default.
+    cfg.service_window().unwrap_or((8 * 60, 18 * 60))
+}
+
+/// Whether the upstream is open at `ts`: from the start minute up to, not including, the
+/// end minute.
+pub fn in_service_hours(cfg: &RealnameConfig, ts: i64) -> bool {
+    let (start, end) = window(cfg);
+    let m = shanghai_minute_of_day(ts);
+    m >= start && m < end
+}
+
+/// The first opening time after `ts` (today's when before it, otherwise tomorrow's).
+pub fn next_opening(cfg: &RealnameConfig, ts: i64) -> i64 {
+    let (start, _) = window(cfg);
+    let midnight = crate::clock::shanghai_midnight(ts);
+    let today = midnight + start * 60;
+    if ts < today {
+        today
+    } else {
+        today + DAY
+    }
+}
+
+/// What the user sees on the status page ("实名认证状态").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Unverified,
+    /// Unverified, with a check waiting for the upstream.
+    Queued,
+    PendingReview,
+    Verified,
+    Failed,
+}
+
+impl Standing {
+    pub fn label(self) -> &'static str {
+        match self {
+            Standing::Unverified => "未认证",
+            Standing::Queued => "排队中",
+            Standing::PendingReview => "待人工审核",
+            Standing::Verified => "已认证",
+            Standing::Failed => "认证失败",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Unverified => "unverified",
+            Standing::Queued => "queued",
+            Standing::PendingReview => "pending_review",
+            Standing::Verified => "verified",
+            Standing::Failed => "failed",
+        }
+    }
+}
+
+/// The standing of an account, from its status and its queued check.
+pub async fn standing(state: &Services, account_id: &str) -> FailureResult<Standing> {
+    let account = store::accounts::find_by_id(&state.db, account_id)
+        .await?
+        .ok_or_else(|| Failure::Internal("real-name standing of a missing account".into()))?;
+    Ok(match account.realname_status {
+        RealnameStatus::Verified => Standing::Verified,
+        RealnameStatus::PendingReview => Standing::PendingReview,
+        RealnameStatus::Failed => Standing::Failed,
+        RealnameStatus::Unverified => {
+            let queued = store::realname::check(&state.db, account_id)
+                .await?
+                .is_some_and(|c| c.state == "queued");
+            if queued {
+                Standing::Queued
+            } else {
+                Standing::Unverified
+            }
+        }
+    })
+}
+
+/// Starts the automatic check of a natural person's identity document: inside service hours
+/// the provider is asked now (→ `verified` or `failed`); outside them, or when the provider
+/// cannot answer, the check is queued and the account stays `unverified` (shown as 排队中).
+/// Returns the account's status afterwards. An account without a document, or not
+/// `unverified`, is left as it is.
+pub async fn start(state: &Services, account_id: &str) -> FailureResult<RealnameStatus> {
+    let account = store::accounts::find_by_id(&state.db, account_id)
+        .await?
+        .ok_or_else(|| Failure::Internal("real-name check of a missing account".into()))?;
+    // Only unverified persons: a failed one goes to manual review, not back to the provider
+    // (which would let anyone probe name/number pairs through their own account).
+    if account.account_type != AccountType::NaturalPerson
+        || account.realname_status != RealnameStatus::Unverified
+    {
+        return Ok(account.realname_status);
+    }
+    let Some(identity) =
+        store::identities::person_identity(&state.db, &state.pii, account_id).await?
+    else {
+        return Ok(account.realname_status);
+    };
+    let now = state.clock.now();
+    let cfg = &state.config.realname;
+    if !in_service_hours(cfg, now) {
+        store::realname::queue(&state.db, account_id, next_opening(cfg, now), now).await?;
+        set_status(
+            state,
+            account_id,
+            account.realname_status,
+            RealnameStatus::Unverified,
+        )
+        .await?;
+        return Ok(RealnameStatus::Unverified);
+    }
+    // A fresh check: earlier failed attempts of an older document do not count.
+    store::realname::queue(&state.db, account_id, now, now).await?;
+    attempt(state, account_id, account.realname_status, &identity).await
+}
+
+/// Asks the provider once and records the outcome.
+async fn attempt(
+    state: &Services,
+    account_id: &str,
+    old: RealnameStatus,
+    identity: &PersonIdentity,
+) -> FailureResult<RealnameStatus> {
+    let query = RealnameQuery {
+        name: &identity.real_name,
+        id_type: &identity.id_type,
+        id_number: &identity.id_number,
+    };
+    let now = state.clock.now();
+    let cfg = &state.config.realname;
+    let (new, outcome) = match state.realname.verify(&query).await {
+        Ok(Verdict::Match) => (RealnameStatus::Verified, "match"),
+        Ok(Verdict::Mismatch) => (RealnameStatus::Failed, "mismatch"),
+        Err(e) => {
+            let mut next = now + cfg.retry_secs;
+            if !in_service_hours(cfg, next) {
+                next = next_opening(cfg, next);
+            }
+            let reason = match &e {
+                crate::providers::realname::RealnameError::Status { status } => {
+                    format!("http {status}")
+                }
+                other => other.to_string(),
+            };
+            let attempts =
+                store::realname::attempt_failed(&state.db, account_id, &reason, next, now).await?;
+            // A refusal that is not retryable (4xx: our key or request) is our fault, not the
+            // person's: it keeps the check queued, however often, until the service is fixed.
+            if attempts < cfg.max_attempts || !e.is_retryable() {
+                if e.is_retryable() {
+                    tracing::warn!(attempts, error = %e, "real-name check deferred");
+                } else {
+                    tracing::error!(attempts, error = %e, "real-name service refuses our checks");
+                }
+                set_status(state, account_id, old, RealnameStatus::Unverified).await?;
+                return Ok(RealnameStatus::Unverified);
+            }
+            // A service that stays down must not leave the user waiting for ever: manual
+            // review is offered instead.
+            tracing::warn!(attempts, "real-name check gave up; manual review offered");
+            (RealnameStatus::Failed, "gave_up")
+        }
+    };
+    store::realname::finish(&state.db, account_id, now).await?;
+    set_status(state, account_id, old, new).await?;
+    audit::record(
+        state,
+        AuditEntry::new(AuditEvent::RealnameVerified)
+            .subject(account_id)
+            .detail("outcome", outcome),
+    )
+    .await;
+    Ok(new)
+}
+
+/// Sets the status and records the change (by the system) when there is one.
+async fn set_status(
+    state: &Services,
+    account_id: &str,
+    old: RealnameStatus,
+    new: RealnameStatus,
+) -> FailureResult<()> {
+    if old == new {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    store::accounts::set_realname_status(&state.db, account_id, new, now).await?;
+    record_change(state, account_id, None, old, new).await
+}
+
+async fn record_change(
+    state: &Services,
+    account_id: &str,
+    actor: Option<&str>,
+    old: RealnameStatus,
+    new: RealnameStatus,
+) -> FailureResult<()> {
+    store::info_updates::record(
+        &state.db,
+        &InfoUpdate {
+            account_id: Some(account_id.to_owned()),
+            org_id: None,
+            actor_account_id: actor.map(str::to_owned),
+            field: "realname_status".into(),
+            old_value: old.as_str().into(),
+            new_value: new.as_str().into(),
+            at: state.clock.now(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs the queued checks that are due, inside service hours only; returns how many were
+/// asked. Called by the background job on every tick of every instance: each check is
+/// claimed first, so instances do not ask twice.
+pub async fn run_due(state: &Services) -> FailureResult<usize> {
+    let now = state.clock.now();
+    if !in_service_hours(&state.config.realname, now) {
+        return Ok(0);
+    }
+    let mut done = 0;
+    for account_id in store::realname::due(&state.db, now, BATCH).await? {
+        if !store::realname::claim(&state.db, &account_id, now, CLAIM_LEASE_SECS).await? {
+            continue;
+        }
+        let account = store::accounts::find_by_id(&state.db, &account_id).await?;
+        let identity =
+            store::identities::person_identity(&state.db, &state.pii, &account_id).await?;
+        match (account, identity) {
+            (Some(a), Some(i)) if a.realname_status == RealnameStatus::Unverified => {
+                attempt(state, &account_id, a.realname_status, &i).await?;
+                done += 1;
+            }
+            // Decided meanwhile (e.g. by a review) or the document is gone: nothing to ask.
+            _ => store::realname::finish(&state.db, &account_id, now).await?,
+        }
+    }
+    Ok(done)
+}
+
+/// The identity form (real name, region, document) as submitted, in text.
+#[derive(Clone, Debug, Default)]
+pub struct IdentityInput {
+    pub real_name: String,
+    pub identity_region: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub id_valid_from: String,
+    /// A date, or `长期` for a long-term resident ID card.
+    pub id_valid_to: String,
+    pub id_country: String,
+}
+
+/// Form field → Chinese message.
+pub type FieldErrors = Vec<(&'static str, &'static str)>;
+
+pub const REGIONS: [(&str, &str); 3] = [
+    ("mainland", "中国大陆"),
+    ("hk_macao_taiwan", "港澳台"),
+    ("other", "其他国家或地区"),
+];
+
+const ERR_NAME: FieldError = FieldError::new("real_name.length", "请输入2-30个字的真实姓名");
+const ERR_REGION: FieldError = FieldError::new("identity_region.required", "请选择身份类型");
+const ERR_TYPE: FieldError = FieldError::new("id_type.required", "请选择证件类型");
+const ERR_COUNTRY: FieldError = FieldError::new("id_country.required", "请输入签发国家或地区");
+
+/// Checks the identity form with the registration rules; every bad field gets its message.
+pub fn parse_identity(input: &IdentityInput, today: Date) -> Result<PersonIdentity, FieldErrors> {
+    let mut errors: FieldErrors = Vec::new();
+    let name = input.real_name.trim();
+    if !(2..=30).contains(&name.chars().count()) || name.chars().any(char::is_control) {
+        errors.push(("real_name", ERR_NAME.message()));
+    }
+    let region = REGIONS
+        .iter()
+        .find(|(code, _)| *code == input.identity_region)
+        .map(|(code, _)| *code);
+    if region.is_none() {
+        errors.push(("identity_region", ERR_REGION.message()));
+    }
+    let kind = IdDocumentType::from_code(&input.id_type);
+    let mut number = None;
+    let mut validity = None;
+    match kind {
+        None => errors.push(("id_type", ERR_TYPE.message())),
+        Some(kind) => {
+            let parsed = if kind.is_resident_id_number() {
+                ResidentId::parse_as_of(&input.id_number, today)
+                    .and_then(|id| IdDocument::parse(kind, id.as_str()))
+            } else {
+                IdDocument::parse(kind, &input.id_number)
+            };
+            match parsed {
+                Ok(d) => number = Some(d.number().to_owned()),
+                Err(e) => errors.push(("id_number", e.message())),
+            }
+            let v = if kind == IdDocumentType::ResidentIdCard {
+                IdValidity::parse_resident_card(&input.id_valid_from, &input.id_valid_to, today)
+            } else {
+                IdValidity::parse_range(&input.id_valid_from, &input.id_valid_to, today)
+            };
+            match v {
+                Ok(v) => validity = Some(v),
+                Err(e) => errors.push(("id_validity", e.message())),
+            }
+            if kind.requires_country() && input.id_country.trim().is_empty() {
+                errors.push(("id_country", ERR_COUNTRY.message()));
+            }
+        }
+    }
+    match (errors.is_empty(), kind, number, validity, region) {
+        (true, Some(kind), Some(number), Some(validity), Some(region)) => Ok(PersonIdentity {
+            real_name: name.to_owned(),
+            identity_region: region.to_owned(),
+            id_type: kind.code().to_owned(),
+            id_number: number,
+            id_valid_from: Some(validity.start().to_string()),
+            id_valid_to: validity.end().map(|d| d.to_string()),
+            id_country: kind
+                .requires_country()
+                .then(|| input.id_country.trim().to_owned()),
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// A user's real-name submissions (identity, check, photos) went over
+/// [`SUBMISSIONS_PER_HOUR`]; nothing was done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooManySubmissions;
+
+/// Identity, check and photo submissions per account per hour: each may ask the upstream or
+/// store two megabytes.
+pub const SUBMISSIONS_PER_HOUR: i64 = 20;
+
+/// Counts one submission by the account's user, refused or not, and says whether it is
+/// still within [`SUBMISSIONS_PER_HOUR`].
+async fn count_submission(
+    state: &Services,
+    account_id: &str,
+) -> FailureResult<Result<(), TooManySubmissions>> {
+    let key = format!("realname:submit:{account_id}");
+    Ok(
+        if state.store.incr(&key, 3600).await? > SUBMISSIONS_PER_HOUR {
+            Err(TooManySubmissions)
+        } else {
+            Ok(())
+        },
+    )
+}
+
+/// The user asks for the automatic check ([`start`]), within [`SUBMISSIONS_PER_HOUR`].
+pub async fn request_check(
+    state: &Services,
+    account_id: &str,
+) -> FailureResult<Result<RealnameStatus, TooManySubmissions>> {
+    if let Err(e) = count_submission(state, account_id).await? {
+        return Ok(Err(e));
+    }
+    Ok(Ok(start(state, account_id).await?))
+}
+
+/// Why an identity could not be saved.
+#[derive(Debug)]
+pub enum IdentityError {
+    Fields(FieldErrors),
+    /// The account already has a document (it is changed from the account console).
+    AlreadyHasOne,
+    TooManySubmissions,
+}
+
+/// Saves the identity document of an account that has none yet (quick registration skipped
+/// it) and starts the check. Counts as one of the user's submissions.
+pub async fn add_identity(
+    state: &Services,
+    account_id: &str,
+    input: &IdentityInput,
+) -> FailureResult<Result<RealnameStatus, IdentityError>> {
+    if count_submission(state, account_id).await?.is_err() {
+        return Ok(Err(IdentityError::TooManySubmissions));
+    }
+    let now = state.clock.now();
+    if store::identities::person_identity(&state.db, &state.pii, account_id)
+        .await?
+        .is_some()
+    {
+        return Ok(Err(IdentityError::AlreadyHasOne));
+    }
+    let identity = match parse_identity(input, shanghai_date(now)) {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(IdentityError::Fields(e))),
+    };
+    match store::identities::set_identity(&state.db, &state.pii, account_id, &identity, now).await {
+        Ok(()) => {}
+        Err(CreateError::Taken(Taken::IdNumber)) => {
+            return Ok(Err(IdentityError::Fields(vec![(
+                "id_number",
+                "该证件号码已被其他账号使用",
+            )])))
+        }
+        Err(CreateError::Taken(_)) => {
+            return Err(Failure::Internal(
+                "unexpected unique value on identity".into(),
+            ))
+        }
+        Err(CreateError::Db(e)) => return Err(e.into()),
+    }
+    for (field, old, new) in [
+        ("real_name", String::new(), identity.real_name.clone()),
+        (
+            "id_number",
+            String::new(),
+            mask_id_number(&identity.id_number),
+        ),
+    ] {
+        store::info_updates::record(
+            &state.db,
+            &InfoUpdate {
+                account_id: Some(account_id.to_owned()),
+                org_id: None,
+                actor_account_id: Some(account_id.to_owned()),
+                field: field.into(),
+                old_value: old,
+                new_value: new,
+                at: now,
+            },
+        )
+        .await?;
+    }
+    Ok(Ok(start(state, account_id).await?))
+}
+
+/// One checked image of an ID card side.
+struct IdImage {
+    content_type: &'static str,
+    data: Vec<u8>,
+}
+
+/// The two uploaded sides of an ID card, as the multipart reader saw them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdPhotos<'a> {
+    pub front: FileField<'a>,
+    pub back: FileField<'a>,
+}
+
+/// Why a manual review was not filed.
+#[derive(Debug)]
+pub enum ReviewRefusal {
+    TooManySubmissions,
+    /// A photo was missing, too large or not an image: field → message.
+    Photos(FieldErrors),
+    /// Only a failed automatic check leads to a manual review.
+    NotAfterFailure,
+}
+
+/// Files a manual review with the front and back photos, only after a failed check. Counts
+/// as one of the user's submissions, whatever the photos. Returns the review's id.
+pub async fn submit_review(
+    state: &Services,
+    account_id: &str,
+    photos: IdPhotos<'_>,
+) -> FailureResult<Result<String, ReviewRefusal>> {
+    if count_submission(state, account_id).await?.is_err() {
+        return Ok(Err(ReviewRefusal::TooManySubmissions));
+    }
+    let (front, back) = match (photos.front.check_image(), photos.back.check_image()) {
+        (Ok(f), Ok(b)) => (f, b),
+        (f, b) => {
+            let mut errors: FieldErrors = Vec::new();
+            if let Err(e) = f {
+                errors.push(("id_front", e.message()));
+            }
+            if let Err(e) = b {
+                errors.push(("id_back", e.message()));
+            }
+            return Ok(Err(ReviewRefusal::Photos(errors)));
+        }
+    };
+    let image = |content_type, file: FileField<'_>| IdImage {
+        content_type,
+        data: file.data.map(<[u8]>::to_vec).unwrap_or_default(),
+    };
+    let front = image(front, photos.front);
+    let back = image(back, photos.back);
+    let account = store::accounts::find_by_id(&state.db, account_id)
+        .await?
+        .ok_or_else(|| Failure::Internal("review of a missing account".into()))?;
+    if account.realname_status != RealnameStatus::Failed {
+        return Ok(Err(ReviewRefusal::NotAfterFailure));
+    }
+    let now = state.clock.now();
+    let upload = |purpose: &str, img: IdImage| NewUpload {
+        id: uuid::Uuid::new_v4().to_string(),
+        owner_account_id: Some(account_id.to_owned()),
+        purpose: purpose.into(),
+        content_type: img.content_type,
+        data: img.data,
+    };
+    let front = upload("id_front", front);
+    let back = upload("id_back", back);
+    let review_id = uuid::Uuid::new_v4().to_string();
+    store::realname::create_review(
+        &state.db, &state.pii, &review_id, account_id, &front, &back, now,
+    )
+    .await?;
+    record_change(
+        state,
+        account_id,
+        Some(account_id),
+        RealnameStatus::Failed,
+        RealnameStatus::PendingReview,
+    )
+    .await?;
+    Ok(Ok(review_id))
+}
+
+/// An admin's decision on a manual review.
+#[derive(Clone, Debug)]
+pub enum Decision {
+    Approve,
+    Reject { reason: String },
+}
+
+/// Decides a pending review; false when it was no longer pending.
+pub async fn decide(
+    state: &Services,
+    admin_id: &str,
+    review: &Review,
+    decision: &Decision,
+) -> FailureResult<bool> {
+    let now = state.clock.now();
+    let (approve, reason) = match decision {
+        Decision::Approve => (true, None),
+        Decision::Reject { reason } => (false, Some(reason.trim())),
+    };
+    let decided =
+        store::realname::decide(&state.db, review, approve, reason, admin_id, now).await?;
+    if !decided {
+        return Ok(false);
+    }
+    let new = if approve {
+        RealnameStatus::Verified
+    } else {
+        RealnameStatus::Failed
+    };
+    record_change(
+        state,
+        &review.account_id,
+        Some(admin_id),
+        RealnameStatus::PendingReview,
+        new,
+    )
+    .await?;
+    audit::record(
+        state,
+        AuditEntry::new(AuditEvent::RealnameReviewDecided)
+            .actor(admin_id)
+            .subject(&review.account_id)
+            .detail("decision", if approve { "approved" } else { "rejected" }),
+    )
+    .await;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shanghai_clock() {
+        // 2026-12-01 00:00:00 UTC is 08:00 in Shanghai.
+        let t = 1_796_083_200;
+        assert_eq!(shanghai_minute_of_day(t), 8 * 60);
+        assert_eq!(shanghai_date(t).to_string(), "2026-12-01");
+        assert_eq!(shanghai_date(t - 8 * 3600 - 1).to_string(), "2026-11-30");
+        let cfg = RealnameConfig::default();
+        assert!(in_service_hours(&cfg, t));
+        assert!(!in_service_hours(&cfg, t - 60));
+        assert!(in_service_hours(&cfg, t + 10 * 3600 - 1));
+        assert!(!in_service_hours(&cfg, t + 10 * 3600));
+        assert_eq!(next_opening(&cfg, t - 60), t);
+        assert_eq!(next_opening(&cfg, t + 10 * 3600), t + DAY);
+        assert_eq!(next_opening(&cfg, t + 16 * 3600 - 1), t + DAY);
+        assert_eq!(next_opening(&cfg, t + 16 * 3600), t + DAY, "midnight local");
+        assert_eq!(shanghai_date(0).to_string(), "1970-01-01");
+        assert_eq!(shanghai_date(951_782_400).to_string(), "2000-02-29");
+    }
+
+    #[test]
+    fn identity_form_rules() {
+        let today = Date::new(2026, 12, 1).unwrap();
+        let good = IdentityInput {
+            real_name: " 李四 ".into(),
+            identity_region: "mainland".into(),
+            id_type: "resident_id_card".into(),
+            id_number: "11010519491231002x".into(),
+            id_valid_from: "2020-01-01".into(),
+            id_valid_to: "长期".into(),
+            id_country: String::new(),
+        };
+        let i = parse_identity(&good, today).unwrap();
+        assert_eq!(i.real_name, "李四");
+        assert_eq!(i.id_number, "11010519491231002X");
+        assert_eq!(i.id_valid_to, None);
+        let bad = IdentityInput {
+            real_name: "李".into(),
+            identity_region: "mars".into(),
+            id_type: "passport".into(),
+            id_number: "!".into(),
+            id_valid_from: "2030-01-01".into(),
+            id_valid_to: "2020-01-01".into(),
+            id_country: String::new(),
+        };
+        let fields: Vec<_> = parse_identity(&bad, today)
+            .unwrap_err()
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "real_name",
+                "identity_region",
+                "id_number",
+                "id_validity",
+                "id_country"
+            ]
+        );
+    }
+}

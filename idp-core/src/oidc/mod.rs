@@ -1,0 +1,41 @@
+//! The OpenID Connect protocol's services, without the endpoints: signing keys, claims,
+//! client rules and registration, minting tokens, redeeming codes and rotating refresh
+//! tokens, login sessions and back-channel logout.
+
+pub mod backchannel;
+pub mod claims;
+pub mod client;
+pub mod grant;
+pub mod issue;
+pub mod keys;
+pub mod registration;
+pub mod session;
+
+/// Endpoint URLs, derived once from the issuer.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub issuer: String,
+    pub authorization: String,
+    pub token: String,
+    pub userinfo: String,
+    pub jwks: String,
+    pub end_session: String,
+    pub revocation: String,
+    pub introspection: String,
+}
+
+impl Endpoints {
+    pub fn new(issuer: &str) -> Self {
+        let at = |path: &str| format!("{issuer}{path}");
+        Endpoints {
+            issuer: issuer.to_owned(),
+            authorization: at("/authorize"),
+            token: at("/token"),
+            userinfo: at("/userinfo"),
+            jwks: at("/jwks"),
+            end_session: at("/logout"),
+            revocation: at("/revoke"),
+            introspection: at("/introspect"),
+        }
+    }
+}
