@@ -23,10 +23,14 @@ pub enum AuditEvent {
     /// A password login refused: wrong password, unknown or disabled account, or a lockout in
     /// force (`detail.reason`).
     LoginFailed,
-    /// Repeated failures locked an account (or, for an unknown login name, its key).
+    /// Repeated failures locked an account. No longer written (failures now lead to captchas
+    /// and delays, [`AuditEvent::LoginThrottled`]); kept for the rows of earlier versions.
     AccountLocked,
-    /// Repeated failures locked a client address.
+    /// Repeated failures locked a client address. No longer written, like `AccountLocked`.
     AddressLocked,
+    /// Repeated failures reached an escalation step (`detail.scope`: account | address |
+    /// account_at_address; `detail.step`: captcha | delay | slowdown).
+    LoginThrottled,
     /// The user logged out (RP-initiated logout).
     LoggedOut,
     /// A session ended for another reason, e.g. another account logged in in that browser.
@@ -80,11 +84,12 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 31] = [
+    pub const ALL: [AuditEvent; 32] = [
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::AccountLocked,
         AuditEvent::AddressLocked,
+        AuditEvent::LoginThrottled,
         AuditEvent::LoggedOut,
         AuditEvent::SessionEnded,
         AuditEvent::PasswordChanged,
@@ -120,6 +125,7 @@ impl AuditEvent {
             AuditEvent::LoginFailed => "login_failed",
             AuditEvent::AccountLocked => "account_locked",
             AuditEvent::AddressLocked => "address_locked",
+            AuditEvent::LoginThrottled => "login_throttled",
             AuditEvent::LoggedOut => "logged_out",
             AuditEvent::SessionEnded => "session_ended",
             AuditEvent::PasswordChanged => "password_changed",

@@ -25,6 +25,13 @@ pub struct Config {
     /// Prefix for every Redis key, so that deployments and test runs never collide.
     #[serde(default = "default_redis_prefix")]
     pub redis_prefix: String,
+    /// CIDR ranges (or single addresses) of the reverse proxies whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client. Empty: the socket's peer is the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// How long a request waits for a database connection before it is answered 503.
+    #[serde(default = "default_database_acquire_timeout_ms")]
+    pub database_acquire_timeout_ms: u64,
     /// Base64 of the 32-byte key that encrypts signing keys at rest.
     pub kek: String,
     /// Production mode refuses demo secrets and insists on an https issuer.
@@ -86,11 +93,19 @@ impl Default for TokenConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoginConfig {
-    /// Failed password attempts per account before a temporary lockout.
-    pub max_failures_per_account: i64,
-    /// Failed password attempts per client address before a temporary lockout.
-    pub max_failures_per_address: i64,
-    pub lockout_secs: i64,
+    /// How long failed logins are counted (a fixed window from the first failure), seconds.
+    pub window_secs: i64,
+    /// Failures of one identifier from one address after which its next attempt from there
+    /// waits `first_delay_secs`, then twice as long after each further failure, up to
+    /// `max_delay_secs`.
+    pub delay_after_failures: i64,
+    pub first_delay_secs: i64,
+    pub max_delay_secs: i64,
+    /// Failures from one address (any identifier) after which every password attempt from it
+    /// is slowed down before the password is checked, growing up to `max_slowdown_ms`. Never a
+    /// refusal: an office behind one address keeps logging in, with a captcha.
+    pub slowdown_after_failures_per_address: i64,
+    pub max_slowdown_ms: u64,
     /// argon2id memory cost in KiB, iterations and parallelism for new password hashes.
     pub argon2_m_kib: u32,
     pub argon2_t: u32,
@@ -100,9 +115,12 @@ pub struct LoginConfig {
 impl Default for LoginConfig {
     fn default() -> Self {
         LoginConfig {
-            max_failures_per_account: 5,
-            max_failures_per_address: 30,
-            lockout_secs: 900,
+            window_secs: 900,
+            delay_after_failures: 5,
+            first_delay_secs: 1,
+            max_delay_secs: 300,
+            slowdown_after_failures_per_address: 30,
+            max_slowdown_ms: 2000,
             argon2_m_kib: 19 * 1024,
             argon2_t: 2,
             argon2_p: 1,
@@ -299,6 +317,10 @@ fn parse_hh_mm(s: &str) -> Option<i64> {
 }
 
 /// An on/off environment value.
+fn default_database_acquire_timeout_ms() -> u64 {
+    2000
+}
+
 fn flag(field: &'static str, v: &str) -> Result<bool, ConfigError> {
     match v {
         "1" | "true" => Ok(true),
@@ -360,6 +382,15 @@ impl Config {
         set(&mut self.redis_url, "REDIS_URL");
         set(&mut self.redis_prefix, "TONGYI_REDIS_PREFIX");
         set(&mut self.kek, "TONGYI_KEK");
+        if let Some(v) = var("TONGYI_TRUSTED_PROXIES") {
+            // Comma-separated, like the list in the file; checked with it in `build_app`.
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
         set(&mut self.seed_file, "TONGYI_SEED_FILE");
         set(&mut self.sms.api_key, "TONGYI_SMS_API_KEY");
         set(&mut self.sms.gateway_url, "TONGYI_SMS_GATEWAY_URL");
@@ -466,6 +497,26 @@ impl Config {
             return Err(invalid("tokens.access_ttl_secs", "must be at most 300"));
         }
         let l = &self.login;
+        for (field, v) in [
+            ("login.window_secs", l.window_secs),
+            ("login.delay_after_failures", l.delay_after_failures),
+            ("login.first_delay_secs", l.first_delay_secs),
+            ("login.max_delay_secs", l.max_delay_secs),
+            (
+                "login.slowdown_after_failures_per_address",
+                l.slowdown_after_failures_per_address,
+            ),
+        ] {
+            if v <= 0 {
+                return Err(invalid(field, "must be a positive number"));
+            }
+        }
+        if self.database_acquire_timeout_ms == 0 {
+            return Err(invalid(
+                "database_acquire_timeout_ms",
+                "must be a positive number of milliseconds",
+            ));
+        }
         if l.argon2_m_kib < 8 * 1024 || l.argon2_t == 0 || l.argon2_p == 0 {
             return Err(invalid(
                 "login.argon2_*",

@@ -24,9 +24,22 @@ impl Ephemeral {
         Ephemeral::Memory(MemoryStore::default())
     }
 
+    /// Connects to Redis, refusing a server older than 7 (the counters' `EXPIRE … NX`).
+    /// Connecting and every command give up after [`REDIS_TIMEOUT`], so that an outage is
+    /// answered 503 at once instead of after the client's retries.
     pub async fn redis(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new(client).await?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let mut conn = ConnectionManager::new_with_config(client, config).await?;
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut conn)
+            .await?;
+        check_version(&info)?;
         Ok(Ephemeral::Redis(RedisStore {
             conn,
             prefix: Arc::from(prefix),
@@ -133,6 +146,61 @@ impl Ephemeral {
         }
     }
 
+    /// Increments several counters in one step (one atomic Redis transaction), each starting
+    /// its own window at its first increment; the new values, in order. Throttles reserve an
+    /// attempt with it before any work, so that parallel attempts are all counted.
+    pub async fn incr_all(
+        &self,
+        keys: &[&str],
+        window_secs: i64,
+    ) -> Result<Vec<i64>, redis::RedisError> {
+        let ttl = window_secs.max(1);
+        match self {
+            Ephemeral::Memory(m) => Ok(m.incr_all(keys, ttl as u64)),
+            Ephemeral::Redis(r) => {
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                for key in keys {
+                    let k = r.key(key);
+                    pipe.incr(&k, 1)
+                        .cmd("EXPIRE")
+                        .arg(&k)
+                        .arg(ttl)
+                        .arg("NX")
+                        .ignore();
+                }
+                pipe.query_async(&mut r.conn()).await
+            }
+        }
+    }
+
+    /// Takes one back from a counter (a reservation that turned out not to be a failure).
+    /// Should the counter have expired in between, it restarts at -1 for a new window, which
+    /// undercounts by one at most.
+    pub async fn decr(&self, key: &str, window_secs: i64) -> Result<(), redis::RedisError> {
+        match self {
+            Ephemeral::Memory(m) => {
+                m.decr(key);
+                Ok(())
+            }
+            Ephemeral::Redis(r) => {
+                let k = r.key(key);
+                let _: () = redis::pipe()
+                    .atomic()
+                    .decr(&k, 1)
+                    .ignore()
+                    .cmd("EXPIRE")
+                    .arg(&k)
+                    .arg(window_secs.max(1))
+                    .arg("NX")
+                    .ignore()
+                    .query_async(&mut r.conn())
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), redis::RedisError> {
         match self {
             Ephemeral::Memory(_) => Ok(()),
@@ -148,6 +216,30 @@ impl Ephemeral {
         if let Ephemeral::Memory(m) = self {
             m.sweep();
         }
+    }
+}
+
+/// How long connecting to Redis or one command may take.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Refuses a Redis older than 7, read from `INFO server`.
+fn check_version(info: &str) -> Result<(), redis::RedisError> {
+    let version = info
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .map(str::trim)
+        .unwrap_or("");
+    let major = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok());
+    match major {
+        Some(m) if m >= 7 => Ok(()),
+        _ => Err(redis::RedisError::from((
+            redis::ErrorKind::InvalidClientConfig,
+            "Redis 7 or newer is required (EXPIRE … NX)",
+            format!("the server reports redis_version {version:?}"),
+        ))),
     }
 }
 
@@ -230,6 +322,33 @@ impl MemoryStore {
         n
     }
 
+    fn incr_all(&self, keys: &[&str], ttl: u64) -> Vec<i64> {
+        // One lock for all, like the Redis transaction.
+        let now = Instant::now();
+        let mut map = self.lock();
+        keys.iter()
+            .map(|key| {
+                let entry = map
+                    .entry((*key).to_owned())
+                    .or_insert_with(|| ("0".into(), now + Duration::from_secs(ttl)));
+                if entry.1 <= now {
+                    *entry = ("0".into(), now + Duration::from_secs(ttl));
+                }
+                let n = entry.0.parse::<i64>().unwrap_or(0) + 1;
+                entry.0 = n.to_string();
+                n
+            })
+            .collect()
+    }
+
+    fn decr(&self, key: &str) {
+        let now = Instant::now();
+        if let Some(entry) = self.lock().get_mut(key).filter(|e| e.1 > now) {
+            let n = entry.0.parse::<i64>().unwrap_or(0) - 1;
+            entry.0 = n.to_string();
+        }
+    }
+
     fn sweep(&self) {
         let now = Instant::now();
         self.lock().retain(|_, (_, exp)| *exp > now);
@@ -239,6 +358,15 @@ impl MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redis_older_than_7_is_refused() {
+        assert!(check_version("# Server\r\nredis_version:7.0.15\r\n").is_ok());
+        assert!(check_version("redis_version:8.2.1\r\n").is_ok());
+        let old = check_version("redis_version:6.2.14\r\n").unwrap_err();
+        assert!(old.to_string().contains("6.2.14"), "{old}");
+        assert!(check_version("").is_err());
+    }
 
     #[tokio::test]
     async fn memory_store_semantics() {

@@ -53,9 +53,18 @@ static MIGRATIONS: Migrations = Migrations {
 impl Db {
     /// Connects and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        Db::connect_with(url, db::DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// Connects with a chosen pool acquire timeout (`database_acquire_timeout_ms`).
+    pub async fn connect_with(
+        url: &str,
+        acquire_timeout: std::time::Duration,
+    ) -> Result<Db, StoreError> {
         let size = PoolSize {
             sqlite: 4,
             postgres: 10,
+            acquire_timeout,
         };
         let (pool, backend) = db::connect(url, size, &MIGRATIONS).await?;
         Ok(Db { pool, backend })

@@ -42,6 +42,12 @@ pub enum AppError {
     /// changed first): the browser is sent to this local path.
     #[error("redirect to {0}")]
     Redirect(String),
+    /// Storage could not be reached: 503 with `Retry-After`, a page saying to try again.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Same as `Unavailable` at a protocol endpoint: `{"error":"temporarily_unavailable"}`.
+    #[error("storage unavailable at a protocol endpoint: {0}")]
+    ProtocolUnavailable(String),
     /// A failure of ours; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -89,6 +95,7 @@ impl AppError {
     pub fn in_protocol(self) -> Self {
         match self {
             AppError::Internal(m) => AppError::ProtocolInternal(m),
+            AppError::Unavailable(m) => AppError::ProtocolUnavailable(m),
             other => other,
         }
     }
@@ -96,7 +103,7 @@ impl AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        AppError::Internal(format!("database: {e}"))
+        crate::Failure::from(e).into()
     }
 }
 
@@ -106,12 +113,12 @@ impl From<crate::store::StoreError> for AppError {
     }
 }
 
-/// The one place where a failure of the domain becomes a response. An outage is answered
-/// like any other internal failure for now.
+/// The one place where a failure of the domain becomes a response: an outage is a 503 the
+/// client may retry, anything else a 500.
 impl From<crate::Failure> for AppError {
     fn from(e: crate::Failure) -> Self {
         match e {
-            crate::Failure::Unavailable(m) => AppError::Internal(m),
+            crate::Failure::Unavailable(m) => AppError::Unavailable(m),
             crate::Failure::Internal(m) => AppError::Internal(m),
         }
     }
@@ -119,8 +126,19 @@ impl From<crate::Failure> for AppError {
 
 impl From<redis::RedisError> for AppError {
     fn from(e: redis::RedisError) -> Self {
-        AppError::Internal(format!("redis: {e}"))
+        crate::Failure::from(e).into()
     }
+}
+
+/// Seconds a client is asked to wait after an outage answer.
+pub const RETRY_AFTER_SECS: &str = "5";
+
+fn retry_after(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(RETRY_AFTER_SECS),
+    );
+    res
 }
 
 impl From<askama::Error> for AppError {
@@ -199,6 +217,25 @@ impl IntoResponse for AppError {
                     res.headers_mut().insert(header::LOCATION, v);
                 }
                 no_store(res)
+            }
+            AppError::Unavailable(detail) => {
+                tracing::warn!(%detail, "storage unavailable");
+                retry_after(pages::error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "服务暂时不可用",
+                    "系统暂时无法访问数据，请稍后再试；您刚才的操作没有生效。",
+                ))
+            }
+            AppError::ProtocolUnavailable(detail) => {
+                tracing::warn!(%detail, "storage unavailable at a protocol endpoint");
+                // RFC 6749 §4.1.2.1's code for a server that cannot handle the request now.
+                let body = serde_json::json!({
+                    "error": "temporarily_unavailable",
+                    "error_description": "storage is unavailable, retry later",
+                });
+                retry_after(no_store(
+                    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response(),
+                ))
             }
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");

@@ -23,6 +23,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{routing::get, Router};
 use tokio::net::TcpListener;
+use tongyi_shared::client_addr::TrustedProxies;
 
 pub use config::Config;
 pub use state::AppState;
@@ -60,7 +61,17 @@ pub struct App {
 /// Connects storage, loads or creates signing keys, seeds demo data and builds the router.
 pub async fn build_app(config: Config) -> Result<App, StartError> {
     config.validate()?;
-    let db = Db::connect(&config.database_url).await?;
+    let trusted_proxies = TrustedProxies::parse(&config.trusted_proxies).map_err(|reason| {
+        config::ConfigError::Invalid {
+            field: "trusted_proxies",
+            reason,
+        }
+    })?;
+    let db = Db::connect_with(
+        &config.database_url,
+        Duration::from_millis(config.database_acquire_timeout_ms),
+    )
+    .await?;
     let store = if config.redis_url.is_empty() {
         Ephemeral::memory()
     } else {
@@ -83,7 +94,7 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         .map_err(StartError::Seed)?;
     }
     let services = Services::new(Arc::new(config), db, store, keys, clock, sms, pii, realname);
-    let state = AppState::new(services);
+    let state = AppState::new(services, trusted_proxies);
     let router = Router::new()
         .merge(oidc::router())
         .merge(web::router())

@@ -4,7 +4,8 @@
 
 use std::ops::{Deref, DerefMut};
 
-use axum::body::Bytes;
+use axum::{body::Bytes, extract::FromRef};
+use tongyi_shared::client_addr::TrustedProxies;
 
 use crate::{oidc::discovery, services::Services};
 
@@ -13,15 +14,24 @@ pub struct AppState {
     pub services: Services,
     /// The discovery document, serialized once at start-up.
     pub discovery: Bytes,
+    /// The reverse proxies whose forwarding headers name the client (`trusted_proxies`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
-    pub fn new(services: Services) -> Self {
+    pub fn new(services: Services, trusted_proxies: TrustedProxies) -> Self {
         let discovery = discovery::document(&services.endpoints);
         AppState {
             services,
             discovery,
+            trusted_proxies,
         }
+    }
+}
+
+impl FromRef<AppState> for TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.trusted_proxies.clone()
     }
 }
 

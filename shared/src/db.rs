@@ -33,7 +33,13 @@ pub struct Migrations {
 pub struct PoolSize {
     pub sqlite: u32,
     pub postgres: u32,
+    /// How long a request waits for a connection before the store counts as unavailable (an
+    /// outage then answers 503 within this, instead of hanging for sqlx's 30 s).
+    pub acquire_timeout: std::time::Duration,
 }
+
+/// The acquire timeout of every app unless configured otherwise.
+pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Connects and migrates. SQLite runs in WAL mode, so that readers go on while a writer
 /// commits (the mode persists in the file).
@@ -53,6 +59,7 @@ pub async fn connect(
     };
     let pool = AnyPoolOptions::new()
         .max_connections(max)
+        .acquire_timeout(size.acquire_timeout)
         .connect(url)
         .await?;
     let migrator = match backend {

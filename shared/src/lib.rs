@@ -12,6 +12,8 @@
 
 pub mod api;
 pub mod claims;
+#[cfg(feature = "client-addr")]
+pub mod client_addr;
 #[cfg(feature = "cookies")]
 pub mod cookie;
 #[cfg(feature = "db")]

@@ -1,6 +1,6 @@
 //! Login by password (login name, or on a type's tab any identifier of that type) and by SMS
-//! code, with throttling per identifier typed and per client address (the rules are in
-//! [`login_throttle`]), and for passwords the captcha those rules call for. Unknown accounts, wrong
+//! code, with throttling per identifier typed, per client address and per pair (the rules are
+//! in [`login_throttle`]), and for passwords the captcha those rules call for. Unknown accounts, wrong
 //! passwords or codes, disabled accounts and accounts of the other type fail the same way,
 //! after the same work, so that the answer reveals nothing. Every outcome is recorded in the
 //! audit log, where the reasons are told apart; an identifier that matches no account appears
@@ -28,8 +28,11 @@ use crate::{
 pub enum LoginFailure {
     /// Unknown account, wrong password or disabled account: one message for all.
     Invalid,
-    /// Too many failures for this account or this address; try again later.
-    Locked,
+    /// Too many failures of this identifier from this address: the next attempt may come in
+    /// this many seconds. No password was checked.
+    Throttled {
+        retry_after_secs: i64,
+    },
     /// Recent failures call for a captcha and none was answered; no password was checked.
     CaptchaMissing,
     /// Recent failures call for a captcha and its answer was wrong; no password was checked.
@@ -95,11 +98,11 @@ impl<'a> PasswordLogin<'a> {
     }
 }
 
-/// Password login. In this order, so that nothing costs argon2 work before it must: once
-/// recent failures for the identifier or the address call for a captcha, a missing or wrong
-/// answer is refused (using the challenge up, not counted as a failed password); a locked
-/// identifier or address is refused; then the password is checked, and a failure counts
-/// towards the captcha and the lockout.
+/// Password login. In this order, so that nothing costs argon2 work before it must: the
+/// attempt is reserved (counted as a failure until it succeeds); an attempt within its pair's
+/// delay is refused; once recent failures call for a captcha, a missing or wrong answer is
+/// refused (using the challenge up); an address with many failures is held back; then the
+/// password is checked.
 pub async fn password_login(
     state: &Services,
     attempt: &PasswordLogin<'_>,
@@ -111,14 +114,6 @@ pub async fn password_login(
         captcha,
         ip,
     } = *attempt;
-    if login_throttle::captcha_required(state, Some(identifier), ip).await? {
-        match captcha::check_required(&state.store, captcha).await? {
-            Ok(()) => {}
-            Err(CaptchaRefusal::Missing) => return Err(LoginFailure::CaptchaMissing),
-            Err(CaptchaRefusal::Wrong) => return Err(LoginFailure::CaptchaWrong),
-        }
-    }
-    let locked = login_throttle::is_locked(state, identifier, ip).await?;
     let account = match account_type {
         Some(t) => store::identities::find_by_identifier(&state.db, &state.pii, t, identifier)
             .await
@@ -127,12 +122,27 @@ pub async fn password_login(
             .await
             .map_err(Failure::from)?,
     };
-    if locked {
-        // No password work while locked; the account was looked up only for the audit log.
-        let entry = failure_entry(state, account.as_ref(), identifier, ip, "locked");
+    let reservation = login_throttle::reserve(state, account.as_ref(), identifier, ip).await?;
+    if let Some(retry_after_secs) = reservation.wait(state).await? {
+        let entry = failure_entry(state, account.as_ref(), identifier, ip, "throttled")
+            .detail("retry_after_secs", retry_after_secs);
         audit::record(state, entry).await;
-        return Err(LoginFailure::Locked);
+        return Err(LoginFailure::Throttled { retry_after_secs });
     }
+    if reservation.captcha_required() {
+        let refusal = match captcha::check_required(&state.store, captcha).await? {
+            Ok(()) => None,
+            Err(CaptchaRefusal::Missing) => Some(LoginFailure::CaptchaMissing),
+            Err(CaptchaRefusal::Wrong) => Some(LoginFailure::CaptchaWrong),
+        };
+        if let Some(failure) = refusal {
+            // Not a password failure, and not logged: a bot without a reader would only fill
+            // the log. Its address still counts.
+            reservation.refused_at_captcha(state).await?;
+            return Err(failure);
+        }
+    }
+    tokio::time::sleep(reservation.slowdown(state)).await;
     let ok = crate::accounts::password::verify(
         state,
         password.to_owned(),
@@ -141,7 +151,7 @@ pub async fn password_login(
     .await;
     match account {
         Some(a) if ok && a.is_active() => {
-            login_throttle::clear_failures(state, identifier).await?;
+            reservation.succeeded(state).await?;
             let entry = AuditEntry::new(AuditEvent::LoginSucceeded)
                 .by_subject(&a.id)
                 .ip(ip)
@@ -158,7 +168,6 @@ pub async fn password_login(
             };
             let entry = failure_entry(state, account.as_ref(), identifier, ip, reason);
             audit::record(state, entry).await;
-            login_throttle::count_failure(state, account.as_ref(), identifier, ip).await?;
             Err(LoginFailure::Invalid)
         }
     }
@@ -249,8 +258,8 @@ pub async fn request_sms_code(
 }
 
 /// SMS-code login: the code sent to `mobile` logs in the active account of
-/// `account_type` that reserves it. Failures count against the mobile and the address like
-/// failed password logins, and the same lockout applies.
+/// `account_type` that reserves it. Attempts are reserved and delayed like password logins
+/// (the code request itself carried the captcha).
 pub async fn sms_login(
     state: &Services,
     account_type: AccountType,
@@ -259,7 +268,6 @@ pub async fn sms_login(
     ip: IpAddr,
 ) -> Result<Account, LoginFailure> {
     let mobile = mobile.as_str();
-    let locked = login_throttle::is_locked(state, mobile, ip).await?;
     let account = store::identities::find_by_mobile(&state.db, &state.pii, account_type, mobile)
         .await
         .map_err(Failure::from)?;
@@ -274,10 +282,13 @@ pub async fn sms_login(
         .detail("method", "sms")
         .detail("reason", reason)
     };
-    if locked {
-        audit::record(state, sms_failure("locked")).await;
-        return Err(LoginFailure::Locked);
+    let reservation = login_throttle::reserve(state, account.as_ref(), mobile, ip).await?;
+    if let Some(retry_after_secs) = reservation.wait(state).await? {
+        let entry = sms_failure("throttled").detail("retry_after_secs", retry_after_secs);
+        audit::record(state, entry).await;
+        return Err(LoginFailure::Throttled { retry_after_secs });
     }
+    tokio::time::sleep(reservation.slowdown(state)).await;
     let verified = match sms_code::verify_code(state, SmsPurpose::Login, mobile, code).await {
         Ok(()) => true,
         Err(SmsCodeError::Internal(e)) => return Err(LoginFailure::Internal(Failure::Internal(e))),
@@ -285,7 +296,7 @@ pub async fn sms_login(
     };
     match account {
         Some(a) if verified && a.is_active() => {
-            login_throttle::clear_failures(state, mobile).await?;
+            reservation.succeeded(state).await?;
             let entry = AuditEntry::new(AuditEvent::LoginSucceeded)
                 .by_subject(&a.id)
                 .ip(ip)
@@ -300,7 +311,6 @@ pub async fn sms_login(
                 Some(_) => "wrong_code",
             };
             audit::record(state, sms_failure(reason)).await;
-            login_throttle::count_failure(state, account.as_ref(), mobile, ip).await?;
             Err(LoginFailure::Invalid)
         }
     }

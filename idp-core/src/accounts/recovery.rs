@@ -73,7 +73,7 @@ async fn hash(state: &Services, password: &str) -> FailureResult<String> {
         .map_err(Failure::Internal)
 }
 
-/// Wrong current passwords allowed per account within the login lockout window.
+/// Wrong current passwords allowed per account within the login failure window.
 const CHANGE_ATTEMPTS: i64 = 5;
 
 /// The signed-in user changes their password. Clears a forced change; every other session of
@@ -110,7 +110,7 @@ pub async fn change_password(
     if !ok {
         state
             .store
-            .incr(&attempts_key, state.config.login.lockout_secs)
+            .incr(&attempts_key, state.config.login.window_secs)
             .await?;
         return Err(field("current_password", "当前密码错误"));
     }

@@ -412,7 +412,7 @@ fn secs_to_next_shanghai_midnight(now: i64) -> i64 {
 }
 
 /// IPv4 addresses count one by one; IPv6 by /64, the block one subscriber usually holds.
-fn address_bucket(ip: IpAddr) -> String {
+pub(crate) fn address_bucket(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

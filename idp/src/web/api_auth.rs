@@ -43,8 +43,15 @@ pub fn ok_json(value: impl Serialize) -> Response {
     res
 }
 
+/// A failure behind a JSON API: 503 `temporarily_unavailable` for an outage, otherwise 500
+/// `server_error`, never an HTML page.
 pub fn internal(e: AppError) -> Response {
-    AppError::ProtocolInternal(e.to_string()).into_response()
+    match e {
+        AppError::Unavailable(m) | AppError::ProtocolUnavailable(m) => {
+            AppError::ProtocolUnavailable(m).into_response()
+        }
+        e => AppError::ProtocolInternal(e.to_string()).into_response(),
+    }
 }
 
 /// The active account behind the request's user access token, with its roles; 401

@@ -3,13 +3,11 @@
 //! platform admin, the Bearer-token caller of the APIs, a CSRF-checked form and the client's
 //! address. Each rejection is the response the hand-written checks gave before.
 
-use std::{collections::HashMap, net::SocketAddr};
+use std::collections::HashMap;
 
 use axum::{
     body::Bytes,
-    extract::{
-        rejection::ExtensionRejection, ConnectInfo, FromRequest, FromRequestParts, RawForm, Request,
-    },
+    extract::{FromRequest, FromRequestParts, RawForm, Request},
     http::request::Parts,
     response::{IntoResponse, Response},
 };
@@ -133,25 +131,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiBody<T> {
     }
 }
 
-/// The address of the client. Today the peer of the TCP connection; the one place where
-/// trusted proxies (`X-Forwarded-For`) would be honoured.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientAddr(pub SocketAddr);
-
-impl ClientAddr {
-    pub fn ip(&self) -> std::net::IpAddr {
-        self.0.ip()
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = ExtensionRejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ConnectInfo(addr) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state).await?;
-        Ok(ClientAddr(addr))
-    }
-}
+/// The address of the client: the socket's peer, or the client a trusted proxy names
+/// (`trusted_proxies`); every throttle, SMS cap and audit row takes it from here.
+pub use tongyi_shared::client_addr::ClientAddr;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@
 //! A form posted without `account_type` (older pages, tools) logs in by login name only, of
 //! either type.
 
-use std::net::IpAddr;
+use std::{borrow::Cow, net::IpAddr};
 
 use askama::Template;
 use axum::{
@@ -91,8 +91,13 @@ struct LoginPage<'a> {
 
 const MISSING_FIELDS: &str = "请输入账号和密码。";
 const INVALID: &str = "账号或密码错误。";
-const LOCKED: &str = "登录失败次数过多，请稍后再试。";
+/// A pair's delay: the seconds it still runs, so the user knows when to try again.
+fn throttled(retry_after_secs: i64) -> Cow<'static, str> {
+    Cow::Owned(format!("登录失败次数过多，请{retry_after_secs}秒后再试。"))
+}
 const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入。";
+/// Recent failures call for a captcha the form did not show or the user left empty.
+const CAPTCHA_NEEDED: &str = "为保护账号安全，请输入图形验证码。";
 const SMS_SENT: &str = "如该手机号已注册，验证码已发送。";
 const SMS_TOO_SOON: &str = "发送过于频繁，请稍后再试。";
 const SMS_LIMITED: &str = "请求过于频繁，请稍后再试。";
@@ -118,7 +123,7 @@ impl View {
 /// What the form shows besides its fields.
 #[derive(Default)]
 struct Notice {
-    error: Option<&'static str>,
+    error: Option<Cow<'static, str>>,
     mobile_error: Option<&'static str>,
     code_error: Option<&'static str>,
     sms_notice: Option<&'static str>,
@@ -179,7 +184,7 @@ async fn render_form(
         login_name,
         mobile,
         client_name: client_name(state, req).await,
-        error: notice.error,
+        error: notice.error.as_deref(),
         mobile_error: notice.mobile_error,
         code_error: notice.code_error,
         sms_notice: notice.sms_notice,
@@ -311,7 +316,7 @@ async fn password_submit(
     let login_name = form.get("login_name").unwrap_or("").trim();
     let password = form.get("password").unwrap_or("");
     // After a failure the form asks for a captcha if the counts now call for one.
-    let failure = |message: &'static str| async move {
+    let failure = |message: Cow<'static, str>| async move {
         let notice = Notice {
             error: Some(message),
             captcha: login_throttle::captcha_required(state, named(login_name), ip).await?,
@@ -322,7 +327,7 @@ async fn password_submit(
             .map(Err)
     };
     if login_name.is_empty() || password.is_empty() {
-        return failure(MISSING_FIELDS).await;
+        return failure(MISSING_FIELDS.into()).await;
     }
     // The form's captcha fields go to the login, which decides whether they are needed.
     let captcha_id = form.get("captcha_id").unwrap_or("");
@@ -339,12 +344,19 @@ async fn password_submit(
     };
     match password_login(state, &attempt).await {
         Ok(a) => Ok(Ok(a)),
-        Err(LoginFailure::Invalid) => failure(INVALID).await,
-        Err(LoginFailure::Locked) => failure(LOCKED).await,
-        // The page has one message for both: a missing answer is a wrong one to the user.
-        Err(LoginFailure::CaptchaMissing | LoginFailure::CaptchaWrong) => {
+        Err(LoginFailure::Invalid) => failure(INVALID.into()).await,
+        Err(LoginFailure::Throttled { retry_after_secs }) => {
+            failure(throttled(retry_after_secs)).await
+        }
+        // A missing answer is not a wrong one: the form may not have shown a captcha yet
+        // (the account failed from elsewhere).
+        Err(e @ (LoginFailure::CaptchaMissing | LoginFailure::CaptchaWrong)) => {
+            let message = match e {
+                LoginFailure::CaptchaMissing => CAPTCHA_NEEDED,
+                _ => CAPTCHA_WRONG,
+            };
             let notice = Notice {
-                captcha_error: Some(CAPTCHA_WRONG),
+                captcha_error: Some(message),
                 captcha: true,
                 ..Notice::default()
             };
@@ -418,7 +430,7 @@ async fn sms_submit(
                 ..Notice::default()
             },
             SmsSendOutcome::Limited => Notice {
-                error: Some(SMS_LIMITED),
+                error: Some(SMS_LIMITED.into()),
                 ..Notice::default()
             },
         };
@@ -436,14 +448,14 @@ async fn sms_submit(
         Ok(a) => Ok(Ok(a)),
         Err(LoginFailure::Invalid) => {
             let notice = Notice {
-                error: Some(SMS_INVALID),
+                error: Some(SMS_INVALID.into()),
                 ..Notice::default()
             };
             again(mobile, notice).await
         }
-        Err(LoginFailure::Locked) => {
+        Err(LoginFailure::Throttled { retry_after_secs }) => {
             let notice = Notice {
-                error: Some(LOCKED),
+                error: Some(throttled(retry_after_secs)),
                 ..Notice::default()
             };
             again(mobile, notice).await

@@ -1,4 +1,4 @@
-//! The audit log: logins, failures, lockouts, logouts and admin commands each leave the right
+//! The audit log: logins, failures, throttle steps, logouts and admin commands each leave the right
 //! entry, naming accounts by id and addresses as they connected, and no entry carries a login
 //! name, a password, a mobile or a client secret.
 
@@ -147,53 +147,71 @@ both_backends!(logins_and_logout, |backend: Backend| async move {
         .is_empty());
 });
 
-both_backends!(lockouts, |backend: Backend| async move {
+both_backends!(throttle_steps, |backend: Backend| async move {
     let idp = TestIdp::start(backend).await;
     let ip: IpAddr = "192.0.2.7".parse().unwrap();
-    let max = idp.state.config.login.max_failures_per_account;
+    let after = idp.state.config.login.delay_after_failures;
+    assert_eq!(
+        after, 5,
+        "the expected rows below follow the default policy"
+    );
 
-    // A known account: `max` failures lock it; the next attempt, even right, is refused.
-    for _ in 0..max {
+    // A known account: the captcha step comes with the fourth attempt, the delay with the
+    // sixth, and the seventh (even right) is refused for its wait.
+    for _ in 0..=after {
         let r = login_answering_captcha(&idp.state, "unit_admin", "nope", ip).await;
         assert!(matches!(r, Err(LoginFailure::Invalid)), "{r:?}");
     }
     let r = login_answering_captcha(&idp.state, "unit_admin", PASSWORD, ip).await;
-    assert!(matches!(r, Err(LoginFailure::Locked)), "{r:?}");
+    assert!(matches!(r, Err(LoginFailure::Throttled { .. })), "{r:?}");
 
-    let rows = list_for_subject(&idp.state.db, "acct-unit", 100)
+    let mut rows = list_for_subject(&idp.state.db, "acct-unit", 100)
         .await
         .unwrap();
-    let mut rows = rows;
     rows.reverse();
-    let mut expected = vec!["login_failed"; max as usize];
-    expected.push("account_locked");
-    expected.push("login_failed");
-    assert_eq!(events(&rows), expected);
-    let locked = &rows[max as usize];
-    assert_eq!(detail(locked)["failures"], max);
+    let (failed, throttled) = ("login_failed", "login_throttled");
     assert_eq!(
-        detail(locked)["lockout_secs"],
-        idp.state.config.login.lockout_secs
+        events(&rows),
+        [failed, failed, failed, throttled, throttled, failed, failed, throttled, failed, failed]
     );
-    assert_eq!(detail(rows.last().unwrap())["reason"], "locked");
+    let step = |row: &AuditRow| {
+        let d = detail(row);
+        (d["scope"].clone(), d["step"].clone())
+    };
+    assert_eq!(step(&rows[3]), ("account".into(), "captcha".into()));
+    assert_eq!(step(&rows[4]), ("address".into(), "captcha".into()));
+    assert_eq!(
+        step(&rows[7]),
+        ("account_at_address".into(), "delay".into())
+    );
+    assert_eq!(detail(rows.last().unwrap())["reason"], "throttled");
+    let wait = detail(rows.last().unwrap())["retry_after_secs"]
+        .as_i64()
+        .unwrap();
+    let first = idp.state.config.login.first_delay_secs;
+    assert!((first - 1..=first).contains(&wait), "{wait}");
     for r in &rows {
         assert_eq!(r.client_ip.as_deref(), Some("192.0.2.7"));
     }
 
-    // An unknown login name is locked too, and named by its keyed hash alone.
+    // An unknown login name escalates too, and is named by its keyed hash alone.
     let other_ip: IpAddr = "2001:db8::9".parse().unwrap();
-    for _ in 0..max {
+    for _ in 0..=after {
         let r = login_answering_captcha(&idp.state, MOBILE, PASSWORD, other_ip).await;
         assert!(matches!(r, Err(LoginFailure::Invalid)), "{r:?}");
     }
     let rows = all_rows(&idp).await;
-    let lock = rows
+    let step = rows
         .iter()
-        .find(|r| r.event == "account_locked" && r.subject_account_id.is_none())
-        .expect("a lockout of the unknown name");
-    assert_eq!(lock.client_ip.as_deref(), Some("2001:db8::9"));
+        .find(|r| {
+            r.event == "login_throttled"
+                && r.subject_account_id.is_none()
+                && r.detail.contains("\"delay\"")
+        })
+        .expect("the delay step of the unknown name");
+    assert_eq!(step.client_ip.as_deref(), Some("2001:db8::9"));
     assert_eq!(
-        detail(lock)["login_name_key"],
+        detail(step)["login_name_key"],
         idp.state.pii.lookup_key(PiiField::LoginName, MOBILE)
     );
     assert_no_personal_data(&rows, &["unit_admin", MOBILE, "5656", PASSWORD, "nope"]);

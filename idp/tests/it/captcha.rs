@@ -14,6 +14,7 @@ use crate::{
 };
 
 const CAPTCHA_WRONG: &str = "图形验证码错误";
+const CAPTCHA_NEEDED: &str = "请输入图形验证码";
 const INVALID: &str = "账号或密码错误。";
 
 /// The captcha challenge a login page carries, if any.
@@ -187,10 +188,11 @@ both_backends!(
             "not counted as a password failure"
         );
 
-        // No answer at all is refused the same way.
+        // No answer at all is refused too, asking for one.
         let id = captcha_id(&page).unwrap();
         page = stayed(post_login(&b, &idp, &page, "alice", PASSWORD, None).await);
-        assert!(page.contains(CAPTCHA_WRONG), "{page}");
+        assert!(page.contains(CAPTCHA_NEEDED), "{page}");
+        assert!(!page.contains(CAPTCHA_WRONG), "{page}");
         assert!(stored(&idp, &id).await.is_some(), "not sent, not used");
 
         // A right answer lets the password be checked (here: a wrong one, failure 4)...
@@ -245,7 +247,7 @@ both_backends!(captcha_for_the_address, |backend: Backend| async move {
     let (req, page) = login_page(&idp, &other).await;
     assert_shows_captcha(&page);
     let page = stayed(post_login(&other, &idp, &page, "unit_admin", PASSWORD, None).await);
-    assert!(page.contains(CAPTCHA_WRONG), "{page}");
+    assert!(page.contains(CAPTCHA_NEEDED), "{page}");
 
     // "换一张" reloads the form with a new challenge; the old one is left to expire.
     let first = captcha_id(&page).unwrap();

@@ -42,6 +42,12 @@ macro_rules! both_backends {
     };
 }
 
+/// Whether `message` is the login page's "wait N seconds" refusal (N depends on the second
+/// the clock is in).
+pub fn is_wait(message: &str) -> bool {
+    message.starts_with("登录失败次数过多，请") && message.ends_with("秒后再试。")
+}
+
 pub const PASSWORD: &str = "Alice#Pass2026";
 /// The reserved mobiles of the fixture accounts `alice` and `unit_admin`.
 pub const ALICE_MOBILE: &str = "13912345678";
@@ -114,6 +120,8 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
         redis_url: storage.redis_url.clone(),
         redis_prefix: storage.redis_prefix.clone(),
         kek: DEMO_KEK.into(),
+        trusted_proxies: Vec::new(),
+        database_acquire_timeout_ms: 2000,
         production: false,
         seed_file: String::new(),
         tokens: TokenConfig {
@@ -124,6 +132,10 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
             // Cheaper than production so the suite stays quick; still argon2id.
             argon2_m_kib: 8 * 1024,
             argon2_t: 1,
+            // Delays long enough that no test depends on how fast it runs; tests that reach
+            // them move the clock instead of waiting.
+            first_delay_secs: 60,
+            max_delay_secs: 3600,
             ..LoginConfig::default()
         },
         sms: SmsConfig::default(),
@@ -326,13 +338,28 @@ impl TestIdp {
         Self::start_on(storage, None, true).await
     }
 
+    /// Starts an instance with the test config changed by `tweak`.
+    pub async fn start_configured(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestIdp {
+        let storage = Storage::new(backend).await;
+        Self::start_on_with(storage, None, true, tweak).await
+    }
+
     /// Starts an instance on `storage`; with `issuer`, it serves as that issuer (scale-out).
     pub async fn start_on(storage: Storage, issuer: Option<String>, seed_data: bool) -> TestIdp {
+        Self::start_on_with(storage, issuer, seed_data, |_| {}).await
+    }
+
+    async fn start_on_with(
+        storage: Storage,
+        issuer: Option<String>,
+        seed_data: bool,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestIdp {
         let (listener, base) = tongyi_testkit::listen().await;
         let issuer = issuer.unwrap_or_else(|| base.clone());
-        let app = build_app(test_config(&issuer, &storage))
-            .await
-            .expect("the IdP starts");
+        let mut config = test_config(&issuer, &storage);
+        tweak(&mut config);
+        let app = build_app(config).await.expect("the IdP starts");
         let (receiver_server, logouts) = start_receiver().await;
         let receiver = receiver_server.base.clone();
         if seed_data {

@@ -1,5 +1,5 @@
 //! Login modes: password login by login name, mobile, email, ID number or USCC on the tab of
-//! the account's type; SMS-code login; the lockout and its end; the forced password change
+//! the account's type; SMS-code login; the delays after repeated failures and their end; the forced password change
 //! after a unit admin's reset; changing the password; disabling and enabling accounts
 //! (members API and domain functions).
 
@@ -10,14 +10,13 @@ use crate::{
     both_backends,
     captcha::{captcha_id, read_picture},
     harness::{
-        browser, follow, hidden, location, Backend, Outcome, TestIdp, ALICE_MOBILE, PASSWORD,
-        UNIT_MOBILE,
+        browser, follow, hidden, is_wait, location, Backend, Outcome, TestIdp, ALICE_MOBILE,
+        PASSWORD, UNIT_MOBILE,
     },
     proto::{self, code_in, code_request, exchange, refresh, CodeRequest, Reply},
 };
 
 pub const INVALID: &str = "账号或密码错误。";
-pub const LOCKED: &str = "登录失败次数过多，请稍后再试。";
 pub const SMS_SENT: &str = "如该手机号已注册，验证码已发送。";
 pub const SMS_INVALID: &str = "手机号或验证码错误。";
 const ALICE_ID: &str = "11010519491231002X";
@@ -336,17 +335,19 @@ both_backends!(login_modes_sms_login, |backend: Backend| async move {
     assert_eq!(message(&html, "login-error").as_deref(), Some(SMS_INVALID));
 });
 
-both_backends!(login_modes_lockout_ends, |backend: Backend| async move {
+both_backends!(login_modes_delay_ends, |backend: Backend| async move {
     let idp = TestIdp::start(backend).await;
-    for i in 1..=5 {
+    // Up to `delay_after_failures` (5) and one more reach the password.
+    for i in 1..=6 {
         assert_eq!(
             refused(&idp, NATURAL, ALICE_MOBILE, "Wrong#Pass2026").await,
             INVALID,
             "failure {i}"
         );
     }
-    assert_eq!(refused(&idp, NATURAL, ALICE_MOBILE, PASSWORD).await, LOCKED);
-    // SMS login by the same mobile is locked too.
+    let shown = refused(&idp, NATURAL, ALICE_MOBILE, PASSWORD).await;
+    assert!(is_wait(&shown), "{shown}");
+    // SMS login by the same mobile from the same address waits too.
     let b = browser();
     let (_, page) = login_page(&idp, &b, "type=natural_person&mode=sms").await;
     let (_, _, html) = post_page(
@@ -362,11 +363,12 @@ both_backends!(login_modes_lockout_ends, |backend: Backend| async move {
     )
     .await
     .page();
-    assert_eq!(message(&html, "login-error").as_deref(), Some(LOCKED));
+    let shown = message(&html, "login-error").unwrap_or_default();
+    assert!(is_wait(&shown), "{shown}");
 
     idp.state
         .clock
-        .advance(idp.state.config.login.lockout_secs + 1);
+        .advance(idp.state.config.login.first_delay_secs);
     let tokens = login_as(&idp, NATURAL, ALICE_MOBILE, PASSWORD).await;
     assert_eq!(sub(&tokens), "acct-alice");
 });

@@ -29,6 +29,7 @@ impl Db {
         let size = PoolSize {
             sqlite: 4,
             postgres: 8,
+            acquire_timeout: db::DEFAULT_ACQUIRE_TIMEOUT,
         };
         let (pool, backend) = db::connect(url, size, &MIGRATIONS).await?;
         Ok(Db { pool, backend })

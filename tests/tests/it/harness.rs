@@ -119,6 +119,8 @@ impl Platform {
                 .map(|(_, prefix)| prefix.clone())
                 .unwrap_or_default(),
             kek: DEMO_KEK.into(),
+            trusted_proxies: Vec::new(),
+            database_acquire_timeout_ms: 2000,
             production: false,
             seed_file: String::new(),
             sms: Default::default(),
