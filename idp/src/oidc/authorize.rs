@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     client::{Client, GrantType},
     form::Params,
-    session,
+    scope, session,
 };
 use crate::{
     crypto,
@@ -159,25 +159,12 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
             "the client may not use the authorization code grant",
         );
     }
-    let scopes: Vec<String> = p
-        .get("scope")
-        .unwrap_or("")
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if !scopes.iter().any(|s| s == "openid") {
-        return fail("invalid_scope", "the openid scope is required");
-    }
-    if let Some(s) = scopes
-        .iter()
-        .find(|s| *s != "openid" && !client.allowed_scopes.contains(s))
-    {
-        return fail(
-            "invalid_scope",
-            &format!("scope {s} is not allowed for this client"),
-        );
-    }
+    // Unknown and not-allowed scope values are dropped, not refused (OIDC Core §3.1.2.1,
+    // RFC 6749 §3.3); the token response says what was granted.
+    let scopes = match scope::grant_for(&client, p.get("scope").unwrap_or("")) {
+        Ok(scopes) => scopes,
+        Err(e) => return fail("invalid_scope", &e.to_string()),
+    };
     let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
         (None, None) if client.is_public() => {
             return fail("invalid_request", "public clients must use PKCE (S256)")
