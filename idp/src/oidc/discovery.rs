@@ -8,16 +8,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde_json::json;
-use tongyi_shared::claims::CUSTOM_SCOPES;
 
-use super::{client::AuthMethod, keys::SigningAlg, Endpoints};
+use super::{client::AuthMethod, keys::SigningAlg, scope, Endpoints};
 use crate::state::AppState;
 
 /// The scopes a client may request. `openid` is required in every authorization request.
 pub fn supported_scopes() -> Vec<&'static str> {
-    let mut s = vec!["openid", "profile"];
-    s.extend(CUSTOM_SCOPES);
-    s
+    scope::supported()
 }
 
 pub fn document(e: &Endpoints) -> Bytes {
@@ -55,8 +52,8 @@ pub fn document(e: &Endpoints) -> Bytes {
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
             "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr", "at_hash",
-            "sid", "name", "preferred_username", "account_type", "realname_status", "org",
-            "grants", "roles"
+            "sid", "name", "preferred_username", "email", "email_verified", "phone_number",
+            "phone_number_verified", "account_type", "realname_status", "org", "grants", "roles"
         ],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

@@ -10,7 +10,7 @@ use axum::{
 use serde::Serialize;
 
 use super::{
-    claims::{self, has_scope, UserClaims},
+    claims::{self, has_scope, ContactClaims, UserClaims},
     form::Params,
     issue::{self, AccessClaims},
     keys::TokenKind,
@@ -27,6 +27,8 @@ struct UserInfo {
     sub: String,
     #[serde(flatten)]
     claims: UserClaims,
+    #[serde(flatten)]
+    contact: ContactClaims,
 }
 
 pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -119,8 +121,10 @@ async fn userinfo(state: &AppState, token: Option<String>) -> AppResult<Response
         .filter(|a| a.is_active())
         .ok_or_else(|| AppError::invalid_token("the account is not active"))?;
     let user = claims::for_account(&state.db, &account, &claims.scope).await?;
+    let contact = claims::contact_for_account(&state.pii, &account, &claims.scope);
     Ok(no_store_json(&UserInfo {
         sub: account.id,
         claims: user,
+        contact,
     }))
 }
