@@ -4,12 +4,12 @@
 use axum::{
     body::Bytes,
     extract::State,
-    http::{header, HeaderValue},
+    http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
-use super::{client::AuthMethod, keys::SigningAlg, scope, Endpoints};
+use super::{client::AuthMethod, cors, keys::SigningAlg, scope, Endpoints};
 use crate::state::AppState;
 
 /// The scopes a client may request. `openid` is required in every authorization request.
@@ -77,19 +77,17 @@ fn json_bytes(body: Bytes, max_age: &'static str) -> Response {
         HeaderValue::from_static("application/json"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
     res
 }
 
-pub async fn openid_configuration(State(state): State<AppState>) -> Response {
-    json_bytes(state.discovery.clone(), "public, max-age=3600")
+pub async fn openid_configuration(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let res = json_bytes(state.discovery.clone(), "public, max-age=3600");
+    cors::allow(&state, &headers, res).await
 }
 
-pub async fn jwks(State(state): State<AppState>) -> Response {
+pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response {
     // Short enough that relying parties pick up a rotated key well before tokens signed with
     // it are common; kid misses make certified RP libraries refetch anyway.
-    json_bytes(state.keys.current().jwks(), "public, max-age=300")
+    let res = json_bytes(state.keys.current().jwks(), "public, max-age=300");
+    cors::allow(&state, &headers, res).await
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::{
     claims::{self, has_scope, ContactClaims, UserClaims},
+    cors,
     form::Params,
     issue::{self, AccessClaims},
     keys::TokenKind,
@@ -32,7 +33,8 @@ struct UserInfo {
 }
 
 pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    respond(&state, bearer_from_header(&headers)).await
+    let res = respond(&state, bearer_from_header(&headers)).await;
+    cors::allow(&state, &headers, res).await
 }
 
 pub async fn userinfo_post(
@@ -47,16 +49,18 @@ pub async fn userinfo_post(
     let token = match (from_header, from_body) {
         // RFC 6750 §2: a client must not use more than one method per request.
         (Some(_), Some(_)) => {
-            return AppError::Bearer {
+            let res = AppError::Bearer {
                 status: axum::http::StatusCode::BAD_REQUEST,
                 error: "invalid_request",
                 description: "the token was sent more than once".into(),
             }
-            .into_response()
+            .into_response();
+            return cors::allow(&state, &headers, res).await;
         }
         (a, b) => a.or(b),
     };
-    respond(&state, token).await
+    let res = respond(&state, token).await;
+    cors::allow(&state, &headers, res).await
 }
 
 /// The token of an `Authorization: Bearer` header.

@@ -338,3 +338,108 @@ both_backends!(
         );
     }
 );
+
+const CORS_PATHS: [&str; 5] = [
+    "/.well-known/openid-configuration",
+    "/jwks",
+    "/token",
+    "/userinfo",
+    "/revoke",
+];
+
+async fn preflight(idp: &TestIdp, path: &str, origin: &str) -> reqwest::Response {
+    TestIdp::http()
+        .request(reqwest::Method::OPTIONS, idp.url(path))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap()
+}
+
+fn acao(res: &reqwest::Response) -> Option<&str> {
+    res.headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap())
+}
+
+both_backends!(
+    cors_for_the_web_origins_of_public_clients,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        // rp-public is a public client with the redirect URI http://rp-public.test/cb.
+        let spa = "http://rp-public.test";
+        for path in CORS_PATHS {
+            let res = preflight(&idp, path, spa).await;
+            assert_eq!(res.status(), StatusCode::NO_CONTENT, "{path}");
+            assert_eq!(acao(&res), Some(spa), "{path}");
+            let methods = res.headers()["access-control-allow-methods"]
+                .to_str()
+                .unwrap();
+            assert!(methods.contains("POST"), "{path}: {methods}");
+            assert!(res
+                .headers()
+                .get("access-control-allow-credentials")
+                .is_none());
+            // A confidential client's origin and an unknown one get no CORS headers at all.
+            for other in ["http://rp-basic.test", "http://evil.test", "null"] {
+                let res = preflight(&idp, path, other).await;
+                assert_eq!(acao(&res), None, "{path} {other}");
+                assert!(res.headers().get("access-control-allow-methods").is_none());
+            }
+        }
+
+        // The answers themselves, success or error, carry the header for the registered origin.
+        let get = |path: &'static str, origin: &'static str| {
+            TestIdp::http()
+                .get(idp.url(path))
+                .header("origin", origin)
+                .send()
+        };
+        let res = get("/.well-known/openid-configuration", spa).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(acao(&res), Some(spa));
+        let res = get("/jwks", "http://evil.test").await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(acao(&res), None);
+        let res = get("/userinfo", spa).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(acao(&res), Some(spa));
+        for (origin, expected) in [(spa, Some(spa)), ("http://evil.test", None)] {
+            let res = TestIdp::http()
+                .post(idp.url("/token"))
+                .header("origin", origin)
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", "rp-public"),
+                    ("code", "no-such-code"),
+                    ("redirect_uri", "http://rp-public.test/cb"),
+                    ("code_verifier", &"v".repeat(43)),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+            assert_eq!(acao(&res), expected, "{origin}");
+        }
+
+        // A public client registered later is answered once the client cache is told (as the
+        // admin API does) or expires.
+        let new_spa = "http://spa-later.test";
+        assert_eq!(acao(&preflight(&idp, "/token", new_spa).await), None);
+        register(
+            &idp,
+            "spa-later",
+            AuthMethod::None,
+            &[GrantType::AuthorizationCode],
+            &["openid"],
+        )
+        .await;
+        idp.state.clients.forget("spa-later");
+        assert_eq!(
+            acao(&preflight(&idp, "/token", new_spa).await),
+            Some(new_spa)
+        );
+    }
+);
