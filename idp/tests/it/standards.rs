@@ -9,7 +9,7 @@ use tongyi_idp::{
     crypto,
     oidc::{
         client::{AuthMethod, Client, GrantType},
-        keys::SigningAlg,
+        keys::{SigningAlg, TokenKind},
     },
     store,
 };
@@ -440,6 +440,124 @@ both_backends!(
         assert_eq!(
             acao(&preflight(&idp, "/token", new_spa).await),
             Some(new_spa)
+        );
+    }
+);
+
+/// An ID token signed with the IdP's own key, as an `id_token_hint` naming `sub` for `aud`.
+fn signed_hint(idp: &TestIdp, iss: &str, sub: &str, aud: &str) -> String {
+    let now = idp.state.clock.now();
+    let claims = json!({
+        "iss": iss, "sub": sub, "aud": aud, "azp": aud,
+        "iat": now, "exp": now + 300, "auth_time": now,
+    });
+    idp.state
+        .keys
+        .current()
+        .sign(SigningAlg::Rs256, TokenKind::Id, &claims)
+        .unwrap()
+}
+
+both_backends!(id_token_hint_at_authorize, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    let b = browser();
+    let (code, verifier) = proto::code_for(&idp, &b, "rp-basic", "alice").await;
+    let tokens = proto::exchange(&idp, "rp-basic", &code, &verifier).await;
+    let id_token = tokens.str("id_token").to_owned();
+    let open = |extra: Vec<(&'static str, String)>| {
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        code_request(&idp, "rp-basic", &extra)
+    };
+
+    // The session's own subject, silently, also once the hint has expired (Core §3.1.2.1).
+    let req = open(vec![
+        ("prompt", "none".into()),
+        ("id_token_hint", id_token.clone()),
+    ]);
+    let res = b.get(&req.url).send().await.unwrap();
+    code_in(
+        &idp,
+        &url::Url::parse(&crate::harness::location(&res)).unwrap(),
+        &req,
+    );
+    idp.state.clock.advance(400);
+    let req = open(vec![
+        ("prompt", "none".into()),
+        ("id_token_hint", id_token.clone()),
+    ]);
+    let res = b.get(&req.url).send().await.unwrap();
+    code_in(
+        &idp,
+        &url::Url::parse(&crate::harness::location(&res)).unwrap(),
+        &req,
+    );
+
+    // Another subject than the session's: login_required with prompt=none...
+    let other = signed_hint(&idp, &idp.issuer, "acct-unit", "rp-basic");
+    let req = open(vec![
+        ("prompt", "none".into()),
+        ("id_token_hint", other.clone()),
+    ]);
+    let res = b.get(&req.url).send().await.unwrap();
+    assert_error_redirect(&idp, &res, "rp-basic", Some(&req.state), "login_required");
+    // ...otherwise the login page, opened on the hinted account.
+    let req = open(vec![("id_token_hint", other)]);
+    let res = b.get(&req.url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = crate::harness::location(&res);
+    assert!(to.starts_with("/login?req="), "{to}");
+    let html = b
+        .get(idp.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("value=\"unit_admin\""), "{html}");
+
+    // Hints that are not our ID tokens for this client are invalid_request.
+    for bad in [
+        proto::tamper(&id_token),
+        "not-a-jwt".to_owned(),
+        signed_hint(&idp, "https://other.example", "acct-alice", "rp-basic"),
+        signed_hint(&idp, &idp.issuer, "acct-alice", "rp-post"),
+        tokens.str("access_token").to_owned(),
+    ] {
+        let req = open(vec![("id_token_hint", bad)]);
+        let res = b.get(&req.url).send().await.unwrap();
+        assert_error_redirect(&idp, &res, "rp-basic", Some(&req.state), "invalid_request");
+    }
+});
+
+both_backends!(
+    select_account_is_refused_honestly,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let b = browser();
+        proto::code_for(&idp, &b, "rp-basic", "alice").await;
+        for prompt in ["select_account", "login select_account"] {
+            let req = code_request(&idp, "rp-basic", &[("prompt", prompt)]);
+            let res = b.get(&req.url).send().await.unwrap();
+            assert_error_redirect(
+                &idp,
+                &res,
+                "rp-basic",
+                Some(&req.state),
+                "account_selection_required",
+            );
+        }
+        let doc: Value = TestIdp::http()
+            .get(idp.url("/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            doc["prompt_values_supported"],
+            json!(["none", "login", "consent"])
         );
     }
 );
