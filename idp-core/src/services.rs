@@ -2,7 +2,7 @@
 //! outside services, built once at start-up. The web layer's `Services` holds one of these
 //! (plus what only HTTP needs) and derefs to it, so handlers pass `&state` unchanged.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use tokio::sync::Semaphore;
 
@@ -12,7 +12,7 @@ use crate::{
     config::Config,
     failure::Failure,
     oidc::{
-        client::{Client, ClientCache},
+        client::{self, Client, ClientCache},
         keys::Keys,
         Endpoints,
     },
@@ -94,5 +94,17 @@ impl Services {
             .map(Arc::new);
         self.clients.insert(client_id, found.clone());
         Ok(found)
+    }
+
+    /// The web origins of the enabled public clients (CORS), from the client cache or, when
+    /// stale, from all registered clients.
+    pub async fn web_origins(&self) -> Result<Arc<HashSet<String>>, Failure> {
+        if let Some(hit) = self.clients.origins() {
+            return Ok(hit);
+        }
+        let all = store::clients::list(&self.db).await?;
+        let origins = Arc::new(client::public_web_origins(&all));
+        self.clients.set_origins(origins.clone());
+        Ok(origins)
     }
 }

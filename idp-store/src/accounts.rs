@@ -25,6 +25,12 @@ pub struct Account {
     /// `PiiField::Mobile` / `PiiField::Email`).
     pub mobile_sealed: Option<String>,
     pub email_sealed: Option<String>,
+    /// Whether the reserved mobile was proven by an SMS code to it (registration, the
+    /// console's change of mobile, an approved appeal); the `phone_number_verified` claim.
+    pub mobile_verified: bool,
+    /// Whether the reserved email was proven to belong to the account; the `email_verified`
+    /// claim. No flow proves an email yet, so this is false for now.
+    pub email_verified: bool,
     /// False while the login name is the generated one of a quick registration.
     pub login_name_chosen: bool,
     /// Set by a unit admin's reset: the next login must choose a new password.
@@ -44,7 +50,7 @@ pub fn login_key(login_name: &str) -> String {
 
 pub(crate) const SELECT: &str = "SELECT a.id, a.login_name, a.password_hash, a.account_type, \
     a.display_name, a.realname_status, a.status, a.org_role, a.mobile_sealed, a.email_sealed, \
-    a.login_name_chosen, a.must_change_password, o.id AS org_id, o.name AS org_name, \
+    a.mobile_verified, a.email_verified, a.login_name_chosen, a.must_change_password, o.id AS org_id, o.name AS org_name, \
     o.uscc AS org_uscc, o.status AS org_status \
     FROM accounts a LEFT JOIN organizations o ON o.id = a.org_id";
 
@@ -85,6 +91,8 @@ pub(crate) fn decode(r: &AnyRow) -> Result<Account, StoreError> {
         org,
         mobile_sealed: r.try_get("mobile_sealed")?,
         email_sealed: r.try_get("email_sealed")?,
+        mobile_verified: r.try_get::<i64, _>("mobile_verified")? != 0,
+        email_verified: r.try_get::<i64, _>("email_verified")? != 0,
         login_name_chosen: r.try_get::<i64, _>("login_name_chosen")? != 0,
         must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
     })
@@ -220,6 +228,10 @@ pub struct SealedContact {
     pub mobile_key: Option<String>,
     pub email_sealed: Option<String>,
     pub email_key: Option<String>,
+    /// The mobile was proven by an SMS code to it (see [`Account::mobile_verified`]).
+    pub mobile_verified: bool,
+    /// The email was proven to belong to the account.
+    pub email_verified: bool,
 }
 
 /// Inserts the account row, its grants and roles inside the caller's transaction.
@@ -232,8 +244,10 @@ pub async fn insert_in(
     sqlx::query(
         "INSERT INTO accounts (id, login_name, login_key, password_hash, account_type, \
          display_name, realname_status, status, org_id, org_role, created_at, updated_at, \
-         mobile_sealed, mobile_key, email_sealed, email_key, login_name_chosen) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $10, $11, $12, $13, $14, $15)",
+         mobile_sealed, mobile_key, email_sealed, email_key, login_name_chosen, \
+         mobile_verified, email_verified) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $10, $11, $12, $13, $14, $15, \
+         $16, $17)",
     )
     .bind(&a.id)
     .bind(&a.login_name)
@@ -250,6 +264,8 @@ pub async fn insert_in(
     .bind(&contact.email_sealed)
     .bind(&contact.email_key)
     .bind(i64::from(a.login_name_chosen))
+    .bind(i64::from(contact.mobile_verified))
+    .bind(i64::from(contact.email_verified))
     .execute(&mut **tx)
     .await?;
     for g in &a.grants {

@@ -131,7 +131,8 @@ pub fn unit_name_key(name: &str) -> String {
 }
 
 /// Creates a natural person's account with its reserved contact data and, unless the person
-/// skipped it (quick registration), its identity document — all or nothing.
+/// skipped it (quick registration), its identity document — all or nothing. The `mobile` is
+/// recorded as proven: every registration verifies the SMS code sent to it first.
 pub async fn create_person(
     db: &Db,
     pii: &PiiVault,
@@ -141,7 +142,8 @@ pub async fn create_person(
     identity: Option<&PersonIdentity>,
     now: i64,
 ) -> Result<(), CreateError> {
-    let contact = pii.seal_contact(mobile, email);
+    let mut contact = pii.seal_contact(mobile, email);
+    contact.mobile_verified = mobile.is_some();
     let mut tx = db.pool.begin().await?;
     accounts::insert_in(&mut tx, account, &contact, now)
         .await
@@ -211,6 +213,7 @@ pub async fn set_identity(
 
 /// Creates a legal entity: its unit (with legal representative and agent) and the unit's own
 /// account as the unit's admin — all or nothing. A unit name already registered is refused.
+/// The agent's `mobile` is recorded as proven, like in [`create_person`].
 pub async fn create_legal_entity(
     db: &Db,
     pii: &PiiVault,
@@ -220,7 +223,8 @@ pub async fn create_legal_entity(
     unit: &NewLegalEntity,
     now: i64,
 ) -> Result<(), CreateError> {
-    let contact = pii.seal_contact(mobile, email);
+    let mut contact = pii.seal_contact(mobile, email);
+    contact.mobile_verified = mobile.is_some();
     let mut tx = db.pool.begin().await?;
     let name_key = unit_name_key(&unit.org.name);
     let existing = sqlx::query("SELECT id FROM organizations WHERE name_key = $1")
@@ -492,7 +496,8 @@ pub async fn id_number_taken(
     Ok(row.is_some())
 }
 
-/// Replaces the reserved mobile of an account.
+/// Replaces the reserved mobile of an account with one the caller has proven by an SMS code
+/// (the console's change of mobile, an approved appeal).
 pub async fn set_mobile(
     db: &Db,
     pii: &PiiVault,
@@ -501,7 +506,8 @@ pub async fn set_mobile(
     now: i64,
 ) -> Result<(), CreateError> {
     sqlx::query(
-        "UPDATE accounts SET mobile_sealed = $1, mobile_key = $2, updated_at = $3 WHERE id = $4",
+        "UPDATE accounts SET mobile_sealed = $1, mobile_key = $2, mobile_verified = 1, \
+         updated_at = $3 WHERE id = $4",
     )
     .bind(pii.seal(PiiField::Mobile, mobile))
     .bind(pii.lookup_key(PiiField::Mobile, mobile))
@@ -513,7 +519,8 @@ pub async fn set_mobile(
     Ok(())
 }
 
-/// Replaces (or, with `None`, removes) the reserved email of an account.
+/// Replaces (or, with `None`, removes) the reserved email of an account; the new one is
+/// unproven.
 pub async fn set_email(
     db: &Db,
     pii: &PiiVault,
@@ -522,7 +529,8 @@ pub async fn set_email(
     now: i64,
 ) -> Result<(), CreateError> {
     sqlx::query(
-        "UPDATE accounts SET email_sealed = $1, email_key = $2, updated_at = $3 WHERE id = $4",
+        "UPDATE accounts SET email_sealed = $1, email_key = $2, email_verified = 0, \
+         updated_at = $3 WHERE id = $4",
     )
     .bind(email.map(|e| pii.seal(PiiField::Email, e)))
     .bind(email.map(|e| pii.lookup_key(PiiField::Email, e)))

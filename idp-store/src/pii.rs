@@ -123,7 +123,7 @@ impl PiiVault {
 
 impl PiiVault {
     /// A reserved mobile and email as the accounts table stores them: sealed, with lookup
-    /// hashes.
+    /// hashes; neither proven (callers that proved one say so on the result).
     pub fn seal_contact(
         &self,
         mobile: Option<&str>,
@@ -134,6 +134,8 @@ impl PiiVault {
             mobile_key: mobile.map(|m| self.lookup_key(PiiField::Mobile, m)),
             email_sealed: email.map(|e| self.seal(PiiField::Email, e)),
             email_key: email.map(|e| self.lookup_key(PiiField::Email, e)),
+            mobile_verified: false,
+            email_verified: false,
         }
     }
 

@@ -1,4 +1,6 @@
-//! Which claims each scope releases (the contract documented in docs/integration.md).
+//! Which claims each scope releases (the contract documented in docs/integration.md): the
+//! token claims ([`UserClaims`]) and the contact claims released at userinfo only
+//! ([`ContactClaims`]).
 
 use serde::Serialize;
 use tongyi_shared::{
@@ -7,7 +9,8 @@ use tongyi_shared::{
     roles::Role,
 };
 
-use crate::store::{self, accounts::Account, Db};
+use super::scope::{EMAIL, PHONE};
+use crate::store::{self, accounts::Account, pii::PiiVault, Db};
 
 /// Claims about the account, released by scope, added to ID tokens, access tokens and userinfo.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -55,4 +58,42 @@ pub async fn for_account(
         c.tongyi.roles = Some(roles.iter().map(|r| Role::parse(r)).collect());
     }
     Ok(c)
+}
+
+/// The claims of the standard `email` and `phone` scopes (OIDC Core §5.4), from the account's
+/// reserved contacts, each with whether it was proven. They are released at userinfo only:
+/// the code flow always issues an access token (Core §5.4), and the ID token and the JWT
+/// access token are copied into more places than a userinfo answer, so personal data stays
+/// out of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ContactClaims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    /// E.164 (Core §5.1): the reserved mobiles are mainland China numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number_verified: Option<bool>,
+}
+
+/// The contact claims of `account` under `scope`; a scope whose contact the account does not
+/// have releases nothing (Core §5.3.2: absent rather than null).
+pub fn contact_for_account(pii: &PiiVault, account: &Account, scope: &str) -> ContactClaims {
+    let (mobile, email) = store::identities::contact_of(pii, account);
+    let mut c = ContactClaims::default();
+    if has_scope(scope, EMAIL) {
+        if let Some(email) = email {
+            c.email = Some(email);
+            c.email_verified = Some(account.email_verified);
+        }
+    }
+    if has_scope(scope, PHONE) {
+        if let Some(mobile) = mobile {
+            c.phone_number = Some(format!("+86{mobile}"));
+            c.phone_number_verified = Some(account.mobile_verified);
+        }
+    }
+    c
 }

@@ -1,7 +1,7 @@
 //! Registered clients (relying parties and machine clients) and the rules on their metadata.
 //! The record itself lives in the store crate; the rules a registration must satisfy are here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -85,18 +85,54 @@ impl ClientRules for Client {
 /// A cached lookup: the client (or `None` for an unknown id) and when it was read.
 type CacheEntry = (Option<Arc<Client>>, Instant);
 
+/// The web origins of the public clients, and when they were derived.
+type OriginsEntry = (Arc<HashSet<String>>, Instant);
+
 #[derive(Clone, Default)]
 pub struct ClientCache {
     entries: Arc<Mutex<HashMap<String, CacheEntry>>>,
+    /// [`public_web_origins`] of all clients, read on every CORS request to the protocol
+    /// endpoints; it expires like the entries and is dropped whenever a client is forgotten.
+    origins: Arc<Mutex<Option<OriginsEntry>>>,
     ttl: Duration,
+}
+
+/// The web origins (`scheme://host[:port]`) of the redirect URIs of the enabled public
+/// clients: the browser applications that may call the protocol endpoints from script (CORS).
+/// Confidential clients keep their secret on a server, which needs no CORS.
+pub fn public_web_origins<'a>(clients: impl IntoIterator<Item = &'a Client>) -> HashSet<String> {
+    clients
+        .into_iter()
+        .filter(|c| c.enabled && c.is_public())
+        .flat_map(|c| &c.redirect_uris)
+        .filter_map(|uri| url::Url::parse(uri).ok())
+        .map(|u| u.origin())
+        .filter(|o| o.is_tuple())
+        .map(|o| o.ascii_serialization())
+        .collect()
 }
 
 impl ClientCache {
     pub fn new(ttl: Duration) -> Self {
         ClientCache {
             entries: Default::default(),
+            origins: Default::default(),
             ttl,
         }
+    }
+
+    /// The cached web origins of the public clients, when fresh.
+    pub fn origins(&self) -> Option<Arc<HashSet<String>>> {
+        let cached = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+        cached
+            .as_ref()
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(o, _)| o.clone())
+    }
+
+    pub fn set_origins(&self, origins: Arc<HashSet<String>>) {
+        let mut cached = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+        *cached = Some((origins, Instant::now()));
     }
 
     /// `Some(entry)` when cached and fresh; the entry itself is `None` for a known-unknown id.
@@ -119,6 +155,9 @@ impl ClientCache {
     pub fn forget(&self, client_id: &str) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(client_id);
+        drop(map);
+        // Any change of a client may add or remove a web origin.
+        *self.origins.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 
@@ -162,6 +201,34 @@ mod tests {
         assert!(c.secret_matches("s3cret"));
         assert!(!c.secret_matches("s3cret "));
         assert!(!c.secret_matches(""));
+    }
+
+    #[test]
+    fn web_origins_of_public_clients_only() {
+        let mut public = sample();
+        public.client_id = "spa".into();
+        public.auth_method = AuthMethod::None;
+        public.redirect_uris = vec![
+            "https://spa.example/cb".into(),
+            "https://spa.example/other?x=1".into(),
+            "http://localhost:5173/cb".into(),
+        ];
+        let mut disabled = public.clone();
+        disabled.enabled = false;
+        disabled.redirect_uris = vec!["https://old.example/cb".into()];
+        let origins = public_web_origins([&sample(), &public, &disabled]);
+        let mut origins: Vec<_> = origins.into_iter().collect();
+        origins.sort();
+        assert_eq!(origins, ["http://localhost:5173", "https://spa.example"]);
+    }
+
+    #[test]
+    fn forgetting_a_client_drops_the_origins() {
+        let cache = ClientCache::new(Duration::from_secs(60));
+        cache.set_origins(Arc::new(["https://spa.example".to_owned()].into()));
+        assert!(cache.origins().is_some());
+        cache.forget("spa");
+        assert!(cache.origins().is_none());
     }
 
     #[test]

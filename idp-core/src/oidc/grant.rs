@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    claims::{self, has_scope},
+    claims,
     client::{Client, GrantType},
     issue::{self, TokenResponse, UserGrant},
+    scope,
 };
 use crate::{
     crypto,
@@ -256,20 +257,11 @@ pub async fn rotate_refresh(
     if old.expires_at <= now {
         return Err(invalid_grant("the refresh token has expired"));
     }
-    let scope = match requested_scope {
-        None => old.scope.clone(),
-        Some(requested) => {
-            if let Some(extra) = requested
-                .split(' ')
-                .find(|s| !s.is_empty() && !has_scope(&old.scope, s))
-            {
-                return Err(GrantError::InvalidScope(format!(
-                    "scope {extra} was not granted originally"
-                )));
-            }
-            requested.to_owned()
-        }
-    };
+    // RFC 6749 §6: the access token may carry less than was granted, but the next refresh
+    // token keeps the scope of the one presented, so a narrowed refresh cannot lose the rest.
+    let scope = scope::narrow(&old.scope, requested_scope).map_err(|extra| {
+        GrantError::InvalidScope(format!("scope {extra} was not granted originally"))
+    })?;
     let account = store::accounts::find_by_id(&state.db, &old.account_id)
         .await?
         .filter(|a| a.is_active());
@@ -301,7 +293,7 @@ pub async fn rotate_refresh(
         family_id: old.family_id.clone(),
         client_id: client.client_id.clone(),
         account_id: account.id.clone(),
-        scope: scope.clone(),
+        scope: old.scope.clone(),
         sid: old.sid.clone(),
         auth_time: old.auth_time,
         amr: old.amr.clone(),

@@ -1,5 +1,5 @@
 //! The OpenID Connect protocol's services, without the endpoints: signing keys, claims,
-//! client rules and registration, minting tokens, redeeming codes and rotating refresh
+//! client rules and registration, granted scopes, minting tokens, redeeming codes and rotating refresh
 //! tokens, login sessions and back-channel logout.
 
 pub mod backchannel;
@@ -9,6 +9,7 @@ pub mod grant;
 pub mod issue;
 pub mod keys;
 pub mod registration;
+pub mod scope;
 pub mod session;
 
 /// Endpoint URLs, derived once from the issuer.

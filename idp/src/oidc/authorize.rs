@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use super::{
     client::{Client, GrantType},
     form::Params,
-    session,
+    keys::TokenKind,
+    scope, session,
 };
 use crate::{
     crypto,
@@ -44,6 +45,9 @@ pub struct PendingAuthorization {
     pub prompt_consent: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The subject of a valid `id_token_hint`: a session of another account must log in again.
+    #[serde(default)]
+    pub hint_sub: Option<String>,
     /// The user logged in for this request (satisfies prompt=login and max_age).
     pub login_done: bool,
     pub consent_done: bool,
@@ -159,25 +163,12 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
             "the client may not use the authorization code grant",
         );
     }
-    let scopes: Vec<String> = p
-        .get("scope")
-        .unwrap_or("")
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if !scopes.iter().any(|s| s == "openid") {
-        return fail("invalid_scope", "the openid scope is required");
-    }
-    if let Some(s) = scopes
-        .iter()
-        .find(|s| *s != "openid" && !client.allowed_scopes.contains(s))
-    {
-        return fail(
-            "invalid_scope",
-            &format!("scope {s} is not allowed for this client"),
-        );
-    }
+    // Unknown and not-allowed scope values are dropped, not refused (OIDC Core §3.1.2.1,
+    // RFC 6749 §3.3); the token response says what was granted.
+    let scopes = match scope::grant_for(&client, p.get("scope").unwrap_or("")) {
+        Ok(scopes) => scopes,
+        Err(e) => return fail("invalid_scope", &e.to_string()),
+    };
     let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
         (None, None) if client.is_public() => {
             return fail("invalid_request", "public clients must use PKCE (S256)")
@@ -212,7 +203,14 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
             "none" => prompt_none = true,
             "login" => prompt_login = true,
             "consent" => prompt_consent = true,
-            "select_account" => prompt_login = true,
+            // There is no account chooser; saying so is more honest than a login page the
+            // client did not ask for (prompt_values_supported leaves it out).
+            "select_account" => {
+                return fail(
+                    "account_selection_required",
+                    "this server has no account chooser; use prompt=login to sign in as another account",
+                )
+            }
             _ => return fail("invalid_request", "unsupported prompt value"),
         }
     }
@@ -229,6 +227,25 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
             _ => return fail("invalid_request", "max_age must be a non-negative integer"),
         },
     };
+    let hint_sub = match p.get("id_token_hint") {
+        None => None,
+        Some(token) => match hinted_subject(state, &client, token) {
+            Some(sub) => Some(sub),
+            None => {
+                return fail(
+                    "invalid_request",
+                    "id_token_hint is not an ID token of this issuer for this client",
+                )
+            }
+        },
+    };
+    let mut login_hint = p.get("login_hint").map(str::to_owned);
+    if let (None, Some(sub)) = (&login_hint, &hint_sub) {
+        // The login form opens on the account the client expects.
+        login_hint = store::accounts::find_by_id(&state.db, sub)
+            .await?
+            .map(|a| a.login_name);
+    }
     let pending = PendingAuthorization {
         client_id: client.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
@@ -240,13 +257,33 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
         prompt_login,
         prompt_consent,
         max_age,
-        login_hint: p.get("login_hint").map(str::to_owned),
+        login_hint,
+        hint_sub,
         login_done: false,
         consent_done: false,
     };
     let id = crypto::random_token(24);
     save_pending(state, &id, &pending).await?;
     proceed(state, headers, &client, &id, pending).await
+}
+
+#[derive(Deserialize)]
+struct HintClaims {
+    iss: String,
+    sub: String,
+    aud: serde_json::Value,
+}
+
+/// The subject of `token` when it is one of our ID tokens issued to `client` (OIDC Core
+/// §3.1.2.1). Its expiry does not matter: a hint names a past session as well as a current one.
+fn hinted_subject(state: &AppState, client: &Client, token: &str) -> Option<String> {
+    let claims: HintClaims = state.keys.current().verify(token, TokenKind::Id).ok()?;
+    let for_client = match &claims.aud {
+        serde_json::Value::String(aud) => *aud == client.client_id,
+        serde_json::Value::Array(auds) => auds.iter().any(|a| *a == *client.client_id),
+        _ => false,
+    };
+    (claims.iss == state.endpoints.issuer && for_client).then_some(claims.sub)
 }
 
 pub async fn save_pending(
@@ -327,8 +364,14 @@ pub async fn proceed(
         (Some(c), Some(max)) => max == 0 || now - c.session.auth_time > max,
         _ => false,
     };
-    let needs_login =
-        account.is_none() || (!pending.login_done && (pending.prompt_login || too_old));
+    // OIDC Core §3.1.2.2: a session of another account than the hint names is not the one
+    // the client asked about; once the user has logged in for this request, it is.
+    let other_subject = match (&pending.hint_sub, &account) {
+        (Some(hinted), Some(a)) => *hinted != a.id,
+        _ => false,
+    };
+    let needs_login = account.is_none()
+        || (!pending.login_done && (pending.prompt_login || too_old || other_subject));
     if needs_login {
         if pending.prompt_none {
             return fail("login_required", "the user is not logged in");

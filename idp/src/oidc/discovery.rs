@@ -4,20 +4,17 @@
 use axum::{
     body::Bytes,
     extract::State,
-    http::{header, HeaderValue},
+    http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
-use tongyi_shared::claims::CUSTOM_SCOPES;
 
-use super::{client::AuthMethod, keys::SigningAlg, Endpoints};
+use super::{client::AuthMethod, cors, keys::SigningAlg, scope, Endpoints};
 use crate::state::AppState;
 
 /// The scopes a client may request. `openid` is required in every authorization request.
 pub fn supported_scopes() -> Vec<&'static str> {
-    let mut s = vec!["openid", "profile"];
-    s.extend(CUSTOM_SCOPES);
-    s
+    scope::supported()
 }
 
 pub fn document(e: &Endpoints) -> Bytes {
@@ -55,8 +52,8 @@ pub fn document(e: &Endpoints) -> Bytes {
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
             "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr", "at_hash",
-            "sid", "name", "preferred_username", "account_type", "realname_status", "org",
-            "grants", "roles"
+            "sid", "name", "preferred_username", "email", "email_verified", "phone_number",
+            "phone_number_verified", "account_type", "realname_status", "org", "grants", "roles"
         ],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
@@ -80,19 +77,17 @@ fn json_bytes(body: Bytes, max_age: &'static str) -> Response {
         HeaderValue::from_static("application/json"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
     res
 }
 
-pub async fn openid_configuration(State(state): State<AppState>) -> Response {
-    json_bytes(state.discovery.clone(), "public, max-age=3600")
+pub async fn openid_configuration(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let res = json_bytes(state.discovery.clone(), "public, max-age=3600");
+    cors::allow(&state, &headers, res).await
 }
 
-pub async fn jwks(State(state): State<AppState>) -> Response {
+pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response {
     // Short enough that relying parties pick up a rotated key well before tokens signed with
     // it are common; kid misses make certified RP libraries refetch anyway.
-    json_bytes(state.keys.current().jwks(), "public, max-age=300")
+    let res = json_bytes(state.keys.current().jwks(), "public, max-age=300");
+    cors::allow(&state, &headers, res).await
 }

@@ -1,6 +1,8 @@
-//! Token introspection (RFC 7662) for resource servers and clients. Only authenticated
-//! confidential clients may ask; a refresh token is described only to the client it was
-//! issued to.
+//! Token introspection (RFC 7662). Only authenticated confidential clients may ask, and a
+//! token, access or refresh, is described only to the client it was issued to: any other
+//! caller learns `{"active": false}` and nothing else (RFC 7662 §4: the server must not reveal
+//! a token's contents to a caller it was not meant for). Resource servers with their own
+//! audience are not registered yet; until they are, the owner is the only audience.
 
 use axum::{
     body::Bytes,
@@ -59,7 +61,9 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
     let token = params.require("token")?;
     let hint = params.get("token_type_hint");
     let try_access = || async {
-        let claims = verify_access_token(state, token).await;
+        let claims = verify_access_token(state, token)
+            .await
+            .filter(|c| c.client_id == client.client_id);
         // A user's token dies with the account: resource servers that introspect learn of a
         // disable at once instead of at expiry.
         let claims = match claims {

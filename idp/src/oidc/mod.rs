@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod cors;
 pub mod discovery;
 pub mod form;
 pub mod introspect;
@@ -15,7 +16,7 @@ pub mod userinfo;
 /// The protocol services (keys, claims, clients, minting, back-channel delivery) live in
 /// `tongyi_idp_core::oidc`; kept under these paths so the endpoints read as before.
 pub use tongyi_idp_core::oidc::{
-    backchannel, claims, client, issue, keys, registration, Endpoints,
+    backchannel, claims, client, issue, keys, registration, scope, Endpoints,
 };
 
 use axum::{
@@ -29,21 +30,23 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
+            get(discovery::openid_configuration).options(cors::preflight),
         )
-        .route("/jwks", get(discovery::jwks))
+        .route("/jwks", get(discovery::jwks).options(cors::preflight))
         .route(
             "/authorize",
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/authorize/resume", get(authorize::resume))
-        .route("/token", post(token::token))
+        .route("/token", post(token::token).options(cors::preflight))
         .route(
             "/userinfo",
-            get(userinfo::userinfo_get).post(userinfo::userinfo_post),
+            get(userinfo::userinfo_get)
+                .post(userinfo::userinfo_post)
+                .options(cors::preflight),
         )
         .route("/introspect", post(introspect::introspect))
-        .route("/revoke", post(revoke::revoke))
+        .route("/revoke", post(revoke::revoke).options(cors::preflight))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route("/logout/confirm", post(logout::logout_confirm))
 }

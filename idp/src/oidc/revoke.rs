@@ -10,12 +10,17 @@ use axum::{
 };
 
 use super::{
-    client_auth, form::Params, issue, token::revoke_family, userinfo::verify_access_token,
+    client_auth, cors, form::Params, issue, token::revoke_family, userinfo::verify_access_token,
 };
 use crate::{crypto, error::AppError, state::AppState, store};
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&state, &headers, &body).await {
+    let res = answer(&state, &headers, &body).await;
+    cors::allow(&state, &headers, res).await
+}
+
+async fn answer(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
+    match handle(state, headers, body).await {
         Ok(()) => {
             let mut res = StatusCode::OK.into_response();
             res.headers_mut()

@@ -10,7 +10,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use super::{client::GrantType, client_auth, form::Params};
+use super::{client::GrantType, client_auth, cors, form::Params};
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
@@ -21,10 +21,12 @@ use tongyi_idp_core::oidc::grant::{self, CodeRedemption, GrantError};
 pub use tongyi_idp_core::oidc::grant::revoke_family;
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&state, &headers, &body).await {
+    let res = match handle(&state, &headers, &body).await {
         Ok(res) => res,
         Err(e) => e.in_protocol().into_response(),
-    }
+    };
+    // Errors too: a single-page app must be able to read why its request was refused.
+    cors::allow(&state, &headers, res).await
 }
 
 async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> AppResult<Response> {

@@ -10,7 +10,8 @@ use axum::{
 use serde::Serialize;
 
 use super::{
-    claims::{self, has_scope, UserClaims},
+    claims::{self, has_scope, ContactClaims, UserClaims},
+    cors,
     form::Params,
     issue::{self, AccessClaims},
     keys::TokenKind,
@@ -27,10 +28,13 @@ struct UserInfo {
     sub: String,
     #[serde(flatten)]
     claims: UserClaims,
+    #[serde(flatten)]
+    contact: ContactClaims,
 }
 
 pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    respond(&state, bearer_from_header(&headers)).await
+    let res = respond(&state, bearer_from_header(&headers)).await;
+    cors::allow(&state, &headers, res).await
 }
 
 pub async fn userinfo_post(
@@ -45,16 +49,18 @@ pub async fn userinfo_post(
     let token = match (from_header, from_body) {
         // RFC 6750 §2: a client must not use more than one method per request.
         (Some(_), Some(_)) => {
-            return AppError::Bearer {
+            let res = AppError::Bearer {
                 status: axum::http::StatusCode::BAD_REQUEST,
                 error: "invalid_request",
                 description: "the token was sent more than once".into(),
             }
-            .into_response()
+            .into_response();
+            return cors::allow(&state, &headers, res).await;
         }
         (a, b) => a.or(b),
     };
-    respond(&state, token).await
+    let res = respond(&state, token).await;
+    cors::allow(&state, &headers, res).await
 }
 
 /// The token of an `Authorization: Bearer` header.
@@ -119,8 +125,10 @@ async fn userinfo(state: &AppState, token: Option<String>) -> AppResult<Response
         .filter(|a| a.is_active())
         .ok_or_else(|| AppError::invalid_token("the account is not active"))?;
     let user = claims::for_account(&state.db, &account, &claims.scope).await?;
+    let contact = claims::contact_for_account(&state.pii, &account, &claims.scope);
     Ok(no_store_json(&UserInfo {
         sub: account.id,
         claims: user,
+        contact,
     }))
 }

@@ -39,6 +39,8 @@ fn describe(scope: &str) -> &'static str {
         "account" => "账号类型和实名认证状态",
         "org" => "所属单位",
         "grants" => "已获授权的业务系统和角色",
+        "email" => "邮箱地址",
+        "phone" => "手机号码",
         _ => "其他信息",
     }
 }

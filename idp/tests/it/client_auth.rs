@@ -78,10 +78,12 @@ async fn machine_token(idp: &TestIdp, client_id: &str, alg: &str) {
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         300
     );
-    // Resource servers can introspect it.
-    let i = proto::introspect(idp, seeded("rp-basic"), at).await;
+    // The client it was issued to can introspect it; another client cannot (RFC 7662 §4).
+    let i = proto::introspect(idp, seeded(client_id), at).await;
     assert_eq!(i.body["active"], true);
     assert_eq!(i.body["sub"], client_id);
+    let i = proto::introspect(idp, seeded("rp-basic"), at).await;
+    assert_eq!(i.body, serde_json::json!({ "active": false }));
 }
 
 both_backends!(client_credentials_tokens, |backend: Backend| async move {

@@ -30,6 +30,7 @@ mod realname;
 mod recovery;
 mod scale_out;
 mod sms;
+mod standards;
 mod submission_limits;
 mod token_errors;
 mod tokens;
