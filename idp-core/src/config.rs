@@ -29,6 +29,10 @@ pub struct Config {
     /// `X-Forwarded-For` headers name the client. Empty: the socket's peer is the client.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// `Strict-Transport-Security: max-age=…` on every answer when the issuer is https
+    /// (0: none, e.g. when the proxy sets it).
+    #[serde(default = "default_hsts_max_age_secs")]
+    pub hsts_max_age_secs: u64,
     /// How long a request waits for a database connection before it is answered 503.
     #[serde(default = "default_database_acquire_timeout_ms")]
     pub database_acquire_timeout_ms: u64,
@@ -317,6 +321,11 @@ fn parse_hh_mm(s: &str) -> Option<i64> {
 }
 
 /// An on/off environment value.
+fn default_hsts_max_age_secs() -> u64 {
+    // One year, as browsers' preload lists ask.
+    365 * 24 * 3600
+}
+
 fn default_database_acquire_timeout_ms() -> u64 {
     2000
 }

@@ -17,15 +17,21 @@ impl StoreError {
 
     /// The database could not be reached or gave no connection in time.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StoreError::Db(
                 sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::WorkerCrashed
-            )
-        )
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            // A server shutting down or starting up says so on the connections it had:
+            // SQLSTATE class 08 (connection exception) and 57P0x (admin or crash shutdown,
+            // cannot connect now).
+            StoreError::Db(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
     }
 }
 

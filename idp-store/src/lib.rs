@@ -70,6 +70,20 @@ impl Db {
         Ok(Db { pool, backend })
     }
 
+    /// Writes a consistent copy of a SQLite database to `to` while the IdP keeps serving
+    /// (`VACUUM INTO`: one read transaction, a compact file). `None` on PostgreSQL, whose
+    /// backups are `pg_dump`'s job.
+    pub async fn backup_sqlite(&self, to: &std::path::Path) -> Option<Result<(), StoreError>> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        let result = sqlx::query("VACUUM INTO $1")
+            .bind(to.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await;
+        Some(result.map(|_| ()).map_err(StoreError::from))
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

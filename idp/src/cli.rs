@@ -51,6 +51,29 @@ pub enum Command {
     /// Import legacy accounts (docs/legacy-import.md), or benchmark the import.
     #[command(subcommand)]
     Legacy(crate::legacy::command::LegacyCommand),
+    /// Copy a SQLite database while the IdP serves (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+}
+
+/// `idp backup --to FILE`: an online copy of the SQLite database.
+pub async fn run_backup(db: &crate::store::Db, to: &std::path::Path) -> CommandResult {
+    if to.exists() {
+        return Err(format!(
+            "{} exists already; choose a new file",
+            to.display()
+        ));
+    }
+    match db.backup_sqlite(to).await {
+        Some(Ok(())) => Ok(format!("backup written to {}\n", to.display())),
+        Some(Err(e)) => Err(format!("backup failed: {e}")),
+        None => {
+            Err("the database is PostgreSQL: back it up with pg_dump (docs/deployment.md)".into())
+        }
+    }
 }
 
 #[derive(Subcommand)]

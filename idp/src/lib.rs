@@ -101,6 +101,11 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         .route("/healthz", get(web::health::healthz))
         .route("/readyz", get(web::health::readyz))
         .with_state(state.clone());
+    let hsts = state
+        .config
+        .secure_cookies()
+        .then_some(state.config.hsts_max_age_secs);
+    let router = tongyi_shared::http_layers::apply(router, hsts);
     Ok(App { router, state })
 }
 

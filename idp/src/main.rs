@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tongyi_idp::{
     build_app,
-    cli::{run_account, run_client, run_keys, Cli, Command},
+    cli::{run_account, run_backup, run_client, run_keys, Cli, Command},
     store::Db,
     Config,
 };
@@ -31,6 +31,10 @@ async fn main() -> ExitCode {
         },
         Command::Keys(cmd) => match Db::connect(&config.database_url).await {
             Ok(db) => run_keys(&db, &config, cmd).await,
+            Err(e) => Err(format!("database: {e}")),
+        },
+        Command::Backup { to } => match Db::connect(&config.database_url).await {
+            Ok(db) => run_backup(&db, &to).await,
             Err(e) => Err(format!("database: {e}")),
         },
         Command::Legacy(cmd) => tongyi_idp::legacy::command::run_legacy(&config, cmd).await,

@@ -18,6 +18,8 @@ pub mod client_addr;
 pub mod cookie;
 #[cfg(feature = "db")]
 pub mod db;
+#[cfg(feature = "http-layers")]
+pub mod http_layers;
 pub mod mask;
 pub mod org;
 #[cfg(feature = "process")]

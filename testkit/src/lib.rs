@@ -10,11 +10,13 @@
 //! - [`temp`]: a temporary directory per test, and SQLite database files inside it;
 //! - [`schema`]: a database's schema read back from SQLite or PostgreSQL in one normalized
 //!   shape, for the tests that the two migration sets of an app agree;
+//! - [`outage`]: private PostgreSQL and Redis servers a test may stop and start again;
 //! - [`web`]: a browser-like client (cookies kept, redirects followed one step at a time),
 //!   hidden form fields, `Location` headers and form posting.
 //!
 //! This crate depends on none of the apps, so that their own integration tests can use it.
 
+pub mod outage;
 pub mod postgres;
 pub mod schema;
 pub mod serve;

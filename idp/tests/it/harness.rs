@@ -72,6 +72,17 @@ pub struct Storage {
 }
 
 impl Storage {
+    /// Storage the test runs itself (a private server it stops and starts).
+    pub fn external(database_url: String, redis_url: String) -> Storage {
+        Storage {
+            database_url,
+            redis_url,
+            redis_prefix: tongyi_testkit::redis_prefix(&tongyi_testkit::unique_tag()),
+            _dir: None,
+            _pg: None,
+        }
+    }
+
     pub async fn new(backend: Backend) -> Storage {
         let tag = tongyi_testkit::unique_tag();
         match backend {
@@ -122,6 +133,7 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
         kek: DEMO_KEK.into(),
         trusted_proxies: Vec::new(),
         database_acquire_timeout_ms: 2000,
+        hsts_max_age_secs: 31_536_000,
         production: false,
         seed_file: String::new(),
         tokens: TokenConfig {

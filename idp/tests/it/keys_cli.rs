@@ -455,3 +455,32 @@ both_backends!(key_rotation, |backend: Backend| async move {
     .await
     .is_err());
 });
+
+both_backends!(
+    backup_copies_a_live_sqlite_database,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let dir = tongyi_testkit::TempDir::new("idp-backup", &tongyi_testkit::unique_tag());
+        let to = dir.path().join("copy.db");
+        let out = tongyi_idp::cli::run_backup(&idp.state.db, &to).await;
+        if backend == Backend::PostgresRedis {
+            assert!(out.unwrap_err().contains("pg_dump"));
+            return;
+        }
+        out.expect("the backup is written");
+        // The copy is a database of its own with the accounts in it.
+        let copy = tongyi_idp::store::Db::connect(&format!("sqlite://{}", to.display()))
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM accounts")
+            .fetch_one(&copy.pool)
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        assert!(n >= 2, "{n}");
+        // An existing file is never overwritten.
+        let again = tongyi_idp::cli::run_backup(&idp.state.db, &to).await;
+        assert!(again.unwrap_err().contains("exists"));
+    }
+);

@@ -121,6 +121,7 @@ impl Platform {
             kek: DEMO_KEK.into(),
             trusted_proxies: Vec::new(),
             database_acquire_timeout_ms: 2000,
+            hsts_max_age_secs: 31_536_000,
             production: false,
             seed_file: String::new(),
             sms: Default::default(),
