@@ -29,6 +29,10 @@ pub struct Config {
     /// `X-Forwarded-For` headers name the client. Empty: the socket's peer is the client.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Address of the Prometheus endpoint (`GET /metrics`), apart from the public port so that
+    /// only the monitoring network reaches it. Empty: no metrics endpoint.
+    #[serde(default)]
+    pub metrics_bind: String,
     /// `Strict-Transport-Security: max-age=…` on every answer when the issuer is https
     /// (0: none, e.g. when the proxy sets it).
     #[serde(default = "default_hsts_max_age_secs")]
@@ -391,6 +395,7 @@ impl Config {
         set(&mut self.redis_url, "REDIS_URL");
         set(&mut self.redis_prefix, "TONGYI_REDIS_PREFIX");
         set(&mut self.kek, "TONGYI_KEK");
+        set(&mut self.metrics_bind, "TONGYI_METRICS_BIND");
         if let Some(v) = var("TONGYI_TRUSTED_PROXIES") {
             // Comma-separated, like the list in the file; checked with it in `build_app`.
             self.trusted_proxies = v
@@ -467,6 +472,17 @@ impl Config {
         self.bind
             .parse::<SocketAddr>()
             .map_err(|e| invalid("bind", &format!("not an address:port: {e}")))?;
+        if !self.metrics_bind.is_empty() {
+            self.metrics_bind
+                .parse::<SocketAddr>()
+                .map_err(|e| invalid("metrics_bind", &format!("not an address:port: {e}")))?;
+            if self.metrics_bind == self.bind {
+                return Err(invalid(
+                    "metrics_bind",
+                    "must differ from bind: metrics stay off the public port",
+                ));
+            }
+        }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))

@@ -11,6 +11,7 @@ pub mod config;
 pub mod directory;
 pub mod failure;
 pub mod legacy;
+pub mod metrics;
 pub mod oidc;
 pub mod providers;
 pub mod seed;

@@ -11,6 +11,7 @@ use crate::{
     clock::Clock,
     config::Config,
     failure::Failure,
+    metrics::Metrics,
     oidc::{
         client::{self, Client, ClientCache},
         keys::Keys,
@@ -43,6 +44,8 @@ pub struct Services {
     pub pii: PiiVault,
     /// Checks names against ID numbers (development rules or the HTTP service).
     pub realname: RealnameProvider,
+    /// The process's Prometheus metrics.
+    pub metrics: Metrics,
 }
 
 impl Services {
@@ -79,6 +82,7 @@ impl Services {
             sms,
             pii,
             realname,
+            metrics: Metrics::new(),
         }
     }
 

@@ -105,8 +105,54 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         .config
         .secure_cookies()
         .then_some(state.config.hsts_max_age_secs);
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        count_request,
+    ));
     let router = tongyi_shared::http_layers::apply(router, hsts);
     Ok(App { router, state })
+}
+
+/// Counts every answer by its route template (never the path, which may hold ids) and status.
+async fn count_request(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    state.metrics.request(
+        route.as_deref().unwrap_or("unmatched"),
+        method.as_str(),
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    res
+}
+
+/// The Prometheus endpoint, served on `metrics_bind` apart from the public router.
+pub fn metrics_router(state: &AppState) -> Router {
+    let metrics = state.metrics.clone();
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let text = metrics.render();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    text,
+                )
+            }
+        }),
+    )
 }
 
 impl App {

@@ -127,6 +127,7 @@ pub async fn password_login(
         let entry = failure_entry(state, account.as_ref(), identifier, ip, "throttled")
             .detail("retry_after_secs", retry_after_secs);
         audit::record(state, entry).await;
+        state.metrics.login("password", "throttled");
         return Err(LoginFailure::Throttled { retry_after_secs });
     }
     if reservation.captcha_required() {
@@ -139,6 +140,7 @@ pub async fn password_login(
             // Not a password failure, and not logged: a bot without a reader would only fill
             // the log. Its address still counts.
             reservation.refused_at_captcha(state).await?;
+            state.metrics.login("password", "captcha_refused");
             return Err(failure);
         }
     }
@@ -157,6 +159,7 @@ pub async fn password_login(
                 .ip(ip)
                 .detail("method", "password");
             audit::record(state, entry).await;
+            state.metrics.login("password", "ok");
             crate::legacy::credentials::upgrade_after_login(state, &a, password).await;
             Ok(a)
         }
@@ -168,6 +171,7 @@ pub async fn password_login(
             };
             let entry = failure_entry(state, account.as_ref(), identifier, ip, reason);
             audit::record(state, entry).await;
+            state.metrics.login("password", "invalid");
             Err(LoginFailure::Invalid)
         }
     }
@@ -286,6 +290,7 @@ pub async fn sms_login(
     if let Some(retry_after_secs) = reservation.wait(state).await? {
         let entry = sms_failure("throttled").detail("retry_after_secs", retry_after_secs);
         audit::record(state, entry).await;
+        state.metrics.login("sms", "throttled");
         return Err(LoginFailure::Throttled { retry_after_secs });
     }
     tokio::time::sleep(reservation.slowdown(state)).await;
@@ -302,6 +307,7 @@ pub async fn sms_login(
                 .ip(ip)
                 .detail("method", "sms");
             audit::record(state, entry).await;
+            state.metrics.login("sms", "ok");
             Ok(a)
         }
         ref account => {
@@ -311,6 +317,7 @@ pub async fn sms_login(
                 Some(_) => "wrong_code",
             };
             audit::record(state, sms_failure(reason)).await;
+            state.metrics.login("sms", "invalid");
             Err(LoginFailure::Invalid)
         }
     }

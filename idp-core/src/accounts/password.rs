@@ -113,9 +113,11 @@ fn decoy_hash(cfg: &LoginConfig) -> &'static str {
 
 /// Verifies on the blocking pool; `phc = None` spends the same effort on the decoy hash.
 pub async fn verify(state: &Services, password: String, phc: Option<String>) -> bool {
+    let queued = std::time::Instant::now();
     let Ok(_slot) = state.password_slots.acquire().await else {
         return false;
     };
+    let _in_flight = state.metrics.argon2_started(queued.elapsed().as_secs_f64());
     let cfg = state.config.login.clone();
     let areas = state.password_work.clone();
     tokio::task::spawn_blocking(move || match phc {

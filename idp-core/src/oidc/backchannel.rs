@@ -63,6 +63,7 @@ pub async fn notify_clients(state: &Services, session: &LoginSession, clients: &
         };
         let http = state.http.clone();
         let client_id = client.client_id.clone();
+        let metrics = state.metrics.clone();
         deliveries.spawn(async move {
             let res = http
                 .post(&uri)
@@ -74,9 +75,11 @@ pub async fn notify_clients(state: &Services, session: &LoginSession, clients: &
                     tracing::info!(%client_id, "back-channel logout delivered")
                 }
                 Ok(r) => {
+                    metrics.backchannel_failed();
                     tracing::warn!(%client_id, status = %r.status(), "back-channel logout refused")
                 }
                 Err(e) => {
+                    metrics.backchannel_failed();
                     tracing::warn!(%client_id, error = %e, "back-channel logout not delivered")
                 }
             }

@@ -63,6 +63,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> AppResult
         }
     }
     .map_err(grant_error)?;
+    state.metrics.token_issued(grant.as_str());
     Ok(no_store_json(&response))
 }
 

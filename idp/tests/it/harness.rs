@@ -134,6 +134,7 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
         trusted_proxies: Vec::new(),
         database_acquire_timeout_ms: 2000,
         hsts_max_age_secs: 31_536_000,
+        metrics_bind: String::new(),
         production: false,
         seed_file: String::new(),
         tokens: TokenConfig {

@@ -25,6 +25,7 @@ mod login_modes;
 mod login_rules;
 mod login_throttle;
 mod logout;
+mod metrics;
 mod migration_parity;
 mod outage;
 mod portal_directory;

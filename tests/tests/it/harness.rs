@@ -122,6 +122,7 @@ impl Platform {
             trusted_proxies: Vec::new(),
             database_acquire_timeout_ms: 2000,
             hsts_max_age_secs: 31_536_000,
+            metrics_bind: String::new(),
             production: false,
             seed_file: String::new(),
             sms: Default::default(),
