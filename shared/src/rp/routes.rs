@@ -59,7 +59,7 @@ async fn login_start<E: From<RpError>>(
     query: Result<Query<login::LoginQuery>, QueryRejection>,
 ) -> Result<Response, E> {
     let q = query.map(|Query(q)| q).unwrap_or_default();
-    Ok(login::start(&rp, &headers, q)?)
+    Ok(login::start(&rp, &headers, q).await?)
 }
 
 async fn callback<E: From<RpError>>(
@@ -79,7 +79,7 @@ async fn logout_start<E: From<RpError>>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, E> {
-    Ok(logout::start(&rp, &headers, &body)?)
+    Ok(logout::start(&rp, &headers, &body).await?)
 }
 
 async fn backchannel(State(rp): State<Rp>, body: Bytes) -> Response {

@@ -9,4 +9,5 @@ mod declarations;
 mod journey;
 mod pg;
 mod portal_chain;
+mod portal_scale_out;
 mod rp_refresh;

@@ -1,0 +1,78 @@
+//! Two portal instances on one Redis act as one: a login on one is known to the other (the
+//! browser sends the same cookie to both, as behind a load balancer), a refresh by one is the
+//! other's too (the rotated refresh token is shared, not replayed), and a back-channel logout
+//! delivered to one ends the session on both.
+
+use reqwest::StatusCode;
+use tongyi_testkit::{redis_prefix, redis_url, unique_tag};
+
+use crate::harness::{hidden, log_in_at_idp, Browser, Platform, PlatformOptions, PERSON_PASSWORD};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_portal_instances_share_sessions_and_logouts_through_redis() {
+    let p = Platform::start_with(PlatformOptions {
+        portal_redis: Some((redis_url(), redis_prefix(&unique_tag()))),
+        second_portal: true,
+        ..PlatformOptions::default()
+    })
+    .await;
+    let second = p.portal_second.clone().expect("a second portal");
+    assert_ne!(second, p.portal, "two addresses");
+    let b = Browser::new();
+
+    // Log in on the first instance.
+    let login = b.open(&format!("{}/auth/login", p.portal)).await;
+    let home = log_in_at_idp(&b, &p.idp, &login, "demo_person", PERSON_PASSWORD).await;
+    assert_eq!(home.url, format!("{}/", p.portal), "{:?}", home.trail);
+    assert!(home.html.contains("您好，张三"), "{}", home.html);
+
+    // Continue on the second: the same cookie names the same session there.
+    let there = b.open(&format!("{second}/")).await;
+    assert_eq!(there.status, StatusCode::OK);
+    assert!(there.html.contains("您好，张三"), "{}", there.html);
+    let launcher = b.open(&format!("{second}/launcher")).await;
+    assert_eq!(launcher.status, StatusCode::OK, "{}", launcher.html);
+    assert!(
+        launcher
+            .html
+            .contains(&format!("href=\"{}/auth/login\"", p.incubator)),
+        "the IdP's API answered the second instance:\n{}",
+        launcher.html
+    );
+
+    // Past the ID token's lifetime the second refreshes; the first uses what it stored (had
+    // it presented the old refresh token again, the IdP would have revoked the family).
+    p.advance(400);
+    let there = b.open(&format!("{second}/launcher")).await;
+    assert_eq!(there.status, StatusCode::OK, "{}", there.html);
+    p.advance(400);
+    let here = b.open(&format!("{}/launcher", p.portal)).await;
+    assert_eq!(
+        here.url,
+        format!("{}/launcher", p.portal),
+        "{:?}",
+        here.trail
+    );
+    assert!(here.html.contains("在线办理"), "{}", here.html);
+    let there = b.open(&format!("{second}/")).await;
+    assert!(there.html.contains("您好，张三"), "{}", there.html);
+
+    // Logging out in the incubator ends the IdP session; the IdP tells the portal over the
+    // back channel, which the seed points at the second instance.
+    let incubator = b.open(&format!("{}/auth/login", p.incubator)).await;
+    assert!(incubator.html.contains("欢迎，张三"), "{}", incubator.html);
+    let csrf = hidden(&incubator.html, "csrf");
+    let out = b
+        .submit(&format!("{}/auth/logout", p.incubator), &[("csrf", &csrf)])
+        .await;
+    assert!(out.passed(&format!("{}/logout?", p.idp)), "{:?}", out.trail);
+
+    // The browser still holds the portal cookie; the first instance knows it no more.
+    assert!(b.cookies_for(&p.portal).contains("tongyi_portal_session="));
+    let here = b.open(&format!("{}/", p.portal)).await;
+    assert_eq!(here.status, StatusCode::OK);
+    assert!(!here.html.contains("您好，张三"), "{}", here.html);
+    assert!(here.html.contains("href=\"/auth/login\""), "{}", here.html);
+    let there = b.open(&format!("{second}/")).await;
+    assert!(!there.html.contains("您好，张三"), "{}", there.html);
+}
