@@ -4,7 +4,7 @@
 //! delivered to one ends the session on both.
 
 use reqwest::StatusCode;
-use tongyi_testkit::{redis_prefix, redis_url, unique_tag};
+use tongyi_testkit::{redis_prefix, redis_url, unique_tag, Relay};
 
 use crate::harness::{hidden, log_in_at_idp, Browser, Platform, PlatformOptions, PERSON_PASSWORD};
 
@@ -75,4 +75,51 @@ async fn two_portal_instances_share_sessions_and_logouts_through_redis() {
     assert!(here.html.contains("href=\"/auth/login\""), "{}", here.html);
     let there = b.open(&format!("{second}/")).await;
     assert!(!there.html.contains("您好，张三"), "{}", there.html);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_is_503_with_retry_after_and_the_session_survives_it() {
+    let target = redis_url();
+    let relay = Relay::start(target.trim_start_matches("redis://").trim_end_matches('/')).await;
+    let p = Platform::start_with(PlatformOptions {
+        portal_redis: Some((
+            format!("redis://{}", relay.addr),
+            redis_prefix(&unique_tag()),
+        )),
+        ..PlatformOptions::default()
+    })
+    .await;
+    let b = Browser::new();
+    let login = b.open(&format!("{}/auth/login", p.portal)).await;
+    let home = log_in_at_idp(&b, &p.idp, &login, "demo_person", PERSON_PASSWORD).await;
+    assert!(home.html.contains("您好，张三"), "{}", home.html);
+
+    relay.cut();
+    let started = std::time::Instant::now();
+    let res = b.http.get(format!("{}/", p.portal)).send().await.unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers()["retry-after"], "5");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("服务暂时不可用"), "{html}");
+
+    relay.restore();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let home = b.open(&format!("{}/", p.portal)).await;
+        if home.status == StatusCode::OK {
+            assert!(home.html.contains("您好，张三"), "{}", home.html);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not recovered: {}",
+            home.status
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -38,12 +38,16 @@ fn pending(expires_at: i64) -> PendingLogin {
     }
 }
 
-async fn redis_store() -> SessionStore {
+async fn redis_store_at(url: &str) -> SessionStore {
     let prefix = tongyi_testkit::redis_prefix(&tongyi_testkit::unique_tag());
-    let redis = RedisSessions::connect(&tongyi_testkit::redis_url(), format!("{prefix}rp:t:"))
+    let redis = RedisSessions::connect(url, format!("{prefix}rp:t:"))
         .await
         .expect("Redis 7 at TONGYI_TEST_REDIS");
     SessionStore::Redis(redis)
+}
+
+async fn redis_store() -> SessionStore {
+    redis_store_at(&tongyi_testkit::redis_url()).await
 }
 
 fn memory_store() -> SessionStore {
@@ -209,3 +213,39 @@ both_stores!(
     refresh_lock_in_redis,
     one_refresh_at_a_time
 );
+
+#[tokio::test]
+async fn a_redis_outage_fails_fast_and_recovery_needs_no_restart() {
+    let target = tongyi_testkit::redis_url();
+    let target = target.trim_start_matches("redis://").trim_end_matches('/');
+    let relay = tongyi_testkit::Relay::start(target).await;
+    let store = redis_store_at(&format!("redis://{}", relay.addr)).await;
+    store
+        .insert(session("a", "u1", "s1"), tokens(true), 0)
+        .await
+        .unwrap();
+    relay.cut();
+    let started = std::time::Instant::now();
+    let err = store.get("a", 0).await.expect_err("Redis is unreachable");
+    assert!(matches!(err, StoreError::Redis(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    relay.restore();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match store.get("a", 0).await {
+            Ok(found) => {
+                assert!(found.is_some(), "the session outlived the outage");
+                break;
+            }
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("not recovered: {e}"),
+        }
+    }
+}
