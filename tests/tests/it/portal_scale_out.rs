@@ -57,6 +57,25 @@ async fn two_portal_instances_share_sessions_and_logouts_through_redis() {
     let there = b.open(&format!("{second}/")).await;
     assert!(there.html.contains("您好，张三"), "{}", there.html);
 
+    // Both instances due to refresh at once: one refreshes, the other waits for it and uses
+    // its tokens (a refresh token presented twice would revoke the family and end the session).
+    for _ in 0..3 {
+        p.advance(400);
+        let (url_here, url_there) = (
+            format!("{}/launcher", p.portal),
+            format!("{second}/launcher"),
+        );
+        let (here, there) = tokio::join!(b.open(&url_here), b.open(&url_there));
+        for page in [&here, &there] {
+            assert!(
+                page.url.ends_with("/launcher") && page.html.contains("在线办理"),
+                "{:?}\n{}",
+                page.trail,
+                page.html
+            );
+        }
+    }
+
     // Logging out in the incubator ends the IdP session; the IdP tells the portal over the
     // back channel, which the seed points at the second instance.
     let incubator = b.open(&format!("{}/auth/login", p.incubator)).await;
