@@ -26,7 +26,7 @@ pub mod web;
 
 pub use postgres::PgDatabase;
 pub use relay::Relay;
-pub use serve::{listen, serve, serve_router, stop_signal, Served, Stop};
+pub use serve::{listen, serve, serve_router, serve_with_peer_addr, stop_signal, Served, Stop};
 pub use services::{pg_admin_url, redis_prefix, redis_url, unique_tag};
 pub use temp::TempDir;
 pub use web::{browser, hidden, location, no_redirects, post_form, Browser, Page};

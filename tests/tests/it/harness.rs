@@ -38,6 +38,8 @@ pub struct PlatformOptions {
     /// ([`Platform::portal_second`]), to which the IdP delivers the portal's back-channel
     /// logouts: two instances behind one address, as a load balancer would spread them.
     pub second_portal: bool,
+    /// The portal's `rp.trusted_proxies` (comma-separated, as in its environment variable).
+    pub portal_trusted_proxies: Option<String>,
 }
 
 /// The four apps of a test, each on its own port; they stop when this is dropped.
@@ -186,6 +188,7 @@ impl Platform {
                 "TONGYI_PORTAL_SUBSYSTEM_MAKERSPACE_URL" => Some(makerspace.clone()),
                 "TONGYI_PORTAL_REDIS_URL" => options.portal_redis.as_ref().map(|r| r.0.clone()),
                 "TONGYI_PORTAL_REDIS_PREFIX" => options.portal_redis.as_ref().map(|r| r.1.clone()),
+                "TONGYI_PORTAL_TRUSTED_PROXIES" => options.portal_trusted_proxies.clone(),
                 _ => None,
             })
             .unwrap();
@@ -201,7 +204,11 @@ impl Platform {
         let router = tongyi_portal::build_app(portal_config)
             .await
             .expect("the portal starts");
-        stop.push(serve(portal_listener, router));
+        // With peer addresses, as `portal` serves itself, so that its request logs name them.
+        stop.push(tongyi_testkit::serve_with_peer_addr(
+            portal_listener,
+            router,
+        ));
 
         let incubator_files = dir.path().join("files-incubator");
         let makerspace_files = dir.path().join("files-makerspace");

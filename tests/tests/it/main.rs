@@ -10,4 +10,5 @@ mod journey;
 mod pg;
 mod portal_chain;
 mod portal_scale_out;
+mod rp_client_addr;
 mod rp_refresh;
