@@ -148,8 +148,10 @@ impl UserApi<'_> {
         if status == StatusCode::UNAUTHORIZED {
             // The IdP no longer honours this session (disabled account, revoked tokens):
             // forget it, so that the login that follows is a real one.
-            self.rp.end_session(self.session);
-            return Error::SignInRequired;
+            return match self.rp.end_session(self.session).await {
+                Ok(()) => Error::SignInRequired,
+                Err(e) => Error::Rp(e),
+            };
         }
         if status.is_server_error() {
             return Error::Unavailable(format!("directory API answered {status}"));

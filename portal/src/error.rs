@@ -137,3 +137,20 @@ impl IntoResponse for Error {
         error_page(&self, kind, |message| ErrorPage { message })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_session_store_is_503_with_retry_after() {
+        let res = Error::Rp(RpError::Unavailable("Redis: timed out".into())).into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()["retry-after"], "5");
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("服务暂时不可用"), "{body}");
+    }
+}

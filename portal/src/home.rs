@@ -35,7 +35,10 @@ struct HomePage<'a> {
     logged_out: bool,
 }
 
-pub async fn home(State(state): State<AppState>, landing: Landing) -> Result<Response, Error> {
+pub async fn home(
+    State(state): State<AppState>,
+    landing: Landing<Error>,
+) -> Result<Response, Error> {
     let mut session = landing.session.clone();
     if let Some(s) = &session {
         // Waiting on someone else (the department, the unit's admin): their decision changes

@@ -21,7 +21,7 @@ impl FromRequestParts<AppState> for SignedIn {
         state
             .rp
             .current_session(&parts.headers)
-            .await
+            .await?
             .map(SignedIn)
             .ok_or(Error::SignInRequired)
     }

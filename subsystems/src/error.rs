@@ -86,12 +86,26 @@ impl IntoResponse for Error {
                 };
             }
             Error::Rp(e) => e.kind(),
+            Error::Db(e) if db_unavailable(e) => ErrorKind::Unavailable,
             Error::Form(_) | Error::Db(_) | Error::Io(_) | Error::Docx(_) | Error::Template(_) => {
                 ErrorKind::Internal
             }
         };
         error_page(&self, kind, |message| ErrorPage { message })
     }
+}
+
+/// The database could not be reached or gave no connection within the pool's acquire timeout
+/// (`shared::db::DEFAULT_ACQUIRE_TIMEOUT`): an outage, answered 503 with `Retry-After` like an
+/// unreachable session store, not a fault of ours.
+fn db_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+    )
 }
 
 /// Percent-encodes a local path for a query value (only unreserved characters stay).
@@ -105,4 +119,37 @@ fn url_encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(e: Error) -> (StatusCode, Option<String>, String) {
+        let res = e.into_response();
+        let retry = res
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let status = res.status();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, retry, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn storage_outages_are_503_with_retry_after() {
+        for e in [
+            Error::Db(sqlx::Error::PoolTimedOut),
+            Error::Rp(RpError::Unavailable("Redis: timed out".into())),
+        ] {
+            let (status, retry, body) = answer(e).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(retry.as_deref(), Some("5"));
+            assert!(body.contains("服务暂时不可用"), "{body}");
+        }
+        let (status, retry, _) = answer(Error::Db(sqlx::Error::RowNotFound)).await;
+        assert_eq!((status, retry), (StatusCode::INTERNAL_SERVER_ERROR, None));
+    }
 }

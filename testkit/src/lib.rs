@@ -7,6 +7,7 @@
 //!   fresh Redis key prefix per test;
 //! - [`postgres`]: a fresh PostgreSQL database per test, named [`postgres::DB_PREFIX`]`…`,
 //!   dropped with the test (`.ci/run` drops what an interrupted run left behind);
+//! - [`relay`]: a TCP relay in front of a service, cut and restored to play an outage;
 //! - [`temp`]: a temporary directory per test, and SQLite database files inside it;
 //! - [`schema`]: a database's schema read back from SQLite or PostgreSQL in one normalized
 //!   shape, for the tests that the two migration sets of an app agree;
@@ -18,6 +19,7 @@
 
 pub mod outage;
 pub mod postgres;
+pub mod relay;
 pub mod schema;
 pub mod serve;
 pub mod services;
@@ -25,7 +27,8 @@ pub mod temp;
 pub mod web;
 
 pub use postgres::PgDatabase;
-pub use serve::{listen, serve, serve_router, stop_signal, Served, Stop};
+pub use relay::Relay;
+pub use serve::{listen, serve, serve_router, serve_with_peer_addr, stop_signal, Served, Stop};
 pub use services::{pg_admin_url, redis_prefix, redis_url, unique_tag};
 pub use temp::TempDir;
 pub use web::{browser, hidden, location, no_redirects, post_form, Browser, Page};

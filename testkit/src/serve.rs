@@ -41,6 +41,22 @@ pub fn serve(listener: TcpListener, router: axum::Router) -> Stop {
     stop
 }
 
+/// Serves `router` on `listener` with each connection's peer address (`ConnectInfo`), as the
+/// apps' own `serve` does, until the returned [`Stop`] is dropped: for tests of what the apps
+/// make of the client's address.
+pub fn serve_with_peer_addr(listener: TcpListener, router: axum::Router) -> Stop {
+    let (stop, shutdown) = stop_signal();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    });
+    stop
+}
+
 /// An app served on a port of its own.
 #[derive(Debug)]
 pub struct Served {

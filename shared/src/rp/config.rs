@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::{clock::Clock, error::RpError};
+use crate::client_addr::TrustedProxies;
 
 /// The scopes every Tongyi relying party asks for besides `openid`.
 pub const DEFAULT_SCOPES: [&str; 4] = ["profile", "account", "org", "grants"];
@@ -26,6 +27,19 @@ pub struct RpConfig {
     /// How long start-up keeps retrying discovery while the IdP is still starting.
     #[serde(default = "default_discovery_timeout")]
     pub discovery_timeout_secs: u64,
+    /// Where sessions and pending logins are kept: empty (the default) for this process's
+    /// memory (one instance; a restart logs users out), or a `redis://` URL shared by every
+    /// instance of the app, which then act as one. Redis 7 or newer.
+    #[serde(default)]
+    pub redis_url: String,
+    /// Prepended to every Redis key of this app (followed by `rp:{client_id}:`), so that
+    /// several deployments can share one Redis.
+    #[serde(default)]
+    pub redis_prefix: String,
+    /// The reverse proxies (CIDR ranges or addresses) whose `Forwarded` / `X-Forwarded-For`
+    /// name the client; empty (the default) means the socket's peer is the client.
+    #[serde(default, deserialize_with = "trusted_proxies")]
+    pub trusted_proxies: TrustedProxies,
     /// The grant an account must hold to be let in (SPEC §6). Set by a subsystem app from its
     /// own config, never read from the `[rp]` table.
     #[serde(skip)]
@@ -57,6 +71,9 @@ impl std::fmt::Debug for RpConfig {
             .field("client_secret", &"<redacted>")
             .field("scopes", &self.scopes)
             .field("discovery_timeout_secs", &self.discovery_timeout_secs)
+            .field("redis_url", &redacted_url(&self.redis_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("required_grant", &self.required_grant)
             .field("clock", &self.clock)
             .finish()
@@ -71,10 +88,31 @@ fn default_discovery_timeout() -> u64 {
     20
 }
 
+/// A bad entry names the setting, so that the start-up error says what to fix.
+fn trusted_proxies<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TrustedProxies, D::Error> {
+    let entries = Vec::<String>::deserialize(d)?;
+    TrustedProxies::parse(&entries)
+        .map_err(|e| serde::de::Error::custom(format!("rp.trusted_proxies: {e}")))
+}
+
+/// A Redis URL may carry a password: `Debug` shows the scheme only.
+fn redacted_url(url: &str) -> &str {
+    match url.split_once("://") {
+        Some((scheme, _)) => scheme,
+        None if url.is_empty() => "",
+        None => "<invalid>",
+    }
+}
+
 impl RpConfig {
-    /// Environment variables `{prefix}BASE_URL`, `{prefix}ISSUER`, `{prefix}CLIENT_ID` and
-    /// `{prefix}CLIENT_SECRET` win over the file.
-    pub fn apply_env(&mut self, prefix: &str, var: impl Fn(&str) -> Option<String>) {
+    /// Environment variables `{prefix}BASE_URL`, `{prefix}ISSUER`, `{prefix}CLIENT_ID`,
+    /// `{prefix}CLIENT_SECRET`, `{prefix}REDIS_URL`, `{prefix}REDIS_PREFIX` and
+    /// `{prefix}TRUSTED_PROXIES` (comma-separated) win over the file.
+    pub fn apply_env(
+        &mut self,
+        prefix: &str,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), RpError> {
         let set = |target: &mut String, name: &str| {
             if let Some(v) = var(&format!("{prefix}{name}")) {
                 *target = v;
@@ -84,6 +122,14 @@ impl RpConfig {
         set(&mut self.issuer, "ISSUER");
         set(&mut self.client_id, "CLIENT_ID");
         set(&mut self.client_secret, "CLIENT_SECRET");
+        set(&mut self.redis_url, "REDIS_URL");
+        set(&mut self.redis_prefix, "REDIS_PREFIX");
+        if let Some(v) = var(&format!("{prefix}TRUSTED_PROXIES")) {
+            let entries: Vec<&str> = v.split(',').filter(|e| !e.trim().is_empty()).collect();
+            self.trusted_proxies = TrustedProxies::parse(&entries)
+                .map_err(|e| RpError::config("rp.trusted_proxies", e))?;
+        }
+        Ok(())
     }
 
     /// Checks the values; `production` also refuses plain http and the public demo secrets.
@@ -127,6 +173,15 @@ impl RpConfig {
             return Err(invalid(
                 "rp.client_secret",
                 "the demo secret cannot be used in production; set the client secret from the IdP",
+            ));
+        }
+        if !self.redis_url.is_empty()
+            && !self.redis_url.starts_with("redis://")
+            && !self.redis_url.starts_with("rediss://")
+        {
+            return Err(invalid(
+                "rp.redis_url",
+                "must be empty (sessions in memory) or a redis:// or rediss:// URL",
             ));
         }
         if !self.scopes.iter().all(|s| {
@@ -185,7 +240,8 @@ mod tests {
         let mut c = sample();
         c.apply_env("TONGYI_PORTAL_", |k| {
             (k == "TONGYI_PORTAL_BASE_URL").then(|| "https://portal.example.gov.cn".to_string())
-        });
+        })
+        .unwrap();
         assert_eq!(c.base_url, "https://portal.example.gov.cn");
         assert!(c.secure_cookies());
         let mut c = sample();
@@ -202,5 +258,61 @@ mod tests {
         c.client_secret = "generated-secret".into();
         c.validate(true).unwrap();
         assert!(!format!("{c:?}").contains("generated-secret"));
+    }
+
+    #[test]
+    fn redis_settings_default_to_memory_and_follow_the_environment() {
+        let mut c = sample();
+        assert_eq!((c.redis_url.as_str(), c.redis_prefix.as_str()), ("", ""));
+        c.apply_env("P_", |k| match k {
+            "P_REDIS_URL" => Some("redis://:pw@10.0.0.5:6379".into()),
+            "P_REDIS_PREFIX" => Some("bureau:".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.redis_url, "redis://:pw@10.0.0.5:6379");
+        assert_eq!(c.redis_prefix, "bureau:");
+        c.validate(false).unwrap();
+        assert!(!format!("{c:?}").contains("pw"), "{c:?}");
+        c.redis_url = "10.0.0.5:6379".into();
+        let err = c.validate(false).unwrap_err().to_string();
+        assert!(err.contains("rp.redis_url"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_and_a_bad_cidr_is_refused() {
+        let base = "base_url = \"http://p\"\nissuer = \"http://i\"\nclient_id = \"p\"\nclient_secret = \"s\"\n";
+        let c: RpConfig = toml::from_str(base).unwrap();
+        assert!(c.trusted_proxies.is_empty(), "the socket's peer by default");
+        let c: RpConfig = toml::from_str(&format!(
+            "{base}trusted_proxies = [\"10.0.0.0/8\", \"::1\"]"
+        ))
+        .unwrap();
+        assert!(!c.trusted_proxies.is_empty());
+        let err = toml::from_str::<RpConfig>(&format!("{base}trusted_proxies = [\"10.0.0.0/33\"]"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rp.trusted_proxies"), "{err}");
+        assert!(
+            err.contains("not an IP address or CIDR range: \"10.0.0.0/33\""),
+            "{err}"
+        );
+        let mut c = sample();
+        let err = c
+            .apply_env("P_", |k| {
+                (k == "P_TRUSTED_PROXIES").then(|| "10.0.0.1, proxy.lan".into())
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("config value `rp.trusted_proxies` is invalid"),
+            "{err}"
+        );
+        assert!(err.contains("\"proxy.lan\""), "{err}");
+        c.apply_env("P_", |k| {
+            (k == "P_TRUSTED_PROXIES").then(|| "10.0.0.1,fd00::/8".into())
+        })
+        .unwrap();
+        assert!(!c.trusted_proxies.is_empty());
     }
 }

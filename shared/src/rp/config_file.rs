@@ -51,8 +51,7 @@ pub fn apply_common_env(
             _ => return Err(RpError::config("production", "expected true or false")),
         };
     }
-    rp.apply_env(prefix, var);
-    Ok(())
+    rp.apply_env(prefix, var)
 }
 
 /// The address the app listens on must be an address:port.

@@ -51,9 +51,19 @@ pub enum RpError {
     /// A form came without the session's CSRF token.
     #[error("the form's CSRF token is missing or wrong")]
     Csrf,
+    /// Where sessions are kept (Redis) could not answer: an outage, answered with 503 and
+    /// `Retry-After` (see [`super::ErrorKind::Unavailable`]).
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
     /// The account lacks the grant this app requires (SPEC §6).
     #[error("the account lacks the grant for this subsystem")]
     NotGranted(Box<Refusal>),
+}
+
+impl From<super::session_store::StoreError> for RpError {
+    fn from(e: super::session_store::StoreError) -> Self {
+        RpError::Unavailable(e.to_string())
+    }
 }
 
 impl RpError {

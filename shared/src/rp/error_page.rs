@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::{
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 
@@ -25,14 +25,21 @@ pub enum ErrorKind {
     Idp,
     /// A fault of ours.
     Internal,
+    /// Storage (the session store, a subsystem's database) is unreachable for now: 503 with
+    /// `Retry-After`, and the user is asked to try again in a moment.
+    Unavailable,
 }
+
+/// The `Retry-After` of an [`ErrorKind::Unavailable`] answer, in seconds: about the time a
+/// restarted Redis or database takes to be back.
+pub const RETRY_AFTER_SECS: u32 = 5;
 
 impl ErrorKind {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorKind::Expired | ErrorKind::Denied => StatusCode::BAD_REQUEST,
             ErrorKind::Csrf => StatusCode::FORBIDDEN,
-            ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Busy | ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Idp => StatusCode::BAD_GATEWAY,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -47,6 +54,7 @@ impl ErrorKind {
             ErrorKind::Busy => "busy",
             ErrorKind::Idp => "idp",
             ErrorKind::Internal => "internal",
+            ErrorKind::Unavailable => "unavailable",
         }
     }
 }
@@ -61,6 +69,7 @@ impl RpError {
             RpError::Provider(_) => ErrorKind::Denied,
             RpError::Csrf => ErrorKind::Csrf,
             RpError::Busy => ErrorKind::Busy,
+            RpError::Unavailable(_) => ErrorKind::Unavailable,
             RpError::Callback(_)
             | RpError::Exchange(_)
             | RpError::IdToken(_)
@@ -75,7 +84,7 @@ impl RpError {
 #[derive(Template)]
 #[template(path = "error_message.html")]
 pub struct ErrorMessage {
-    /// One of: expired, denied, csrf, busy, idp, internal.
+    /// One of: expired, denied, csrf, busy, idp, internal, unavailable.
     kind: &'static str,
 }
 
@@ -95,10 +104,15 @@ pub fn error_page<P: Template>(
     let message = ErrorMessage {
         kind: kind.as_str(),
     };
-    match frame(message).render() {
+    let mut res = match frame(message).render() {
         Ok(body) => page::html(status, body),
         Err(_) => (status, "error").into_response(),
+    };
+    if kind == ErrorKind::Unavailable {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     }
+    res
 }
 
 #[cfg(test)]
@@ -128,10 +142,17 @@ mod tests {
             (RpError::Busy, 503, "系统繁忙"),
             (RpError::IdToken("bad".into()), 502, "登录失败"),
             (RpError::config("bind", "no"), 500, "服务暂时不可用"),
+            (RpError::Unavailable("down".into()), 503, "服务暂时不可用"),
         ];
         for (error, status, heading) in cases {
             let res = error_page(&error, error.kind(), |message| Framed { message });
             assert_eq!(res.status().as_u16(), status, "{error}");
+            let retry = res
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap());
+            let expected = matches!(error, RpError::Unavailable(_)).then_some("5");
+            assert_eq!(retry, expected, "{error}");
             assert_eq!(
                 res.headers()["content-type"],
                 "text/html; charset=utf-8",

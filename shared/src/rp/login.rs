@@ -58,10 +58,14 @@ fn local_path(candidate: Option<&str>) -> String {
 }
 
 /// Redirects the browser to the IdP's authorization endpoint.
-pub(crate) fn start(rp: &Rp, headers: &HeaderMap, q: LoginQuery) -> Result<Response, RpError> {
+pub(crate) async fn start(
+    rp: &Rp,
+    headers: &HeaderMap,
+    q: LoginQuery,
+) -> Result<Response, RpError> {
     let inner = &rp.inner;
     let return_to = local_path(q.return_to.as_deref());
-    if rp.session(headers).is_some() {
+    if rp.session(headers).await?.is_some() {
         return Ok(Redirect::to(&return_to).into_response());
     }
     let now = rp.now();
@@ -93,7 +97,11 @@ pub(crate) fn start(rp: &Rp, headers: &HeaderMap, q: LoginQuery) -> Result<Respo
         return_to,
         expires_at: now + PENDING_TTL,
     };
-    if !inner.pending.insert(state.into_secret(), pending, now) {
+    if !inner
+        .sessions
+        .insert_pending(state.secret(), pending, now)
+        .await?
+    {
         return Err(RpError::Busy);
     }
     let mut res = Redirect::to(url.as_str()).into_response();
@@ -133,8 +141,9 @@ pub(crate) async fn finish(
     let now = rp.now();
     let state = q.state.as_deref().ok_or(RpError::LoginExpired)?;
     let pending = inner
-        .pending
-        .take(state, now)
+        .sessions
+        .take_pending(state, now)
+        .await?
         .ok_or(RpError::LoginExpired)?;
     let binding = cookies::get(headers, &inner.cookies.login).unwrap_or_default();
     if !constant_time_eq(&binding, &pending.binding) {
@@ -174,7 +183,7 @@ pub(crate) async fn finish(
 
     // A login always gets a fresh session id, so a planted cookie cannot be promoted.
     if let Some(old) = cookies::get(headers, &inner.cookies.session) {
-        inner.sessions.remove(&old);
+        inner.sessions.remove(&old).await?;
     }
     let id = random_token();
     let session = RpSession {
@@ -190,7 +199,8 @@ pub(crate) async fn finish(
     };
     let ends_at = inner
         .sessions
-        .insert(session, Tokens::from_response(&tokens, nonce, now), now);
+        .insert(session, Tokens::from_response(&tokens, nonce, now), now)
+        .await?;
     let max_age = (ends_at - now).max(0);
     tracing::info!(client_id = %inner.config.client_id, "login completed");
     let mut res = Redirect::to(&pending.return_to).into_response();

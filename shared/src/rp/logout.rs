@@ -21,7 +21,7 @@ const LOGOUT_STATE_TTL: i64 = 600;
 /// Ends the local session (the form must carry its CSRF token) and sends the browser to the
 /// IdP's end-session endpoint (RP-Initiated Logout 1.0 §2) with `id_token_hint`,
 /// `post_logout_redirect_uri` and `state`; the IdP then logs the user out of every app.
-pub(crate) fn start(rp: &Rp, headers: &HeaderMap, form: &[u8]) -> Result<Response, RpError> {
+pub(crate) async fn start(rp: &Rp, headers: &HeaderMap, form: &[u8]) -> Result<Response, RpError> {
     let inner = &rp.inner;
     let submitted = url::form_urlencoded::parse(form)
         .find(|(k, _)| k == "csrf")
@@ -30,7 +30,12 @@ pub(crate) fn start(rp: &Rp, headers: &HeaderMap, form: &[u8]) -> Result<Respons
         return Ok(Redirect::to("/").into_response());
     };
     // A session whose claims went stale still has an IdP session to end.
-    let Some(session) = inner.sessions.snapshot(&id, rp.now()).map(|s| s.session) else {
+    let Some(session) = inner
+        .sessions
+        .snapshot(&id, rp.now())
+        .await?
+        .map(|s| s.session)
+    else {
         // Already over here (expired or ended by the IdP): nothing to protect, nothing to end.
         let mut res = Redirect::to("/").into_response();
         res.headers_mut().append(
@@ -42,7 +47,7 @@ pub(crate) fn start(rp: &Rp, headers: &HeaderMap, form: &[u8]) -> Result<Respons
     if !submitted.is_some_and(|s| constant_time_eq(&s, &session.csrf)) {
         return Err(RpError::Csrf);
     }
-    inner.sessions.remove(&id);
+    inner.sessions.remove(&id).await?;
     let state = random_token();
     let post_logout =
         PostLogoutRedirectUrl::new(inner.config.post_logout_redirect_uri()).map_err(|e| {
@@ -107,13 +112,27 @@ pub(crate) async fn backchannel(rp: &Rp, form: &[u8]) -> Response {
         result = logout_token::validate(token, &inner.provider.jwks(), &rules);
     }
     match result {
-        Ok(subject) => {
-            let ended = inner
-                .sessions
-                .end_matching(subject.sid.as_deref(), subject.sub.as_deref());
-            tracing::info!(ended, "back-channel logout");
-            no_store(StatusCode::OK.into_response())
-        }
+        Ok(subject) => match inner
+            .sessions
+            .end_matching(subject.sid.as_deref(), subject.sub.as_deref())
+            .await
+        {
+            Ok(ended) => {
+                tracing::info!(ended, "back-channel logout");
+                no_store(StatusCode::OK.into_response())
+            }
+            Err(e) => {
+                // Not a 200: the IdP counts the delivery as failed and the session is not
+                // reported ended while it is still here.
+                tracing::error!(error = %e, "back-channel logout: session store unavailable");
+                let mut res = no_store(StatusCode::SERVICE_UNAVAILABLE.into_response());
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(super::RETRY_AFTER_SECS),
+                );
+                res
+            }
+        },
         Err(e) => {
             tracing::warn!(reason = %e, "back-channel logout token refused");
             refuse(&e.to_string())

@@ -27,8 +27,12 @@
 //! [`RpSession::csrf_matches`] checks a form's CSRF token. Tokens never appear in `Debug`
 //! output or logs.
 //!
-//! Pending logins and sessions live in this process: restarting the app logs its users out
-//! (logging in again is silent while the IdP session lasts), and one app runs as one instance.
+//! Pending logins and sessions live in this process, or in Redis when the config names a
+//! `redis_url` ([`session_store`]): then every instance of the app sharing that Redis and
+//! prefix knows every session, a back-channel logout received by any of them ends the session
+//! on all, and refreshes of one session do not race between instances. In process, restarting
+//! the app logs its users out (logging in again is silent while the IdP session lasts). When
+//! the store cannot answer, the glue fails with [`RpError::Unavailable`] (503).
 
 mod clock;
 mod config;
@@ -46,6 +50,7 @@ mod refresh;
 mod routes;
 pub mod server;
 mod session;
+mod session_store;
 mod state;
 
 use std::{sync::Arc, time::Duration};
@@ -60,7 +65,7 @@ use subtle::ConstantTimeEq;
 pub use clock::Clock;
 pub use config::{RequiredGrant, RpConfig, DEFAULT_SCOPES};
 pub use error::{Refusal, RpError};
-pub use error_page::{error_page, ErrorKind, ErrorMessage};
+pub use error_page::{error_page, ErrorKind, ErrorMessage, RETRY_AFTER_SECS};
 pub use landing::Landing;
 pub use provider::TongyiIdClaims;
 pub use routes::{app_router, routes};
@@ -69,7 +74,7 @@ pub use state::AppState;
 
 use cookies::CookieJar;
 use provider::{Provider, TongyiClient};
-use session::{PendingStore, SessionStore};
+use session_store::{MemorySessions, RedisSessions, SessionStore};
 
 /// One relying party: its registration at the IdP, what it discovered, and its sessions.
 /// Cheap to clone; put it in the app state and expose it through `FromRef`.
@@ -85,7 +90,7 @@ struct Inner {
     end_session: EndSessionUrl,
     http: reqwest::Client,
     cookies: CookieJar,
-    pending: PendingStore,
+    /// Sessions and pending logins.
     sessions: SessionStore,
     /// CSP of pages with a logout form (whose redirect goes to the IdP).
     csp: HeaderValue,
@@ -119,6 +124,16 @@ impl Rp {
             Some(ClientSecret::new(config.client_secret.clone())),
         )
         .set_redirect_uri(redirect);
+        let sessions = if config.redis_url.is_empty() {
+            SessionStore::Memory(MemorySessions::default())
+        } else {
+            let prefix = format!("{}rp:{}:", config.redis_prefix, config.client_id);
+            let redis = RedisSessions::connect(&config.redis_url, prefix)
+                .await
+                .map_err(|e| RpError::config("rp.redis_url", e.to_string()))?;
+            tracing::info!(client_id = %config.client_id, "sessions kept in Redis");
+            SessionStore::Redis(redis)
+        };
         let csp = page::csp_with_form_target(&end_session.url().origin().ascii_serialization());
         tracing::info!(
             issuer = %config.issuer,
@@ -133,8 +148,7 @@ impl Rp {
                 provider,
                 end_session,
                 http,
-                pending: PendingStore::default(),
-                sessions: SessionStore::default(),
+                sessions,
                 csp,
             }),
         })
@@ -156,10 +170,13 @@ impl Rp {
 
     /// The logged-in user of this request, if the session cookie names a session whose claims
     /// still count (its last ID token has not expired). Never refreshes: pages should prefer
-    /// [`Rp::current_session`], which does, so that sessions outlive their ID tokens.
-    pub fn session(&self, headers: &HeaderMap) -> Option<RpSession> {
-        let id = cookies::get(headers, &self.inner.cookies.session)?;
-        self.inner.sessions.get(&id, self.now())
+    /// [`Rp::current_session`], which does, so that sessions outlive their ID tokens. Fails
+    /// with [`RpError::Unavailable`] when the session store cannot answer.
+    pub async fn session(&self, headers: &HeaderMap) -> Result<Option<RpSession>, RpError> {
+        let Some(id) = cookies::get(headers, &self.inner.cookies.session) else {
+            return Ok(None);
+        };
+        Ok(self.inner.sessions.get(&id, self.now()).await?)
     }
 
     /// An HTML page whose forms may lead to the IdP (the logout form).

@@ -39,18 +39,24 @@ impl Rp {
     /// token have expired or its access token is about to. `None` when nobody is logged in,
     /// or when the refresh failed: a refused refresh (revoked, expired, the account disabled,
     /// a grant this app requires withdrawn) ends the session, so the user logs in again; an
-    /// unreachable IdP leaves the session to be tried again on the next request.
-    pub async fn current_session(&self, headers: &HeaderMap) -> Option<RpSession> {
-        let id = cookies::get(headers, &self.inner.cookies.session)?;
-        let snapshot = self.inner.sessions.snapshot(&id, self.now())?;
+    /// unreachable IdP leaves the session to be tried again on the next request. Fails only
+    /// with [`RpError::Unavailable`], when the session store cannot answer.
+    pub async fn current_session(&self, headers: &HeaderMap) -> Result<Option<RpSession>, RpError> {
+        let Some(id) = cookies::get(headers, &self.inner.cookies.session) else {
+            return Ok(None);
+        };
+        let Some(snapshot) = self.inner.sessions.snapshot(&id, self.now()).await? else {
+            return Ok(None);
+        };
         if !snapshot.stale(self.now()) {
-            return Some(snapshot.session);
+            return Ok(Some(snapshot.session));
         }
         match self.refresh(&id, false).await {
-            Ok((session, _)) => Some(session),
+            Ok((session, _)) => Ok(Some(session)),
+            Err(e @ RpError::Unavailable(_)) => Err(e),
             Err(e) => {
                 tracing::info!(error = %e, "session not refreshed");
-                None
+                Ok(None)
             }
         }
     }
@@ -65,6 +71,7 @@ impl Rp {
             .inner
             .sessions
             .snapshot(&session.key, self.now())
+            .await?
             .ok_or(RpError::SessionEnded)?;
         if !snapshot.stale(self.now()) {
             return Ok(AccessToken::new(snapshot.tokens.access_token));
@@ -84,25 +91,24 @@ impl Rp {
     /// Ends the local session at once (not the IdP's): for an app whose API call was refused
     /// with `invalid_token`, so that the next login is a real one and not a bounce off a
     /// session the IdP no longer honours.
-    pub fn end_session(&self, session: &RpSession) {
-        self.inner.sessions.remove(&session.key);
+    pub async fn end_session(&self, session: &RpSession) -> Result<(), RpError> {
+        Ok(self.inner.sessions.remove(&session.key).await?)
     }
 
     /// Refreshes session `id` unless another request just did (or, with `force`, in any case),
-    /// one refresh at a time.
+    /// one refresh at a time (across instances, with Redis).
     async fn refresh(&self, id: &str, force: bool) -> Result<(RpSession, Tokens), RpError> {
         let inner = &self.inner;
         let before = inner
             .sessions
             .snapshot(id, self.now())
+            .await?
             .ok_or(RpError::SessionEnded)?;
-        let lock = before.refresh_lock.clone();
-        let _guard = lock.lock().await;
-        let Snapshot {
-            session, tokens, ..
-        } = inner
+        let _guard = inner.sessions.lock_refresh(id).await?;
+        let Snapshot { session, tokens } = inner
             .sessions
             .snapshot(id, self.now())
+            .await?
             .ok_or(RpError::SessionEnded)?;
         let renewed_meanwhile = tokens.access_token != before.tokens.access_token;
         if (force && renewed_meanwhile)
@@ -113,7 +119,11 @@ impl Rp {
         }
         match self.exchange(&session, &tokens).await {
             Ok((session, tokens)) => {
-                if inner.sessions.update(session.clone(), tokens.clone()) {
+                if inner
+                    .sessions
+                    .update(session.clone(), tokens.clone())
+                    .await?
+                {
                     Ok((session, tokens))
                 } else {
                     // A back-channel logout arrived while we were refreshing.
@@ -122,7 +132,7 @@ impl Rp {
             }
             Err(e @ RpError::Exchange(_)) => Err(e),
             Err(e) => {
-                inner.sessions.remove(id);
+                inner.sessions.remove(id).await?;
                 tracing::info!(client_id = %inner.config.client_id, reason = %e, "session ended: refresh refused");
                 Err(RpError::SessionEnded)
             }

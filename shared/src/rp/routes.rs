@@ -5,28 +5,68 @@
 
 use axum::{
     body::Bytes,
-    extract::{rejection::QueryRejection, FromRef, Query, State},
+    extract::{rejection::QueryRejection, FromRef, Query, Request, State},
     http::HeaderMap,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
     Router,
 };
+use tracing::Instrument;
 
 use super::{login, logout, page, AppState, Rp, RpError};
+use crate::client_addr::ClientAddr;
+use axum::extract::FromRequestParts;
 
 /// An app's whole router: its own `pages`, the [`routes`] of the login glue, `GET /healthz`
 /// and `GET /static/style.css` (the stylesheet the apps' pages share), over the [`AppState`]
-/// made of the app's `config` and `rp`. `E` is the app's error type.
+/// made of the app's `config` and `rp`. `E` is the app's error type. Every request runs in a
+/// `request` span naming the client's address (see [`log_request`]).
 pub fn app_router<C, E>(config: C, rp: Rp, pages: Router<AppState<C>>) -> Router
 where
     C: Send + Sync + 'static,
     E: From<RpError> + IntoResponse + Send + 'static,
 {
+    let state = AppState::new(config, rp);
     pages
         .merge(routes::<AppState<C>, E>())
         .route("/healthz", get(healthz))
         .route("/static/style.css", get(stylesheet))
-        .with_state(AppState::new(config, rp))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            log_request::<C>,
+        ))
+        .with_state(state)
+}
+
+/// Runs the request in a span with its method, path and client address, the one a trusted
+/// proxy names (`rp.trusted_proxies`) or else the socket's peer, so that whatever the glue and
+/// the pages log carries it; logs the status at debug level. Served without connection info
+/// (in-process tests), the address is `unknown`.
+async fn log_request<C: Send + Sync + 'static>(
+    State(state): State<AppState<C>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let client = match ClientAddr::from_request_parts(&mut parts, &state).await {
+        Ok(addr) => addr.ip().to_string(),
+        Err(_) => "unknown".to_owned(),
+    };
+    let request = Request::from_parts(parts, body);
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        client = %client,
+    );
+    async move {
+        let res = next.run(request).await;
+        tracing::debug!(status = res.status().as_u16(), "answered");
+        res
+    }
+    .instrument(span)
+    .await
 }
 
 /// `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout` (form with `csrf`) and
@@ -59,7 +99,7 @@ async fn login_start<E: From<RpError>>(
     query: Result<Query<login::LoginQuery>, QueryRejection>,
 ) -> Result<Response, E> {
     let q = query.map(|Query(q)| q).unwrap_or_default();
-    Ok(login::start(&rp, &headers, q)?)
+    Ok(login::start(&rp, &headers, q).await?)
 }
 
 async fn callback<E: From<RpError>>(
@@ -79,7 +119,7 @@ async fn logout_start<E: From<RpError>>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, E> {
-    Ok(logout::start(&rp, &headers, &body)?)
+    Ok(logout::start(&rp, &headers, &body).await?)
 }
 
 async fn backchannel(State(rp): State<Rp>, body: Bytes) -> Response {

@@ -26,8 +26,12 @@ pub async fn serve<E: Display>(
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let app = app.await.map_err(|e| e.to_string())?;
     listening();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    // The peer's address feeds `ClientAddr` (behind `rp.trusted_proxies`, the proxy's client).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())
 }

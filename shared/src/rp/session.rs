@@ -1,4 +1,4 @@
-//! Local sessions and pending logins, kept in this process.
+//! Local sessions and pending logins: what they hold and when they count.
 //!
 //! A session holds the claims of the last verified ID token and the tokens of the last token
 //! response. Its claims count only until that ID token's `exp`: after that the session must be
@@ -7,17 +7,12 @@
 //! IdP's ID-token lifetime even if a back-channel logout is lost (SPEC §6). A session without a
 //! refresh token ends with its ID token; one with a refresh token ends when a refresh fails or
 //! [`SESSION_MAX_SECS`] after login, whichever comes first.
+//!
+//! Where they are kept is [`super::session_store`].
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard},
-};
+use serde::{Deserialize, Serialize};
 
 use crate::claims::TongyiClaims;
-
-/// Bounds the logins in flight: starting one needs no authentication, so without a cap a
-/// client could fill memory by requesting `/auth/login` in a loop.
-const MAX_PENDING: usize = 10_000;
 
 /// The longest a local session lives, refreshed or not: the IdP's default refresh-token and
 /// login-session lifetime (8 hours), after which the IdP would refuse the refresh anyway.
@@ -25,7 +20,7 @@ pub(crate) const SESSION_MAX_SECS: i64 = 8 * 3600;
 
 /// A logged-in user of this app. `Debug` leaves the CSRF token, the ID token and the session
 /// key out; the access and refresh tokens are not in here at all (see [`super::Rp::access_token`]).
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct RpSession {
     /// The IdP's stable, opaque account id (`sub`).
     pub subject: String,
@@ -43,11 +38,26 @@ pub struct RpSession {
     pub expires_at: i64,
     /// The raw ID token, sent back to the IdP as `id_token_hint` at logout.
     pub(crate) id_token: String,
-    /// The session cookie's value, which names this session in the store.
+    /// The session cookie's value, which names this session in the store. Never stored: a
+    /// store keeps sessions under a digest of it.
+    #[serde(skip)]
     pub(crate) key: String,
 }
 
 impl RpSession {
+    /// Whether a logout token naming `sid` and/or `sub` ends this session (Back-Channel
+    /// Logout 1.0 §2.7): with a `sid`, those of that IdP session (and of `sub`, if named);
+    /// with only a `sub`, all of that account's.
+    pub(crate) fn named_by(&self, sid: Option<&str>, sub: Option<&str>) -> bool {
+        match (sid, sub) {
+            (Some(sid), sub) => {
+                self.sid.as_deref() == Some(sid) && sub.is_none_or(|u| u == self.subject)
+            }
+            (None, Some(sub)) => self.subject == sub,
+            (None, None) => false,
+        }
+    }
+
     /// A session that no store holds, with these claims: for apps' unit tests of what their
     /// pages make of the claims. No request can present it, and it has no tokens.
     pub fn detached(subject: &str, claims: TongyiClaims) -> RpSession {
@@ -81,7 +91,7 @@ impl std::fmt::Debug for RpSession {
 }
 
 /// The tokens of a session's last token response. `Debug` shows only the expiry.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct Tokens {
     pub access_token: String,
     /// Unix seconds.
@@ -118,28 +128,40 @@ impl Tokens {
     }
 }
 
-/// What the store keeps per session.
-struct Entry {
-    session: RpSession,
-    tokens: Tokens,
+/// What a store keeps per session.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub session: RpSession,
+    pub tokens: Tokens,
     /// Unix seconds after which the session is over whatever its tokens say.
-    ends_at: i64,
-    /// Serializes the refreshes of this session: the IdP treats a refresh token presented
-    /// twice as stolen and revokes the whole family, so two requests must never race.
-    refresh_lock: Arc<tokio::sync::Mutex<()>>,
+    pub ends_at: i64,
 }
 
 impl Entry {
-    fn alive(&self, now: i64) -> bool {
+    /// A new session's entry: one with a refresh token lives up to [`SESSION_MAX_SECS`], one
+    /// without ends with its ID token.
+    pub fn new(session: RpSession, tokens: Tokens, now: i64) -> Entry {
+        let ends_at = if tokens.refresh_token.is_some() {
+            now + SESSION_MAX_SECS
+        } else {
+            session.expires_at
+        };
+        Entry {
+            session,
+            tokens,
+            ends_at,
+        }
+    }
+
+    pub fn alive(&self, now: i64) -> bool {
         now < self.ends_at && (self.tokens.refresh_token.is_some() || now < self.session.expires_at)
     }
 }
 
-/// A session as the refresh sees it: what it is now and the lock to hold while renewing it.
+/// A session as the refresh sees it: what it is now.
 pub(crate) struct Snapshot {
     pub session: RpSession,
     pub tokens: Tokens,
-    pub refresh_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Snapshot {
@@ -154,6 +176,7 @@ impl Snapshot {
 }
 
 /// An authorization request in flight, keyed by its `state`.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct PendingLogin {
     /// The login cookie of the browser that started it.
     pub binding: String,
@@ -164,137 +187,11 @@ pub(crate) struct PendingLogin {
     pub expires_at: i64,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock leaves a map that is still consistent.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Sessions by session cookie value.
-#[derive(Default)]
-pub(crate) struct SessionStore {
-    map: Mutex<HashMap<String, Entry>>,
-}
-
-impl SessionStore {
-    /// Stores a new session under its key; returns until when it may live (for the cookie).
-    pub fn insert(&self, session: RpSession, tokens: Tokens, now: i64) -> i64 {
-        let ends_at = if tokens.refresh_token.is_some() {
-            now + SESSION_MAX_SECS
-        } else {
-            session.expires_at
-        };
-        let mut map = lock(&self.map);
-        map.retain(|_, e| e.alive(now));
-        map.insert(
-            session.key.clone(),
-            Entry {
-                session,
-                tokens,
-                ends_at,
-                refresh_lock: Arc::default(),
-            },
-        );
-        ends_at
-    }
-
-    /// The session with this id while its claims count; an ended one is dropped on the way.
-    pub fn get(&self, id: &str, now: i64) -> Option<RpSession> {
-        self.snapshot(id, now)
-            .filter(|s| now < s.session.expires_at)
-            .map(|s| s.session)
-    }
-
-    /// The session with this id and its tokens while it may still be refreshed.
-    pub fn snapshot(&self, id: &str, now: i64) -> Option<Snapshot> {
-        let mut map = lock(&self.map);
-        match map.get(id) {
-            Some(e) if e.alive(now) => Some(Snapshot {
-                session: e.session.clone(),
-                tokens: e.tokens.clone(),
-                refresh_lock: e.refresh_lock.clone(),
-            }),
-            Some(_) => {
-                map.remove(id);
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// Replaces the claims and tokens after a refresh, unless the session ended meanwhile (a
-    /// back-channel logout during the refresh wins). Returns whether it was still there.
-    pub fn update(&self, session: RpSession, tokens: Tokens) -> bool {
-        let mut map = lock(&self.map);
-        match map.get_mut(&session.key) {
-            Some(e) => {
-                e.session = session;
-                e.tokens = tokens;
-                true
-            }
-            None => false,
-        }
-    }
-
-    pub fn remove(&self, id: &str) -> Option<RpSession> {
-        lock(&self.map).remove(id).map(|e| e.session)
-    }
-
-    /// Ends the sessions a logout token names (Back-Channel Logout 1.0 §2.7): with a `sid`,
-    /// those of that IdP session; with only a `sub`, all of that account's. Returns how many.
-    pub fn end_matching(&self, sid: Option<&str>, sub: Option<&str>) -> usize {
-        let mut map = lock(&self.map);
-        let before = map.len();
-        map.retain(|_, e| {
-            let s = &e.session;
-            let hit = match (sid, sub) {
-                (Some(sid), sub) => {
-                    s.sid.as_deref() == Some(sid) && sub.is_none_or(|u| u == s.subject)
-                }
-                (None, Some(sub)) => s.subject == sub,
-                (None, None) => false,
-            };
-            !hit
-        });
-        before - map.len()
-    }
-
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        lock(&self.map).len()
-    }
-}
-
-/// Pending logins by `state`.
-#[derive(Default)]
-pub(crate) struct PendingStore {
-    map: Mutex<HashMap<String, PendingLogin>>,
-}
-
-impl PendingStore {
-    /// Parks a login; refuses when too many are in flight even after dropping expired ones.
-    pub fn insert(&self, state: String, pending: PendingLogin, now: i64) -> bool {
-        let mut map = lock(&self.map);
-        if map.len() >= MAX_PENDING {
-            map.retain(|_, p| p.expires_at > now);
-            if map.len() >= MAX_PENDING {
-                return false;
-            }
-        }
-        map.insert(state, pending);
-        true
-    }
-
-    /// Takes the login out for good: a `state` is good for one callback only.
-    pub fn take(&self, state: &str, now: i64) -> Option<PendingLogin> {
-        lock(&self.map).remove(state).filter(|p| p.expires_at > now)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn session(key: &str, sub: &str, sid: &str) -> RpSession {
+    pub(crate) fn session(key: &str, sub: &str, sid: &str) -> RpSession {
         RpSession {
             subject: sub.into(),
             sid: Some(sid.into()),
@@ -308,7 +205,7 @@ mod tests {
         }
     }
 
-    fn tokens(refresh: bool) -> Tokens {
+    pub(crate) fn tokens(refresh: bool) -> Tokens {
         Tokens {
             access_token: "at".into(),
             access_expires_at: 100,
@@ -316,57 +213,6 @@ mod tests {
             refresh_token: refresh.then(|| "rt".into()),
             nonce: "n".into(),
         }
-    }
-
-    #[test]
-    fn expiry_and_matching() {
-        let store = SessionStore::default();
-        store.insert(session("a", "u1", "s1"), tokens(false), 0);
-        store.insert(session("b", "u1", "s2"), tokens(false), 0);
-        store.insert(session("c", "u2", "s3"), tokens(false), 0);
-        assert!(store.get("a", 99).is_some());
-        assert!(store.get("a", 100).is_none(), "expired at exp");
-        assert_eq!(store.len(), 2);
-        assert_eq!(
-            store.end_matching(Some("s2"), Some("u2")),
-            0,
-            "sub must agree"
-        );
-        assert_eq!(store.end_matching(Some("s2"), None), 1);
-        store.insert(session("d", "u2", "s4"), tokens(false), 0);
-        assert_eq!(store.end_matching(None, Some("u2")), 2);
-        assert_eq!(store.len(), 0);
-    }
-
-    #[test]
-    fn a_refreshable_session_outlives_its_id_token_but_not_its_claims() {
-        let store = SessionStore::default();
-        let ends = store.insert(session("a", "u1", "s1"), tokens(true), 0);
-        assert_eq!(ends, SESSION_MAX_SECS);
-        assert!(store.get("a", 100).is_none(), "stale claims are not served");
-        let snap = store.snapshot("a", 100).expect("still refreshable");
-        assert!(snap.stale(100));
-        let mut renewed = snap.session.clone();
-        renewed.expires_at = 400;
-        let mut t = snap.tokens.clone();
-        t.access_expires_at = 400;
-        assert!(store.update(renewed, t));
-        assert!(store.get("a", 300).is_some());
-        assert!(
-            store.snapshot("a", SESSION_MAX_SECS).is_none(),
-            "hard limit"
-        );
-        assert_eq!(store.len(), 0);
-    }
-
-    #[test]
-    fn an_update_does_not_revive_an_ended_session() {
-        let store = SessionStore::default();
-        store.insert(session("a", "u1", "s1"), tokens(true), 0);
-        let snap = store.snapshot("a", 0).unwrap();
-        assert_eq!(store.end_matching(Some("s1"), None), 1);
-        assert!(!store.update(snap.session, snap.tokens));
-        assert!(store.snapshot("a", 0).is_none());
     }
 
     #[test]
@@ -391,19 +237,8 @@ mod tests {
     }
 
     #[test]
-    fn pending_is_single_use_and_expires() {
-        let store = PendingStore::default();
-        let p = |exp| PendingLogin {
-            binding: "b".into(),
-            nonce: "n".into(),
-            pkce_verifier: "v".into(),
-            return_to: "/".into(),
-            expires_at: exp,
-        };
-        assert!(store.insert("s".into(), p(10), 0));
-        assert!(store.take("s", 5).is_some());
-        assert!(store.take("s", 5).is_none());
-        assert!(store.insert("t".into(), p(10), 0));
-        assert!(store.take("t", 10).is_none());
+    fn the_session_key_is_not_serialized() {
+        let json = serde_json::to_string(&session("key-secret", "u", "s")).unwrap();
+        assert!(!json.contains("key-secret"), "{json}");
     }
 }

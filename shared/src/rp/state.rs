@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use super::Rp;
+use crate::client_addr::TrustedProxies;
 
 /// An app's state, over its configuration type `C`. Cheap to clone.
 pub struct AppState<C> {
@@ -35,5 +36,12 @@ impl<C> Clone for AppState<C> {
 impl<C> FromRef<AppState<C>> for Rp {
     fn from_ref(state: &AppState<C>) -> Rp {
         state.rp.clone()
+    }
+}
+
+/// For [`crate::client_addr::ClientAddr`]: the proxies of the `[rp]` table.
+impl<C> FromRef<AppState<C>> for TrustedProxies {
+    fn from_ref(state: &AppState<C>) -> TrustedProxies {
+        state.rp.config().trusted_proxies.clone()
     }
 }

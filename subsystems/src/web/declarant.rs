@@ -52,7 +52,10 @@ struct HomePage<'a> {
     logged_out: bool,
 }
 
-pub async fn home(State(state): State<AppState>, landing: Landing) -> Result<Response, Error> {
+pub async fn home(
+    State(state): State<AppState>,
+    landing: Landing<Error>,
+) -> Result<Response, Error> {
     let app = &state.config;
     let user = landing
         .session

@@ -25,7 +25,7 @@ impl User {
             state
                 .rp
                 .current_session(headers)
-                .await
+                .await?
                 .ok_or_else(|| Error::LoginRequired {
                     return_to: return_to.to_owned(),
                 })?;

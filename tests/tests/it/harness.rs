@@ -32,6 +32,14 @@ pub struct PlatformOptions {
     pub database_url: Option<String>,
     /// Redis URL and key prefix of the IdP's short-lived store; in-process when `None`.
     pub redis: Option<(String, String)>,
+    /// Redis URL and key prefix of the portal's sessions; in-process when `None`.
+    pub portal_redis: Option<(String, String)>,
+    /// Starts a second portal instance with the same config on a port of its own
+    /// ([`Platform::portal_second`]), to which the IdP delivers the portal's back-channel
+    /// logouts: two instances behind one address, as a load balancer would spread them.
+    pub second_portal: bool,
+    /// The portal's `rp.trusted_proxies` (comma-separated, as in its environment variable).
+    pub portal_trusted_proxies: Option<String>,
 }
 
 /// The four apps of a test, each on its own port; they stop when this is dropped.
@@ -41,6 +49,9 @@ pub struct Platform {
     pub idp_state: tongyi_idp::state::AppState,
     pub idp: String,
     pub portal: String,
+    /// The second portal instance of [`PlatformOptions::second_portal`]: its own address,
+    /// the same config (so its base URL is [`Platform::portal`]).
+    pub portal_second: Option<String>,
     pub incubator: String,
     pub makerspace: String,
     /// The attachment directories of the incubator and the makerspace.
@@ -96,6 +107,10 @@ impl Platform {
         // Every listener is bound first, so that each app's config can name the others.
         let (idp_listener, idp) = listen().await;
         let (portal_listener, portal) = listen().await;
+        let second_portal = match options.second_portal {
+            true => Some(listen().await),
+            false => None,
+        };
         let (incubator_listener, incubator) = listen().await;
         let (makerspace_listener, makerspace) = listen().await;
         let mut stop = Vec::new();
@@ -142,11 +157,16 @@ impl Platform {
         let app = tongyi_idp::build_app(idp_config)
             .await
             .expect("the IdP starts");
-        let seed = demo_seed(&[
+        let mut seed = demo_seed(&[
             ("http://127.0.0.1:8081", &portal),
             ("http://127.0.0.1:8082", &incubator),
             ("http://127.0.0.1:8083", &makerspace),
         ]);
+        if let Some((_, second)) = &second_portal {
+            for client in seed.client.iter_mut().filter(|c| c.client_id == "portal") {
+                client.backchannel_logout_uri = Some(format!("{second}/auth/backchannel-logout"));
+            }
+        }
         seed::apply(
             &app.state.db,
             &app.state.config,
@@ -168,14 +188,29 @@ impl Platform {
                 "TONGYI_PORTAL_ISSUER" => Some(idp.clone()),
                 "TONGYI_PORTAL_SUBSYSTEM_INCUBATOR_URL" => Some(incubator.clone()),
                 "TONGYI_PORTAL_SUBSYSTEM_MAKERSPACE_URL" => Some(makerspace.clone()),
+                "TONGYI_PORTAL_REDIS_URL" => options.portal_redis.as_ref().map(|r| r.0.clone()),
+                "TONGYI_PORTAL_REDIS_PREFIX" => options.portal_redis.as_ref().map(|r| r.1.clone()),
+                "TONGYI_PORTAL_TRUSTED_PROXIES" => options.portal_trusted_proxies.clone(),
                 _ => None,
             })
             .unwrap();
         portal_config.rp.clock = rp_clock.clone();
+        let mut portal_second = None;
+        if let Some((listener, base)) = second_portal {
+            let router = tongyi_portal::build_app(portal_config.clone())
+                .await
+                .expect("the second portal starts");
+            stop.push(serve(listener, router));
+            portal_second = Some(base);
+        }
         let router = tongyi_portal::build_app(portal_config)
             .await
             .expect("the portal starts");
-        stop.push(serve(portal_listener, router));
+        // With peer addresses, as `portal` serves itself, so that its request logs name them.
+        stop.push(tongyi_testkit::serve_with_peer_addr(
+            portal_listener,
+            router,
+        ));
 
         let incubator_files = dir.path().join("files-incubator");
         let makerspace_files = dir.path().join("files-makerspace");
@@ -217,6 +252,7 @@ impl Platform {
             idp_state,
             idp,
             portal,
+            portal_second,
             incubator,
             makerspace,
             incubator_files,
