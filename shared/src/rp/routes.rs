@@ -27,8 +27,11 @@ where
     C: Send + Sync + 'static,
     E: From<RpError> + IntoResponse + Send + 'static,
 {
+    // HSTS (one year) when the app's public URL is https; the security headers and the
+    // request id on every answer, 404 and 405 included.
+    let hsts = rp.config().secure_cookies().then_some(365 * 24 * 3600);
     let state = AppState::new(config, rp);
-    pages
+    let router = pages
         .merge(routes::<AppState<C>, E>())
         .route("/healthz", get(healthz))
         .route("/static/style.css", get(stylesheet))
@@ -36,7 +39,8 @@ where
             state.clone(),
             log_request::<C>,
         ))
-        .with_state(state)
+        .with_state(state);
+    crate::http_layers::apply(router, hsts)
 }
 
 /// Runs the request in a span with its method, path and client address, the one a trusted

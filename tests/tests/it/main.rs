@@ -12,3 +12,4 @@ mod portal_chain;
 mod portal_scale_out;
 mod rp_client_addr;
 mod rp_refresh;
+mod security_headers;
