@@ -62,7 +62,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
     let hint = params.get("token_type_hint");
     let try_access = || async {
         let claims = verify_access_token(state, token)
-            .await
+            .await?
             .filter(|c| c.client_id == client.client_id);
         // A user's token dies with the account: resource servers that introspect learn of a
         // disable at once instead of at expiry.

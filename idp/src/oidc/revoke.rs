@@ -43,7 +43,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
         }
         return Ok(());
     }
-    if let Some(claims) = verify_access_token(state, token).await {
+    if let Some(claims) = verify_access_token(state, token).await? {
         if claims.client_id == client.client_id {
             issue::deny_access_token(state, &claims.jti, claims.exp).await?;
         }

@@ -80,19 +80,24 @@ async fn respond(state: &AppState, token: Option<String>) -> Response {
 }
 
 /// Verifies one of our access tokens: signature, type, issuer, expiry and revocation.
-pub async fn verify_access_token(state: &AppState, token: &str) -> Option<AccessClaims> {
-    let claims: AccessClaims = state.keys.current().verify(token, TokenKind::Access).ok()?;
+/// `Ok(None)` for a token that is not (or no longer) good; `Err` when the revocation list
+/// cannot be read, which is an outage to answer with 503, not a reason to call the token bad.
+pub async fn verify_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<AccessClaims>, AppError> {
+    let Ok(claims) = state
+        .keys
+        .current()
+        .verify::<AccessClaims>(token, TokenKind::Access)
+    else {
+        return Ok(None);
+    };
     if claims.iss != state.endpoints.issuer || claims.exp <= state.clock.now() {
-        return None;
+        return Ok(None);
     }
-    match issue::is_access_token_revoked(state, &claims.jti).await {
-        Ok(false) => Some(claims),
-        Ok(true) => None,
-        Err(e) => {
-            tracing::error!(error = %e, "revocation check failed");
-            None
-        }
-    }
+    let revoked = issue::is_access_token_revoked(state, &claims.jti).await?;
+    Ok((!revoked).then_some(claims))
 }
 
 async fn userinfo(state: &AppState, token: Option<String>) -> AppResult<Response> {
@@ -105,9 +110,12 @@ async fn userinfo(state: &AppState, token: Option<String>) -> AppResult<Response
         );
         return Ok(res);
     };
-    let claims = verify_access_token(state, &token).await.ok_or_else(|| {
-        AppError::invalid_token("the access token is invalid, expired or revoked")
-    })?;
+    let claims = verify_access_token(state, &token)
+        .await
+        .map_err(AppError::in_protocol)?
+        .ok_or_else(|| {
+            AppError::invalid_token("the access token is invalid, expired or revoked")
+        })?;
     if claims.acct != Some(true) {
         return Err(AppError::invalid_token(
             "the token does not belong to a user",

@@ -62,7 +62,7 @@ pub async fn caller(
     headers: &HeaderMap,
 ) -> Result<(Account, Vec<String>), Response> {
     let claims = match bearer_from_header(headers) {
-        Some(token) => verify_access_token(state, &token).await,
+        Some(token) => verify_access_token(state, &token).await.map_err(internal)?,
         None => None,
     };
     let unauthorized = || {

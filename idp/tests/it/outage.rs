@@ -26,17 +26,17 @@ async fn login_page(idp: &TestIdp, b: &reqwest::Client) -> (crate::proto::CodeRe
     (req, html)
 }
 
-/// A login that must succeed: the IdP serves normally.
-async fn logs_in(idp: &TestIdp) {
+/// A login that must succeed: the IdP serves normally. Returns the access token.
+async fn logs_in(idp: &TestIdp) -> String {
     let b = tongyi_testkit::browser();
     let (req, page) = login_page(idp, &b).await;
     let redirect = post_login(&b, idp, &page, "alice", PASSWORD, None)
         .await
         .rp();
     let code = code_in(idp, &redirect, &req);
-    exchange(idp, "rp-basic", &code, &req.verifier)
-        .await
-        .assert_ok();
+    let tokens = exchange(idp, "rp-basic", &code, &req.verifier).await;
+    tokens.assert_ok();
+    tokens.str("access_token").to_owned()
 }
 
 /// A login posted while a store is down (`stop` brings it down after the page was fetched): a
@@ -81,7 +81,7 @@ async fn outages_are_answered_fast_and_recovered_from_without_a_restart() {
     let mut pg = OwnPostgres::start();
     let mut redis = OwnRedis::start();
     let idp = TestIdp::start_on(Storage::external(pg.url(), redis.url()), None, true).await;
-    logs_in(&idp).await;
+    let access_token = logs_in(&idp).await;
 
     // Redis hanging: every command gives up after its timeout.
     login_unavailable(&idp, "redis hanging", || redis.pause()).await;
@@ -107,6 +107,11 @@ async fn outages_are_answered_fast_and_recovered_from_without_a_restart() {
     assert!(started.elapsed() < BOUND, "{:?}", started.elapsed());
     reply.assert_error(503, "temporarily_unavailable");
     assert_eq!(reply.header("retry-after"), Some("5"));
+    // Userinfo cannot check revocations: an outage, not a bad token (which would make the RP
+    // log its user out).
+    let res = crate::proto::userinfo(&idp, &access_token).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers()["retry-after"], "5");
     redis.start_again();
     logs_in(&idp).await;
 
