@@ -24,22 +24,9 @@ impl Ephemeral {
         Ephemeral::Memory(MemoryStore::default())
     }
 
-    /// Connects to Redis, refusing a server older than 7 (the counters' `EXPIRE … NX`).
-    /// Connecting and every command give up after [`REDIS_TIMEOUT`], so that an outage is
-    /// answered 503 at once instead of after the client's retries.
+    /// Connects to Redis (`tongyi_shared::redis_conn`: 1 s timeouts, Redis 7 or newer).
     pub async fn redis(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let mut conn = ConnectionManager::new_with_config(client, config).await?;
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query_async(&mut conn)
-            .await?;
-        check_version(&info)?;
+        let conn = tongyi_shared::redis_conn::connect(url).await?;
         Ok(Ephemeral::Redis(RedisStore {
             conn,
             prefix: Arc::from(prefix),
@@ -219,30 +206,6 @@ impl Ephemeral {
     }
 }
 
-/// How long connecting to Redis or one command may take.
-pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// Refuses a Redis older than 7, read from `INFO server`.
-fn check_version(info: &str) -> Result<(), redis::RedisError> {
-    let version = info
-        .lines()
-        .find_map(|l| l.strip_prefix("redis_version:"))
-        .map(str::trim)
-        .unwrap_or("");
-    let major = version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse::<u32>().ok());
-    match major {
-        Some(m) if m >= 7 => Ok(()),
-        _ => Err(redis::RedisError::from((
-            redis::ErrorKind::InvalidClientConfig,
-            "Redis 7 or newer is required (EXPIRE … NX)",
-            format!("the server reports redis_version {version:?}"),
-        ))),
-    }
-}
-
 #[derive(Clone)]
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -358,15 +321,6 @@ impl MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redis_older_than_7_is_refused() {
-        assert!(check_version("# Server\r\nredis_version:7.0.15\r\n").is_ok());
-        assert!(check_version("redis_version:8.2.1\r\n").is_ok());
-        let old = check_version("redis_version:6.2.14\r\n").unwrap_err();
-        assert!(old.to_string().contains("6.2.14"), "{old}");
-        assert!(check_version("").is_err());
-    }
 
     #[tokio::test]
     async fn memory_store_semantics() {

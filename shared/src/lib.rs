@@ -24,6 +24,8 @@ pub mod mask;
 pub mod org;
 #[cfg(feature = "process")]
 pub mod process;
+#[cfg(feature = "redis")]
+pub mod redis_conn;
 pub mod roles;
 pub mod shanghai;
 pub mod validate;

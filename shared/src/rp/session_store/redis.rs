@@ -23,10 +23,6 @@ use sha2::{Digest, Sha256};
 
 use super::{Entry, PendingLogin, RpSession, StoreError, Tokens, REFRESH_LOCK_TTL};
 
-/// Connecting and every command give up after this, so that an outage is answered 503 at
-/// once instead of after the client's retries.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
-
 /// How often a request waiting for another instance's refresh looks again.
 const LOCK_POLL: Duration = Duration::from_millis(50);
 
@@ -49,20 +45,10 @@ pub(crate) struct RedisSessions {
 }
 
 impl RedisSessions {
-    /// Connects, refusing a server older than 7 (the indexes' `EXPIRE … NX` and `GT`).
+    /// Connects (`crate::redis_conn`: 1 s timeouts, refusing a server older than 7, which the
+    /// indexes' `EXPIRE … NX` and `GT` need).
     pub async fn connect(url: &str, prefix: String) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let mut conn = ConnectionManager::new_with_config(client, config).await?;
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query_async(&mut conn)
-            .await?;
-        require_version_7(&info)?;
+        let conn = crate::redis_conn::connect(url).await?;
         Ok(RedisSessions {
             conn,
             prefix: Arc::from(prefix),
@@ -306,38 +292,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// `EXPIRE … NX` and `GT` need Redis 7.
-fn require_version_7(info: &str) -> Result<(), StoreError> {
-    let version = info
-        .lines()
-        .find_map(|l| l.strip_prefix("redis_version:"))
-        .map(str::trim)
-        .unwrap_or("");
-    match version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse::<u32>().ok())
-    {
-        Some(major) if major >= 7 => Ok(()),
-        _ => Err(StoreError::Redis(redis::RedisError::from((
-            redis::ErrorKind::InvalidClientConfig,
-            "Redis 7 or newer is required for the RP sessions (EXPIRE … NX/GT)",
-            format!("the server reports redis_version {version:?}"),
-        )))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redis_before_7_is_refused() {
-        require_version_7("# Server\r\nredis_version:7.2.4\r\n").unwrap();
-        let err = require_version_7("redis_version:6.2.14\r\n").unwrap_err();
-        assert!(err.to_string().contains("Redis 7 or newer"), "{err}");
-        assert!(require_version_7("").is_err());
-    }
 
     #[test]
     fn the_digest_hides_the_cookie() {
