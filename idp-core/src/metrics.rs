@@ -3,10 +3,13 @@
 //! on `metrics_bind`, never on the public port. Labels never carry personal data: routes are
 //! the router's templates (`/api/units/{id}`), not paths.
 
-use std::sync::Arc;
+use std::{
+    collections::HashSet,
+    sync::{Arc, RwLock},
+};
 
 use prometheus_client::{
-    encoding::text::encode,
+    encoding::{text::encode, EncodeLabelSet},
     metrics::{
         counter::Counter,
         family::Family,
@@ -16,8 +19,60 @@ use prometheus_client::{
     registry::Registry,
 };
 
-type Labels = Vec<(&'static str, String)>;
 type StaticLabels = Vec<(&'static str, &'static str)>;
+
+/// The labels of one answered request. Route templates and method names are interned
+/// (`&'static str`), so that counting a request allocates nothing on the hot paths (token,
+/// JWKS, userinfo).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+    method: &'static str,
+}
+
+/// The route templates seen so far: a router has a fixed, small set of them, so each is
+/// leaked once and then found by a read lock.
+#[derive(Default)]
+struct Interned(RwLock<HashSet<&'static str>>);
+
+impl Interned {
+    fn get(&self, s: &str) -> &'static str {
+        if let Some(hit) = self.0.read().ok().and_then(|set| set.get(s).copied()) {
+            return hit;
+        }
+        let Ok(mut set) = self.0.write() else {
+            return "unknown";
+        };
+        if let Some(hit) = set.get(s) {
+            return hit;
+        }
+        let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        set.insert(leaked);
+        leaked
+    }
+}
+
+/// Standard methods by their static names; anything else is `other`, so that a client cannot
+/// create label values.
+fn method_name(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
 
 fn latency_histogram() -> Histogram {
     // 0.5 ms to about 4 s.
@@ -28,8 +83,9 @@ fn latency_histogram() -> Histogram {
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
-    requests: Family<Labels, Counter>,
-    latency: Family<Labels, Histogram, fn() -> Histogram>,
+    routes: Arc<Interned>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     logins: Family<StaticLabels, Counter>,
     tokens: Family<StaticLabels, Counter>,
     sms: Family<StaticLabels, Counter>,
@@ -47,8 +103,8 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::default();
-        let requests = Family::<Labels, Counter>::default();
-        let latency = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
         );
         let logins = Family::<StaticLabels, Counter>::default();
@@ -99,6 +155,7 @@ impl Metrics {
         );
         Metrics {
             registry: Arc::new(registry),
+            routes: Arc::default(),
             requests,
             latency,
             logins,
@@ -112,16 +169,17 @@ impl Metrics {
 
     /// One answered request: `route` is the matched template (or `unmatched`).
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let route = route.to_owned();
+        let route = self.routes.get(route);
+        let method = method_name(method);
         self.requests
-            .get_or_create(&vec![
-                ("route", route.clone()),
-                ("method", method.to_owned()),
-                ("status", status.to_string()),
-            ])
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status,
+            })
             .inc();
         self.latency
-            .get_or_create(&vec![("route", route), ("method", method.to_owned())])
+            .get_or_create(&RouteLabels { route, method })
             .observe(seconds);
     }
 

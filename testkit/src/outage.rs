@@ -4,7 +4,7 @@
 
 use std::{
     net::TcpListener,
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -212,10 +212,6 @@ impl OwnPostgres {
         );
         self.running = true;
         wait_for_port(self.port, "postgres");
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 }
 

@@ -145,7 +145,6 @@ pub struct Reservation {
     keys: Keys,
     /// The counts before this attempt.
     pub before: FailureCounts,
-    ip: IpAddr,
 }
 
 /// Reserves an attempt for `identifier` from `ip`, auditing each escalation step exactly once
@@ -218,11 +217,7 @@ pub async fn reserve(
             audit::record(state, entry).await;
         }
     }
-    Ok(Reservation {
-        keys: k,
-        before,
-        ip,
-    })
+    Ok(Reservation { keys: k, before })
 }
 
 impl Reservation {
@@ -298,10 +293,6 @@ impl Reservation {
             .store
             .decr(&self.keys.address, state.config.login.window_secs)
             .await
-    }
-
-    pub fn ip(&self) -> IpAddr {
-        self.ip
     }
 }
 

@@ -17,29 +17,30 @@ pub async fn healthz() -> &'static str {
 /// The database and the short-lived store answer, each within [`CHECK_TIMEOUT`].
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     let (db, store) = tokio::join!(
-        tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()),
-        tokio::time::timeout(CHECK_TIMEOUT, state.store.ping()),
+        within_bound("database", state.db.ping()),
+        within_bound("store", state.store.ping()),
     );
-    match db {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: database unavailable");
-            return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
-        }
-        Err(_) => {
-            tracing::warn!("readiness: database did not answer in time");
-            return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
-        }
+    match (db, store) {
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+        (_, false) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
+        _ => (StatusCode::OK, "ready"),
     }
-    match store {
-        Ok(Ok(())) => (StatusCode::OK, "ready"),
+}
+
+/// Whether `check` succeeded within the bound; a failure or a timeout is logged.
+async fn within_bound<E: std::fmt::Display>(
+    what: &'static str,
+    check: impl std::future::Future<Output = Result<(), E>>,
+) -> bool {
+    match tokio::time::timeout(CHECK_TIMEOUT, check).await {
+        Ok(Ok(())) => true,
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: store unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+            tracing::warn!(error = %e, "readiness: {what} unavailable");
+            false
         }
         Err(_) => {
-            tracing::warn!("readiness: store did not answer in time");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+            tracing::warn!("readiness: {what} did not answer in time");
+            false
         }
     }
 }
