@@ -82,6 +82,21 @@ pub struct TokenConfig {
     pub client_cache_secs: u64,
     /// How often a running instance checks the database for rotated signing keys.
     pub key_reload_secs: u64,
+    /// How long `idp keys rotate` publishes a new key in the JWK Set before it signs: longer
+    /// than relying parties cache the set (JWKS answers say max-age=300).
+    pub key_prepublish_secs: i64,
+}
+
+impl TokenConfig {
+    /// How long a key stays published after it stopped signing: until the last token it
+    /// signed (access, ID or logout token) has expired, with margins (`key_timeline`).
+    pub fn key_retention_secs(&self) -> i64 {
+        let longest = self
+            .access_ttl_secs
+            .max(self.id_ttl_secs)
+            .max(crate::oidc::backchannel::LOGOUT_TOKEN_TTL_SECS);
+        crate::oidc::key_timeline::retention_secs(longest, self.key_reload_secs as i64)
+    }
 }
 
 impl Default for TokenConfig {
@@ -94,6 +109,7 @@ impl Default for TokenConfig {
             session_ttl_secs: 8 * 3600,
             client_cache_secs: 30,
             key_reload_secs: 30,
+            key_prepublish_secs: 3600,
         }
     }
 }
@@ -516,6 +532,13 @@ impl Config {
             if v <= 0 {
                 return Err(invalid(field, "must be a positive number of seconds"));
             }
+        }
+        if t.key_prepublish_secs < 0 {
+            // Zero is allowed: a new key then signs at once, as an emergency rotation does.
+            return Err(invalid(
+                "tokens.key_prepublish_secs",
+                "must not be negative",
+            ));
         }
         if t.access_ttl_secs > 300 {
             // SPEC §6: a revoked grant must stop working within five minutes.

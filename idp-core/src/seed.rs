@@ -98,6 +98,9 @@ pub struct SeedClient {
     /// Where the portal's launcher sends a user to start a login at this client.
     #[serde(default)]
     pub initiate_login_uri: Option<String>,
+    /// The audience identifier when the client is a resource server (RFC 8707).
+    #[serde(default)]
+    pub resource_uri: Option<String>,
 }
 
 fn default_alg() -> String {
@@ -132,6 +135,7 @@ impl SeedClient {
             jwks: self.jwks,
             initiate_login_uri: self.initiate_login_uri,
             enabled: true,
+            resource_uri: self.resource_uri,
         };
         client.check().map_err(|e| e.to_string())?;
         if client.auth_method.uses_secret() != client.secret_hash.is_some() {

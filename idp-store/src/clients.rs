@@ -94,6 +94,10 @@ pub struct Client {
     pub initiate_login_uri: Option<String>,
     /// False once a platform admin disabled it: it is then treated as unknown.
     pub enabled: bool,
+    /// The audience identifier (RFC 8707 resource, an absolute URI) when this client is a
+    /// resource server: tokens asked for this resource name it in `aud`, and it may introspect
+    /// them.
+    pub resource_uri: Option<String>,
 }
 
 impl Client {
@@ -170,7 +174,7 @@ impl SigningAlg {
 
 const COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirect_uris, \
     post_logout_redirect_uris, backchannel_logout_uri, grant_types, allowed_scopes, signing_alg, \
-    subsystem_code, first_party, jwks, initiate_login_uri, enabled";
+    subsystem_code, first_party, jwks, initiate_login_uri, enabled, resource_uri";
 
 fn decode(r: &AnyRow) -> Result<Client, StoreError> {
     let bad = |col: &str, v: &str| sqlx::Error::ColumnDecode {
@@ -202,6 +206,7 @@ fn decode(r: &AnyRow) -> Result<Client, StoreError> {
         jwks: r.try_get("jwks")?,
         initiate_login_uri: r.try_get("initiate_login_uri")?,
         enabled: r.try_get::<i64, _>("enabled")? != 0,
+        resource_uri: r.try_get("resource_uri")?,
     })
 }
 
@@ -211,6 +216,13 @@ pub async fn find(db: &Db, client_id: &str) -> Result<Option<Client>, StoreError
         .bind(client_id)
         .fetch_optional(&db.pool)
         .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// The enabled or disabled client registered as the resource server `uri`.
+pub async fn find_by_resource(db: &Db, uri: &str) -> Result<Option<Client>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM clients WHERE resource_uri = $1");
+    let row = sqlx::query(&sql).bind(uri).fetch_optional(&db.pool).await?;
     row.as_ref().map(decode).transpose()
 }
 
@@ -231,8 +243,9 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<bool, StoreError> {
         "INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris, \
          post_logout_redirect_uris, backchannel_logout_uri, grant_types, allowed_scopes, \
          signing_alg, subsystem_code, first_party, jwks, created_at, updated_at, \
-         initiate_login_uri, enabled) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16)",
+         initiate_login_uri, enabled, resource_uri) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, \
+         $17)",
     )
     .bind(&c.client_id)
     .bind(&c.name)
@@ -250,6 +263,7 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<bool, StoreError> {
     .bind(now)
     .bind(&c.initiate_login_uri)
     .bind(c.enabled as i64)
+    .bind(&c.resource_uri)
     .execute(&db.pool)
     .await;
     match res {

@@ -5,7 +5,7 @@
 use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 
-use super::Db;
+use super::{from_json_list, to_json_list, Db};
 
 #[derive(Clone, Debug)]
 pub struct RefreshToken {
@@ -24,10 +24,12 @@ pub struct RefreshToken {
     /// The access token issued alongside, revoked with the family.
     pub access_jti: String,
     pub access_exp: i64,
+    /// The resources (RFC 8707) granted to the family; empty: the client's own audience.
+    pub resources: Vec<String>,
 }
 
 const COLUMNS: &str = "token_hash, family_id, client_id, account_id, scope, sid, auth_time, amr, \
-    issued_at, expires_at, used_at, revoked_at, access_jti, access_exp";
+    issued_at, expires_at, used_at, revoked_at, access_jti, access_exp, resources";
 
 fn decode(r: &AnyRow) -> Result<RefreshToken, StoreError> {
     Ok(RefreshToken {
@@ -45,6 +47,7 @@ fn decode(r: &AnyRow) -> Result<RefreshToken, StoreError> {
         revoked_at: r.try_get("revoked_at")?,
         access_jti: r.try_get("access_jti")?,
         access_exp: r.try_get("access_exp")?,
+        resources: from_json_list(&r.try_get::<String, _>("resources")?),
     })
 }
 
@@ -60,7 +63,7 @@ pub async fn find(db: &Db, token_hash: &str) -> Result<Option<RefreshToken>, Sto
 pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO refresh_tokens ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
     sqlx::query(&sql)
         .bind(&t.token_hash)
@@ -77,6 +80,7 @@ pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), StoreError> {
         .bind(t.revoked_at)
         .bind(&t.access_jti)
         .bind(t.access_exp)
+        .bind(to_json_list(&t.resources))
         .execute(&db.pool)
         .await?;
     Ok(())
@@ -105,7 +109,7 @@ pub async fn rotate(
     }
     let sql = format!(
         "INSERT INTO refresh_tokens ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
     sqlx::query(&sql)
         .bind(&next.token_hash)
@@ -122,6 +126,7 @@ pub async fn rotate(
         .bind(next.revoked_at)
         .bind(&next.access_jti)
         .bind(next.access_exp)
+        .bind(to_json_list(&next.resources))
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     audit::{self, AuditEntry, AuditEvent},
-    clock::Clock,
+    clock::{shanghai_time_secs, Clock},
     config::Config,
     oidc::{
         client::Client,
@@ -141,6 +141,10 @@ pub struct ClientArgs {
     /// Where a launcher sends users to start a login at this client (initiate_login_uri).
     #[arg(long = "initiate-login-uri")]
     pub initiate_login_uri: Option<String>,
+    /// Register the client as a resource server with this audience identifier (an absolute
+    /// URI, RFC 8707): tokens asked for it carry it as `aud`, and it may introspect them.
+    #[arg(long = "resource-uri")]
+    pub resource_uri: Option<String>,
     /// authorization_code, refresh_token, client_credentials (repeatable).
     #[arg(long = "grant", default_values_t = ["authorization_code".to_string(), "refresh_token".to_string()])]
     pub grant_types: Vec<String>,
@@ -168,11 +172,16 @@ pub struct ClientArgs {
 pub enum KeysCommand {
     /// List keys with their state.
     List,
-    /// Create a new active key; the old one stays published until the next rotation.
+    /// Schedule a new key: published at once, signing after `tokens.key_prepublish_secs`;
+    /// the old key stays published until the last token it signed has expired.
     Rotate {
         /// RS256, ES256 or EdDSA; all three when omitted.
         #[arg(long)]
         alg: Option<String>,
+        /// Sign with the new key at once (a compromised key): relying parties that cached
+        /// the JWK Set refetch it on the unknown kid.
+        #[arg(long)]
+        now: bool,
     },
 }
 
@@ -182,7 +191,7 @@ pub type CommandResult = Result<String, String>;
 fn describe(c: &Client) -> String {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
     format!(
-        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ninitiate_login_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\nenabled: {}\n",
+        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ninitiate_login_uri: {}\nresource_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\nenabled: {}\n",
         c.client_id,
         c.name,
         c.auth_method.as_str(),
@@ -190,6 +199,7 @@ fn describe(c: &Client) -> String {
         c.post_logout_redirect_uris.join(" "),
         c.backchannel_logout_uri.as_deref().unwrap_or("-"),
         c.initiate_login_uri.as_deref().unwrap_or("-"),
+        c.resource_uri.as_deref().unwrap_or("-"),
         grants.join(" "),
         c.allowed_scopes.join(" "),
         c.signing_alg.as_str(),
@@ -226,6 +236,7 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
                 first_party: a.first_party,
                 jwks,
                 initiate_login_uri: a.initiate_login_uri,
+                resource_uri: a.resource_uri,
             };
             let Registered { client, secret } = registration::register(db, def, now)
                 .await
@@ -280,22 +291,31 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
     }
 }
 
-pub async fn run_keys(db: &Db, config: &Config, cmd: KeysCommand) -> CommandResult {
-    let now = Clock::default().now();
+pub async fn run_keys(db: &Db, config: &Config, clock: &Clock, cmd: KeysCommand) -> CommandResult {
+    let now = clock.now();
+    let retention = config.tokens.key_retention_secs();
     match cmd {
         KeysCommand::List => {
-            let rows = store::keys::all(db)
+            let rows = keys::list(db, now, retention)
                 .await
-                .map_err(|e| format!("database: {e}"))?;
+                .map_err(|e| e.to_string())?;
             Ok(rows
                 .iter()
-                .map(|(kid, alg, state, created)| format!("{kid}\t{alg}\t{state}\t{created}\n"))
+                .map(|(row, state)| {
+                    format!(
+                        "{}\t{}\t{}\tsigns from {}\n",
+                        row.kid,
+                        row.alg,
+                        state.as_str(),
+                        shanghai_time_secs(row.activates_at)
+                    )
+                })
                 .collect())
         }
-        KeysCommand::Rotate { alg } => {
+        KeysCommand::Rotate { alg, now: at_once } => {
             let kek = config.kek_bytes().map_err(|e| e.to_string())?;
             // Make sure every algorithm has a key before rotating, as a first start would.
-            keys::Keys::load_or_create(db, kek, now)
+            keys::Keys::load_or_create(db, kek, clock.clone(), retention)
                 .await
                 .map_err(|e| e.to_string())?;
             let algs = match alg {
@@ -304,17 +324,29 @@ pub async fn run_keys(db: &Db, config: &Config, cmd: KeysCommand) -> CommandResu
                 }
                 None => keys::SigningAlg::ALL.to_vec(),
             };
+            let starts = if at_once {
+                now
+            } else {
+                now + config.tokens.key_prepublish_secs
+            };
             let mut out = String::new();
             for alg in algs {
-                let kid = keys::rotate(db, &kek, alg, now)
+                let rotation = keys::rotate(db, &kek, alg, now, starts)
                     .await
                     .map_err(|e| e.to_string())?;
                 let entry = AuditEntry::new(AuditEvent::KeysRotated)
                     .detail("via", "cli")
                     .detail("alg", alg.as_str())
-                    .detail("kid", kid.as_str());
+                    .detail("kid", rotation.kid.as_str())
+                    .detail("activates_at", rotation.activates_at);
                 audit::record_at(db, now, entry).await;
-                out.push_str(&format!("{}: new active key {kid}\n", alg.as_str()));
+                out.push_str(&format!(
+                    "{}: new key {} published, signs from {} (in {} s)\n",
+                    alg.as_str(),
+                    rotation.kid,
+                    shanghai_time_secs(rotation.activates_at),
+                    rotation.activates_at - now
+                ));
             }
             Ok(out)
         }

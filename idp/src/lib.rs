@@ -81,7 +81,8 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
     let sms = providers::sms::SmsSender::from_config(&config, clock.clone())?;
     let realname = providers::realname::RealnameProvider::from_config(&config)?;
     let kek = config.kek_bytes()?;
-    let keys = Keys::load_or_create(&db, kek, clock.now()).await?;
+    let keys =
+        Keys::load_or_create(&db, kek, clock.clone(), config.tokens.key_retention_secs()).await?;
     let pii = pii::PiiVault::new(&kek);
     if !config.seed_file.is_empty() {
         seed::apply_file(

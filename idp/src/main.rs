@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
             Err(e) => Err(format!("database: {e}")),
         },
         Command::Keys(cmd) => match Db::connect(&config.database_url).await {
-            Ok(db) => run_keys(&db, &config, cmd).await,
+            Ok(db) => run_keys(&db, &config, &tongyi_idp::clock::Clock::default(), cmd).await,
             Err(e) => Err(format!("database: {e}")),
         },
         Command::Backup { to } => match Db::connect(&config.database_url).await {

@@ -173,9 +173,9 @@ fn registration_error(e: RegistrationError) -> DirectoryError {
             f.insert("client".into(), m);
             DirectoryError::Fields(f)
         }
-        RegistrationError::Exists(_) | RegistrationError::NoSecret(..) => {
-            DirectoryError::Conflict(e.to_string())
-        }
+        RegistrationError::Exists(_)
+        | RegistrationError::NoSecret(..)
+        | RegistrationError::ResourceTaken(_) => DirectoryError::Conflict(e.to_string()),
         RegistrationError::NotFound(_) => DirectoryError::NotFound(e.to_string()),
         RegistrationError::Db(e) => e.into(),
     }

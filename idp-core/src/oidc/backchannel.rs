@@ -8,6 +8,9 @@ use serde_json::json;
 use super::{keys::TokenKind, session::LoginSession};
 use crate::{crypto, services::Services};
 
+/// How long a logout token is good for; signing keys stay published at least this long.
+pub const LOGOUT_TOKEN_TTL_SECS: i64 = 120;
+
 #[derive(Serialize)]
 struct LogoutClaims<'a> {
     iss: &'a str,
@@ -44,7 +47,7 @@ pub async fn notify_clients(state: &Services, session: &LoginSession, clients: &
             iss: &state.endpoints.issuer,
             aud: &client.client_id,
             iat: now,
-            exp: now + 120,
+            exp: now + LOGOUT_TOKEN_TTL_SECS,
             jti: crypto::random_token(16),
             sub: &session.account_id,
             sid: &session.sid,

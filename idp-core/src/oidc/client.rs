@@ -24,6 +24,8 @@ pub enum ClientRuleError {
     BadJwks,
     #[error("grant type refresh_token needs authorization_code too")]
     RefreshWithoutCode,
+    #[error("resource URI {0:?} must be an absolute URI without a fragment")]
+    BadResource(String),
 }
 
 /// The metadata rules of a registration (a trait because the record is defined in the
@@ -68,6 +70,10 @@ impl ClientRules for Client {
         if self.is_public() && self.allows_grant(GrantType::ClientCredentials) {
             return Err(ClientRuleError::PublicMachine);
         }
+        if let Some(uri) = &self.resource_uri {
+            super::resource::parse(std::slice::from_ref(uri))
+                .map_err(|_| ClientRuleError::BadResource(uri.clone()))?;
+        }
         if self.auth_method == AuthMethod::PrivateKeyJwt {
             let jwks = self.jwks.as_deref().ok_or(ClientRuleError::NoJwks)?;
             let v: serde_json::Value =
@@ -94,6 +100,9 @@ pub struct ClientCache {
     /// [`public_web_origins`] of all clients, read on every CORS request to the protocol
     /// endpoints; it expires like the entries and is dropped whenever a client is forgotten.
     origins: Arc<Mutex<Option<OriginsEntry>>>,
+    /// Resource servers by audience identifier (RFC 8707), read when a token request names a
+    /// resource; dropped whenever a client is forgotten.
+    resources: Arc<Mutex<HashMap<String, CacheEntry>>>,
     ttl: Duration,
 }
 
@@ -117,6 +126,7 @@ impl ClientCache {
         ClientCache {
             entries: Default::default(),
             origins: Default::default(),
+            resources: Default::default(),
             ttl,
         }
     }
@@ -152,12 +162,32 @@ impl ClientCache {
         map.insert(client_id.to_owned(), (client, Instant::now()));
     }
 
+    /// Like [`ClientCache::get`], for the resource server registered under `uri`.
+    pub fn get_resource(&self, uri: &str) -> Option<Option<Arc<Client>>> {
+        let map = self.resources.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(uri)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(c, _)| c.clone())
+    }
+
+    pub fn insert_resource(&self, uri: &str, client: Option<Arc<Client>>) {
+        let mut map = self.resources.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (c, _)| c.is_some());
+        }
+        map.insert(uri.to_owned(), (client, Instant::now()));
+    }
+
     pub fn forget(&self, client_id: &str) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(client_id);
         drop(map);
-        // Any change of a client may add or remove a web origin.
+        // Any change of a client may add or remove a web origin or a resource server.
         *self.origins.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.resources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 
@@ -183,6 +213,7 @@ mod tests {
             jwks: None,
             initiate_login_uri: None,
             enabled: true,
+            resource_uri: None,
         }
     }
 
@@ -249,5 +280,10 @@ mod tests {
         assert_eq!(c.check(), Err(ClientRuleError::NoJwks));
         c.jwks = Some("{\"nokeys\":1}".into());
         assert_eq!(c.check(), Err(ClientRuleError::BadJwks));
+        let mut c = sample();
+        c.resource_uri = Some("https://api.example/#x".into());
+        assert!(matches!(c.check(), Err(ClientRuleError::BadResource(_))));
+        c.resource_uri = Some("https://api.example/".into());
+        assert_eq!(c.check(), Ok(()));
     }
 }

@@ -10,6 +10,7 @@ use super::{
     claims,
     client::{Client, GrantType},
     issue::{self, TokenResponse, UserGrant},
+    resource::{self, ResourceError},
     scope,
 };
 use crate::{
@@ -28,6 +29,9 @@ pub enum GrantError {
     /// `invalid_scope` with this description.
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// `invalid_target` (RFC 8707 §2) with this description.
+    #[error("invalid_target: {0}")]
+    InvalidTarget(String),
     #[error(transparent)]
     Failure(Failure),
 }
@@ -35,6 +39,15 @@ pub enum GrantError {
 impl<E: Into<Failure>> From<E> for GrantError {
     fn from(e: E) -> Self {
         GrantError::Failure(e.into())
+    }
+}
+
+impl From<ResourceError> for GrantError {
+    fn from(e: ResourceError) -> Self {
+        match e {
+            ResourceError::Target(t) => GrantError::InvalidTarget(t.to_string()),
+            ResourceError::Failure(f) => GrantError::Failure(f),
+        }
     }
 }
 
@@ -59,6 +72,9 @@ pub struct CodeGrant {
     pub amr: Vec<String>,
     pub sid: String,
     pub expires_at: i64,
+    /// The resources (RFC 8707) the authorization request asked for.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 pub fn code_key(code: &str) -> String {
@@ -74,6 +90,8 @@ pub struct CodeRedemption<'a> {
     pub code: &'a str,
     pub redirect_uri: Option<&'a str>,
     pub code_verifier: Option<&'a str>,
+    /// The `resource` values of the token request, checked in form (RFC 8707).
+    pub resources: Vec<String>,
 }
 
 /// What a redeemed code left behind, so that a replay can revoke what it issued.
@@ -153,6 +171,8 @@ pub async fn redeem_code(
         (None, Some(_)) => return Err(invalid_grant("no code_challenge was sent for this code")),
         (None, None) => {}
     }
+    let resources =
+        resource::narrow(&grant.resources, req.resources.clone()).map_err(ResourceError::from)?;
     let account = store::accounts::find_by_id(&state.db, &grant.account_id)
         .await?
         .filter(|a| a.is_active())
@@ -167,6 +187,7 @@ pub async fn redeem_code(
         sid: &grant.sid,
         nonce: grant.nonce.as_deref(),
         claims: &user_claims,
+        resources: &resources,
     };
     let minted = issue::for_user(state, &g, access_jti).map_err(internal)?;
     let refresh_token = match family_id {
@@ -189,6 +210,7 @@ pub async fn redeem_code(
                     revoked_at: None,
                     access_jti: minted.access_jti.clone(),
                     access_exp: minted.access_exp,
+                    resources: grant.resources.clone(),
                 },
             )
             .await?;
@@ -235,6 +257,7 @@ pub async fn rotate_refresh(
     client: &Client,
     presented: &str,
     requested_scope: Option<&str>,
+    requested_resources: Vec<String>,
 ) -> Result<TokenResponse, GrantError> {
     let now = state.clock.now();
     let hash = crypto::sha256_hex(presented.as_bytes());
@@ -262,6 +285,9 @@ pub async fn rotate_refresh(
     let scope = scope::narrow(&old.scope, requested_scope).map_err(|extra| {
         GrantError::InvalidScope(format!("scope {extra} was not granted originally"))
     })?;
+    // Likewise the resources: each access token may be for fewer, the family keeps them all.
+    let resources =
+        resource::narrow(&old.resources, requested_resources).map_err(ResourceError::from)?;
     let account = store::accounts::find_by_id(&state.db, &old.account_id)
         .await?
         .filter(|a| a.is_active());
@@ -285,6 +311,7 @@ pub async fn rotate_refresh(
         sid: &old.sid,
         nonce: None,
         claims: &user_claims,
+        resources: &resources,
     };
     let minted = issue::for_user(state, &g, issue::new_jti()).map_err(internal)?;
     let token = crypto::random_token(32);
@@ -303,6 +330,7 @@ pub async fn rotate_refresh(
         revoked_at: None,
         access_jti: minted.access_jti.clone(),
         access_exp: minted.access_exp,
+        resources: old.resources.clone(),
     };
     if !store::refresh::rotate(&state.db, &hash, &next, now).await? {
         // Another request redeemed this token between our read and our write: a reuse.
@@ -328,11 +356,13 @@ pub async fn revoke_family(state: &Services, family_id: &str, now: i64) -> Resul
 }
 
 /// An access token for `client` itself; `scope` (when sent) must be among the client's
-/// allowed scopes, and never `openid` (there is no user).
-pub fn client_credentials(
+/// allowed scopes, and never `openid` (there is no user). The resources asked for must be
+/// registered resource servers.
+pub async fn client_credentials(
     state: &Services,
     client: &Client,
     requested_scope: Option<&str>,
+    resources: &[String],
 ) -> Result<TokenResponse, GrantError> {
     let scope = match requested_scope {
         None => String::new(),
@@ -347,12 +377,16 @@ pub fn client_credentials(
             requested.to_owned()
         }
     };
+    if !resources.is_empty() {
+        resource::check_registered(state, resources).await?;
+    }
     let (access_token, _, _) = issue::access_token(
         state,
         client,
         &client.client_id,
         &scope,
         None,
+        resources,
         issue::new_jti(),
     )
     .map_err(internal)?;

@@ -7,6 +7,7 @@ use super::{
     claims::UserClaims,
     client::Client,
     keys::{KeyError, TokenKind},
+    resource::Audience,
 };
 use crate::{crypto, services::Services};
 
@@ -15,7 +16,8 @@ use crate::{crypto, services::Services};
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    /// The resource servers asked for (RFC 8707), else the client itself.
+    pub aud: Audience,
     pub client_id: String,
     pub exp: i64,
     pub iat: i64,
@@ -68,6 +70,8 @@ pub struct UserGrant<'a> {
     pub sid: &'a str,
     pub nonce: Option<&'a str>,
     pub claims: &'a UserClaims,
+    /// The resources this access token is for (RFC 8707); empty: the client's own audience.
+    pub resources: &'a [String],
 }
 
 pub struct Minted {
@@ -83,6 +87,7 @@ pub fn access_token(
     sub: &str,
     scope: &str,
     user: Option<&UserGrant<'_>>,
+    resources: &[String],
     jti: String,
 ) -> Result<(String, String, i64), KeyError> {
     let now = state.clock.now();
@@ -90,7 +95,7 @@ pub fn access_token(
     let claims = AccessClaims {
         iss: state.endpoints.issuer.clone(),
         sub: sub.to_owned(),
-        aud: client.client_id.clone(),
+        aud: Audience::of(&client.client_id, resources),
         client_id: client.client_id.clone(),
         exp,
         iat: now,
@@ -119,8 +124,15 @@ pub fn new_jti() -> String {
 /// An access token with id `jti` and, when `openid` was granted, an ID token bound to it by
 /// `at_hash`.
 pub fn for_user(state: &Services, g: &UserGrant<'_>, jti: String) -> Result<Minted, KeyError> {
-    let (access_token, access_jti, access_exp) =
-        access_token(state, g.client, g.account_id, g.scope, Some(g), jti)?;
+    let (access_token, access_jti, access_exp) = access_token(
+        state,
+        g.client,
+        g.account_id,
+        g.scope,
+        Some(g),
+        g.resources,
+        jti,
+    )?;
     let id_token = if super::claims::has_scope(g.scope, "openid") {
         let now = state.clock.now();
         let claims = IdClaims {

@@ -1,5 +1,7 @@
 //! Signing keys: generated on first start, sealed at rest, parsed once into signers and
-//! verifiers, published as a JWK Set, and rotated without breaking tokens already issued.
+//! verifiers, published as a JWK Set, and rotated without breaking tokens already issued:
+//! a new key is published before it signs, and an old one stays published until the last
+//! token it signed has expired (the timeline in `key_timeline`).
 //!
 //! Tokens are assembled here by hand (header and payload serialized once, then signed) rather
 //! than through a generic claims map, because the token endpoint is the hot path.
@@ -16,7 +18,9 @@ use josekit::{
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use super::key_timeline::{self, KeyState, Slot};
 use crate::{
+    clock::Clock,
     crypto,
     store::{self, keys::KeyRow, Db},
 };
@@ -56,6 +60,14 @@ pub enum KeyError {
     Unseal(String),
     #[error("signing key {kid} is unusable: {reason}")]
     Corrupt { kid: String, reason: String },
+    #[error("{alg} already has key {kid} scheduled to sign from {activates_at}; rotate again once it signs")]
+    RotationPending {
+        alg: &'static str,
+        kid: String,
+        activates_at: i64,
+    },
+    #[error("another rotation of {0} happened at the same time; run the command again")]
+    Concurrent(&'static str),
     #[error(transparent)]
     Db(#[from] crate::store::StoreError),
 }
@@ -73,12 +85,20 @@ struct VerifyingKey {
     verifier: Box<dyn JwsVerifier>,
 }
 
-/// An immutable snapshot of the published keys; replaced whole on rotation.
+/// An immutable snapshot of the published keys, good until `valid_until`; replaced whole when
+/// the stored keys change or a key's time comes.
 pub struct KeySet {
     active: [Option<SigningKey>; 3],
     verifiers: HashMap<String, VerifyingKey>,
     jwks: Bytes,
     fingerprint: String,
+    /// The next time a key of this set changes state (Unix seconds; `i64::MAX`: never).
+    valid_until: i64,
+    /// The rows this set was built from, to rebuild it at `valid_until` without the database.
+    rows: Arc<Vec<KeyRow>>,
+    /// Keys found past their retention: withdrawn from the database at the next reload.
+    expired: Vec<String>,
+    retention_secs: i64,
 }
 
 #[derive(Serialize)]
@@ -105,11 +125,23 @@ pub enum VerifyError {
 }
 
 impl KeySet {
-    fn build(rows: &[KeyRow], kek: &[u8; 32], fingerprint: String) -> Result<KeySet, KeyError> {
+    fn build(
+        rows: Arc<Vec<KeyRow>>,
+        kek: &[u8; 32],
+        fingerprint: String,
+        now: i64,
+        retention_secs: i64,
+    ) -> Result<KeySet, KeyError> {
         let mut active: [Option<SigningKey>; 3] = [None, None, None];
         let mut verifiers = HashMap::new();
         let mut jwks = Vec::new();
-        for row in rows {
+        let (states, valid_until) = timeline_states(&rows, now, retention_secs);
+        let mut expired = Vec::new();
+        for (row, state) in rows.iter().zip(states) {
+            if !state.is_published() {
+                expired.push(row.kid.clone());
+                continue;
+            }
             let corrupt = |reason: String| KeyError::Corrupt {
                 kid: row.kid.clone(),
                 reason,
@@ -136,7 +168,7 @@ impl KeySet {
             };
             verifiers.insert(row.kid.clone(), VerifyingKey { alg, verifier });
             jwks.push(serde_json::Value::Object(jwk.as_ref().clone()));
-            if row.state == "active" {
+            if state == KeyState::Active {
                 let sealed = crypto::b64url_decode(&row.private_key_sealed)
                     .ok_or_else(|| corrupt("sealed key is not base64url".into()))?;
                 let der = crypto::open(kek, row.kid.as_bytes(), &sealed)
@@ -185,6 +217,10 @@ impl KeySet {
             verifiers,
             jwks: Bytes::from(jwks),
             fingerprint,
+            valid_until,
+            rows,
+            expired,
+            retention_secs,
         })
     }
 
@@ -264,71 +300,188 @@ impl KeySet {
     }
 }
 
-/// Holds the current [`KeySet`] and swaps in a new one after a rotation.
+/// The timeline state of every row (rows of one algorithm in generation order, as the store
+/// returns them) and the next time one changes.
+fn timeline_states(rows: &[KeyRow], now: i64, retention_secs: i64) -> (Vec<KeyState>, i64) {
+    let mut states = Vec::with_capacity(rows.len());
+    let mut valid_until = i64::MAX;
+    for chunk in rows.chunk_by(|a, b| a.alg == b.alg) {
+        let slots: Vec<Slot> = chunk
+            .iter()
+            .map(|r| Slot {
+                generation: r.generation,
+                activates_at: r.activates_at,
+            })
+            .collect();
+        let (s, next) = key_timeline::states(&slots, now, retention_secs);
+        states.extend(s);
+        valid_until = valid_until.min(next);
+    }
+    (states, valid_until)
+}
+
+/// Holds the current [`KeySet`] and swaps in a new one after a rotation, or when a scheduled
+/// key starts signing or an old one's retention ends.
 #[derive(Clone)]
 pub struct Keys {
     current: Arc<RwLock<Arc<KeySet>>>,
     kek: [u8; 32],
+    clock: Clock,
 }
 
 impl Keys {
-    /// Loads the published keys, creating a first active key per algorithm when missing.
-    pub async fn load_or_create(db: &Db, kek: [u8; 32], now: i64) -> Result<Keys, KeyError> {
+    /// Loads the published keys, creating a first key per algorithm when there is none.
+    /// `retention_secs`: how long a key stays published after it stopped signing.
+    pub async fn load_or_create(
+        db: &Db,
+        kek: [u8; 32],
+        clock: Clock,
+        retention_secs: i64,
+    ) -> Result<Keys, KeyError> {
+        let now = clock.now();
         let rows = store::keys::published(db).await?;
         for alg in SigningAlg::ALL {
-            if !rows
-                .iter()
-                .any(|r| r.alg == alg.as_str() && r.state == "active")
-            {
-                let row = generate(alg, &kek, now)?;
-                store::keys::insert_first_active(db, &row).await?;
+            if !rows.iter().any(|r| r.alg == alg.as_str()) {
+                let row = generate(alg, &kek, now, 1, now)?;
+                // False: another instance starting at the same time created it; read theirs.
+                store::keys::append(db, &row).await?;
             }
         }
-        let set = Self::read(db, &kek).await?;
+        let set = Self::read(db, &kek, now, retention_secs).await?;
         Ok(Keys {
             current: Arc::new(RwLock::new(Arc::new(set))),
             kek,
+            clock,
         })
     }
 
-    async fn read(db: &Db, kek: &[u8; 32]) -> Result<KeySet, KeyError> {
+    async fn read(
+        db: &Db,
+        kek: &[u8; 32],
+        now: i64,
+        retention_secs: i64,
+    ) -> Result<KeySet, KeyError> {
         let fingerprint = store::keys::published_fingerprint(db).await?;
         let rows = store::keys::published(db).await?;
-        KeySet::build(&rows, kek, fingerprint)
+        KeySet::build(Arc::new(rows), kek, fingerprint, now, retention_secs)
     }
 
+    /// The key set in force now. When a key's time has come since the set was built, the
+    /// set is rebuilt from the rows it holds (no database), once, by whichever caller sees it.
     pub fn current(&self) -> Arc<KeySet> {
-        self.current
+        let set = self
+            .current
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone();
+        let now = self.clock.now();
+        if now < set.valid_until {
+            return set;
+        }
+        let mut slot = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if now < slot.valid_until {
+            return slot.clone();
+        }
+        match KeySet::build(
+            slot.rows.clone(),
+            &self.kek,
+            slot.fingerprint.clone(),
+            now,
+            slot.retention_secs,
+        ) {
+            Ok(next) => *slot = Arc::new(next),
+            // The same rows built before; if they no longer do, keep serving the old set and
+            // let the periodic reload report it.
+            Err(e) => tracing::error!(error = %e, "signing keys could not be rebuilt"),
+        }
+        slot.clone()
     }
 
-    /// Re-reads the keys when another instance or the CLI rotated them.
+    /// Re-reads the keys when another instance or the CLI rotated them, and withdraws keys
+    /// whose retention has ended so that they are no longer read.
     pub async fn reload_if_changed(&self, db: &Db) -> Result<bool, KeyError> {
+        let set = self.current();
+        if !set.expired.is_empty() {
+            let kids: Vec<&str> = set.expired.iter().map(String::as_str).collect();
+            store::keys::withdraw(db, &kids).await?;
+        }
         let fingerprint = store::keys::published_fingerprint(db).await?;
-        if fingerprint == self.current().fingerprint {
+        if fingerprint == set.fingerprint {
             return Ok(false);
         }
-        let set = Self::read(db, &self.kek).await?;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
+        let next = Self::read(db, &self.kek, self.clock.now(), set.retention_secs).await?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
         Ok(true)
     }
 }
 
-/// Creates a new active key for `alg`; the old active one stays published as previous.
+/// A scheduled rotation: the new key and when it starts signing.
+#[derive(Debug)]
+pub struct Rotation {
+    pub kid: String,
+    pub activates_at: i64,
+}
+
+/// Appends a new key for `alg` that is published at once and signs from `activates_at`
+/// (`now` for an emergency rotation). Refused while another rotation of `alg` is pending.
 pub async fn rotate(
     db: &Db,
     kek: &[u8; 32],
     alg: SigningAlg,
     now: i64,
-) -> Result<String, KeyError> {
-    let row = generate(alg, kek, now)?;
-    store::keys::rotate(db, &row).await?;
-    Ok(row.kid)
+    activates_at: i64,
+) -> Result<Rotation, KeyError> {
+    let rows = store::keys::all(db).await?;
+    let of_alg = || rows.iter().filter(|r| r.alg == alg.as_str());
+    if let Some(pending) = of_alg().find(|r| r.state == "published" && r.activates_at > now) {
+        return Err(KeyError::RotationPending {
+            alg: alg.as_str(),
+            kid: pending.kid.clone(),
+            activates_at: pending.activates_at,
+        });
+    }
+    let generation = of_alg().map(|r| r.generation).max().unwrap_or(0) + 1;
+    // Never before the newest key: the timeline assumes starts only move forward.
+    let newest_start = of_alg().map(|r| r.activates_at).max().unwrap_or(now);
+    let row = generate(alg, kek, now, generation, activates_at.max(newest_start))?;
+    if !store::keys::append(db, &row).await? {
+        return Err(KeyError::Concurrent(alg.as_str()));
+    }
+    Ok(Rotation {
+        kid: row.kid,
+        activates_at: row.activates_at,
+    })
 }
 
-fn generate(alg: SigningAlg, kek: &[u8; 32], now: i64) -> Result<KeyRow, KeyError> {
+/// Every key with its state at `now`, in timeline order per algorithm, for `keys list`.
+pub async fn list(
+    db: &Db,
+    now: i64,
+    retention_secs: i64,
+) -> Result<Vec<(KeyRow, KeyState)>, KeyError> {
+    let rows = store::keys::all(db).await?;
+    let (states, _) = timeline_states(&rows, now, retention_secs);
+    Ok(rows
+        .into_iter()
+        .zip(states)
+        .map(|(row, state)| {
+            let state = if row.state == "retired" {
+                KeyState::Retired
+            } else {
+                state
+            };
+            (row, state)
+        })
+        .collect())
+}
+
+fn generate(
+    alg: SigningAlg,
+    kek: &[u8; 32],
+    now: i64,
+    generation: i64,
+    activates_at: i64,
+) -> Result<KeyRow, KeyError> {
     let gen_err = |e: josekit::JoseError| KeyError::Generate(e.to_string());
     let (der, mut jwk) = match alg {
         SigningAlg::Rs256 => {
@@ -356,9 +509,11 @@ fn generate(alg: SigningAlg, kek: &[u8; 32], now: i64) -> Result<KeyRow, KeyErro
     Ok(KeyRow {
         kid,
         alg: alg.as_str().to_owned(),
-        state: "active".into(),
+        state: "published".into(),
         private_key_sealed: crypto::b64url(&sealed),
         public_jwk: jwk.to_string(),
         created_at: now,
+        generation,
+        activates_at,
     })
 }

@@ -7,8 +7,10 @@ pub mod claims;
 pub mod client;
 pub mod grant;
 pub mod issue;
+pub mod key_timeline;
 pub mod keys;
 pub mod registration;
+pub mod resource;
 pub mod scope;
 pub mod session;
 

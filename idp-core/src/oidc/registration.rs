@@ -18,6 +18,8 @@ pub enum RegistrationError {
     Exists(String),
     #[error("no client {0}")]
     NotFound(String),
+    #[error("resource URI {0} is already registered for another client")]
+    ResourceTaken(String),
     #[error("client {0} uses {1} and has no secret")]
     NoSecret(String, &'static str),
     #[error("database: {0}")]
@@ -39,6 +41,13 @@ pub async fn register(db: &Db, def: SeedClient, now: i64) -> Result<Registered, 
         .into_client(secret.as_deref().map(|s| crypto::sha256_hex(s.as_bytes())))
         .map_err(RegistrationError::Invalid)?;
     if !store::clients::insert(db, &client, now).await? {
+        // Both the id and the resource URI are unique: say which one was taken.
+        if let Some(uri) = &client.resource_uri {
+            let holder = store::clients::find_by_resource(db, uri).await?;
+            if holder.is_some_and(|h| h.client_id != client.client_id) {
+                return Err(RegistrationError::ResourceTaken(uri.clone()));
+            }
+        }
         return Err(RegistrationError::Exists(client.client_id));
     }
     Ok(Registered { client, secret })

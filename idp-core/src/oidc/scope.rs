@@ -97,6 +97,7 @@ mod tests {
             jwks: None,
             initiate_login_uri: None,
             enabled: true,
+            resource_uri: None,
         }
     }
 

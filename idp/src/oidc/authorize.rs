@@ -19,6 +19,7 @@ use super::{
     client::{Client, GrantType},
     form::Params,
     keys::TokenKind,
+    resource::{self, ResourceError},
     scope, session,
 };
 use crate::{
@@ -51,6 +52,9 @@ pub struct PendingAuthorization {
     /// The user logged in for this request (satisfies prompt=login and max_age).
     pub login_done: bool,
     pub consent_done: bool,
+    /// The resource servers the client asked for (RFC 8707), granted with the scopes.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 impl PendingAuthorization {
@@ -169,6 +173,15 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
         Ok(scopes) => scopes,
         Err(e) => return fail("invalid_scope", &e.to_string()),
     };
+    let resources = match resource::parse(p.all("resource")) {
+        Ok(r) => r,
+        Err(e) => return fail("invalid_target", &e.to_string()),
+    };
+    match resource::check_registered(state, &resources).await {
+        Ok(()) => {}
+        Err(ResourceError::Target(e)) => return fail("invalid_target", &e.to_string()),
+        Err(ResourceError::Failure(f)) => return Err(f.into()),
+    }
     let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
         (None, None) if client.is_public() => {
             return fail("invalid_request", "public clients must use PKCE (S256)")
@@ -261,6 +274,7 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
         hint_sub,
         login_done: false,
         consent_done: false,
+        resources,
     };
     let id = crypto::random_token(24);
     save_pending(state, &id, &pending).await?;
@@ -419,6 +433,7 @@ pub async fn proceed(
         amr: current.session.amr.clone(),
         sid: current.session.sid.clone(),
         expires_at: now + state.config.tokens.code_ttl_secs,
+        resources: pending.resources.clone(),
     };
     let json = serde_json::to_string(&grant).map_err(|e| AppError::Internal(e.to_string()))?;
     state

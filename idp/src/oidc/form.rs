@@ -8,7 +8,14 @@ use axum::http::{header, HeaderMap};
 
 use crate::error::AppError;
 
-pub struct Params(HashMap<String, String>);
+/// Parameters that may be repeated: RFC 8707 §2 sends one `resource` per resource.
+const REPEATABLE: [&str; 1] = ["resource"];
+
+pub struct Params {
+    single: HashMap<String, String>,
+    /// The values of the repeatable parameters, in request order, empty ones left out.
+    repeated: HashMap<&'static str, Vec<String>>,
+}
 
 impl Params {
     /// Parses a form body; `what` names the endpoint in error descriptions.
@@ -35,7 +42,14 @@ impl Params {
 
     pub fn parse(body: &[u8]) -> Result<Params, AppError> {
         let mut map = HashMap::new();
+        let mut repeated: HashMap<&'static str, Vec<String>> = HashMap::new();
         for (k, v) in url::form_urlencoded::parse(body) {
+            if let Some(name) = REPEATABLE.iter().find(|n| **n == k) {
+                if !v.is_empty() {
+                    repeated.entry(name).or_default().push(v.into_owned());
+                }
+                continue;
+            }
             // RFC 6749 §3.1/§3.2: parameters must not be included more than once.
             if map.insert(k.clone().into_owned(), v.into_owned()).is_some() {
                 return Err(AppError::oauth(
@@ -44,16 +58,27 @@ impl Params {
                 ));
             }
         }
-        Ok(Params(map))
+        Ok(Params {
+            single: map,
+            repeated,
+        })
     }
 
     pub fn empty() -> Params {
-        Params(HashMap::new())
+        Params {
+            single: HashMap::new(),
+            repeated: HashMap::new(),
+        }
+    }
+
+    /// Every value of a repeatable parameter (see `REPEATABLE`).
+    pub fn all(&self, name: &str) -> &[String] {
+        self.repeated.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// A parameter; empty values count as absent (RFC 6749 §3.1).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
+        self.single
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())

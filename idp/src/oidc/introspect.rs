@@ -1,8 +1,8 @@
-//! Token introspection (RFC 7662). Only authenticated confidential clients may ask, and a
-//! token, access or refresh, is described only to the client it was issued to: any other
-//! caller learns `{"active": false}` and nothing else (RFC 7662 §4: the server must not reveal
-//! a token's contents to a caller it was not meant for). Resource servers with their own
-//! audience are not registered yet; until they are, the owner is the only audience.
+//! Token introspection (RFC 7662). Only authenticated confidential clients may ask. An access
+//! token is described to the client it was issued to and to the resource servers in its
+//! audience (RFC 8707); a refresh token only to the client it was issued to. Any other caller
+//! learns `{"active": false}` and nothing else (RFC 7662 §4: the server must not reveal a
+//! token's contents to a caller it was not meant for).
 
 use axum::{
     body::Bytes,
@@ -12,7 +12,10 @@ use axum::{
 };
 use serde::Serialize;
 
-use super::{client_auth, form::Params, token::no_store_json, userinfo::verify_access_token};
+use super::{
+    client_auth, form::Params, resource::Audience, token::no_store_json,
+    userinfo::verify_access_token,
+};
 use crate::{crypto, error::AppError, state::AppState, store};
 
 #[derive(Serialize, Default)]
@@ -31,7 +34,7 @@ struct Introspection {
     #[serde(skip_serializing_if = "Option::is_none")]
     sub: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<String>,
+    aud: Option<Audience>,
     #[serde(skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,9 +64,13 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
     let token = params.require("token")?;
     let hint = params.get("token_type_hint");
     let try_access = || async {
-        let claims = verify_access_token(state, token)
-            .await?
-            .filter(|c| c.client_id == client.client_id);
+        let claims = verify_access_token(state, token).await?.filter(|c| {
+            c.client_id == client.client_id
+                || client
+                    .resource_uri
+                    .as_deref()
+                    .is_some_and(|r| c.aud.contains(r))
+        });
         // A user's token dies with the account: resource servers that introspect learn of a
         // disable at once instead of at expiry.
         let claims = match claims {

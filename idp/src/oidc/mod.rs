@@ -16,7 +16,7 @@ pub mod userinfo;
 /// The protocol services (keys, claims, clients, minting, back-channel delivery) live in
 /// `tongyi_idp_core::oidc`; kept under these paths so the endpoints read as before.
 pub use tongyi_idp_core::oidc::{
-    backchannel, claims, client, issue, keys, registration, scope, Endpoints,
+    backchannel, claims, client, issue, keys, registration, resource, scope, Endpoints,
 };
 
 use axum::{

@@ -10,7 +10,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use super::{client::GrantType, client_auth, cors, form::Params};
+use super::{client::GrantType, client_auth, cors, form::Params, resource};
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
@@ -45,21 +45,24 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> AppResult
             format!("the client may not use {grant_type}"),
         ));
     }
+    let resources = resource::parse(params.all("resource"))
+        .map_err(|e| AppError::oauth("invalid_target", e.to_string()))?;
     let response = match grant {
         GrantType::AuthorizationCode => {
             let req = CodeRedemption {
                 code: params.require("code")?,
                 redirect_uri: params.get("redirect_uri"),
                 code_verifier: params.get("code_verifier"),
+                resources,
             };
             grant::redeem_code(state, &client, &req).await
         }
         GrantType::RefreshToken => {
             let presented = params.require("refresh_token")?;
-            grant::rotate_refresh(state, &client, presented, params.get("scope")).await
+            grant::rotate_refresh(state, &client, presented, params.get("scope"), resources).await
         }
         GrantType::ClientCredentials => {
-            grant::client_credentials(state, &client, params.get("scope"))
+            grant::client_credentials(state, &client, params.get("scope"), &resources).await
         }
     }
     .map_err(grant_error)?;
@@ -80,6 +83,7 @@ fn grant_error(e: GrantError) -> AppError {
     match e {
         GrantError::InvalidGrant(description) => AppError::oauth("invalid_grant", description),
         GrantError::InvalidScope(description) => AppError::oauth("invalid_scope", description),
+        GrantError::InvalidTarget(description) => AppError::oauth("invalid_target", description),
         GrantError::Failure(f) => AppError::from(f).in_protocol(),
     }
 }

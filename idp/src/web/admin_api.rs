@@ -315,6 +315,8 @@ async fn create_client(
         first_party: b.first_party,
         jwks: None,
         initiate_login_uri: b.initiate_login_uri,
+        // Resource servers are registered with `idp client add --resource-uri`.
+        resource_uri: None,
     };
     match admin::register_client(&state, &actor, def).await {
         Ok(r) => json_with(

@@ -256,8 +256,10 @@ both_backends!(admin_commands, |backend: Backend| async move {
     run_keys(
         db,
         &idp.state.config,
+        &idp.state.clock,
         KeysCommand::Rotate {
             alg: Some("ES256".into()),
+            now: false,
         },
     )
     .await

@@ -337,6 +337,7 @@ both_backends!(private_key_jwt, |backend: Backend| async move {
         jwks: Some(jwks),
         initiate_login_uri: None,
         enabled: true,
+        resource_uri: None,
     };
     client.check().expect("a valid registration");
     assert!(

@@ -214,6 +214,7 @@ fn client(
         first_party,
         jwks: None,
         initiate_login_uri: None,
+        resource_uri: None,
     }
 }
 

@@ -319,28 +319,67 @@ fn kid_of(jwt: &str) -> String {
     rp::header(jwt)["kid"].as_str().unwrap().to_owned()
 }
 
-/// Runs `keys rotate` for one algorithm and returns the new kid.
-async fn rotate(idp: &TestIdp, alg: &str) -> String {
+/// Runs `keys rotate` for one algorithm (`at_once`: `--now`), reloads the keys as the
+/// periodic task would, and returns the new kid.
+async fn rotate(idp: &TestIdp, alg: &str, at_once: bool) -> String {
     let out = run_keys(
         &idp.state.db,
         &idp.state.config,
+        &idp.state.clock,
         KeysCommand::Rotate {
             alg: Some(alg.into()),
+            now: at_once,
         },
     )
     .await
     .unwrap();
     let kid = out
-        .strip_prefix(&format!("{alg}: new active key "))
+        .strip_prefix(&format!("{alg}: new key "))
+        .and_then(|rest| rest.split(' ').next())
         .unwrap_or_else(|| panic!("unexpected output {out}"))
-        .trim_end()
         .to_owned();
+    let wait = if at_once { "(in 0 s)" } else { "(in 3600 s)" };
+    assert!(out.trim_end().ends_with(wait), "{out}");
+    reload(idp).await;
+    kid
+}
+
+async fn reload(idp: &TestIdp) {
     idp.state
         .keys
         .reload_if_changed(&idp.state.db)
         .await
         .unwrap();
-    kid
+}
+
+async fn sorted_kids(idp: &TestIdp, alg: &str) -> Vec<String> {
+    let mut kids = jwks_kids(idp, alg).await;
+    kids.sort();
+    kids
+}
+
+fn sorted(kids: &[&String]) -> Vec<String> {
+    let mut v: Vec<String> = kids.iter().map(|k| k.to_string()).collect();
+    v.sort();
+    v
+}
+
+async fn list(idp: &TestIdp) -> String {
+    run_keys(
+        &idp.state.db,
+        &idp.state.config,
+        &idp.state.clock,
+        KeysCommand::List,
+    )
+    .await
+    .unwrap()
+}
+
+fn assert_listed(list: &str, kid: &str, state: &str) {
+    assert!(
+        list.contains(&format!("{kid}\tRS256\t{state}\tsigns from ")),
+        "{kid} should be {state}:\n{list}"
+    );
 }
 
 both_backends!(key_rotation, |backend: Backend| async move {
@@ -354,24 +393,49 @@ both_backends!(key_rotation, |backend: Backend| async move {
     let es = keys().active_kid(SigningAlg::Es256).unwrap().to_owned();
     let ed = keys().active_kid(SigningAlg::EdDsa).unwrap().to_owned();
 
-    let kid2 = rotate(&idp, "RS256").await;
+    // A scheduled rotation publishes the new key at once but keeps signing with the old one
+    // for tokens.key_prepublish_secs (3600 by default), so cached JWK Sets learn it first.
+    let kid2 = rotate(&idp, "RS256", false).await;
     assert_ne!(kid2, kid1);
+    assert_eq!(sorted_kids(&idp, "RS256").await, sorted(&[&kid1, &kid2]));
+    assert_eq!(keys().active_kid(SigningAlg::Rs256), Some(kid1.as_str()));
+    assert_eq!(
+        kid_of(user_tokens(&idp, "rp-basic").await.str("access_token")),
+        kid1
+    );
+    let listed = list(&idp).await;
+    assert_listed(&listed, &kid1, "active");
+    assert_listed(&listed, &kid2, "pending");
+    // One rotation at a time: a second one is refused while the first is pending.
+    let err = run_keys(
+        &idp.state.db,
+        &idp.state.config,
+        &idp.state.clock,
+        KeysCommand::Rotate {
+            alg: Some("RS256".into()),
+            now: true,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains(&kid2) && err.contains("scheduled"), "{err}");
+
+    // When its time comes the new key signs, on every instance by its own clock: no reload.
+    idp.state.clock.advance(3600);
     assert_eq!(keys().active_kid(SigningAlg::Rs256), Some(kid2.as_str()));
     assert_eq!(keys().active_kid(SigningAlg::Es256), Some(es.as_str()));
     assert_eq!(keys().active_kid(SigningAlg::EdDsa), Some(ed.as_str()));
+    let signed_by_2 = user_tokens(&idp, "rp-basic").await;
+    let at2 = signed_by_2.str("access_token").to_owned();
+    assert_eq!(kid_of(&at2), kid2);
+    assert_eq!(kid_of(signed_by_2.str("id_token")), kid2);
+    // The old key stays published while tokens it signed may still be alive.
+    assert_eq!(sorted_kids(&idp, "RS256").await, sorted(&[&kid1, &kid2]));
+    let listed = list(&idp).await;
+    assert_listed(&listed, &kid1, "previous");
+    assert_listed(&listed, &kid2, "active");
 
-    // The token signed before the rotation still verifies.
-    assert_eq!(proto::userinfo(&idp, &at1).await.status(), StatusCode::OK);
-    assert!(proto::active(&idp, "rp-basic", &at1).await);
-    // JWKS publishes both RS256 keys, the others unchanged.
-    let mut rs = jwks_kids(&idp, "RS256").await;
-    rs.sort();
-    let mut expected = vec![kid1.clone(), kid2.clone()];
-    expected.sort();
-    assert_eq!(rs, expected);
-    assert_eq!(jwks_kids(&idp, "ES256").await, vec![es.clone()]);
-
-    // New tokens carry the new kid, and an RP library verifies them with the published JWKS.
+    // An RP library verifies the ID token signed with the new key through the JWK Set.
     let client = rp::client(&idp.issuer, "rp-basic", Some(crate::harness::SECRET_BASIC)).await;
     let req = rp::start(&client, &["openid", "profile"]);
     let b = browser();
@@ -384,60 +448,79 @@ both_backends!(key_rotation, |backend: Backend| async move {
         .request_async(&rp::http())
         .await
         .unwrap();
-    use openidconnect::{OAuth2TokenResponse, TokenResponse};
+    use openidconnect::TokenResponse;
     let id_token = tokens.id_token().unwrap();
     id_token
         .claims(&client.id_token_verifier(), &req.nonce)
         .expect("the ID token signed with the new key verifies");
     assert_eq!(kid_of(&id_token.to_string()), kid2);
-    let at2 = tokens.access_token().secret().clone();
-    assert_eq!(kid_of(&at2), kid2);
-    // A refresh token from before the rotation yields tokens with the new kid.
-    let refreshed = refresh(&idp, "rp-basic", before.str("refresh_token")).await;
-    refreshed.assert_ok();
-    assert_eq!(kid_of(refreshed.str("access_token")), kid2);
-    assert_eq!(kid_of(refreshed.str("id_token")), kid2);
 
-    let list = run_keys(&idp.state.db, &idp.state.config, KeysCommand::List)
-        .await
-        .unwrap();
-    assert!(
-        list.contains(&format!("{kid1}\tRS256\tprevious\t")),
-        "{list}"
-    );
-    assert!(list.contains(&format!("{kid2}\tRS256\tactive\t")), "{list}");
-
-    // A second rotation retires the first key: tokens signed with it stop verifying.
-    let kid3 = rotate(&idp, "RS256").await;
-    let mut rs = jwks_kids(&idp, "RS256").await;
-    rs.sort();
-    let mut expected = vec![kid2.clone(), kid3.clone()];
-    expected.sort();
-    assert_eq!(rs, expected);
-    proto::assert_invalid_token(&idp, &at1).await;
+    // Two immediate rotations in a row: a token signed by kid2 before them still verifies,
+    // however often keys rotate, until it expires.
+    let kid3 = rotate(&idp, "RS256", true).await;
+    let kid4 = rotate(&idp, "RS256", true).await;
+    assert_eq!(keys().active_kid(SigningAlg::Rs256), Some(kid4.as_str()));
     assert_eq!(proto::userinfo(&idp, &at2).await.status(), StatusCode::OK);
-    let list = run_keys(&idp.state.db, &idp.state.config, KeysCommand::List)
-        .await
-        .unwrap();
-    assert!(
-        list.contains(&format!("{kid1}\tRS256\tretired\t")),
-        "{list}"
+    assert!(proto::active(&idp, "rp-basic", &at2).await);
+    assert_eq!(
+        sorted_kids(&idp, "RS256").await,
+        sorted(&[&kid1, &kid2, &kid3, &kid4])
     );
+    let refreshed = refresh(&idp, "rp-basic", signed_by_2.str("refresh_token")).await;
+    refreshed.assert_ok();
+    assert_eq!(kid_of(refreshed.str("access_token")), kid4);
 
-    // Rotating everything gives every algorithm a new key.
+    // Retention: the longest token lifetime, plus the reload period, plus a minute of skew;
+    // after that the superseded keys leave the JWK Set, and the database at the next reload.
+    let t = &idp.state.config.tokens;
+    let retention = t.key_retention_secs();
+    assert_eq!(
+        retention,
+        t.access_ttl_secs.max(t.id_ttl_secs).max(120) + t.key_reload_secs as i64 + 60
+    );
+    let kid4_start: i64 = sqlx::query("SELECT activates_at FROM signing_keys WHERE kid = $1")
+        .bind(&kid4)
+        .fetch_one(&idp.state.db.pool)
+        .await
+        .unwrap()
+        .try_get("activates_at")
+        .unwrap();
+    // A few seconds short of the end (the test itself takes time on the real clock).
+    let until_end = kid4_start + retention - idp.state.clock.now();
+    idp.state.clock.advance(until_end - 3);
+    assert!(jwks_kids(&idp, "RS256").await.contains(&kid3));
+    idp.state.clock.advance(3);
+    assert_eq!(jwks_kids(&idp, "RS256").await, vec![kid4.clone()]);
+    reload(&idp).await;
+    let listed = list(&idp).await;
+    for kid in [&kid1, &kid2, &kid3] {
+        assert_listed(&listed, kid, "retired");
+    }
+    assert_listed(&listed, &kid4, "active");
+    let withdrawn: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM signing_keys WHERE alg = 'RS256' AND state = 'retired'",
+    )
+    .fetch_one(&idp.state.db.pool)
+    .await
+    .unwrap()
+    .try_get("n")
+    .unwrap();
+    assert_eq!(withdrawn, 3);
+
+    // Rotating everything gives every algorithm a new key, each on its own schedule.
     let out = run_keys(
         &idp.state.db,
         &idp.state.config,
-        KeysCommand::Rotate { alg: None },
+        &idp.state.clock,
+        KeysCommand::Rotate {
+            alg: None,
+            now: true,
+        },
     )
     .await
     .unwrap();
     assert_eq!(out.lines().count(), 3, "{out}");
-    idp.state
-        .keys
-        .reload_if_changed(&idp.state.db)
-        .await
-        .unwrap();
+    reload(&idp).await;
     assert_ne!(keys().active_kid(SigningAlg::Es256), Some(es.as_str()));
     assert_ne!(keys().active_kid(SigningAlg::EdDsa), Some(ed.as_str()));
     let machine = client_credentials(&idp, proto::seeded("machine-es"), "reports.read").await;
@@ -448,8 +531,10 @@ both_backends!(key_rotation, |backend: Backend| async move {
     assert!(run_keys(
         &idp.state.db,
         &idp.state.config,
+        &idp.state.clock,
         KeysCommand::Rotate {
-            alg: Some("HS256".into())
+            alg: Some("HS256".into()),
+            now: false,
         },
     )
     .await

@@ -31,6 +31,7 @@ mod outage;
 mod portal_directory;
 mod realname;
 mod recovery;
+mod resources;
 mod scale_out;
 mod sms;
 mod standards;

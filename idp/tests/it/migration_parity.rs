@@ -37,8 +37,8 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
         .iter()
         .any(|k| k.to_string() == "(org_id) -> organizations(id) ON DELETE NO ACTION"));
     assert_eq!(
-        lite.tables["signing_keys"].indexes["signing_keys_one_active"].to_string(),
-        "unique (alg) partial"
+        lite.tables["signing_keys"].indexes["signing_keys_generation"].to_string(),
+        "unique (alg, generation)"
     );
     let diff = lite.diff(&pgs, "sqlite", "postgres");
     assert_parity(&diff, ALLOWED);

@@ -52,6 +52,7 @@ async fn register(
         jwks: None,
         initiate_login_uri: None,
         enabled: true,
+        resource_uri: None,
     };
     let now = idp.state.clock.now();
     assert!(store::clients::insert(&idp.state.db, &client, now)
