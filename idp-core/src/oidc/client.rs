@@ -183,6 +183,7 @@ mod tests {
             jwks: None,
             initiate_login_uri: None,
             enabled: true,
+            require_pushed_authorization_requests: false,
         }
     }
 

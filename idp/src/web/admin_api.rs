@@ -315,6 +315,8 @@ async fn create_client(
         first_party: b.first_party,
         jwks: None,
         initiate_login_uri: b.initiate_login_uri,
+        // Not part of the admin API yet: `idp client add --require-par` sets it.
+        require_pushed_authorization_requests: false,
     };
     match admin::register_client(&state, &actor, def).await {
         Ok(r) => json_with(

@@ -154,6 +154,7 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
         sms: SmsConfig::default(),
         realname: Default::default(),
         dev: Default::default(),
+        par: Default::default(),
     }
 }
 
@@ -214,6 +215,7 @@ fn client(
         first_party,
         jwks: None,
         initiate_login_uri: None,
+        require_pushed_authorization_requests: false,
     }
 }
 
