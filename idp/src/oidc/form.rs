@@ -5,9 +5,13 @@
 use std::collections::HashMap;
 
 use axum::http::{header, HeaderMap};
+use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
+/// Serializable so that a pushed authorization request (RFC 9126) can be stored as it came and
+/// read back by /authorize as if it had been sent there.
+#[derive(Serialize, Deserialize)]
 pub struct Params(HashMap<String, String>);
 
 impl Params {
@@ -57,6 +61,14 @@ impl Params {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.0.insert(name.to_owned(), value.to_owned());
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.0.remove(name);
     }
 
     pub fn require(&self, name: &str) -> Result<&str, AppError> {
