@@ -12,7 +12,7 @@ use tongyi_idp::cli::{run_client, ClientArgs, ClientCommand};
 
 use crate::{
     both_backends,
-    harness::{authorize_as, browser, follow, query_param, Backend, TestIdp},
+    harness::{authorize_as, browser, follow, query_param, Backend, Storage, TestIdp},
     proto::{
         assert_error_redirect, code_request, post_form, redirect_uri, secret_in, seeded, token,
         Auth, Reply,
@@ -425,3 +425,25 @@ both_backends!(
         }
     }
 );
+
+/// Two instances sharing PostgreSQL and Redis: a request pushed to one is taken at the other,
+/// and only once across both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_pushed_to_one_instance_is_taken_at_another() {
+    let storage = Storage::new(Backend::PostgresRedis).await;
+    let a = TestIdp::start_on(storage.clone(), None, true).await;
+    let b = TestIdp::start_on(storage.clone(), Some(a.issuer.clone()), false).await;
+    let req = code_request(&a, "rp-basic", &[]);
+    let request_uri = created(&push_url(&a, seeded("rp-basic"), &req.url).await, 60);
+
+    let redirect = authorize_as(
+        &browser(),
+        &b.base,
+        &authorize_pushed(&b, "rp-basic", &request_uri),
+        "alice",
+    )
+    .await;
+    assert_eq!(query_param(&redirect, "state"), Some(req.state.clone()));
+    assert!(query_param(&redirect, "code").is_some(), "{redirect}");
+    assert_refused_page(&authorize_pushed(&a, "rp-basic", &request_uri), "used at B").await;
+}
