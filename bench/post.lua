@@ -2,7 +2,7 @@
 --
 --   wrk ... -s bench/post.lua URL -- 'form=body&more=1' ['Authorization header value'] ['Cookie header value']
 --
--- Used for the client_credentials, introspection and login scenarios, whose request bodies can be
+-- Used for the client_credentials, introspection, login and par scenarios, whose request bodies can be
 -- replayed as often as we like. The request is built once per thread (static request).
 
 function init(args)

@@ -50,6 +50,9 @@ pub struct Config {
     pub seed_file: String,
     #[serde(default)]
     pub tokens: TokenConfig,
+    /// Pushed authorization requests (RFC 9126).
+    #[serde(default)]
+    pub par: ParConfig,
     #[serde(default)]
     pub login: LoginConfig,
     #[serde(default)]
@@ -110,6 +113,28 @@ impl Default for TokenConfig {
             client_cache_secs: 30,
             key_reload_secs: 30,
             key_prepublish_secs: 3600,
+        }
+    }
+}
+
+/// Pushed authorization requests (RFC 9126): how long a `request_uri` stays usable and
+/// whether every client must push its authorization requests.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParConfig {
+    /// Server-wide `require_pushed_authorization_requests` (RFC 9126 §5): /authorize takes
+    /// only pushed requests, from every client. A client can also require it for itself.
+    pub required: bool,
+    /// Lifetime of a `request_uri`; the client uses it at once, so a short one (RFC 9126 §2.2
+    /// suggests 5 to 600 seconds) limits what a leaked one is good for.
+    pub request_uri_ttl_secs: i64,
+}
+
+impl Default for ParConfig {
+    fn default() -> Self {
+        ParConfig {
+            required: false,
+            request_uri_ttl_secs: 60,
         }
     }
 }
@@ -544,6 +569,12 @@ impl Config {
             // SPEC §6: a revoked grant must stop working within five minutes.
             return Err(invalid("tokens.access_ttl_secs", "must be at most 300"));
         }
+        if !(1..=600).contains(&self.par.request_uri_ttl_secs) {
+            return Err(invalid(
+                "par.request_uri_ttl_secs",
+                "must be 1 to 600 seconds",
+            ));
+        }
         let l = &self.login;
         for (field, v) in [
             ("login.window_secs", l.window_secs),
@@ -722,6 +753,19 @@ mod tests {
     #[test]
     fn shipped_config_is_valid() {
         base().validate().unwrap();
+    }
+
+    #[test]
+    fn pushed_request_lifetime_is_bounded() {
+        let c = base();
+        assert!(!c.par.required);
+        assert_eq!(c.par.request_uri_ttl_secs, 60);
+        for bad in [0, -1, 601] {
+            let mut c = base();
+            c.par.request_uri_ttl_secs = bad;
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("par.request_uri_ttl_secs"), "{err}");
+        }
     }
 
     #[test]

@@ -101,6 +101,9 @@ pub struct SeedClient {
     /// The audience identifier when the client is a resource server (RFC 8707).
     #[serde(default)]
     pub resource_uri: Option<String>,
+    /// RFC 9126 §6: only pushed authorization requests are taken from this client.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 fn default_alg() -> String {
@@ -136,6 +139,7 @@ impl SeedClient {
             initiate_login_uri: self.initiate_login_uri,
             enabled: true,
             resource_uri: self.resource_uri,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
         };
         client.check().map_err(|e| e.to_string())?;
         if client.auth_method.uses_secret() != client.secret_hash.is_some() {

@@ -98,6 +98,9 @@ pub struct Client {
     /// resource server: tokens asked for this resource name it in `aud`, and it may introspect
     /// them.
     pub resource_uri: Option<String>,
+    /// RFC 9126 §6 `require_pushed_authorization_requests`: /authorize takes this client's
+    /// requests only through a `request_uri` from the pushed authorization request endpoint.
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Client {
@@ -174,7 +177,8 @@ impl SigningAlg {
 
 const COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirect_uris, \
     post_logout_redirect_uris, backchannel_logout_uri, grant_types, allowed_scopes, signing_alg, \
-    subsystem_code, first_party, jwks, initiate_login_uri, enabled, resource_uri";
+    subsystem_code, first_party, jwks, initiate_login_uri, enabled, resource_uri, \
+    require_pushed_authorization_requests";
 
 fn decode(r: &AnyRow) -> Result<Client, StoreError> {
     let bad = |col: &str, v: &str| sqlx::Error::ColumnDecode {
@@ -207,6 +211,9 @@ fn decode(r: &AnyRow) -> Result<Client, StoreError> {
         initiate_login_uri: r.try_get("initiate_login_uri")?,
         enabled: r.try_get::<i64, _>("enabled")? != 0,
         resource_uri: r.try_get("resource_uri")?,
+        require_pushed_authorization_requests: r
+            .try_get::<i64, _>("require_pushed_authorization_requests")?
+            != 0,
     })
 }
 
@@ -243,9 +250,9 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<bool, StoreError> {
         "INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris, \
          post_logout_redirect_uris, backchannel_logout_uri, grant_types, allowed_scopes, \
          signing_alg, subsystem_code, first_party, jwks, created_at, updated_at, \
-         initiate_login_uri, enabled, resource_uri) \
+         initiate_login_uri, enabled, resource_uri, require_pushed_authorization_requests) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, \
-         $17)",
+         $17, $18)",
     )
     .bind(&c.client_id)
     .bind(&c.name)
@@ -264,6 +271,7 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<bool, StoreError> {
     .bind(&c.initiate_login_uri)
     .bind(c.enabled as i64)
     .bind(&c.resource_uri)
+    .bind(c.require_pushed_authorization_requests as i64)
     .execute(&db.pool)
     .await;
     match res {

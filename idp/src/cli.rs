@@ -166,6 +166,10 @@ pub struct ClientArgs {
     /// JWK Set file with the client's public keys, for private_key_jwt.
     #[arg(long)]
     pub jwks_file: Option<PathBuf>,
+    /// Take this client's authorization requests only when pushed to /par first
+    /// (require_pushed_authorization_requests, RFC 9126 §6).
+    #[arg(long = "require-par")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 #[derive(Subcommand)]
@@ -191,7 +195,7 @@ pub type CommandResult = Result<String, String>;
 fn describe(c: &Client) -> String {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
     format!(
-        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ninitiate_login_uri: {}\nresource_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\nenabled: {}\n",
+        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ninitiate_login_uri: {}\nresource_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\nenabled: {}\nrequire_pushed_authorization_requests: {}\n",
         c.client_id,
         c.name,
         c.auth_method.as_str(),
@@ -206,6 +210,7 @@ fn describe(c: &Client) -> String {
         c.subsystem_code.as_deref().unwrap_or("-"),
         c.first_party,
         c.enabled,
+        c.require_pushed_authorization_requests,
     )
 }
 
@@ -237,6 +242,7 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
                 jwks,
                 initiate_login_uri: a.initiate_login_uri,
                 resource_uri: a.resource_uri,
+                require_pushed_authorization_requests: a.require_pushed_authorization_requests,
             };
             let Registered { client, secret } = registration::register(db, def, now)
                 .await

@@ -20,7 +20,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(services: Services, trusted_proxies: TrustedProxies) -> Self {
-        let discovery = discovery::document(&services.endpoints);
+        let discovery = discovery::document(&services.endpoints, &services.config);
         AppState {
             services,
             discovery,

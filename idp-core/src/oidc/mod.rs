@@ -25,6 +25,8 @@ pub struct Endpoints {
     pub end_session: String,
     pub revocation: String,
     pub introspection: String,
+    /// RFC 9126 pushed authorization requests.
+    pub pushed_authorization_request: String,
 }
 
 impl Endpoints {
@@ -39,6 +41,7 @@ impl Endpoints {
             end_session: at("/logout"),
             revocation: at("/revoke"),
             introspection: at("/introspect"),
+            pushed_authorization_request: at("/par"),
         }
     }
 }

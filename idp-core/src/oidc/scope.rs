@@ -98,6 +98,7 @@ mod tests {
             initiate_login_uri: None,
             enabled: true,
             resource_uri: None,
+            require_pushed_authorization_requests: false,
         }
     }
 

@@ -7,6 +7,12 @@
 //!
 //! A valid request is parked in the short-lived store under a random id while the user logs
 //! in or consents, and resumed from there.
+//!
+//! The parameters come from the query or form, or from a pushed authorization request
+//! (RFC 9126, par.rs) named by its `request_uri`; [`check`] is the same for both, and /par
+//! runs it on what is pushed before accepting it.
+
+use std::sync::Arc;
 
 use axum::{
     extract::{Query, RawForm, RawQuery, State},
@@ -19,6 +25,7 @@ use super::{
     client::{Client, GrantType},
     form::Params,
     keys::TokenKind,
+    par,
     resource::{self, ResourceError},
     scope, session,
 };
@@ -77,7 +84,7 @@ pub async fn authorize_get(
 ) -> AppResult<Response> {
     let params = Params::parse(query.unwrap_or_default().as_bytes())
         .map_err(|_| bad_request("请求参数重复。"))?;
-    begin(&state, &headers, params).await
+    authorize(&state, &headers, params).await
 }
 
 pub async fn authorize_post(
@@ -86,7 +93,29 @@ pub async fn authorize_post(
     RawForm(body): RawForm,
 ) -> AppResult<Response> {
     let params = Params::parse(&body).map_err(|_| bad_request("请求参数重复。"))?;
-    begin(&state, &headers, params).await
+    authorize(&state, &headers, params).await
+}
+
+/// Where the parameters of an authorization request came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The query or form sent to /authorize.
+    Direct,
+    /// A pushed authorization request (RFC 9126), sent by the authenticated client itself.
+    Pushed,
+}
+
+/// An authorization request with the `request_uri` of a pushed request is the request that
+/// was pushed: the other parameters sent to /authorize are ignored (RFC 9126 §4). Both kinds
+/// then go through the same checks, so a parameter /authorize understands works pushed too.
+async fn authorize(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Response> {
+    match p.get("request_uri").filter(|uri| par::is_pushed(uri)) {
+        Some(request_uri) => {
+            let pushed = par::take(state, request_uri, p.get("client_id")).await?;
+            begin(state, headers, pushed, Source::Pushed).await
+        }
+        None => begin(state, headers, p, Source::Direct).await,
+    }
 }
 
 fn bad_request(message: &str) -> AppError {
@@ -117,34 +146,117 @@ pub fn error_redirect(
     Redirect::to(url.as_str()).into_response()
 }
 
-async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Response> {
-    let client_id = p
-        .get("client_id")
-        .ok_or_else(|| bad_request("缺少 client_id 参数。"))?;
-    let client = state
-        .client(client_id)
-        .await?
-        .ok_or_else(|| bad_request("未注册的应用（client_id 无效）。"))?;
-    let redirect_uri = p
-        .get("redirect_uri")
-        .ok_or_else(|| bad_request("缺少 redirect_uri 参数。"))?;
-    if !client.has_redirect_uri(redirect_uri) {
-        return Err(bad_request("回调地址（redirect_uri）未在该应用登记。"));
-    }
-    let client_state = p.get("state");
-    let fail = |error: &str, description: &str| {
-        Ok(error_redirect(
-            state,
+async fn begin(
+    state: &AppState,
+    headers: &HeaderMap,
+    p: Params,
+    source: Source,
+) -> AppResult<Response> {
+    let Checked { client, pending } = match check(state, &p, source).await {
+        Ok(checked) => checked,
+        Err(Refusal::Unverified { message, .. }) => return Err(bad_request(message)),
+        Err(Refusal::Denied {
             redirect_uri,
-            client_state,
+            state: client_state,
             error,
             description,
-        ))
+        }) => {
+            return Ok(error_redirect(
+                state,
+                &redirect_uri,
+                client_state.as_deref(),
+                error,
+                &description,
+            ))
+        }
+        Err(Refusal::Failed(e)) => return Err(e),
+    };
+    let id = crypto::random_token(24);
+    save_pending(state, &id, &pending).await?;
+    proceed(state, headers, &client, &id, pending).await
+}
+
+/// A valid authorization request: its client and what waits in the store while the user logs
+/// in and consents.
+pub struct Checked {
+    pub client: Arc<Client>,
+    pub pending: PendingAuthorization,
+}
+
+/// Why an authorization request was refused, in the two stages of the module comment.
+pub enum Refusal {
+    /// The client or its redirect URI is not verified, so nothing may be redirected: a page at
+    /// /authorize (`message`), `invalid_request` at /par (`description`).
+    Unverified {
+        description: &'static str,
+        message: &'static str,
+    },
+    /// An RFC 6749 §4.1.2.1 error: a redirect to the verified URI at /authorize, the same
+    /// error code at /par (RFC 9126 §2.3).
+    Denied {
+        redirect_uri: String,
+        state: Option<String>,
+        error: &'static str,
+        description: String,
+    },
+    /// Storage or another failure of ours.
+    Failed(AppError),
+}
+
+fn unverified(description: &'static str, message: &'static str) -> Refusal {
+    Refusal::Unverified {
+        description,
+        message,
+    }
+}
+
+fn failed(e: impl Into<AppError>) -> Refusal {
+    Refusal::Failed(e.into())
+}
+
+/// Checks an authorization request, from /authorize or pushed to /par, and decides what is
+/// parked for the login. Nothing is stored here.
+pub async fn check(state: &AppState, p: &Params, source: Source) -> Result<Checked, Refusal> {
+    let client_id = p
+        .get("client_id")
+        .ok_or_else(|| unverified("client_id is required", "缺少 client_id 参数。"))?;
+    let client = state
+        .client(client_id)
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| unverified("unknown client_id", "未注册的应用（client_id 无效）。"))?;
+    let redirect_uri = p
+        .get("redirect_uri")
+        .ok_or_else(|| unverified("redirect_uri is required", "缺少 redirect_uri 参数。"))?;
+    if !client.has_redirect_uri(redirect_uri) {
+        return Err(unverified(
+            "redirect_uri is not registered for this client",
+            "回调地址（redirect_uri）未在该应用登记。",
+        ));
+    }
+    let client_state = p.get("state");
+    let fail = |error: &'static str, description: &str| -> Result<Checked, Refusal> {
+        Err(Refusal::Denied {
+            redirect_uri: redirect_uri.to_owned(),
+            state: client_state.map(str::to_owned),
+            error,
+            description: description.to_owned(),
+        })
     };
 
+    // RFC 9126 §5: the server or this client takes only requests pushed to /par.
+    let par_required = state.config.par.required || client.require_pushed_authorization_requests;
+    if par_required && source == Source::Direct {
+        return fail(
+            "invalid_request",
+            "authorization requests must be pushed to the pushed authorization request endpoint",
+        );
+    }
     if p.get("request").is_some() {
         return fail("request_not_supported", "request objects are not supported");
     }
+    // Only the request_uri of a pushed request is understood (the caller took it); a request
+    // object by reference is not fetched.
     if p.get("request_uri").is_some() {
         return fail("request_uri_not_supported", "request_uri is not supported");
     }
@@ -180,7 +292,7 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
     match resource::check_registered(state, &resources).await {
         Ok(()) => {}
         Err(ResourceError::Target(e)) => return fail("invalid_target", &e.to_string()),
-        Err(ResourceError::Failure(f)) => return Err(f.into()),
+        Err(ResourceError::Failure(f)) => return Err(failed(f)),
     }
     let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
         (None, None) if client.is_public() => {
@@ -256,7 +368,8 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
     if let (None, Some(sub)) = (&login_hint, &hint_sub) {
         // The login form opens on the account the client expects.
         login_hint = store::accounts::find_by_id(&state.db, sub)
-            .await?
+            .await
+            .map_err(failed)?
             .map(|a| a.login_name);
     }
     let pending = PendingAuthorization {
@@ -276,9 +389,7 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
         consent_done: false,
         resources,
     };
-    let id = crypto::random_token(24);
-    save_pending(state, &id, &pending).await?;
-    proceed(state, headers, &client, &id, pending).await
+    Ok(Checked { client, pending })
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,7 @@
-//! Client authentication at the token, introspection and revocation endpoints: HTTP Basic,
-//! form-posted secret, `private_key_jwt` (RFC 7523) and `none` for public clients. A client
-//! must use the method it registered; anything else is `invalid_client`.
+//! Client authentication at the token, pushed authorization request, introspection and
+//! revocation endpoints: HTTP Basic, form-posted secret, `private_key_jwt` (RFC 7523) and
+//! `none` for public clients. A client must use the method it registered; anything else is
+//! `invalid_client`.
 
 use std::sync::Arc;
 
@@ -179,11 +180,14 @@ async fn private_key_jwt(
         return Err(fail("this client does not use private_key_jwt"));
     }
     let e = &state.endpoints;
-    if !claims
-        .aud
-        .iter()
-        .any(|a| *a == e.issuer || *a == e.token || *a == e.introspection || *a == e.revocation)
-    {
+    // RFC 9126 §2: an assertion for the pushed authorization request endpoint may name it.
+    if !claims.aud.iter().any(|a| {
+        *a == e.issuer
+            || *a == e.token
+            || *a == e.introspection
+            || *a == e.revocation
+            || *a == e.pushed_authorization_request
+    }) {
         return Err(fail("aud must name this server"));
     }
     let now = state.clock.now();

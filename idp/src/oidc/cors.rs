@@ -1,5 +1,6 @@
 //! CORS for browser applications (single-page apps registered as public clients) at the
-//! endpoints they call from script: discovery, JWKS, token, userinfo and revocation.
+//! endpoints they call from script: discovery, JWKS, pushed authorization requests, token,
+//! userinfo and revocation.
 //!
 //! Only the web origins of registered public clients are answered, derived from their redirect
 //! URIs (`Services::web_origins`); a request from any other origin gets no CORS header, so the

@@ -10,14 +10,14 @@ use axum::{
 use serde_json::json;
 
 use super::{client::AuthMethod, cors, keys::SigningAlg, scope, Endpoints};
-use crate::state::AppState;
+use crate::{config::Config, state::AppState};
 
 /// The scopes a client may request. `openid` is required in every authorization request.
 pub fn supported_scopes() -> Vec<&'static str> {
     scope::supported()
 }
 
-pub fn document(e: &Endpoints) -> Bytes {
+pub fn document(e: &Endpoints, config: &Config) -> Bytes {
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
     // Client assertions (private_key_jwt) may also use PS256; see client_auth.rs.
     let assertion_algs = ["RS256", "PS256", "ES256", "EdDSA"];
@@ -36,6 +36,8 @@ pub fn document(e: &Endpoints) -> Bytes {
         "end_session_endpoint": e.end_session,
         "revocation_endpoint": e.revocation,
         "introspection_endpoint": e.introspection,
+        "pushed_authorization_request_endpoint": e.pushed_authorization_request,
+        "require_pushed_authorization_requests": config.par.required,
         "scopes_supported": supported_scopes(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -57,6 +59,9 @@ pub fn document(e: &Endpoints) -> Bytes {
         ],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
+        // OIDC request objects passed by reference (a URI we would fetch) are not supported.
+        // The `request_uri` of a pushed request (RFC 9126) is a reference to what was pushed
+        // here, announced by pushed_authorization_request_endpoint, not by this member.
         "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,
         "authorization_response_iss_parameter_supported": true,

@@ -5,16 +5,20 @@
 use std::collections::HashMap;
 
 use axum::http::{header, HeaderMap};
+use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
 /// Parameters that may be repeated: RFC 8707 §2 sends one `resource` per resource.
 const REPEATABLE: [&str; 1] = ["resource"];
 
+/// Serializable so that a pushed authorization request (RFC 9126) can be stored as it came and
+/// read back by /authorize as if it had been sent there.
+#[derive(Serialize, Deserialize)]
 pub struct Params {
     single: HashMap<String, String>,
     /// The values of the repeatable parameters, in request order, empty ones left out.
-    repeated: HashMap<&'static str, Vec<String>>,
+    repeated: HashMap<String, Vec<String>>,
 }
 
 impl Params {
@@ -42,11 +46,14 @@ impl Params {
 
     pub fn parse(body: &[u8]) -> Result<Params, AppError> {
         let mut map = HashMap::new();
-        let mut repeated: HashMap<&'static str, Vec<String>> = HashMap::new();
+        let mut repeated: HashMap<String, Vec<String>> = HashMap::new();
         for (k, v) in url::form_urlencoded::parse(body) {
             if let Some(name) = REPEATABLE.iter().find(|n| **n == k) {
                 if !v.is_empty() {
-                    repeated.entry(name).or_default().push(v.into_owned());
+                    repeated
+                        .entry((*name).to_owned())
+                        .or_default()
+                        .push(v.into_owned());
                 }
                 continue;
             }
@@ -82,6 +89,16 @@ impl Params {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.single.insert(name.to_owned(), value.to_owned());
+    }
+
+    /// Removes a parameter, repeatable or not.
+    pub fn remove(&mut self, name: &str) {
+        self.repeated.remove(name);
+        self.single.remove(name);
     }
 
     pub fn require(&self, name: &str) -> Result<&str, AppError> {

@@ -1,5 +1,5 @@
-//! The OpenID Connect protocol: discovery, JWKS, authorization, token, userinfo, introspection,
-//! revocation and logout endpoints.
+//! The OpenID Connect protocol: discovery, JWKS, authorization, pushed authorization requests,
+//! token, userinfo, introspection, revocation and logout endpoints.
 
 pub mod authorize;
 pub mod client_auth;
@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod form;
 pub mod introspect;
 pub mod logout;
+pub mod par;
 pub mod revoke;
 pub mod session;
 pub mod token;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/authorize/resume", get(authorize::resume))
+        .route("/par", post(par::par).options(cors::preflight))
         .route("/token", post(token::token).options(cors::preflight))
         .route(
             "/userinfo",

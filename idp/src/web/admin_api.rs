@@ -317,6 +317,8 @@ async fn create_client(
         initiate_login_uri: b.initiate_login_uri,
         // Resource servers are registered with `idp client add --resource-uri`.
         resource_uri: None,
+        // Not part of the admin API yet: `idp client add --require-par` sets it.
+        require_pushed_authorization_requests: false,
     };
     match admin::register_client(&state, &actor, def).await {
         Ok(r) => json_with(

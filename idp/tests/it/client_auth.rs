@@ -338,6 +338,7 @@ both_backends!(private_key_jwt, |backend: Backend| async move {
         initiate_login_uri: None,
         enabled: true,
         resource_uri: None,
+        require_pushed_authorization_requests: false,
     };
     client.check().expect("a valid registration");
     assert!(
@@ -460,6 +461,24 @@ both_backends!(private_key_jwt, |backend: Backend| async move {
     .await;
     r.assert_ok();
     assert_eq!(r.body, json!({ "active": false }));
+    // At the pushed authorization request endpoint the assertion may name that endpoint
+    // (RFC 9126 §2): the client authenticates, and its request is then refused for what it
+    // is (this machine client has no redirect URI), not with 401.
+    let mut a = Assertion::new(&idp, "k1");
+    a.aud = json!(idp.url("/par"));
+    let pushed = [
+        ("response_type", "code"),
+        ("redirect_uri", "http://machine-pkjwt.test/cb"),
+        ("scope", "openid"),
+    ];
+    with_assertion(&idp, "/par", &a.sign(&signer), &pushed)
+        .await
+        .assert_error(400, "invalid_request");
+    let mut a = Assertion::new(&idp, "k1");
+    a.aud = json!("https://elsewhere.example/par");
+    with_assertion(&idp, "/par", &a.sign(&signer), &pushed)
+        .await
+        .assert_error(401, "invalid_client");
 });
 
 both_backends!(wrong_registered_method, |backend: Backend| async move {

@@ -154,6 +154,7 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
         sms: SmsConfig::default(),
         realname: Default::default(),
         dev: Default::default(),
+        par: Default::default(),
     }
 }
 
@@ -215,6 +216,7 @@ fn client(
         jwks: None,
         initiate_login_uri: None,
         resource_uri: None,
+        require_pushed_authorization_requests: false,
     }
 }
 

@@ -28,6 +28,7 @@ mod logout;
 mod metrics;
 mod migration_parity;
 mod outage;
+mod par;
 mod portal_directory;
 mod realname;
 mod recovery;

@@ -342,6 +342,7 @@ pub fn machine_client_args(client_id: &str) -> tongyi_idp::cli::ClientArgs {
         jwks_file: None,
         initiate_login_uri: None,
         resource_uri: None,
+        require_pushed_authorization_requests: false,
     }
 }
 

@@ -203,6 +203,29 @@ both_backends!(code_flow_resources, |backend: Backend| async move {
         &introspect(&idp, reports, plain.str("access_token")).await
     ));
 
+    // Through a pushed request (RFC 9126) the repeated `resource` parameters arrive as well.
+    let req = code_request(&idp, "rp-basic", &[]);
+    let mut form: Vec<(String, String)> = url::Url::parse(&req.url)
+        .unwrap()
+        .query_pairs()
+        .filter(|(k, _)| k != "client_id")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    form.push(("resource".into(), REPORTS.into()));
+    form.push(("resource".into(), LEDGER.into()));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pushed = proto::post_form(&idp, "/par", seeded("rp-basic"), &form).await;
+    assert_eq!(pushed.status, StatusCode::CREATED, "{pushed:?}");
+    let mut url = url::Url::parse(&idp.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", "rp-basic")
+        .append_pair("request_uri", pushed.str("request_uri"));
+    let redirect = authorize_as(&browser(), &idp.base, url.as_str(), "alice").await;
+    let code = code_in(&idp, &redirect, &req);
+    let via_par = redeem(&idp, &code, &req.verifier, &[]).await;
+    via_par.assert_ok();
+    assert_eq!(aud(via_par.str("access_token")), json!([REPORTS, LEDGER]));
+
     // /authorize refuses an unknown resource with an error redirect to the client.
     let req = code_request(&idp, "rp-basic", &[]);
     let mut url = url::Url::parse(&req.url).unwrap();

@@ -53,6 +53,7 @@ async fn register(
         initiate_login_uri: None,
         enabled: true,
         resource_uri: None,
+        require_pushed_authorization_requests: false,
     };
     let now = idp.state.clock.now();
     assert!(store::clients::insert(&idp.state.db, &client, now)
