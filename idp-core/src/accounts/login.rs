@@ -1,8 +1,10 @@
 //! Login by password (login name, or on a type's tab any identifier of that type) and by SMS
 //! code, with throttling per identifier typed, per client address and per pair (the rules are
 //! in [`login_throttle`]), and for passwords the captcha those rules call for. Unknown accounts, wrong
-//! passwords or codes, disabled accounts and accounts of the other type fail the same way,
-//! after the same work, so that the answer reveals nothing. Every outcome is recorded in the
+//! passwords or codes, and accounts of the other type fail the same way, after the same work,
+//! so that the answer reveals nothing. Only the right password of a disabled account is told
+//! that it is disabled and whom to ask (a member: its unit's admin; anyone else: the
+//! platform's), since whoever knows the password learns nothing new. Every outcome is recorded in the
 //! audit log, where the reasons are told apart; an identifier that matches no account appears
 //! there only as its keyed lookup hash.
 
@@ -26,8 +28,14 @@ use crate::{
 
 #[derive(Debug)]
 pub enum LoginFailure {
-    /// Unknown account, wrong password or disabled account: one message for all.
+    /// Unknown account or wrong password (or code): one message for all.
     Invalid,
+    /// The password was right but the account is disabled. Only someone who knows the password
+    /// learns this, and they need to know whom to ask: the admin of `unit` when the account is
+    /// a member of one, else the platform's administrators.
+    Disabled {
+        unit: Option<String>,
+    },
     /// Too many failures of this identifier from this address: the next attempt may come in
     /// this many seconds. No password was checked.
     Throttled {
@@ -163,10 +171,19 @@ pub async fn password_login(
             crate::legacy::credentials::upgrade_after_login(state, &a, password).await;
             Ok(a)
         }
+        Some(a) if ok => {
+            // The password was right: the attempt does not count against the pair.
+            reservation.succeeded(state).await?;
+            let entry = failure_entry(state, Some(&a), identifier, ip, "account_disabled");
+            audit::record(state, entry).await;
+            state.metrics.login("password", "disabled");
+            Err(LoginFailure::Disabled {
+                unit: disabling_unit(&a),
+            })
+        }
         account => {
             let reason = match &account {
                 None => "unknown_account",
-                Some(a) if !a.is_active() => "account_disabled",
                 Some(_) => "wrong_password",
             };
             let entry = failure_entry(state, account.as_ref(), identifier, ip, reason);
@@ -175,6 +192,16 @@ pub async fn password_login(
             Err(LoginFailure::Invalid)
         }
     }
+}
+
+/// The unit whose admin can enable `account` again: its unit, when it is a member; a unit's
+/// own admin (and anyone outside a unit) is enabled by the platform's administrators.
+fn disabling_unit(account: &Account) -> Option<String> {
+    account
+        .org
+        .as_ref()
+        .filter(|o| o.role != tongyi_shared::org::OrgRole::Admin)
+        .map(|o| o.name.clone())
 }
 
 /// A refused login, for the audit log.
@@ -199,7 +226,7 @@ fn failure_entry(
 /// What asking for an SMS login code may tell the user.
 #[derive(Debug)]
 pub enum SmsSendOutcome {
-    /// "如该手机号已注册，验证码已发送": said whether or not an account has the mobile.
+    /// "如该手机号已注册，将收到验证码…": said whether or not an account has the mobile.
     Accepted,
     /// Asked again within the resend interval (counted for any mobile, registered or not).
     TooSoon,

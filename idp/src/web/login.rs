@@ -98,11 +98,23 @@ fn throttled(retry_after_secs: i64) -> Cow<'static, str> {
 const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入。";
 /// Recent failures call for a captcha the form did not show or the user left empty.
 const CAPTCHA_NEEDED: &str = "为保护账号安全，请输入图形验证码。";
-const SMS_SENT: &str = "如该手机号已注册，验证码已发送。";
+/// Said whether or not the mobile is registered, and true either way: a code sent for another
+/// purpose (registration, say) in the last minute holds this one back, so the sentence states
+/// the interval instead of claiming a send.
+const SMS_SENT: &str = "如该手机号已注册，将收到验证码；同一手机号60秒内只能获取一次。";
+const _: () = assert!(tongyi_idp_core::accounts::sms_code::RESEND_SECS == 60);
 const SMS_TOO_SOON: &str = "发送过于频繁，请稍后再试。";
 const SMS_LIMITED: &str = "请求过于频繁，请稍后再试。";
 const SMS_INVALID: &str = "手机号或验证码错误。";
 const CODE_MISSING: &str = "请输入短信验证码。";
+
+/// After the right password of a disabled account: who can enable it again.
+fn disabled(unit: Option<&str>) -> String {
+    match unit {
+        Some(unit) => format!("该账号已被停用，请联系所属单位“{unit}”的单位管理员。"),
+        None => "该账号已被停用，请联系平台管理员。".into(),
+    }
+}
 
 /// Which tab and mode the page shows.
 #[derive(Clone, Copy)]
@@ -345,6 +357,7 @@ async fn password_submit(
     match password_login(state, &attempt).await {
         Ok(a) => Ok(Ok(a)),
         Err(LoginFailure::Invalid) => failure(INVALID.into()).await,
+        Err(LoginFailure::Disabled { unit }) => failure(disabled(unit.as_deref()).into()).await,
         Err(LoginFailure::Throttled { retry_after_secs }) => {
             failure(throttled(retry_after_secs)).await
         }
@@ -446,7 +459,8 @@ async fn sms_submit(
     }
     match sms_login(state, view.account_type, &parsed, code, ip).await {
         Ok(a) => Ok(Ok(a)),
-        Err(LoginFailure::Invalid) => {
+        // Codes are sent to active accounts only, so a disabled one cannot get this far.
+        Err(LoginFailure::Invalid | LoginFailure::Disabled { .. }) => {
             let notice = Notice {
                 error: Some(SMS_INVALID.into()),
                 ..Notice::default()

@@ -158,10 +158,18 @@ both_backends!(disabled_account, |backend: Backend| async move {
 
     // The live session no longer counts: the user is asked to log in, and cannot.
     let (_, page) = login_page(&idp, &b).await;
+    let (_, page) = {
+        let (_, message) = failed_login(&idp, &b, &page, "alice", "Wrong-Passw0rd").await;
+        assert_eq!(
+            message, INVALID,
+            "a wrong password of a disabled account says no more"
+        );
+        login_page(&idp, &b).await
+    };
     let (_, message) = failed_login(&idp, &b, &page, "alice", PASSWORD).await;
     assert_eq!(
-        message, INVALID,
-        "a disabled account fails like a wrong password"
+        message, "该账号已被停用，请联系所属单位“天津测试孵化器有限公司”的单位管理员。",
+        "the right password learns whom to ask"
     );
     let silent = code_request(&idp, "rp-basic", &[("prompt", "none")]);
     let res = b.get(&silent.url).send().await.unwrap();
