@@ -90,9 +90,14 @@ pub trait ChunkSource {
 
 impl ChunkSource for axum::extract::multipart::Field<'_> {
     async fn next_chunk(&mut self) -> Result<Option<Bytes>, UploadError> {
-        self.chunk()
-            .await
-            .map_err(|e| UploadError::Interrupted(e.body_text()))
+        self.chunk().await.map_err(|e| {
+            // The request's own size bound (far above a file's) cut it off: still too large.
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                UploadError::TooLarge
+            } else {
+                UploadError::Interrupted(e.body_text())
+            }
+        })
     }
 }
 

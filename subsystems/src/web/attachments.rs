@@ -80,6 +80,15 @@ pub async fn upload(
         Ok(s) => s,
         Err(e) => {
             tracing::info!(declaration = %id, slot = %slot.key, reason = %e, "upload refused");
+            if matches!(e, UploadError::TooLarge) {
+                // Read and drop the rest (up to the request's size bound), so that the answer
+                // reaches a browser that is still sending instead of a reset connection.
+                while let Ok(Some(_)) = field.chunk().await {}
+                drop(field);
+                while let Ok(Some(mut next)) = multipart.next_field().await {
+                    while let Ok(Some(_)) = next.chunk().await {}
+                }
+            }
             let errors = fail(e);
             return render_edit(&state, &user, Some(&d), &d.values, &errors, None).await;
         }

@@ -20,12 +20,14 @@ use axum::{
     Router,
 };
 
-use crate::{files::MAX_FILE_BYTES, state::AppState};
+use crate::state::AppState;
 
 pub use user::User;
 
-/// The multipart envelope around one file: boundaries, headers, the CSRF field.
-const MULTIPART_OVERHEAD: usize = 64 * 1024;
+/// How much of an upload request is read at most. Far above the 10 MB a file may have: a file
+/// over its limit is read to the end and dropped, so that the browser, still sending, receives
+/// "文件超过10M" instead of a connection cut off mid-upload.
+const UPLOAD_REQUEST_LIMIT: usize = 64 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,9 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/declarations/{id}/export.docx", get(declarant::export))
         .route(
             "/declarations/{id}/attachments/{slot}",
-            post(attachments::upload).layer(DefaultBodyLimit::max(
-                MAX_FILE_BYTES as usize + MULTIPART_OVERHEAD,
-            )),
+            post(attachments::upload).layer(DefaultBodyLimit::max(UPLOAD_REQUEST_LIMIT)),
         )
         .route("/attachments/{id}", get(attachments::download))
         .route("/attachments/{id}/delete", post(attachments::remove))

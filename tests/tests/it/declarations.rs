@@ -298,6 +298,28 @@ async fn declaration_submitted_returned_resubmitted_approved() {
     .await;
     assert_eq!(big.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(big.html.contains("文件超过10M"), "{}", big.html);
+    // An 11 MB file is told the same, every time: the upload is read to its end and dropped,
+    // not cut off while the browser is still sending.
+    for attempt in 0..10 {
+        let big = upload(
+            &person,
+            &slot_url,
+            &csrf,
+            "签章页.pdf",
+            pdf(11 * 1024 * 1024),
+        )
+        .await;
+        assert_eq!(
+            big.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attempt {attempt}"
+        );
+        assert!(
+            big.html.contains("文件超过10M"),
+            "attempt {attempt}: {}",
+            big.html
+        );
+    }
     assert_eq!(stored_files(&p.incubator_files), 0);
     assert_eq!(staged_files(&p.incubator_files), 0);
     let forged = upload(&person, &slot_url, "forged", "签章页.pdf", pdf(1000)).await;
