@@ -292,6 +292,16 @@ impl Errors {
         self.take_msg(field, r.map_err(|e| e.message()))
     }
 
+    /// A new password: a mismatched confirmation is the confirmation field's error (it
+    /// stands under 确认密码), everything else the password's.
+    fn take_password(&mut self, r: Result<NewPassword, FieldError>) -> Option<NewPassword> {
+        let field = match &r {
+            Err(e) if e.code() == "password.confirmation" => "password_confirm",
+            _ => "password",
+        };
+        self.take(field, r)
+    }
+
     fn take_msg<T>(&mut self, field: &'static str, r: Result<T, &'static str>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
@@ -531,14 +541,11 @@ pub async fn register_person(
     let today = today(state);
     let mut e = Errors::default();
     let login = e.take("login_name", LoginName::parse(&input.login_name));
-    let password = e.take(
-        "password",
-        NewPassword::parse(
-            &input.password,
-            &input.password_confirm,
-            Some(&input.login_name),
-        ),
-    );
+    let password = e.take_password(NewPassword::parse(
+        &input.password,
+        &input.password_confirm,
+        Some(&input.login_name),
+    ));
     let real_name = e.take_msg("real_name", person_name(&input.real_name, "请输入真实姓名"));
     let region = e.take_msg(
         "identity_region",
@@ -681,10 +688,11 @@ pub async fn register_quick(
 ) -> Result<Registered, RegisterError> {
     let mut e = Errors::default();
     let mobile = e.take("mobile", Mobile::parse(&input.mobile));
-    let password = e.take(
-        "password",
-        NewPassword::parse(&input.password, &input.password_confirm, None),
-    );
+    let password = e.take_password(NewPassword::parse(
+        &input.password,
+        &input.password_confirm,
+        None,
+    ));
     if let Some(m) = &mobile {
         if identities::mobile_taken(
             &state.db,
@@ -808,14 +816,11 @@ pub async fn register_legal_entity(
     let today = today(state);
     let mut e = Errors::default();
     let login = e.take("login_name", LoginName::parse(&input.login_name));
-    let password = e.take(
-        "password",
-        NewPassword::parse(
-            &input.password,
-            &input.password_confirm,
-            Some(&input.login_name),
-        ),
-    );
+    let password = e.take_password(NewPassword::parse(
+        &input.password,
+        &input.password_confirm,
+        Some(&input.login_name),
+    ));
     let entity_type = e.take_msg(
         "entity_type",
         required_choice(&input.entity_type, &ENTITY_TYPES, "请选择法人类型"),

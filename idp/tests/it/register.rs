@@ -263,7 +263,7 @@ both_backends!(
             ),
             (
                 Box::new(|p| p.password_confirm = "Reg#Pass2027".into()),
-                "password",
+                "password_confirm",
                 "两次输入的密码不一致",
             ),
             (
@@ -371,7 +371,13 @@ both_backends!(
         input.mobile = "1".into();
         input.agreed = false;
         let errors = invalid(register::register_person(&idp.state, &input, ip(2)).await);
-        for field in ["login_name", "password", "real_name", "mobile", "agree"] {
+        for field in [
+            "login_name",
+            "password_confirm",
+            "real_name",
+            "mobile",
+            "agree",
+        ] {
             assert!(errors.contains_key(field), "{field} missing in {errors:?}");
         }
         assert_eq!(counts(&idp).await, before, "nothing is written on failure");
@@ -400,7 +406,7 @@ both_backends!(
             ),
             (
                 Box::new(|l| l.password_confirm = "Reg#Pass2025".into()),
-                "password",
+                "password_confirm",
                 "两次输入的密码不一致",
             ),
             (
@@ -515,7 +521,7 @@ both_backends!(
             ),
             (
                 Box::new(|q| q.password_confirm.clear()),
-                "password",
+                "password_confirm",
                 "两次输入的密码不一致",
             ),
             (Box::new(|q| q.agreed = false), "agree", "同意"),
