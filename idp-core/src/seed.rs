@@ -98,6 +98,9 @@ pub struct SeedClient {
     /// Where the portal's launcher sends a user to start a login at this client.
     #[serde(default)]
     pub initiate_login_uri: Option<String>,
+    /// RFC 9449 §5.2: refuse this client's token requests without a DPoP proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 fn default_alg() -> String {
@@ -132,6 +135,7 @@ impl SeedClient {
             jwks: self.jwks,
             initiate_login_uri: self.initiate_login_uri,
             enabled: true,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         };
         client.check().map_err(|e| e.to_string())?;
         if client.auth_method.uses_secret() != client.secret_hash.is_some() {

@@ -94,6 +94,9 @@ pub struct Client {
     pub initiate_login_uri: Option<String>,
     /// False once a platform admin disabled it: it is then treated as unknown.
     pub enabled: bool,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: the client always uses DPoP, so a token
+    /// request without a proof is refused.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Client {
@@ -170,7 +173,7 @@ impl SigningAlg {
 
 const COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirect_uris, \
     post_logout_redirect_uris, backchannel_logout_uri, grant_types, allowed_scopes, signing_alg, \
-    subsystem_code, first_party, jwks, initiate_login_uri, enabled";
+    subsystem_code, first_party, jwks, initiate_login_uri, enabled, dpop_bound_access_tokens";
 
 fn decode(r: &AnyRow) -> Result<Client, StoreError> {
     let bad = |col: &str, v: &str| sqlx::Error::ColumnDecode {
@@ -202,6 +205,7 @@ fn decode(r: &AnyRow) -> Result<Client, StoreError> {
         jwks: r.try_get("jwks")?,
         initiate_login_uri: r.try_get("initiate_login_uri")?,
         enabled: r.try_get::<i64, _>("enabled")? != 0,
+        dpop_bound_access_tokens: r.try_get::<i64, _>("dpop_bound_access_tokens")? != 0,
     })
 }
 
@@ -231,8 +235,8 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<bool, StoreError> {
         "INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris, \
          post_logout_redirect_uris, backchannel_logout_uri, grant_types, allowed_scopes, \
          signing_alg, subsystem_code, first_party, jwks, created_at, updated_at, \
-         initiate_login_uri, enabled) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16)",
+         initiate_login_uri, enabled, dpop_bound_access_tokens) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17)",
     )
     .bind(&c.client_id)
     .bind(&c.name)
@@ -250,6 +254,7 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<bool, StoreError> {
     .bind(now)
     .bind(&c.initiate_login_uri)
     .bind(c.enabled as i64)
+    .bind(c.dpop_bound_access_tokens as i64)
     .execute(&db.pool)
     .await;
     match res {

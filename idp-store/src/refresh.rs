@@ -24,10 +24,13 @@ pub struct RefreshToken {
     /// The access token issued alongside, revoked with the family.
     pub access_jti: String,
     pub access_exp: i64,
+    /// The RFC 7638 thumbprint of the DPoP key a public client's token is bound to: a refresh
+    /// needs a proof signed by that key (RFC 9449 §5). Kept through rotation.
+    pub dpop_jkt: Option<String>,
 }
 
 const COLUMNS: &str = "token_hash, family_id, client_id, account_id, scope, sid, auth_time, amr, \
-    issued_at, expires_at, used_at, revoked_at, access_jti, access_exp";
+    issued_at, expires_at, used_at, revoked_at, access_jti, access_exp, dpop_jkt";
 
 fn decode(r: &AnyRow) -> Result<RefreshToken, StoreError> {
     Ok(RefreshToken {
@@ -45,6 +48,7 @@ fn decode(r: &AnyRow) -> Result<RefreshToken, StoreError> {
         revoked_at: r.try_get("revoked_at")?,
         access_jti: r.try_get("access_jti")?,
         access_exp: r.try_get("access_exp")?,
+        dpop_jkt: r.try_get("dpop_jkt")?,
     })
 }
 
@@ -60,7 +64,7 @@ pub async fn find(db: &Db, token_hash: &str) -> Result<Option<RefreshToken>, Sto
 pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO refresh_tokens ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
     sqlx::query(&sql)
         .bind(&t.token_hash)
@@ -77,6 +81,7 @@ pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), StoreError> {
         .bind(t.revoked_at)
         .bind(&t.access_jti)
         .bind(t.access_exp)
+        .bind(&t.dpop_jkt)
         .execute(&db.pool)
         .await?;
     Ok(())
@@ -105,7 +110,7 @@ pub async fn rotate(
     }
     let sql = format!(
         "INSERT INTO refresh_tokens ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
     sqlx::query(&sql)
         .bind(&next.token_hash)
@@ -122,6 +127,7 @@ pub async fn rotate(
         .bind(next.revoked_at)
         .bind(&next.access_jti)
         .bind(next.access_exp)
+        .bind(&next.dpop_jkt)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

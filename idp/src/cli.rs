@@ -162,6 +162,9 @@ pub struct ClientArgs {
     /// JWK Set file with the client's public keys, for private_key_jwt.
     #[arg(long)]
     pub jwks_file: Option<PathBuf>,
+    /// Refuse token requests without a DPoP proof (RFC 9449 §5.2 dpop_bound_access_tokens).
+    #[arg(long)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 #[derive(Subcommand)]
@@ -182,7 +185,7 @@ pub type CommandResult = Result<String, String>;
 fn describe(c: &Client) -> String {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
     format!(
-        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ninitiate_login_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\nenabled: {}\n",
+        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ninitiate_login_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\nenabled: {}\ndpop_bound_access_tokens: {}\n",
         c.client_id,
         c.name,
         c.auth_method.as_str(),
@@ -196,6 +199,7 @@ fn describe(c: &Client) -> String {
         c.subsystem_code.as_deref().unwrap_or("-"),
         c.first_party,
         c.enabled,
+        c.dpop_bound_access_tokens,
     )
 }
 
@@ -226,6 +230,7 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
                 first_party: a.first_party,
                 jwks,
                 initiate_login_uri: a.initiate_login_uri,
+                dpop_bound_access_tokens: a.dpop_bound_access_tokens,
             };
             let Registered { client, secret } = registration::register(db, def, now)
                 .await

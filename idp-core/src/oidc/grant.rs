@@ -28,6 +28,10 @@ pub enum GrantError {
     /// `invalid_scope` with this description.
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// `invalid_dpop_proof`: the refresh token is bound to a DPoP key the request did not
+    /// prove (RFC 9449 §5).
+    #[error("invalid_dpop_proof: {0}")]
+    DpopKey(&'static str),
     #[error(transparent)]
     Failure(Failure),
 }
@@ -74,6 +78,8 @@ pub struct CodeRedemption<'a> {
     pub code: &'a str,
     pub redirect_uri: Option<&'a str>,
     pub code_verifier: Option<&'a str>,
+    /// The key of the request's valid DPoP proof, if it carried one.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// What a redeemed code left behind, so that a replay can revoke what it issued.
@@ -167,6 +173,7 @@ pub async fn redeem_code(
         sid: &grant.sid,
         nonce: grant.nonce.as_deref(),
         claims: &user_claims,
+        dpop_jkt: req.dpop_jkt,
     };
     let minted = issue::for_user(state, &g, access_jti).map_err(internal)?;
     let refresh_token = match family_id {
@@ -189,6 +196,7 @@ pub async fn redeem_code(
                     revoked_at: None,
                     access_jti: minted.access_jti.clone(),
                     access_exp: minted.access_exp,
+                    dpop_jkt: bind_refresh(client, req.dpop_jkt),
                 },
             )
             .await?;
@@ -204,12 +212,22 @@ pub async fn redeem_code(
     };
     Ok(TokenResponse {
         access_token: minted.access_token,
-        token_type: "Bearer",
+        token_type: issue::token_type(req.dpop_jkt),
         expires_in: state.config.tokens.access_ttl_secs,
         refresh_token,
         id_token: minted.id_token,
         scope: grant.scope,
     })
+}
+
+/// The key a new refresh token is bound to: a public client's proof key (RFC 9449 §5). A
+/// confidential client's refresh token stays unbound, since its own authentication already
+/// ties the token to it; its access tokens are bound to each request's proof instead.
+fn bind_refresh(client: &Client, dpop_jkt: Option<&str>) -> Option<String> {
+    client
+        .is_public()
+        .then(|| dpop_jkt.map(str::to_owned))
+        .flatten()
 }
 
 fn family_id_of(used: &UsedCode) -> String {
@@ -235,6 +253,7 @@ pub async fn rotate_refresh(
     client: &Client,
     presented: &str,
     requested_scope: Option<&str>,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, GrantError> {
     let now = state.clock.now();
     let hash = crypto::sha256_hex(presented.as_bytes());
@@ -245,6 +264,23 @@ pub async fn rotate_refresh(
         return Err(invalid_grant(
             "the refresh token was issued to another client",
         ));
+    }
+    // Before the reuse check: a stolen bound token is of no use without the key, and must not
+    // let its holder revoke the family either.
+    if let Some(bound) = &old.dpop_jkt {
+        match dpop_jkt {
+            None => {
+                return Err(GrantError::DpopKey(
+                    "the refresh token is DPoP-bound; send a proof",
+                ))
+            }
+            Some(jkt) if !crypto::constant_time_eq(jkt.as_bytes(), bound.as_bytes()) => {
+                return Err(GrantError::DpopKey(
+                    "the proof is not signed by the key the refresh token is bound to",
+                ))
+            }
+            Some(_) => {}
+        }
     }
     if old.revoked_at.is_some() {
         return Err(invalid_grant("the refresh token has been revoked"));
@@ -285,6 +321,7 @@ pub async fn rotate_refresh(
         sid: &old.sid,
         nonce: None,
         claims: &user_claims,
+        dpop_jkt,
     };
     let minted = issue::for_user(state, &g, issue::new_jti()).map_err(internal)?;
     let token = crypto::random_token(32);
@@ -303,6 +340,10 @@ pub async fn rotate_refresh(
         revoked_at: None,
         access_jti: minted.access_jti.clone(),
         access_exp: minted.access_exp,
+        dpop_jkt: old
+            .dpop_jkt
+            .clone()
+            .or_else(|| bind_refresh(client, dpop_jkt)),
     };
     if !store::refresh::rotate(&state.db, &hash, &next, now).await? {
         // Another request redeemed this token between our read and our write: a reuse.
@@ -311,7 +352,7 @@ pub async fn rotate_refresh(
     }
     Ok(TokenResponse {
         access_token: minted.access_token,
-        token_type: "Bearer",
+        token_type: issue::token_type(dpop_jkt),
         expires_in: state.config.tokens.access_ttl_secs,
         refresh_token: Some(token),
         id_token: minted.id_token,
@@ -333,6 +374,7 @@ pub fn client_credentials(
     state: &Services,
     client: &Client,
     requested_scope: Option<&str>,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, GrantError> {
     let scope = match requested_scope {
         None => String::new(),
@@ -354,11 +396,12 @@ pub fn client_credentials(
         &scope,
         None,
         issue::new_jti(),
+        dpop_jkt,
     )
     .map_err(internal)?;
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: issue::token_type(dpop_jkt),
         expires_in: state.config.tokens.access_ttl_secs,
         refresh_token: None,
         id_token: None,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     claims::UserClaims,
     client::Client,
+    dpop::Confirmation,
     keys::{KeyError, TokenKind},
 };
 use crate::{crypto, services::Services};
@@ -28,6 +29,16 @@ pub struct AccessClaims {
     /// Whether the subject is a user (absent for client_credentials, where sub is the client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acct: Option<bool>,
+    /// The key a DPoP-bound token is bound to (RFC 9449 §6.1); absent for a Bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+impl AccessClaims {
+    /// The thumbprint the token is bound to, if it is DPoP-bound.
+    pub fn jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|c| c.jkt.as_str())
+    }
 }
 
 /// What is signed: the access-token claims plus, for user tokens, the user claims, so that
@@ -68,6 +79,8 @@ pub struct UserGrant<'a> {
     pub sid: &'a str,
     pub nonce: Option<&'a str>,
     pub claims: &'a UserClaims,
+    /// The DPoP key the access token is bound to, when the request carried a proof.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 pub struct Minted {
@@ -84,6 +97,7 @@ pub fn access_token(
     scope: &str,
     user: Option<&UserGrant<'_>>,
     jti: String,
+    dpop_jkt: Option<&str>,
 ) -> Result<(String, String, i64), KeyError> {
     let now = state.clock.now();
     let exp = now + state.config.tokens.access_ttl_secs;
@@ -99,6 +113,9 @@ pub fn access_token(
         auth_time: user.map(|g| g.auth_time),
         sid: user.map(|g| g.sid.to_owned()),
         acct: user.map(|_| true),
+        cnf: dpop_jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     let body = AccessBody {
         base: &claims,
@@ -119,8 +136,15 @@ pub fn new_jti() -> String {
 /// An access token with id `jti` and, when `openid` was granted, an ID token bound to it by
 /// `at_hash`.
 pub fn for_user(state: &Services, g: &UserGrant<'_>, jti: String) -> Result<Minted, KeyError> {
-    let (access_token, access_jti, access_exp) =
-        access_token(state, g.client, g.account_id, g.scope, Some(g), jti)?;
+    let (access_token, access_jti, access_exp) = access_token(
+        state,
+        g.client,
+        g.account_id,
+        g.scope,
+        Some(g),
+        jti,
+        g.dpop_jkt,
+    )?;
     let id_token = if super::claims::has_scope(g.scope, "openid") {
         let now = state.clock.now();
         let claims = IdClaims {
@@ -152,6 +176,15 @@ pub fn for_user(state: &Services, g: &UserGrant<'_>, jti: String) -> Result<Mint
         access_exp,
         id_token,
     })
+}
+
+/// `token_type` of a token bound to `dpop_jkt` (RFC 9449 §5: `DPoP`) or of a Bearer token.
+pub fn token_type(dpop_jkt: Option<&str>) -> &'static str {
+    if dpop_jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
 }
 
 /// The token endpoint's success body (RFC 6749 §5.1, OIDC Core §3.1.3.3).

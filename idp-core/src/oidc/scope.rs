@@ -97,6 +97,7 @@ mod tests {
             jwks: None,
             initiate_login_uri: None,
             enabled: true,
+            dpop_bound_access_tokens: false,
         }
     }
 

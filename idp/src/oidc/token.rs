@@ -1,5 +1,6 @@
 //! The token endpoint (RFC 6749 §3.2): authorization_code with PKCE, refresh_token with
-//! rotation and reuse detection, client_credentials.
+//! rotation and reuse detection, client_credentials; tokens bound to the key of a DPoP proof
+//! when the request carries one (RFC 9449).
 
 use axum::{
     body::Bytes,
@@ -10,7 +11,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use super::{client::GrantType, client_auth, cors, form::Params};
+use super::{client::GrantType, client_auth, cors, dpop, form::Params};
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
@@ -22,7 +23,7 @@ pub use tongyi_idp_core::oidc::grant::revoke_family;
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let res = match handle(&state, &headers, &body).await {
-        Ok(res) => res,
+        Ok(res) => dpop::with_nonce(&state, res),
         Err(e) => e.in_protocol().into_response(),
     };
     // Errors too: a single-page app must be able to read why its request was refused.
@@ -45,21 +46,24 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> AppResult
             format!("the client may not use {grant_type}"),
         ));
     }
+    let dpop_jkt = dpop::token_request(state, headers, &client).await?;
+    let dpop_jkt = dpop_jkt.as_deref();
     let response = match grant {
         GrantType::AuthorizationCode => {
             let req = CodeRedemption {
                 code: params.require("code")?,
                 redirect_uri: params.get("redirect_uri"),
                 code_verifier: params.get("code_verifier"),
+                dpop_jkt,
             };
             grant::redeem_code(state, &client, &req).await
         }
         GrantType::RefreshToken => {
             let presented = params.require("refresh_token")?;
-            grant::rotate_refresh(state, &client, presented, params.get("scope")).await
+            grant::rotate_refresh(state, &client, presented, params.get("scope"), dpop_jkt).await
         }
         GrantType::ClientCredentials => {
-            grant::client_credentials(state, &client, params.get("scope"))
+            grant::client_credentials(state, &client, params.get("scope"), dpop_jkt)
         }
     }
     .map_err(grant_error)?;
@@ -80,6 +84,12 @@ fn grant_error(e: GrantError) -> AppError {
     match e {
         GrantError::InvalidGrant(description) => AppError::oauth("invalid_grant", description),
         GrantError::InvalidScope(description) => AppError::oauth("invalid_scope", description),
+        GrantError::DpopKey(description) => AppError::Dpop {
+            at_resource: false,
+            error: "invalid_dpop_proof",
+            description: description.into(),
+            nonce: None,
+        },
         GrantError::Failure(f) => AppError::from(f).in_protocol(),
     }
 }

@@ -315,6 +315,7 @@ async fn create_client(
         first_party: b.first_party,
         jwks: None,
         initiate_login_uri: b.initiate_login_uri,
+        dpop_bound_access_tokens: false,
     };
     match admin::register_client(&state, &actor, def).await {
         Ok(r) => json_with(

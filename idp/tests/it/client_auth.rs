@@ -337,6 +337,7 @@ both_backends!(private_key_jwt, |backend: Backend| async move {
         jwks: Some(jwks),
         initiate_login_uri: None,
         enabled: true,
+        dpop_bound_access_tokens: false,
     };
     client.check().expect("a valid registration");
     assert!(

@@ -154,6 +154,7 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
         sms: SmsConfig::default(),
         realname: Default::default(),
         dev: Default::default(),
+        dpop: Default::default(),
     }
 }
 
@@ -214,6 +215,7 @@ fn client(
         first_party,
         jwks: None,
         initiate_login_uri: None,
+        dpop_bound_access_tokens: false,
     }
 }
 
@@ -362,7 +364,7 @@ impl TestIdp {
         Self::start_on_with(storage, issuer, seed_data, |_| {}).await
     }
 
-    async fn start_on_with(
+    pub async fn start_on_with(
         storage: Storage,
         issuer: Option<String>,
         seed_data: bool,

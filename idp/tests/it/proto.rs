@@ -341,6 +341,7 @@ pub fn machine_client_args(client_id: &str) -> tongyi_idp::cli::ClientArgs {
         first_party: true,
         jwks_file: None,
         initiate_login_uri: None,
+        dpop_bound_access_tokens: false,
     }
 }
 

@@ -52,6 +52,7 @@ async fn register(
         jwks: None,
         initiate_login_uri: None,
         enabled: true,
+        dpop_bound_access_tokens: false,
     };
     let now = idp.state.clock.now();
     assert!(store::clients::insert(&idp.state.db, &client, now)

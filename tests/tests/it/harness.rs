@@ -143,6 +143,7 @@ impl Platform {
             sms: Default::default(),
             realname: Default::default(),
             dev: Default::default(),
+            dpop: Default::default(),
             tokens: options.tokens.unwrap_or(TokenConfig {
                 key_reload_secs: 1,
                 ..TokenConfig::default()
