@@ -63,6 +63,10 @@ pub struct CodeGrant {
     pub amr: Vec<String>,
     pub sid: String,
     pub expires_at: i64,
+    /// RFC 9449 §10: the authorization request's `dpop_jkt`; the code is redeemed only with
+    /// a proof of that key.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 pub fn code_key(code: &str) -> String {
@@ -158,6 +162,16 @@ pub async fn redeem_code(
         // RFC 9700 §4.8.2: a verifier without a challenge signals a downgrade attempt.
         (None, Some(_)) => return Err(invalid_grant("no code_challenge was sent for this code")),
         (None, None) => {}
+    }
+    if let Some(bound) = &grant.dpop_jkt {
+        if !req
+            .dpop_jkt
+            .is_some_and(|jkt| crypto::constant_time_eq(jkt.as_bytes(), bound.as_bytes()))
+        {
+            return Err(GrantError::DpopKey(
+                "the code is bound to another DPoP key (dpop_jkt)",
+            ));
+        }
     }
     let account = store::accounts::find_by_id(&state.db, &grant.account_id)
         .await?

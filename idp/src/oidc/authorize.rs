@@ -51,6 +51,9 @@ pub struct PendingAuthorization {
     /// The user logged in for this request (satisfies prompt=login and max_age).
     pub login_done: bool,
     pub consent_done: bool,
+    /// RFC 9449 §10 `dpop_jkt`: the DPoP key the code may only be redeemed with.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 impl PendingAuthorization {
@@ -192,6 +195,20 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
         }
         (Some(_), Some(_)) => return fail("invalid_request", "code_challenge_method must be S256"),
     };
+    let dpop_jkt = match p.get("dpop_jkt") {
+        Some(j)
+            if j.len() != 43
+                || !j
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            return fail(
+                "invalid_request",
+                "dpop_jkt is not a base64url SHA-256 thumbprint",
+            )
+        }
+        other => other.map(str::to_owned),
+    };
     let (mut prompt_none, mut prompt_login, mut prompt_consent) = (false, false, false);
     for value in p
         .get("prompt")
@@ -261,6 +278,7 @@ async fn begin(state: &AppState, headers: &HeaderMap, p: Params) -> AppResult<Re
         hint_sub,
         login_done: false,
         consent_done: false,
+        dpop_jkt,
     };
     let id = crypto::random_token(24);
     save_pending(state, &id, &pending).await?;
@@ -419,6 +437,7 @@ pub async fn proceed(
         amr: current.session.amr.clone(),
         sid: current.session.sid.clone(),
         expires_at: now + state.config.tokens.code_ttl_secs,
+        dpop_jkt: pending.dpop_jkt.clone(),
     };
     let json = serde_json::to_string(&grant).map_err(|e| AppError::Internal(e.to_string()))?;
     state

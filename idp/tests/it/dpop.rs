@@ -477,6 +477,23 @@ both_backends!(
         let plain = refresh(&idp, client, next.str("refresh_token"), None).await;
         plain.assert_ok();
         assert_eq!(plain.str("token_type"), "Bearer");
+
+        // The directory API takes Bearer tokens only: a bound one is refused there.
+        let idp = &idp;
+        let api = |token: String| async move {
+            TestIdp::http()
+                .get(idp.url("/api/me/legacy-records"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        };
+        assert_eq!(api(plain.str("access_token").into()).await, StatusCode::OK);
+        assert_eq!(
+            api(next.str("access_token").into()).await,
+            StatusCode::UNAUTHORIZED
+        );
     }
 );
 
@@ -570,5 +587,48 @@ both_backends!(
             .to_str()
             .unwrap();
         assert!(exposed.contains("dpop-nonce"), "{exposed}");
+    }
+);
+
+both_backends!(
+    a_code_bound_by_dpop_jkt_needs_that_key,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let client = Auth::Public("rp-public");
+        let key = DpopKey::es256();
+        let jkt = key.jkt();
+        // RFC 9449 §10: the code is bound to the key named at /authorize.
+        let redeem = |proof: Option<String>| {
+            let idp = &idp;
+            let jkt = jkt.clone();
+            async move {
+                let req = code_request(idp, "rp-public", &[("dpop_jkt", &jkt)]);
+                let redirect = authorize_as(&browser(), &idp.base, &req.url, "alice").await;
+                let code = code_in(idp, &redirect, &req);
+                let cb = redirect_uri("rp-public");
+                token(
+                    idp,
+                    client,
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", &cb),
+                        ("code_verifier", &req.verifier),
+                    ],
+                    proof.as_deref(),
+                )
+                .await
+            }
+        };
+        redeem(Some(DpopKey::es256().for_token(&idp)))
+            .await
+            .assert_error(400, "invalid_dpop_proof");
+        redeem(None).await.assert_error(400, "invalid_dpop_proof");
+        assert_bound(&redeem(Some(key.for_token(&idp))).await, &key);
+
+        // A dpop_jkt that is no thumbprint is an invalid request.
+        let req = code_request(&idp, "rp-public", &[("dpop_jkt", "short")]);
+        let res = TestIdp::http().get(&req.url).send().await.unwrap();
+        proto::assert_error_redirect(&idp, &res, "rp-public", Some(&req.state), "invalid_request");
     }
 );
