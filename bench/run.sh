@@ -21,12 +21,14 @@
 #   BENCH_DURATION      seconds of load per scenario [10]
 #   BENCH_CONNECTIONS   concurrent wrk connections [64]
 #   BENCH_THREADS       wrk threads [1]: wrk is pinned to one core, more threads do not help
-#   BENCH_SCENARIOS     space-separated subset of: discovery jwks cc_es256 cc_rs256 refresh
-#                       userinfo introspect login [all, in that order], or par (pushed
-#                       authorization requests; only when named)
+#   BENCH_SCENARIOS     space-separated subset of: discovery jwks cc_es256 cc_dpop_es256
+#                       cc_rs256 refresh userinfo introspect login [all, in that order], or
+#                       par (pushed authorization requests; only when named)
 #   BENCH_SERVER_CPU    core the IdP is pinned to [1]
 #   BENCH_LOAD_CPU      core wrk (and curl) are pinned to [0]
 #   BENCH_REFRESH_CHAINS  refresh tokens minted for the refresh scenario [2 x connections]
+#   BENCH_DPOP_PROOFS   DPoP proofs generated for cc_dpop_es256, each sent once
+#                       [25000 x duration]
 #   BENCH_PORT          port to use [a free one between 20000 and 60000]
 #   BENCH_READY_TIMEOUT seconds to wait for /readyz [60]
 #   BENCH_OPENSSL_SPEED 1: also print `openssl speed -seconds 3 rsa2048` on the server core
@@ -49,10 +51,11 @@ BENCH_DIR="$ROOT/bench"
 DURATION="${BENCH_DURATION:-10}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 THREADS="${BENCH_THREADS:-1}"
-SCENARIOS="${BENCH_SCENARIOS:-discovery jwks cc_es256 cc_rs256 refresh userinfo introspect login}"
+SCENARIOS="${BENCH_SCENARIOS:-discovery jwks cc_es256 cc_dpop_es256 cc_rs256 refresh userinfo introspect login}"
 SERVER_CPU="${BENCH_SERVER_CPU:-1}"
 LOAD_CPU="${BENCH_LOAD_CPU:-0}"
 REFRESH_CHAINS="${BENCH_REFRESH_CHAINS:-$((2 * CONNECTIONS))}"
+DPOP_PROOFS="${BENCH_DPOP_PROOFS:-$((25000 * DURATION))}"
 READY_TIMEOUT="${BENCH_READY_TIMEOUT:-60}"
 OPENSSL_SPEED="${BENCH_OPENSSL_SPEED:-1}"
 KEEP="${BENCH_KEEP:-0}"
@@ -70,7 +73,7 @@ die() {
 log() { echo "bench: $*" >&2; }
 
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
-for v in DURATION CONNECTIONS THREADS REFRESH_CHAINS READY_TIMEOUT SERVER_CPU LOAD_CPU LOGIN_PROBE; do
+for v in DURATION CONNECTIONS THREADS REFRESH_CHAINS DPOP_PROOFS READY_TIMEOUT SERVER_CPU LOAD_CPU LOGIN_PROBE; do
   is_uint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
 ((DURATION > 0)) || die "BENCH_DURATION must be positive"
@@ -78,12 +81,15 @@ done
 [[ -n "${SCENARIOS// /}" ]] || die "BENCH_SCENARIOS is empty"
 for s in $SCENARIOS; do
   case "$s" in
-  discovery | jwks | cc_es256 | cc_rs256 | refresh | userinfo | introspect | login | par) ;;
+  discovery | jwks | cc_es256 | cc_dpop_es256 | cc_rs256 | refresh | userinfo | introspect | login | par) ;;
   *) die "unknown scenario '$s'" ;;
   esac
 done
 if [[ " $SCENARIOS " == *" refresh "* ]] && ((REFRESH_CHAINS <= CONNECTIONS)); then
   die "BENCH_REFRESH_CHAINS ($REFRESH_CHAINS) must exceed BENCH_CONNECTIONS ($CONNECTIONS)"
+fi
+if [[ " $SCENARIOS " == *" cc_dpop_es256 "* ]] && ((THREADS != 1)); then
+  die "cc_dpop_es256 needs BENCH_THREADS=1: each wrk thread would send the same proofs"
 fi
 if [[ " $SCENARIOS " == *" userinfo "* || " $SCENARIOS " == *" introspect "* ]] && ((DURATION > 240)); then
   die "BENCH_DURATION must be at most 240 s: userinfo/introspect reuse one access token, which lives 300 s"
@@ -140,6 +146,11 @@ ARGON2_COST_BIN="$(dirname "$BIN")/examples/argon2_cost"
 if [[ " $SCENARIOS " == *" login "* ]]; then
   cargo build --release -p tongyi-idp --example argon2_cost >&2 || die "cargo build of the argon2_cost example failed"
   [[ -x "$ARGON2_COST_BIN" ]] || die "argon2_cost example not found at $ARGON2_COST_BIN"
+fi
+DPOP_PROOFS_BIN="$(dirname "$BIN")/examples/dpop_proofs"
+if [[ " $SCENARIOS " == *" cc_dpop_es256 "* ]]; then
+  cargo build --release -p tongyi-idp --example dpop_proofs >&2 || die "cargo build of the dpop_proofs example failed"
+  [[ -x "$DPOP_PROOFS_BIN" ]] || die "dpop_proofs example not found at $DPOP_PROOFS_BIN"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -211,6 +222,9 @@ fi
 BASE="http://127.0.0.1:$PORT"
 
 cp "$ROOT/config/idp.toml" "$WORK/idp.toml"
+# cc_dpop_es256 sends proofs generated before the run, all with the iat of their generation:
+# a wide iat window keeps them fresh for the whole run (jti replay is still checked).
+printf '\n[dpop]\niat_window_secs = 3600\n' >>"$WORK/idp.toml"
 unset REDIS_URL TONGYI_REDIS_PREFIX TONGYI_KEK TONGYI_PRODUCTION TONGYI_IDP_CONFIG
 export DATABASE_URL="sqlite://$WORK/idp.db?mode=rwc"
 export TONGYI_IDP_BIND="127.0.0.1:$PORT"
@@ -430,6 +444,9 @@ run_wrk() {
   if grep -q '^refresh-summary:' "$out"; then
     EXTRA+=("$(grep '^refresh-summary:' "$out" | sed 's/^refresh-summary: /refresh: /')")
   fi
+  if grep -q '^dpop-summary:' "$out"; then
+    EXTRA+=("$(grep '^dpop-summary:' "$out" | sed 's/^dpop-summary: /cc_dpop_es256: /')")
+  fi
 }
 
 LOGIN_RSS_KB=""
@@ -456,6 +473,17 @@ for scenario in $SCENARIOS; do
     body="grant_type=client_credentials&scope=reports.read"
     check "$scenario" '"access_token"' -H "Authorization: $auth" -d "$body" "$BASE/token"
     run_wrk "$scenario" -s "$BENCH_DIR/post.lua" "$BASE/token" -- "$body" "$auth"
+    ;;
+  cc_dpop_es256)
+    body="grant_type=client_credentials&scope=reports.read"
+    proofs="$WORK/dpop-proofs.txt"
+    log "cc_dpop_es256: generating $DPOP_PROOFS DPoP proofs (+1 for the check)"
+    on_load_cpu "$DPOP_PROOFS_BIN" "$BASE/token" "$((DPOP_PROOFS + 1))" "$proofs" ||
+      die "cc_dpop_es256: dpop_proofs failed"
+    check cc_dpop_es256 '"token_type":"DPoP"' -H "Authorization: $ES_AUTH" \
+      -H "DPoP: $(head -n 1 "$proofs")" -d "$body" "$BASE/token"
+    tail -n +2 "$proofs" >"$proofs.run"
+    run_wrk cc_dpop_es256 -s "$BENCH_DIR/dpop.lua" "$BASE/token" -- "$proofs.run" "$body" "$ES_AUTH"
     ;;
   refresh)
     log "refresh: minting $REFRESH_CHAINS refresh tokens through the authorization-code flow"

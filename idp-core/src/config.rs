@@ -61,6 +61,32 @@ pub struct Config {
     pub realname: RealnameConfig,
     #[serde(default)]
     pub dev: DevConfig,
+    #[serde(default)]
+    pub dpop: DpopConfig,
+}
+
+/// DPoP proofs (RFC 9449): how fresh they must be and whether a server nonce is demanded.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DpopConfig {
+    /// How far a proof's `iat` may lie from our clock, either way (§4.3 check 11). Its `jti`
+    /// is remembered for twice as long, so a replay within the window is always caught.
+    pub iat_window_secs: i64,
+    /// Demand a server nonce in every proof (§8): a proof without the current one is answered
+    /// `use_dpop_nonce` with a fresh `DPoP-Nonce`.
+    pub require_nonce: bool,
+    /// How long one nonce is current; the previous slot's nonce is accepted too.
+    pub nonce_slot_secs: i64,
+}
+
+impl Default for DpopConfig {
+    fn default() -> Self {
+        DpopConfig {
+            iat_window_secs: 60,
+            require_nonce: false,
+            nonce_slot_secs: 300,
+        }
+    }
 }
 
 /// Aids for automated tests of a development instance. Each is off unless switched on, and
@@ -489,6 +515,9 @@ impl Config {
         if let Some(v) = var("TONGYI_DEV_CAPTCHA_ANSWERS") {
             self.dev.captcha_answers = flag("TONGYI_DEV_CAPTCHA_ANSWERS", &v)?;
         }
+        if let Some(v) = var("TONGYI_DPOP_REQUIRE_NONCE") {
+            self.dpop.require_nonce = flag("TONGYI_DPOP_REQUIRE_NONCE", &v)?;
+        }
         Ok(())
     }
 
@@ -544,6 +573,18 @@ impl Config {
             return Err(invalid(
                 "kek",
                 "the demo key-encryption key cannot be used in production; set TONGYI_KEK",
+            ));
+        }
+        if !(1..=86_400).contains(&self.dpop.iat_window_secs) {
+            return Err(invalid(
+                "dpop.iat_window_secs",
+                "must be between 1 and 86400 seconds",
+            ));
+        }
+        if !(10..=3600).contains(&self.dpop.nonce_slot_secs) {
+            return Err(invalid(
+                "dpop.nonce_slot_secs",
+                "must be between 10 and 3600 seconds",
             ));
         }
         let t = &self.tokens;

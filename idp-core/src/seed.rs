@@ -104,6 +104,9 @@ pub struct SeedClient {
     /// RFC 9126 §6: only pushed authorization requests are taken from this client.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: refuse this client's token requests without a DPoP proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 fn default_alg() -> String {
@@ -140,6 +143,7 @@ impl SeedClient {
             enabled: true,
             resource_uri: self.resource_uri,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         };
         client.check().map_err(|e| e.to_string())?;
         if client.auth_method.uses_secret() != client.secret_hash.is_some() {

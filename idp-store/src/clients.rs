@@ -101,6 +101,9 @@ pub struct Client {
     /// RFC 9126 §6 `require_pushed_authorization_requests`: /authorize takes this client's
     /// requests only through a `request_uri` from the pushed authorization request endpoint.
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: the client always uses DPoP, so a token
+    /// request without a proof is refused.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Client {
@@ -178,7 +181,7 @@ impl SigningAlg {
 const COLUMNS: &str = "client_id, name, secret_hash, auth_method, redirect_uris, \
     post_logout_redirect_uris, backchannel_logout_uri, grant_types, allowed_scopes, signing_alg, \
     subsystem_code, first_party, jwks, initiate_login_uri, enabled, resource_uri, \
-    require_pushed_authorization_requests";
+    require_pushed_authorization_requests, dpop_bound_access_tokens";
 
 fn decode(r: &AnyRow) -> Result<Client, StoreError> {
     let bad = |col: &str, v: &str| sqlx::Error::ColumnDecode {
@@ -214,6 +217,7 @@ fn decode(r: &AnyRow) -> Result<Client, StoreError> {
         require_pushed_authorization_requests: r
             .try_get::<i64, _>("require_pushed_authorization_requests")?
             != 0,
+        dpop_bound_access_tokens: r.try_get::<i64, _>("dpop_bound_access_tokens")? != 0,
     })
 }
 
@@ -250,9 +254,10 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<bool, StoreError> {
         "INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris, \
          post_logout_redirect_uris, backchannel_logout_uri, grant_types, allowed_scopes, \
          signing_alg, subsystem_code, first_party, jwks, created_at, updated_at, \
-         initiate_login_uri, enabled, resource_uri, require_pushed_authorization_requests) \
+         initiate_login_uri, enabled, resource_uri, require_pushed_authorization_requests, \
+         dpop_bound_access_tokens) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, \
-         $17, $18)",
+         $17, $18, $19)",
     )
     .bind(&c.client_id)
     .bind(&c.name)
@@ -272,6 +277,7 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<bool, StoreError> {
     .bind(c.enabled as i64)
     .bind(&c.resource_uri)
     .bind(c.require_pushed_authorization_requests as i64)
+    .bind(c.dpop_bound_access_tokens as i64)
     .execute(&db.pool)
     .await;
     match res {

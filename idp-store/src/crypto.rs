@@ -63,13 +63,17 @@ pub enum KeyPurpose {
     PiiSeal,
     /// HMAC key for lookup and uniqueness hashes of personal data (`pii::PiiVault::lookup_key`).
     PiiLookup,
+    /// HMAC key of the DPoP server nonces (RFC 9449 §8), so that every instance derives the
+    /// same nonce for a time slot without sharing state.
+    DpopNonce,
 }
 
 impl KeyPurpose {
-    pub const ALL: [KeyPurpose; 3] = [
+    pub const ALL: [KeyPurpose; 4] = [
         KeyPurpose::SmsCode,
         KeyPurpose::PiiSeal,
         KeyPurpose::PiiLookup,
+        KeyPurpose::DpopNonce,
     ];
 
     /// The derivation label. Changing one changes the key: data sealed or hashed under the
@@ -79,6 +83,7 @@ impl KeyPurpose {
             KeyPurpose::SmsCode => b"tongyi/sms-code/v1",
             KeyPurpose::PiiSeal => b"tongyi/pii-seal/v1",
             KeyPurpose::PiiLookup => b"tongyi/pii-lookup/v1",
+            KeyPurpose::DpopNonce => b"tongyi/dpop-nonce/v1",
         }
     }
 }

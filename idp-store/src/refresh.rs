@@ -26,10 +26,13 @@ pub struct RefreshToken {
     pub access_exp: i64,
     /// The resources (RFC 8707) granted to the family; empty: the client's own audience.
     pub resources: Vec<String>,
+    /// The RFC 7638 thumbprint of the DPoP key a public client's token is bound to: a refresh
+    /// needs a proof signed by that key (RFC 9449 §5). Kept through rotation.
+    pub dpop_jkt: Option<String>,
 }
 
 const COLUMNS: &str = "token_hash, family_id, client_id, account_id, scope, sid, auth_time, amr, \
-    issued_at, expires_at, used_at, revoked_at, access_jti, access_exp, resources";
+    issued_at, expires_at, used_at, revoked_at, access_jti, access_exp, resources, dpop_jkt";
 
 fn decode(r: &AnyRow) -> Result<RefreshToken, StoreError> {
     Ok(RefreshToken {
@@ -48,6 +51,7 @@ fn decode(r: &AnyRow) -> Result<RefreshToken, StoreError> {
         access_jti: r.try_get("access_jti")?,
         access_exp: r.try_get("access_exp")?,
         resources: from_json_list(&r.try_get::<String, _>("resources")?),
+        dpop_jkt: r.try_get("dpop_jkt")?,
     })
 }
 
@@ -63,7 +67,7 @@ pub async fn find(db: &Db, token_hash: &str) -> Result<Option<RefreshToken>, Sto
 pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO refresh_tokens ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     );
     sqlx::query(&sql)
         .bind(&t.token_hash)
@@ -81,6 +85,7 @@ pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), StoreError> {
         .bind(&t.access_jti)
         .bind(t.access_exp)
         .bind(to_json_list(&t.resources))
+        .bind(&t.dpop_jkt)
         .execute(&db.pool)
         .await?;
     Ok(())
@@ -109,7 +114,7 @@ pub async fn rotate(
     }
     let sql = format!(
         "INSERT INTO refresh_tokens ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     );
     sqlx::query(&sql)
         .bind(&next.token_hash)
@@ -127,6 +132,7 @@ pub async fn rotate(
         .bind(&next.access_jti)
         .bind(next.access_exp)
         .bind(to_json_list(&next.resources))
+        .bind(&next.dpop_jkt)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

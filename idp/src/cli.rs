@@ -170,6 +170,9 @@ pub struct ClientArgs {
     /// (require_pushed_authorization_requests, RFC 9126 §6).
     #[arg(long = "require-par")]
     pub require_pushed_authorization_requests: bool,
+    /// Refuse token requests without a DPoP proof (RFC 9449 §5.2 dpop_bound_access_tokens).
+    #[arg(long)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 #[derive(Subcommand)]
@@ -195,7 +198,7 @@ pub type CommandResult = Result<String, String>;
 fn describe(c: &Client) -> String {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
     format!(
-        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ninitiate_login_uri: {}\nresource_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\nenabled: {}\nrequire_pushed_authorization_requests: {}\n",
+        "client_id: {}\nname: {}\nauth_method: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nbackchannel_logout_uri: {}\ninitiate_login_uri: {}\nresource_uri: {}\ngrant_types: {}\nscopes: {}\nsigning_alg: {}\nsubsystem: {}\nfirst_party: {}\nenabled: {}\nrequire_pushed_authorization_requests: {}\ndpop_bound_access_tokens: {}\n",
         c.client_id,
         c.name,
         c.auth_method.as_str(),
@@ -211,6 +214,7 @@ fn describe(c: &Client) -> String {
         c.first_party,
         c.enabled,
         c.require_pushed_authorization_requests,
+        c.dpop_bound_access_tokens,
     )
 }
 
@@ -243,6 +247,7 @@ pub async fn run_client(db: &Db, cmd: ClientCommand) -> CommandResult {
                 initiate_login_uri: a.initiate_login_uri,
                 resource_uri: a.resource_uri,
                 require_pushed_authorization_requests: a.require_pushed_authorization_requests,
+                dpop_bound_access_tokens: a.dpop_bound_access_tokens,
             };
             let Registered { client, secret } = registration::register(db, def, now)
                 .await

@@ -27,6 +27,16 @@ pub enum AppError {
         error: &'static str,
         description: String,
     },
+    /// A refused DPoP proof or DPoP-bound token (RFC 9449): at the token endpoint a 400 JSON
+    /// error (§5), at a resource a 401 with a `DPoP` challenge (§7.1); `use_dpop_nonce`
+    /// carries the nonce to send next in `DPoP-Nonce`.
+    #[error("dpop error {error}: {description}")]
+    Dpop {
+        at_resource: bool,
+        error: &'static str,
+        description: String,
+        nonce: Option<String>,
+    },
     /// Something the user must read in the browser (e.g. an unregistered redirect URI).
     #[error("page error: {message}")]
     Page {
@@ -192,6 +202,33 @@ impl IntoResponse for AppError {
                 let mut res = no_store(status.into_response());
                 if let Ok(v) = HeaderValue::from_str(&challenge) {
                     res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+                res
+            }
+            AppError::Dpop {
+                at_resource,
+                error,
+                description,
+                nonce,
+            } => {
+                let mut res = if at_resource {
+                    let challenge = format!(
+                        "DPoP algs=\"{}\", error=\"{error}\", error_description=\"{}\"",
+                        crate::oidc::dpop::challenge_algs(),
+                        quoted(&description)
+                    );
+                    let mut res = no_store(StatusCode::UNAUTHORIZED.into_response());
+                    if let Ok(v) = HeaderValue::from_str(&challenge) {
+                        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                    }
+                    res
+                } else {
+                    let body =
+                        serde_json::json!({ "error": error, "error_description": description });
+                    no_store((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
+                };
+                if let Some(v) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+                    res.headers_mut().insert(crate::oidc::dpop::DPOP_NONCE, v);
                 }
                 res
             }

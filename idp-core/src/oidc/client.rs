@@ -215,6 +215,7 @@ mod tests {
             enabled: true,
             resource_uri: None,
             require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
         }
     }
 

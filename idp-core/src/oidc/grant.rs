@@ -32,6 +32,10 @@ pub enum GrantError {
     /// `invalid_target` (RFC 8707 §2) with this description.
     #[error("invalid_target: {0}")]
     InvalidTarget(String),
+    /// `invalid_dpop_proof`: the refresh token is bound to a DPoP key the request did not
+    /// prove (RFC 9449 §5).
+    #[error("invalid_dpop_proof: {0}")]
+    DpopKey(&'static str),
     #[error(transparent)]
     Failure(Failure),
 }
@@ -75,6 +79,10 @@ pub struct CodeGrant {
     /// The resources (RFC 8707) the authorization request asked for.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// RFC 9449 §10: the authorization request's `dpop_jkt`; the code is redeemed only with
+    /// a proof of that key.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 pub fn code_key(code: &str) -> String {
@@ -92,6 +100,8 @@ pub struct CodeRedemption<'a> {
     pub code_verifier: Option<&'a str>,
     /// The `resource` values of the token request, checked in form (RFC 8707).
     pub resources: Vec<String>,
+    /// The key of the request's valid DPoP proof, if it carried one.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// What a redeemed code left behind, so that a replay can revoke what it issued.
@@ -173,6 +183,16 @@ pub async fn redeem_code(
     }
     let resources =
         resource::narrow(&grant.resources, req.resources.clone()).map_err(ResourceError::from)?;
+    if let Some(bound) = &grant.dpop_jkt {
+        if !req
+            .dpop_jkt
+            .is_some_and(|jkt| crypto::constant_time_eq(jkt.as_bytes(), bound.as_bytes()))
+        {
+            return Err(GrantError::DpopKey(
+                "the code is bound to another DPoP key (dpop_jkt)",
+            ));
+        }
+    }
     let account = store::accounts::find_by_id(&state.db, &grant.account_id)
         .await?
         .filter(|a| a.is_active())
@@ -188,6 +208,7 @@ pub async fn redeem_code(
         nonce: grant.nonce.as_deref(),
         claims: &user_claims,
         resources: &resources,
+        dpop_jkt: req.dpop_jkt,
     };
     let minted = issue::for_user(state, &g, access_jti).map_err(internal)?;
     let refresh_token = match family_id {
@@ -211,6 +232,7 @@ pub async fn redeem_code(
                     access_jti: minted.access_jti.clone(),
                     access_exp: minted.access_exp,
                     resources: grant.resources.clone(),
+                    dpop_jkt: bind_refresh(client, req.dpop_jkt),
                 },
             )
             .await?;
@@ -226,12 +248,22 @@ pub async fn redeem_code(
     };
     Ok(TokenResponse {
         access_token: minted.access_token,
-        token_type: "Bearer",
+        token_type: issue::token_type(req.dpop_jkt),
         expires_in: state.config.tokens.access_ttl_secs,
         refresh_token,
         id_token: minted.id_token,
         scope: grant.scope,
     })
+}
+
+/// The key a new refresh token is bound to: a public client's proof key (RFC 9449 §5). A
+/// confidential client's refresh token stays unbound, since its own authentication already
+/// ties the token to it; its access tokens are bound to each request's proof instead.
+fn bind_refresh(client: &Client, dpop_jkt: Option<&str>) -> Option<String> {
+    client
+        .is_public()
+        .then(|| dpop_jkt.map(str::to_owned))
+        .flatten()
 }
 
 fn family_id_of(used: &UsedCode) -> String {
@@ -258,6 +290,7 @@ pub async fn rotate_refresh(
     presented: &str,
     requested_scope: Option<&str>,
     requested_resources: Vec<String>,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, GrantError> {
     let now = state.clock.now();
     let hash = crypto::sha256_hex(presented.as_bytes());
@@ -268,6 +301,23 @@ pub async fn rotate_refresh(
         return Err(invalid_grant(
             "the refresh token was issued to another client",
         ));
+    }
+    // Before the reuse check: a stolen bound token is of no use without the key, and must not
+    // let its holder revoke the family either.
+    if let Some(bound) = &old.dpop_jkt {
+        match dpop_jkt {
+            None => {
+                return Err(GrantError::DpopKey(
+                    "the refresh token is DPoP-bound; send a proof",
+                ))
+            }
+            Some(jkt) if !crypto::constant_time_eq(jkt.as_bytes(), bound.as_bytes()) => {
+                return Err(GrantError::DpopKey(
+                    "the proof is not signed by the key the refresh token is bound to",
+                ))
+            }
+            Some(_) => {}
+        }
     }
     if old.revoked_at.is_some() {
         return Err(invalid_grant("the refresh token has been revoked"));
@@ -312,6 +362,7 @@ pub async fn rotate_refresh(
         nonce: None,
         claims: &user_claims,
         resources: &resources,
+        dpop_jkt,
     };
     let minted = issue::for_user(state, &g, issue::new_jti()).map_err(internal)?;
     let token = crypto::random_token(32);
@@ -331,6 +382,10 @@ pub async fn rotate_refresh(
         access_jti: minted.access_jti.clone(),
         access_exp: minted.access_exp,
         resources: old.resources.clone(),
+        dpop_jkt: old
+            .dpop_jkt
+            .clone()
+            .or_else(|| bind_refresh(client, dpop_jkt)),
     };
     if !store::refresh::rotate(&state.db, &hash, &next, now).await? {
         // Another request redeemed this token between our read and our write: a reuse.
@@ -339,7 +394,7 @@ pub async fn rotate_refresh(
     }
     Ok(TokenResponse {
         access_token: minted.access_token,
-        token_type: "Bearer",
+        token_type: issue::token_type(dpop_jkt),
         expires_in: state.config.tokens.access_ttl_secs,
         refresh_token: Some(token),
         id_token: minted.id_token,
@@ -363,6 +418,7 @@ pub async fn client_credentials(
     client: &Client,
     requested_scope: Option<&str>,
     resources: &[String],
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenResponse, GrantError> {
     let scope = match requested_scope {
         None => String::new(),
@@ -386,13 +442,16 @@ pub async fn client_credentials(
         &client.client_id,
         &scope,
         None,
-        resources,
+        issue::Target {
+            resources,
+            dpop_jkt,
+        },
         issue::new_jti(),
     )
     .map_err(internal)?;
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: issue::token_type(dpop_jkt),
         expires_in: state.config.tokens.access_ttl_secs,
         refresh_token: None,
         id_token: None,

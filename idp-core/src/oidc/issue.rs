@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     claims::UserClaims,
     client::Client,
+    dpop::Confirmation,
     keys::{KeyError, TokenKind},
     resource::Audience,
 };
@@ -30,6 +31,16 @@ pub struct AccessClaims {
     /// Whether the subject is a user (absent for client_credentials, where sub is the client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acct: Option<bool>,
+    /// The key a DPoP-bound token is bound to (RFC 9449 §6.1); absent for a Bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+impl AccessClaims {
+    /// The thumbprint the token is bound to, if it is DPoP-bound.
+    pub fn jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|c| c.jkt.as_str())
+    }
 }
 
 /// What is signed: the access-token claims plus, for user tokens, the user claims, so that
@@ -72,6 +83,8 @@ pub struct UserGrant<'a> {
     pub claims: &'a UserClaims,
     /// The resources this access token is for (RFC 8707); empty: the client's own audience.
     pub resources: &'a [String],
+    /// The DPoP key the access token is bound to, when the request carried a proof.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 pub struct Minted {
@@ -81,15 +94,28 @@ pub struct Minted {
     pub id_token: Option<String>,
 }
 
+/// Whom an access token is for and whom it is bound to.
+#[derive(Clone, Copy, Default)]
+pub struct Target<'a> {
+    /// The resources asked for (RFC 8707); empty: the client's own audience.
+    pub resources: &'a [String],
+    /// The DPoP key of the request's proof (RFC 9449), which the token is bound to.
+    pub dpop_jkt: Option<&'a str>,
+}
+
 pub fn access_token(
     state: &Services,
     client: &Client,
     sub: &str,
     scope: &str,
     user: Option<&UserGrant<'_>>,
-    resources: &[String],
+    target: Target<'_>,
     jti: String,
 ) -> Result<(String, String, i64), KeyError> {
+    let Target {
+        resources,
+        dpop_jkt,
+    } = target;
     let now = state.clock.now();
     let exp = now + state.config.tokens.access_ttl_secs;
     let claims = AccessClaims {
@@ -104,6 +130,9 @@ pub fn access_token(
         auth_time: user.map(|g| g.auth_time),
         sid: user.map(|g| g.sid.to_owned()),
         acct: user.map(|_| true),
+        cnf: dpop_jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     let body = AccessBody {
         base: &claims,
@@ -130,7 +159,10 @@ pub fn for_user(state: &Services, g: &UserGrant<'_>, jti: String) -> Result<Mint
         g.account_id,
         g.scope,
         Some(g),
-        g.resources,
+        Target {
+            resources: g.resources,
+            dpop_jkt: g.dpop_jkt,
+        },
         jti,
     )?;
     let id_token = if super::claims::has_scope(g.scope, "openid") {
@@ -164,6 +196,15 @@ pub fn for_user(state: &Services, g: &UserGrant<'_>, jti: String) -> Result<Mint
         access_exp,
         id_token,
     })
+}
+
+/// `token_type` of a token bound to `dpop_jkt` (RFC 9449 §5: `DPoP`) or of a Bearer token.
+pub fn token_type(dpop_jkt: Option<&str>) -> &'static str {
+    if dpop_jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
 }
 
 /// The token endpoint's success body (RFC 6749 §5.1, OIDC Core §3.1.3.3).

@@ -1,10 +1,11 @@
 //! The OpenID Connect protocol's services, without the endpoints: signing keys, claims,
-//! client rules and registration, granted scopes, minting tokens, redeeming codes and rotating refresh
+//! client rules and registration, granted scopes, DPoP proofs, minting tokens, redeeming codes and rotating refresh
 //! tokens, login sessions and back-channel logout.
 
 pub mod backchannel;
 pub mod claims;
 pub mod client;
+pub mod dpop;
 pub mod grant;
 pub mod issue;
 pub mod key_timeline;

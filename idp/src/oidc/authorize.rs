@@ -62,6 +62,9 @@ pub struct PendingAuthorization {
     /// The resource servers the client asked for (RFC 8707), granted with the scopes.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// RFC 9449 §10 `dpop_jkt`: the DPoP key the code may only be redeemed with.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 impl PendingAuthorization {
@@ -317,6 +320,20 @@ pub async fn check(state: &AppState, p: &Params, source: Source) -> Result<Check
         }
         (Some(_), Some(_)) => return fail("invalid_request", "code_challenge_method must be S256"),
     };
+    let dpop_jkt = match p.get("dpop_jkt") {
+        Some(j)
+            if j.len() != 43
+                || !j
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            return fail(
+                "invalid_request",
+                "dpop_jkt is not a base64url SHA-256 thumbprint",
+            )
+        }
+        other => other.map(str::to_owned),
+    };
     let (mut prompt_none, mut prompt_login, mut prompt_consent) = (false, false, false);
     for value in p
         .get("prompt")
@@ -388,6 +405,7 @@ pub async fn check(state: &AppState, p: &Params, source: Source) -> Result<Check
         login_done: false,
         consent_done: false,
         resources,
+        dpop_jkt,
     };
     Ok(Checked { client, pending })
 }
@@ -545,6 +563,7 @@ pub async fn proceed(
         sid: current.session.sid.clone(),
         expires_at: now + state.config.tokens.code_ttl_secs,
         resources: pending.resources.clone(),
+        dpop_jkt: pending.dpop_jkt.clone(),
     };
     let json = serde_json::to_string(&grant).map_err(|e| AppError::Internal(e.to_string()))?;
     state

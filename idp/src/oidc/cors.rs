@@ -42,10 +42,11 @@ pub async fn allow(state: &AppState, headers: &HeaderMap, mut res: Response) -> 
     h.append(header::VARY, HeaderValue::from_static("origin"));
     if let Some(origin) = allowed {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        // RFC 6750 errors live in this header; a script cannot read it otherwise.
+        // RFC 6750 errors live in this header, RFC 9449 server nonces in DPoP-Nonce; a script
+        // cannot read them otherwise.
         h.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("www-authenticate"),
+            HeaderValue::from_static("www-authenticate, dpop-nonce"),
         );
     }
     res
@@ -66,7 +67,7 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
         );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type"),
+            HeaderValue::from_static("authorization, content-type, dpop"),
         );
         h.insert(
             header::ACCESS_CONTROL_MAX_AGE,

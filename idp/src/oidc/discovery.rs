@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::{client::AuthMethod, cors, keys::SigningAlg, scope, Endpoints};
 use crate::{config::Config, state::AppState};
+use tongyi_idp_core::oidc::dpop;
 
 /// The scopes a client may request. `openid` is required in every authorization request.
 pub fn supported_scopes() -> Vec<&'static str> {
@@ -51,6 +52,7 @@ pub fn document(e: &Endpoints, config: &Config) -> Bytes {
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": dpop::ALGS,
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
             "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr", "at_hash",

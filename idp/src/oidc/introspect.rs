@@ -17,6 +17,7 @@ use super::{
     userinfo::verify_access_token,
 };
 use crate::{crypto, error::AppError, state::AppState, store};
+use tongyi_idp_core::oidc::dpop::Confirmation;
 
 #[derive(Serialize, Default)]
 struct Introspection {
@@ -39,6 +40,10 @@ struct Introspection {
     iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<String>,
+    /// The DPoP key the token is bound to (RFC 9449 §6.2), so that a resource server can
+    /// check the proof that came with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation>,
 }
 
 pub async fn introspect(
@@ -82,9 +87,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         };
         Ok::<_, AppError>(claims.map(|c| Introspection {
             active: true,
+            token_type: Some(if c.cnf.is_some() { "DPoP" } else { "Bearer" }),
+            cnf: c.cnf,
             scope: Some(c.scope),
             client_id: Some(c.client_id),
-            token_type: Some("Bearer"),
             exp: Some(c.exp),
             iat: Some(c.iat),
             sub: Some(c.sub),
@@ -113,6 +119,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
                 iat: Some(r.issued_at),
                 sub: Some(r.account_id),
                 iss: Some(state.endpoints.issuer.clone()),
+                cnf: r.dpop_jkt.map(|jkt| Confirmation { jkt }),
                 ..Default::default()
             }),
         )

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod cors;
 pub mod discovery;
+pub mod dpop;
 pub mod form;
 pub mod introspect;
 pub mod logout;

@@ -1,5 +1,6 @@
 //! The token endpoint (RFC 6749 §3.2): authorization_code with PKCE, refresh_token with
-//! rotation and reuse detection, client_credentials.
+//! rotation and reuse detection, client_credentials; tokens bound to the key of a DPoP proof
+//! when the request carries one (RFC 9449).
 
 use axum::{
     body::Bytes,
@@ -10,7 +11,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use super::{client::GrantType, client_auth, cors, form::Params, resource};
+use super::{client::GrantType, client_auth, cors, dpop, form::Params, resource};
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
@@ -22,7 +23,7 @@ pub use tongyi_idp_core::oidc::grant::revoke_family;
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let res = match handle(&state, &headers, &body).await {
-        Ok(res) => res,
+        Ok(res) => dpop::with_nonce(&state, res),
         Err(e) => e.in_protocol().into_response(),
     };
     // Errors too: a single-page app must be able to read why its request was refused.
@@ -47,6 +48,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> AppResult
     }
     let resources = resource::parse(params.all("resource"))
         .map_err(|e| AppError::oauth("invalid_target", e.to_string()))?;
+    let dpop_jkt = dpop::token_request(state, headers, &client).await?;
+    let dpop_jkt = dpop_jkt.as_deref();
     let response = match grant {
         GrantType::AuthorizationCode => {
             let req = CodeRedemption {
@@ -54,15 +57,25 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> AppResult
                 redirect_uri: params.get("redirect_uri"),
                 code_verifier: params.get("code_verifier"),
                 resources,
+                dpop_jkt,
             };
             grant::redeem_code(state, &client, &req).await
         }
         GrantType::RefreshToken => {
             let presented = params.require("refresh_token")?;
-            grant::rotate_refresh(state, &client, presented, params.get("scope"), resources).await
+            grant::rotate_refresh(
+                state,
+                &client,
+                presented,
+                params.get("scope"),
+                resources,
+                dpop_jkt,
+            )
+            .await
         }
         GrantType::ClientCredentials => {
-            grant::client_credentials(state, &client, params.get("scope"), &resources).await
+            grant::client_credentials(state, &client, params.get("scope"), &resources, dpop_jkt)
+                .await
         }
     }
     .map_err(grant_error)?;
@@ -84,6 +97,12 @@ fn grant_error(e: GrantError) -> AppError {
         GrantError::InvalidGrant(description) => AppError::oauth("invalid_grant", description),
         GrantError::InvalidScope(description) => AppError::oauth("invalid_scope", description),
         GrantError::InvalidTarget(description) => AppError::oauth("invalid_target", description),
+        GrantError::DpopKey(description) => AppError::Dpop {
+            at_resource: false,
+            error: "invalid_dpop_proof",
+            description: description.into(),
+            nonce: None,
+        },
         GrantError::Failure(f) => AppError::from(f).in_protocol(),
     }
 }

@@ -1,5 +1,6 @@
 //! The UserInfo endpoint (OIDC Core §5.3) as an RFC 6750 protected resource: GET or POST with
-//! a Bearer access token (header, or form body on POST).
+//! a Bearer access token (header, or form body on POST), or with a DPoP-bound one as
+//! `Authorization: DPoP` and a proof of its key (RFC 9449 §7.1).
 
 use axum::{
     body::Bytes,
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use super::{
     claims::{self, has_scope, ContactClaims, UserClaims},
-    cors,
+    cors, dpop,
     form::Params,
     issue::{self, AccessClaims},
     keys::TokenKind,
@@ -32,8 +33,37 @@ struct UserInfo {
     contact: ContactClaims,
 }
 
+/// How the access token came: as a Bearer token (RFC 6750) or with the DPoP scheme (RFC 9449
+/// §7.1), which must come with a proof.
+enum Presented {
+    Bearer(String),
+    Dpop(String),
+}
+
+impl Presented {
+    fn token(&self) -> &str {
+        match self {
+            Presented::Bearer(t) | Presented::Dpop(t) => t,
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer` or `Authorization: DPoP` header.
+fn presented_in_header(headers: &HeaderMap) -> Option<Presented> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim().to_owned();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some(Presented::Bearer(token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some(Presented::Dpop(token))
+    } else {
+        None
+    }
+}
+
 pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let res = respond(&state, bearer_from_header(&headers)).await;
+    let res = respond(&state, &headers, "GET", presented_in_header(&headers)).await;
     cors::allow(&state, &headers, res).await
 }
 
@@ -42,10 +72,11 @@ pub async fn userinfo_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let from_header = bearer_from_header(&headers);
-    let from_body = Params::parse(&body)
-        .ok()
-        .and_then(|p| p.get("access_token").map(str::to_owned));
+    let from_header = presented_in_header(&headers);
+    let from_body = Params::parse(&body).ok().and_then(|p| {
+        p.get("access_token")
+            .map(|t| Presented::Bearer(t.to_owned()))
+    });
     let token = match (from_header, from_body) {
         // RFC 6750 §2: a client must not use more than one method per request.
         (Some(_), Some(_)) => {
@@ -59,7 +90,7 @@ pub async fn userinfo_post(
         }
         (a, b) => a.or(b),
     };
-    let res = respond(&state, token).await;
+    let res = respond(&state, &headers, "POST", token).await;
     cors::allow(&state, &headers, res).await
 }
 
@@ -72,9 +103,14 @@ pub fn bearer_from_header(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-async fn respond(state: &AppState, token: Option<String>) -> Response {
-    match userinfo(state, token).await {
-        Ok(res) => res,
+async fn respond(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &str,
+    token: Option<Presented>,
+) -> Response {
+    match userinfo(state, headers, method, token).await {
+        Ok(res) => dpop::with_nonce(state, res),
         Err(e) => e.into_response(),
     }
 }
@@ -100,22 +136,67 @@ pub async fn verify_access_token(
     Ok((!revoked).then_some(claims))
 }
 
-async fn userinfo(state: &AppState, token: Option<String>) -> AppResult<Response> {
-    let Some(token) = token else {
-        // RFC 6750 §3.1: no error code when the request carried no token at all.
+async fn userinfo(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &str,
+    presented: Option<Presented>,
+) -> AppResult<Response> {
+    let Some(presented) = presented else {
+        // RFC 6750 §3.1: no error code when the request carried no token at all; a challenge
+        // for each scheme we take (RFC 9449 §7.2).
         let mut res = axum::http::StatusCode::UNAUTHORIZED.into_response();
-        res.headers_mut().insert(
+        let h = res.headers_mut();
+        h.insert(
             header::WWW_AUTHENTICATE,
             axum::http::HeaderValue::from_static("Bearer realm=\"tongyi\""),
         );
+        if let Ok(v) =
+            axum::http::HeaderValue::from_str(&format!("DPoP algs=\"{}\"", dpop::challenge_algs()))
+        {
+            h.append(header::WWW_AUTHENTICATE, v);
+        }
         return Ok(res);
     };
-    let claims = verify_access_token(state, &token)
+    let token = presented.token();
+    let claims = verify_access_token(state, token)
         .await
         .map_err(AppError::in_protocol)?
         .ok_or_else(|| {
             AppError::invalid_token("the access token is invalid, expired or revoked")
         })?;
+    match (&presented, claims.jkt()) {
+        (Presented::Bearer(_), None) => {}
+        // RFC 9449 §7.1: a bound token is worthless without a proof of its key.
+        (Presented::Bearer(_), Some(_)) => {
+            return Err(AppError::Dpop {
+                at_resource: true,
+                error: "invalid_token",
+                description: "the token is DPoP-bound; present it with the DPoP scheme and a proof"
+                    .into(),
+                nonce: None,
+            })
+        }
+        (Presented::Dpop(_), None) => {
+            return Err(AppError::Dpop {
+                at_resource: true,
+                error: "invalid_token",
+                description: "the token is not DPoP-bound; present it as a Bearer token".into(),
+                nonce: None,
+            })
+        }
+        (Presented::Dpop(_), Some(jkt)) => {
+            dpop::resource_request(
+                state,
+                headers,
+                method,
+                &state.endpoints.userinfo,
+                token,
+                jkt,
+            )
+            .await?;
+        }
+    }
     if claims.acct != Some(true) {
         return Err(AppError::invalid_token(
             "the token does not belong to a user",

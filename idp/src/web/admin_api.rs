@@ -319,6 +319,7 @@ async fn create_client(
         resource_uri: None,
         // Not part of the admin API yet: `idp client add --require-par` sets it.
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
     };
     match admin::register_client(&state, &actor, def).await {
         Ok(r) => json_with(

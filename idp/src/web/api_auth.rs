@@ -55,8 +55,8 @@ pub fn internal(e: AppError) -> Response {
 }
 
 /// The active account behind the request's user access token, with its roles; 401
-/// `invalid_token` otherwise (no, bad, expired or revoked token, a machine token, or a
-/// disabled account).
+/// `invalid_token` otherwise (no, bad, expired or revoked token, a machine token, a
+/// DPoP-bound token, or a disabled account).
 pub async fn caller(
     state: &AppState,
     headers: &HeaderMap,
@@ -72,7 +72,9 @@ pub async fn caller(
             "the access token is invalid, expired or revoked",
         )
     };
-    let Some(claims) = claims.filter(|c| c.acct == Some(true)) else {
+    // The directory API takes Bearer tokens only: a DPoP-bound token without its proof is
+    // refused here as at userinfo (RFC 9449 §7.1).
+    let Some(claims) = claims.filter(|c| c.acct == Some(true) && c.cnf.is_none()) else {
         return Err(unauthorized());
     };
     let account = store::accounts::find_by_id(&state.db, &claims.sub)

@@ -339,6 +339,7 @@ both_backends!(private_key_jwt, |backend: Backend| async move {
         enabled: true,
         resource_uri: None,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
     };
     client.check().expect("a valid registration");
     assert!(

@@ -155,6 +155,7 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
         realname: Default::default(),
         dev: Default::default(),
         par: Default::default(),
+        dpop: Default::default(),
     }
 }
 
@@ -217,6 +218,7 @@ fn client(
         initiate_login_uri: None,
         resource_uri: None,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
     }
 }
 
@@ -365,7 +367,7 @@ impl TestIdp {
         Self::start_on_with(storage, issuer, seed_data, |_| {}).await
     }
 
-    async fn start_on_with(
+    pub async fn start_on_with(
         storage: Storage,
         issuer: Option<String>,
         seed_data: bool,

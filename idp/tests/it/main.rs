@@ -17,6 +17,7 @@ mod consent_prompt;
 mod console;
 mod dev_captcha;
 mod directory;
+mod dpop;
 mod health;
 mod http_headers;
 mod keys_cli;

@@ -333,6 +333,7 @@ fn par_client_args(client_id: &str) -> ClientArgs {
         initiate_login_uri: None,
         resource_uri: None,
         require_pushed_authorization_requests: true,
+        dpop_bound_access_tokens: false,
     }
 }
 

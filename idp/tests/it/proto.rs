@@ -343,6 +343,7 @@ pub fn machine_client_args(client_id: &str) -> tongyi_idp::cli::ClientArgs {
         initiate_login_uri: None,
         resource_uri: None,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
     }
 }
 

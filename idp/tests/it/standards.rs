@@ -54,6 +54,7 @@ async fn register(
         enabled: true,
         resource_uri: None,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
     };
     let now = idp.state.clock.now();
     assert!(store::clients::insert(&idp.state.db, &client, now)

@@ -144,6 +144,7 @@ impl Platform {
             realname: Default::default(),
             dev: Default::default(),
             par: Default::default(),
+            dpop: Default::default(),
             tokens: options.tokens.unwrap_or(TokenConfig {
                 key_reload_secs: 1,
                 ..TokenConfig::default()
