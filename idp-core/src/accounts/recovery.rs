@@ -1,5 +1,6 @@
 //! Setting a new password three ways: the user changes it (knowing the current one), the user
-//! recovers it by login name + reserved mobile + SMS code (找回密码), or a unit admin resets a
+//! recovers it by any identifier the login page takes + reserved mobile + SMS code (找回密码),
+//! or a unit admin resets a
 //! member's password to a temporary one sent by SMS that the next login must replace.
 //! Each ends sessions: a change keeps only the session that made it; a recovery and a reset
 //! end them all, with their refresh tokens.
@@ -131,11 +132,13 @@ pub async fn change_password(
     Ok(())
 }
 
-/// What a recovery names: the account by its login name and type, its reserved mobile, and
-/// for a legal entity the unit's name and USCC.
+/// What a recovery names: the account by its type and any identifier the login page's tab of
+/// that type takes (login name, reserved mobile or email, ID number for a natural person,
+/// USCC for a legal entity), its reserved mobile, and for a legal entity the unit's name and
+/// USCC.
 pub struct RecoveryClaim<'a> {
     pub account_type: AccountType,
-    pub login_name: &'a str,
+    pub identifier: &'a str,
     pub mobile: &'a Mobile,
     pub unit_name: &'a str,
     pub uscc: &'a str,
@@ -146,10 +149,10 @@ async fn claimed_account(
     state: &Services,
     c: &RecoveryClaim<'_>,
 ) -> FailureResult<Option<Account>> {
-    let Some(account) = store::accounts::find_by_login(&state.db, c.login_name).await? else {
+    let Some(account) = recovery_account(state, c.account_type, c.identifier).await? else {
         return Ok(None);
     };
-    if account.account_type != c.account_type || !account.is_active() {
+    if !account.is_active() {
         return Ok(None);
     }
     let (mobile, _) = identities::contact_of(&state.pii, &account);
@@ -173,17 +176,28 @@ async fn claimed_account(
     Ok(Some(account))
 }
 
+/// The account of `account_type` that `identifier` names, resolved exactly as the login page's
+/// tab of that type resolves it, so that whatever logs in also recovers (a quick registration's
+/// user knows only the mobile, not the generated login name).
+async fn recovery_account(
+    state: &Services,
+    account_type: AccountType,
+    identifier: &str,
+) -> FailureResult<Option<Account>> {
+    Ok(identities::find_by_identifier(&state.db, &state.pii, account_type, identifier).await?)
+}
+
 /// The captcha field's message on the recovery form.
 const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入。";
 
 /// Step one of 找回密码: once the image captcha is answered (a wrong or missing answer is the
 /// `captcha` field's error, and nothing is looked up or counted), a code goes to the mobile
-/// only when the login name (and, for a legal entity, nothing else yet) and mobile match an
+/// only when the identifier (and, for a legal entity, nothing else yet) and mobile match an
 /// account; the answer never says.
 pub async fn request_recovery_code(
     state: &Services,
     account_type: AccountType,
-    login_name: &str,
+    identifier: &str,
     mobile: &Mobile,
     captcha: CaptchaAnswer<'_>,
     ip: IpAddr,
@@ -194,9 +208,8 @@ pub async fn request_recovery_code(
     {
         return Err(field("captcha", CAPTCHA_WRONG));
     }
-    let account = store::accounts::find_by_login(&state.db, login_name)
+    let account = recovery_account(state, account_type, identifier)
         .await?
-        .filter(|a| a.account_type == account_type)
         .filter(|a| identities::contact_of(&state.pii, a).0.as_deref() == Some(mobile.as_str()));
     Ok(request_sms_code(
         state,
@@ -223,7 +236,9 @@ pub async fn recover_password(
     reason: &str,
     ip: IpAddr,
 ) -> Result<String, PasswordError> {
-    let checked = new_password(new, confirm, claim.login_name)?;
+    // Against what was typed first, so that a policy error leaves the code usable; the
+    // account's own login name (when another identifier was typed) once it is known below.
+    let checked = new_password(new, confirm, claim.identifier)?;
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(field("reason", "请填写找回密码的原因"));
@@ -268,6 +283,9 @@ pub async fn recover_password(
         audit::record(state, entry).await;
         return Err(PasswordError::Mismatch);
     };
+    // The code is spent by now; only a user who knows the login name yet typed another
+    // identifier can meet this.
+    let checked = new_password(checked.expose(), confirm, &account.login_name)?;
     let hashed = hash(state, checked.expose()).await?;
     let now = state.clock.now();
     store::accounts::set_password(&state.db, &account.id, &hashed, false, now).await?;

@@ -1,4 +1,5 @@
-//! `/recover` (找回密码): tabs 自然人 / 法人. Step one: login name + reserved mobile + image
+//! `/recover` (找回密码): tabs 自然人 / 法人. Step one: any identifier the login page's tab
+//! takes (login name, mobile, email, and ID number or USCC) + reserved mobile + image
 //! captcha → `action=send_code` sends a code only when they match an account, with the same
 //! answer either way. Step two: code + new password + confirmation + reason (+ unit name and
 //! USCC for a legal entity) → the password is set and every session of the account ends.
@@ -49,7 +50,8 @@ pub const MISMATCH: &str = "信息不匹配或验证码错误。";
 const SENT: &str = "如账号与手机号匹配，验证码已发送。";
 const TOO_SOON: &str = "发送过于频繁，请稍后再试。";
 const LIMITED: &str = "请求过于频繁，请稍后再试。";
-const LOGIN_NAME_MISSING: &str = "请输入账号";
+const IDENTIFIER_MISSING_PERSON: &str = "请输入登录名、手机号、电子邮箱或身份证号";
+const IDENTIFIER_MISSING_UNIT: &str = "请输入登录名、手机号、电子邮箱或统一社会信用代码";
 
 #[derive(Template)]
 #[template(path = "recover.html")]
@@ -197,7 +199,11 @@ pub async fn recover_submit(
         reason: get("reason"),
     };
     if kept.login_name.is_empty() {
-        let errors = FieldErrors::set("login_name", LOGIN_NAME_MISSING);
+        let missing = match kept.account_type {
+            AccountType::LegalEntity => IDENTIFIER_MISSING_UNIT,
+            AccountType::NaturalPerson => IDENTIFIER_MISSING_PERSON,
+        };
+        let errors = FieldErrors::set("login_name", missing);
         return render(&state, &headers, &kept, None, None, errors).await;
     }
     let mobile = match Mobile::parse(kept.mobile) {
@@ -238,7 +244,7 @@ pub async fn recover_submit(
     }
     let claim = RecoveryClaim {
         account_type: kept.account_type,
-        login_name: kept.login_name,
+        identifier: kept.login_name,
         mobile: &mobile,
         unit_name: kept.unit_name,
         uscc: kept.uscc,

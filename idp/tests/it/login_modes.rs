@@ -22,7 +22,7 @@ use crate::{
 pub const INVALID: &str = "账号或密码错误。";
 pub const SMS_SENT: &str = "如该手机号已注册，将收到验证码；同一手机号60秒内只能获取一次。";
 pub const SMS_INVALID: &str = "手机号或验证码错误。";
-const ALICE_ID: &str = "11010519491231002X";
+pub const ALICE_ID: &str = "11010519491231002X";
 const USCC: &str = "91120116MA05JJ1X4B";
 const NEW_PASSWORD: &str = "Fresh#Pass2027";
 
@@ -99,7 +99,7 @@ pub async fn post_page(
 }
 
 /// Logs in on the tab `query` with `identifier` and expects tokens for `sub`.
-async fn login_as(idp: &TestIdp, query: &str, identifier: &str, password: &str) -> Reply {
+pub async fn login_as(idp: &TestIdp, query: &str, identifier: &str, password: &str) -> Reply {
     let b = browser();
     let (req, page) = login_page(idp, &b, query).await;
     let redirect = post_page(
@@ -134,14 +134,14 @@ async fn refused(idp: &TestIdp, query: &str, identifier: &str, password: &str) -
     message(&html, "login-error").unwrap_or_else(|| panic!("no message in:\n{html}"))
 }
 
-fn sub(tokens: &Reply) -> String {
+pub fn sub(tokens: &Reply) -> String {
     crate::rp::payload(tokens.str("id_token"))["sub"]
         .as_str()
         .unwrap()
         .to_owned()
 }
 
-async fn give_alice_an_id_number(idp: &TestIdp) {
+pub async fn give_alice_an_id_number(idp: &TestIdp) {
     let identity = PersonIdentity {
         real_name: "张三".into(),
         identity_region: "mainland".into(),
@@ -162,8 +162,8 @@ async fn give_alice_an_id_number(idp: &TestIdp) {
     .unwrap();
 }
 
-const NATURAL: &str = "type=natural_person";
-const LEGAL: &str = "type=legal_entity";
+pub const NATURAL: &str = "type=natural_person";
+pub const LEGAL: &str = "type=legal_entity";
 
 both_backends!(
     login_modes_identifiers_per_tab,

@@ -1,5 +1,5 @@
-//! 找回密码 (/recover): a code only when login name and reserved mobile match (same answer
-//! otherwise), one message for every mismatch, field errors that keep the code usable, the
+//! 找回密码 (/recover): a code only when an identifier the login page takes (login name,
+//! mobile, email, ID number or USCC) and the reserved mobile match (same answer otherwise), one message for every mismatch, field errors that keep the code usable, the
 //! password set with every session and refresh token of the account ended, and the address
 //! limit.
 
@@ -9,7 +9,10 @@ use tongyi_idp::store;
 use crate::{
     both_backends,
     harness::{browser, Backend, TestIdp, ALICE_MOBILE, PASSWORD, UNIT_MOBILE},
-    login_modes::{delivered, message, post_page},
+    login_modes::{
+        delivered, give_alice_an_id_number, login_as, message, post_page, sub, ALICE_ID, LEGAL,
+        NATURAL,
+    },
     proto::{refresh, user_tokens},
 };
 
@@ -338,3 +341,248 @@ both_backends!(recovery_is_rate_limited, |backend: Backend| async move {
         Some("请求过于频繁，请稍后再试。")
     );
 });
+
+/// Recovers the password of the account `identifier` names on the tab `account_type`: asks for
+/// a code, takes it from the development outbox and sets [`NEW_PASSWORD`]; returns the final
+/// page. `unit` is the unit name and USCC a legal entity's step two asks for.
+async fn recover_by(
+    idp: &TestIdp,
+    account_type: &str,
+    identifier: &str,
+    mobile: &str,
+    unit: Option<(&str, &str)>,
+) -> String {
+    let b = browser();
+    let page = recover_page(idp, &b, account_type).await;
+    let before = sent_count(idp, mobile);
+    let page = ask_code(idp, &b, &page, identifier, mobile).await;
+    assert_eq!(
+        sent_count(idp, mobile),
+        before + 1,
+        "a code for {identifier}"
+    );
+    let code = delivered(idp, mobile).unwrap();
+    let mut fields = vec![
+        ("login_name", identifier),
+        ("mobile", mobile),
+        ("code", &code),
+        ("new_password", NEW_PASSWORD),
+        ("confirm_password", NEW_PASSWORD),
+        ("reason", "忘记了密码"),
+        ("action", "reset"),
+    ];
+    if let Some((name, uscc)) = unit {
+        fields.push(("unit_name", name));
+        fields.push(("uscc", uscc));
+    }
+    let (status, html) = post(idp, &b, &page, &fields).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("密码已重置"), "{html}");
+    html
+}
+
+both_backends!(
+    recovery_of_a_quick_registration_by_its_mobile,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        // Seed 003: quick registration by mobile; the login name is generated and not used.
+        let b = browser();
+        let path = "/register/quick";
+        let page = crate::register::get_page(&b, &idp, path).await;
+        let mobile = "13500004444";
+        let mut fields: Vec<(&str, String)> = vec![
+            ("mobile", mobile.into()),
+            ("password", PASSWORD.into()),
+            ("password_confirm", PASSWORD.into()),
+        ];
+        let page = crate::register::press_send_code(&b, &idp, path, &page, &fields).await;
+        fields.push(("sms_code", delivered(&idp, mobile).unwrap()));
+        let (status, done) = crate::register::press_register(&b, &idp, path, &page, &fields).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert!(done.contains("手机号和密码登录"), "{done}");
+        let person = sub(&login_as(&idp, NATURAL, mobile, PASSWORD).await);
+        idp.state.clock.advance(61);
+
+        // The recovery page asks for what the login page takes.
+        let page = recover_page(&idp, &b, "natural_person").await;
+        assert!(
+            page.contains("登录名、手机号、电子邮箱或身份证号"),
+            "{page}"
+        );
+        assert!(!page.contains("统一社会信用代码"), "{page}");
+        recover_by(&idp, "natural_person", mobile, mobile, None).await;
+        let tokens = login_as(&idp, NATURAL, mobile, NEW_PASSWORD).await;
+        assert_eq!(sub(&tokens), person);
+    }
+);
+
+both_backends!(
+    recovery_by_id_number_and_email,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        give_alice_an_id_number(&idp).await;
+        recover_by(&idp, "natural_person", ALICE_ID, ALICE_MOBILE, None).await;
+        let tokens = login_as(&idp, NATURAL, "alice", NEW_PASSWORD).await;
+        assert_eq!(sub(&tokens), "acct-alice");
+
+        // The seed gives alice an email; recovery by it sets another password.
+        idp.state.clock.advance(61);
+        let b = browser();
+        let page = recover_page(&idp, &b, "natural_person").await;
+        let page = ask_code(&idp, &b, &page, "alice@example.com", ALICE_MOBILE).await;
+        let code = delivered(&idp, ALICE_MOBILE).unwrap();
+        let again = "Mail#Found2028";
+        let (status, html) = post(
+            &idp,
+            &b,
+            &page,
+            &[
+                ("login_name", "alice@example.com"),
+                ("mobile", ALICE_MOBILE),
+                ("code", &code),
+                ("new_password", again),
+                ("confirm_password", again),
+                ("reason", "再次忘记"),
+                ("action", "reset"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("密码已重置"), "{html}");
+        let tokens = login_as(&idp, NATURAL, ALICE_ID, again).await;
+        assert_eq!(sub(&tokens), "acct-alice");
+    }
+);
+
+both_backends!(recovery_of_a_unit_by_uscc, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    let b = browser();
+    let page = recover_page(&idp, &b, "legal_entity").await;
+    assert!(
+        page.contains("登录名、手机号、电子邮箱或统一社会信用代码"),
+        "{page}"
+    );
+    recover_by(
+        &idp,
+        "legal_entity",
+        &USCC.to_lowercase(),
+        UNIT_MOBILE,
+        Some((UNIT_NAME, USCC)),
+    )
+    .await;
+    let tokens = login_as(&idp, LEGAL, USCC, NEW_PASSWORD).await;
+    assert_eq!(sub(&tokens), "acct-unit");
+});
+
+/// The page with what differs from one answer to the next (the form's tokens, the captcha
+/// and the identifier echoed back) taken out.
+fn normalized(html: &str, identifier: &str) -> String {
+    let mut out = html.replace(identifier, "IDENTIFIER");
+    for name in ["csrf", "captcha_id"] {
+        let value = crate::harness::hidden(html, name);
+        out = out.replace(&value, name);
+    }
+    out
+}
+
+both_backends!(
+    recovery_by_an_unknown_identifier_sends_nothing,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        give_alice_an_id_number(&idp).await;
+        let b = browser();
+        let page = recover_page(&idp, &b, "natural_person").await;
+        let known = ask_code(&idp, &b, &page, ALICE_ID, ALICE_MOBILE).await;
+        assert_eq!(sent_count(&idp, ALICE_MOBILE), 1);
+        // Unknown identifiers of every kind, and the other type's: the same page, nothing sent.
+        for (account_type, identifier) in [
+            ("natural_person", "nobody"),
+            ("natural_person", "13700009999"),
+            ("natural_person", "nobody@example.com"),
+            ("natural_person", "110105194912310038"),
+            ("natural_person", USCC),
+            ("legal_entity", "alice@example.com"),
+            ("legal_entity", ALICE_ID),
+            ("legal_entity", "91110000600037341L"),
+        ] {
+            idp.state.clock.advance(61);
+            let page = recover_page(&idp, &b, account_type).await;
+            let (status, answer) = post(
+                &idp,
+                &b,
+                &page,
+                &[
+                    ("login_name", identifier),
+                    ("mobile", ALICE_MOBILE),
+                    ("action", "send_code"),
+                ],
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{identifier}");
+            assert_eq!(
+                message(&answer, "recover-notice").as_deref(),
+                Some(SENT),
+                "{identifier}"
+            );
+            if account_type == "natural_person" {
+                assert_eq!(
+                    normalized(&answer, identifier),
+                    normalized(&known, ALICE_ID),
+                    "{identifier}"
+                );
+            }
+        }
+        assert_eq!(sent_count(&idp, ALICE_MOBILE), 1);
+        assert_eq!(sent_count(&idp, "13700009999"), 0);
+    }
+);
+
+both_backends!(
+    recovery_by_another_identifier_keeps_the_login_name_rule,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let now = idp.state.clock.now();
+        assert!(store::accounts::set_login_name(
+            &idp.state.db,
+            "acct-alice",
+            "Alice_Zhang2026",
+            now
+        )
+        .await
+        .unwrap());
+        let b = browser();
+        let page = recover_page(&idp, &b, "natural_person").await;
+        let page = ask_code(&idp, &b, &page, ALICE_MOBILE, ALICE_MOBILE).await;
+        let code = delivered(&idp, ALICE_MOBILE).unwrap();
+        // The login name in other case: allowed against the mobile typed, refused against
+        // the account's login name.
+        let (status, html) = post(
+            &idp,
+            &b,
+            &page,
+            &[
+                ("login_name", ALICE_MOBILE),
+                ("mobile", ALICE_MOBILE),
+                ("code", &code),
+                ("new_password", "alice_zhang2026"),
+                ("confirm_password", "alice_zhang2026"),
+                ("reason", "忘记了密码"),
+                ("action", "reset"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert_eq!(
+            message(&html, "new_password-error").as_deref(),
+            Some("密码不能与账号相同")
+        );
+        let account = store::accounts::find_by_id(&idp.state.db, "acct-alice")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(tongyi_idp::accounts::password::verify_blocking(
+            PASSWORD,
+            &account.password_hash
+        ));
+    }
+);

@@ -690,7 +690,7 @@ async fn post(
     (status, res.text().await.unwrap())
 }
 
-async fn get_page(b: &reqwest::Client, idp: &TestIdp, path: &str) -> String {
+pub async fn get_page(b: &reqwest::Client, idp: &TestIdp, path: &str) -> String {
     let res = b.get(idp.url(path)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     res.text().await.unwrap()
@@ -817,7 +817,7 @@ both_backends!(
 );
 
 /// Sends the form's SMS code through the "获取验证码" button and returns the re-rendered page.
-async fn press_send_code(
+pub async fn press_send_code(
     b: &reqwest::Client,
     idp: &TestIdp,
     path: &str,
@@ -836,7 +836,7 @@ async fn press_send_code(
 }
 
 /// Submits the form with the page's fresh captcha answered.
-async fn press_register(
+pub async fn press_register(
     b: &reqwest::Client,
     idp: &TestIdp,
     path: &str,
