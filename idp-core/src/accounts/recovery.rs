@@ -261,8 +261,20 @@ pub async fn recover_password(
     if state.store.incr(&by_address, 3600).await? > RECOVERIES_PER_ADDRESS_HOUR {
         return Err(PasswordError::Limited);
     }
-    // The code is checked (and its attempts counted) before the rest, so a wrong code and a
-    // wrong login name or unit look the same.
+    // Everything else is compared before the code is used, so that a mistyped unit name or
+    // USCC can be corrected and sent again with the same code. A mismatch and a wrong code
+    // get the same answer; the code's attempts are counted only against a matching claim.
+    let Some(account) = claimed_account(state, claim).await? else {
+        let entry = AuditEntry::new(AuditEvent::PasswordChanged)
+            .ip(ip)
+            .detail("method", "recovery")
+            .detail("outcome", "mismatch");
+        audit::record(state, entry).await;
+        return Err(PasswordError::Mismatch);
+    };
+    // The account's own login name too, when another identifier was typed, before the code
+    // is spent.
+    let checked = new_password(checked.expose(), confirm, &account.login_name)?;
     match sms_code::verify_code(
         state,
         SmsPurpose::RecoverPassword,
@@ -275,17 +287,6 @@ pub async fn recover_password(
         Err(SmsCodeError::Internal(e)) => return Err(Failure::Internal(e).into()),
         Err(_) => return Err(PasswordError::Mismatch),
     }
-    let Some(account) = claimed_account(state, claim).await? else {
-        let entry = AuditEntry::new(AuditEvent::PasswordChanged)
-            .ip(ip)
-            .detail("method", "recovery")
-            .detail("outcome", "mismatch");
-        audit::record(state, entry).await;
-        return Err(PasswordError::Mismatch);
-    };
-    // The code is spent by now; only a user who knows the login name yet typed another
-    // identifier can meet this.
-    let checked = new_password(checked.expose(), confirm, &account.login_name)?;
     let hashed = hash(state, checked.expose()).await?;
     let now = state.clock.now();
     store::accounts::set_password(&state.db, &account.id, &hashed, false, now).await?;

@@ -276,17 +276,18 @@ both_backends!(
         let wrong = if code == "000000" { "111111" } else { "000000" };
         let (_, html) = attempt(html, vec![("code", wrong.into())]).await;
         assert_eq!(message(&html, "recover-error").as_deref(), Some(MISMATCH));
-        let mut html = html;
+        // A mismatch does not spend the code (everything is compared before it is used): one
+        // code outlives every mismatch below, and then works with the corrected USCC.
+        idp.state.clock.advance(61);
+        let mut html = ask_code(&idp, &b, &html, "unit_admin", UNIT_MOBILE).await;
+        let code = delivered(&idp, UNIT_MOBILE).unwrap();
         for bad in [
             ("unit_name", "另一家公司".to_owned()),
             ("uscc", "91110000600037341L".to_owned()),
             ("login_name", "alice".to_owned()),
             ("login_name", "nobody".to_owned()),
         ] {
-            idp.state.clock.advance(61);
-            html = ask_code(&idp, &b, &html, "unit_admin", UNIT_MOBILE).await;
-            let code = delivered(&idp, UNIT_MOBILE).unwrap();
-            let (_, next) = attempt(html, vec![("code", code), bad.clone()]).await;
+            let (_, next) = attempt(html, vec![("code", code.clone()), bad.clone()]).await;
             assert_eq!(
                 message(&next, "recover-error").as_deref(),
                 Some(MISMATCH),
@@ -303,10 +304,8 @@ both_backends!(
             &account.password_hash
         ));
 
-        // The right combination works; the unit name compares case-insensitively.
-        idp.state.clock.advance(61);
-        html = ask_code(&idp, &b, &html, "unit_admin", UNIT_MOBILE).await;
-        let code = delivered(&idp, UNIT_MOBILE).unwrap();
+        // The right combination works with that same code; the USCC compares
+        // case-insensitively.
         let (status, html) =
             attempt(html, vec![("code", code), ("uscc", USCC.to_lowercase())]).await;
         assert_eq!(status, StatusCode::OK, "{html}");
