@@ -117,29 +117,8 @@ fn ath(access_token: &str) -> String {
 
 /// A token request with the client authentication `auth` and, when given, a DPoP header.
 async fn token(idp: &TestIdp, auth: Auth<'_>, form: &[(&str, &str)], proof: Option<&str>) -> Reply {
-    let mut fields: Vec<(&str, &str)> = form.to_vec();
-    let mut req = TestIdp::http().post(idp.url("/token"));
-    match auth {
-        Auth::Basic(id, secret) => req = req.basic_auth(id, Some(secret)),
-        Auth::Post(id, secret) => {
-            fields.push(("client_id", id));
-            fields.push(("client_secret", secret));
-        }
-        Auth::Public(id) => fields.push(("client_id", id)),
-        Auth::Anonymous => {}
-    }
-    if let Some(p) = proof {
-        req = req.header("DPoP", p);
-    }
-    let res = req.form(&fields).send().await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.bytes().await.unwrap();
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    }
+    let headers: Vec<(&str, &str)> = proof.map(|p| ("DPoP", p)).into_iter().collect();
+    proto::post_form_with(idp, "/token", auth, form, &headers).await
 }
 
 async fn client_credentials(idp: &TestIdp, auth: Auth<'_>, proof: Option<&str>) -> Reply {

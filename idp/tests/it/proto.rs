@@ -91,8 +91,22 @@ async fn reply(res: reqwest::Response) -> Reply {
 
 /// POSTs a form to `path` at the IdP with the client authentication `auth`.
 pub async fn post_form(idp: &TestIdp, path: &str, auth: Auth<'_>, form: &[(&str, &str)]) -> Reply {
+    post_form_with(idp, path, auth, form, &[]).await
+}
+
+/// [`post_form`] with extra request headers (a DPoP proof, say).
+pub async fn post_form_with(
+    idp: &TestIdp,
+    path: &str,
+    auth: Auth<'_>,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Reply {
     let mut fields: Vec<(&str, &str)> = form.to_vec();
     let mut req = TestIdp::http().post(idp.url(path));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
     match auth {
         Auth::Basic(id, secret) => req = req.basic_auth(id, Some(secret)),
         Auth::Post(id, secret) => {
