@@ -53,6 +53,8 @@ struct PersonPage {
     search: Option<String>,
     hits: Vec<UnitHit>,
     notice: Option<&'static str>,
+    /// The IdP's account console, where the reserved email is set (the portal does not keep it).
+    email_url: String,
 }
 
 fn natural_person(session: &RpSession) -> Result<(), Error> {
@@ -119,6 +121,10 @@ async fn render(
         search,
         hits,
         notice,
+        email_url: format!(
+            "{}/account/edit",
+            state.config.config.rp.issuer.trim_end_matches('/')
+        ),
     };
     Ok(state.rp.html(status, page.render()?))
 }

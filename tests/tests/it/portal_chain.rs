@@ -283,6 +283,15 @@ async fn chain(p: Platform) {
         .open(&format!("{}/complete/person?name=不存在的单位", p.portal))
         .await;
     assert!(none.html.contains("先联系所属单位注册法人用户"));
+    // The email shown there is set at the IdP's account console, which the page links to.
+    assert!(
+        none.html.contains(&format!(
+            "<a id=\"set-email\" href=\"{}/account/edit\">设置电子邮箱</a>",
+            p.idp
+        )),
+        "{}",
+        none.html
+    );
     let found = pb
         .open(&format!("{}/complete/person?name={UNIT}", p.portal))
         .await;
