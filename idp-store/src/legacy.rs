@@ -137,18 +137,20 @@ pub async fn insert_org(
     id: &str,
     name: &str,
     uscc: &str,
+    approved: bool,
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO organizations (id, name, uscc, status, created_at, name_key, entity_type, \
          registration_region, updated_at) \
-         VALUES ($1, $2, $3, 'registered', $4, $5, 'enterprise', 'domestic', $4)",
+         VALUES ($1, $2, $3, $6, $4, $5, 'enterprise', 'domestic', $4)",
     )
     .bind(id)
     .bind(name)
     .bind(uscc)
     .bind(now)
     .bind(super::identities::unit_name_key(name))
+    .bind(if approved { "active" } else { "registered" })
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -221,7 +221,7 @@ fn parse_all(text: &str, opts: &ImportOptions) -> Result<Vec<Parsed>, ImportErro
                 return Err(RowError::new("duplicate_in_file", "legacy_id 在文件中重复"));
             }
             let subject = match &row.subject {
-                Subject::Unit { uscc } => uscc.clone(),
+                Subject::Unit { uscc, .. } => uscc.clone(),
                 Subject::Person {
                     user_type, mobile, ..
                 } => format!("{}:{mobile}", user_type.as_str()),
@@ -419,7 +419,7 @@ async fn apply(
     let outcome = plan.outcome();
     let login_name = plan.login_name();
     let (user_type, uscc, document, mobile) = match &row.subject {
-        Subject::Unit { uscc } => (None, Some(uscc.as_str()), None, row.mobile()),
+        Subject::Unit { uscc, .. } => (None, Some(uscc.as_str()), None, row.mobile()),
         Subject::Person {
             user_type,
             mobile,
@@ -453,14 +453,22 @@ async fn apply(
         row_digest: &row.digest,
     };
     repo::insert_record(tx, &record, now).await?;
-    let detail = json!({
+    // A unit created active because the old system had approved it skipped the review: the
+    // audit log says so. An existing unit (outcomes 2 and 4) keeps its own state.
+    let approved_unit = matches!(row.subject, Subject::Unit { approved: true, .. })
+        && matches!(outcome, Outcome::KeptLogin | Outcome::RenamedHj);
+    let mut detail = json!({
         "outcome": outcome.as_str(),
         "kind": kind,
         "source": opts.source,
         "record": record_id,
         "via": "cli",
-    })
-    .to_string();
+    });
+    if approved_unit {
+        detail["unit_status"] = json!("active");
+        detail["approved_in_old_system"] = json!(true);
+    }
+    let detail = detail.to_string();
     repo::insert_audit(
         tx,
         now,
@@ -539,7 +547,7 @@ async fn free_login_name(tx: &mut Tx<'_>, old: &str) -> Result<(String, bool), A
 async fn plan(tx: &mut Tx<'_>, pii: &PiiVault, row: &LegacyRow) -> Result<Plan, ApplyError> {
     let Some(login) = &row.login else {
         let linked_to = match &row.subject {
-            Subject::Unit { uscc } => match repo::org_by_uscc(tx, uscc).await? {
+            Subject::Unit { uscc, .. } => match repo::org_by_uscc(tx, uscc).await? {
                 Some(org) => repo::unit_account(tx, &org).await?,
                 None => None,
             },
@@ -555,7 +563,7 @@ async fn plan(tx: &mut Tx<'_>, pii: &PiiVault, row: &LegacyRow) -> Result<Plan, 
         return Ok(Plan::RecordOnly { linked_to });
     };
     match &row.subject {
-        Subject::Unit { uscc } => {
+        Subject::Unit { uscc, .. } => {
             // (2) The platform's legal-entity account named by the USCC.
             if let Some((id, name, AccountType::LegalEntity)) =
                 repo::account_by_login(tx, uscc).await?
@@ -627,9 +635,9 @@ async fn create_account(
 ) -> Result<String, ApplyError> {
     let account_id = new_id("acct");
     let (org_id, org_role) = match (org, &row.subject) {
-        (OrgPlan::New, Subject::Unit { uscc }) => {
+        (OrgPlan::New, Subject::Unit { uscc, approved }) => {
             let org_id = new_id("org");
-            repo::insert_org(tx, &org_id, &row.display_name, uscc, now).await?;
+            repo::insert_org(tx, &org_id, &row.display_name, uscc, *approved, now).await?;
             (Some(org_id), Some("admin".to_owned()))
         }
         (OrgPlan::JoinAsMember(org_id), _) => (Some(org_id.clone()), Some("member".to_owned())),

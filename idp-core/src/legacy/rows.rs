@@ -43,6 +43,7 @@ impl RecordKind {
                 "contact_mobile",
                 "email",
                 "subsystems",
+                "approved",
             ],
             RecordKind::Person => &[
                 "legacy_id",
@@ -137,6 +138,10 @@ pub struct LegacyLogin {
 pub enum Subject {
     Unit {
         uscc: String,
+        /// The old system had approved the unit: it starts active, with its subsystems,
+        /// instead of going through review again (a unit that worked for years must work on
+        /// day one).
+        approved: bool,
     },
     Person {
         user_type: UserType,
@@ -358,10 +363,21 @@ pub fn parse_row(
                         .to_owned(),
                 ),
             };
+            let approved = match get("approved") {
+                "" | "0" | "否" | "no" | "false" => false,
+                "1" | "是" | "yes" | "true" => true,
+                _ => {
+                    return Err(RowError::new(
+                        "bad_approved",
+                        "approved：请填写 是/否（或 1/0）",
+                    ))
+                }
+            };
             (
                 name.to_owned(),
                 Subject::Unit {
                     uscc: uscc.as_str().to_owned(),
+                    approved,
                 },
                 mobile,
             )

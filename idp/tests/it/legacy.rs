@@ -986,3 +986,55 @@ both_backends!(
         let _ = std::fs::remove_dir_all(&dir);
     }
 );
+
+both_backends!(
+    units_approved_in_the_old_system_work_on_day_one,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        const PW: &str = "Torch#Unit2019";
+        let h = md5(PW);
+        let file = format!(
+            "legacy_id,login_name,password_hash,password_salt,unit_name,uscc,subsystems,approved\n\
+             a1,{FREE_USCC},{h},{SALT},北京火炬一号科技有限公司,{FREE_USCC},incubator,是\n\
+             a2,{LINKED_USCC},{h},{SALT},北京火炬二号科技有限公司,{LINKED_USCC},incubator,\n\
+             a3,{TAKEN_USCC},{h},{SALT},北京火炬三号科技有限公司,{TAKEN_USCC},incubator,也许\n"
+        );
+        let opts = options(RecordKind::Unit, HashScheme::Md5);
+        let (summary, reports) = run(&idp, &opts, file.as_bytes()).await;
+        assert_eq!((summary.imported, summary.errors), (2, 1), "{reports:?}");
+        let bad = by_id(&reports, "a3").error.as_ref().expect("an error");
+        assert!(format!("{bad:?}").contains("approved"), "{bad:?}");
+
+        // Approved in the old system: active at once, its imported grant in the first token.
+        let approved =
+            crate::login_modes::login_as(&idp, crate::login_modes::LEGAL, FREE_USCC, PW).await;
+        let claims = crate::rp::payload(approved.str("id_token"));
+        assert_eq!(claims["org"]["status"], "active", "{claims}");
+        assert_eq!(
+            claims["grants"],
+            serde_json::json!(["incubator"]),
+            "{claims}"
+        );
+        // Not approved: registered, through review as before, so no grant reaches a token yet.
+        let pending =
+            crate::login_modes::login_as(&idp, crate::login_modes::LEGAL, LINKED_USCC, PW).await;
+        let claims = crate::rp::payload(pending.str("id_token"));
+        assert_eq!(claims["org"]["status"], "registered", "{claims}");
+        assert_ne!(
+            claims["grants"],
+            serde_json::json!(["incubator"]),
+            "{claims}"
+        );
+
+        // The audit log says which unit skipped the review, and why.
+        assert_eq!(
+            scalar(
+                &idp,
+                "SELECT COUNT(*) FROM audit_log WHERE event = 'legacy_imported' \
+                 AND detail LIKE '%approved_in_old_system%'"
+            )
+            .await,
+            1
+        );
+    }
+);
