@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::{
     client::{AuthMethod, Client},
     form::Params,
+    resource::Audience,
 };
 use crate::{crypto, error::AppError, state::AppState};
 
@@ -135,23 +136,10 @@ struct AssertionHeader {
 struct AssertionClaims {
     iss: String,
     sub: String,
-    #[serde(deserialize_with = "one_or_many")]
-    aud: Vec<String>,
+    /// One audience or several (RFC 7523 §3), read as access tokens' `aud` is.
+    aud: Audience,
     exp: i64,
     jti: String,
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
-    })
 }
 
 async fn private_key_jwt(
@@ -181,7 +169,7 @@ async fn private_key_jwt(
     }
     let e = &state.endpoints;
     // RFC 9126 §2: an assertion for the pushed authorization request endpoint may name it.
-    if !claims.aud.iter().any(|a| {
+    if !claims.aud.0.iter().any(|a| {
         *a == e.issuer
             || *a == e.token
             || *a == e.introspection

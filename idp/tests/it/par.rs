@@ -318,22 +318,13 @@ both_backends!(
 /// `idp client add` arguments of a confidential code-flow client that requires PAR.
 fn par_client_args(client_id: &str) -> ClientArgs {
     ClientArgs {
-        client_id: client_id.into(),
         name: format!("推送请求应用 {client_id}"),
         redirect_uris: vec![redirect_uri(client_id)],
-        post_logout_redirect_uris: vec![],
-        backchannel_logout_uri: None,
         grant_types: vec!["authorization_code".into()],
-        auth_method: "client_secret_basic".into(),
         alg: "RS256".into(),
         scopes: vec!["openid".into(), "profile".into()],
-        subsystem: None,
-        first_party: true,
-        jwks_file: None,
-        initiate_login_uri: None,
-        resource_uri: None,
         require_pushed_authorization_requests: true,
-        dpop_bound_access_tokens: false,
+        ..crate::proto::machine_client_args(client_id)
     }
 }
 
