@@ -1,15 +1,11 @@
 //! The IdP's Prometheus metrics: one registry per process, counted where things happen
-//! (requests in the HTTP layer, logins and tokens in the domain), exposed as text by the IdP
+//! (requests in the HTTP layer, [`tongyi_shared::metrics`]; logins and tokens in the domain), exposed as text by the IdP
 //! on `metrics_bind`, never on the public port. Labels never carry personal data: routes are
 //! the router's templates (`/api/units/{id}`), not paths.
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, RwLock},
-};
+use std::sync::Arc;
 
 use prometheus_client::{
-    encoding::{text::encode, EncodeLabelSet},
     metrics::{
         counter::Counter,
         family::Family,
@@ -18,74 +14,15 @@ use prometheus_client::{
     },
     registry::Registry,
 };
+use tongyi_shared::metrics::HttpMetrics;
 
 type StaticLabels = Vec<(&'static str, &'static str)>;
-
-/// The labels of one answered request. Route templates and method names are interned
-/// (`&'static str`), so that counting a request allocates nothing on the hot paths (token,
-/// JWKS, userinfo).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    route: &'static str,
-    method: &'static str,
-    status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabels {
-    route: &'static str,
-    method: &'static str,
-}
-
-/// The route templates seen so far: a router has a fixed, small set of them, so each is
-/// leaked once and then found by a read lock.
-#[derive(Default)]
-struct Interned(RwLock<HashSet<&'static str>>);
-
-impl Interned {
-    fn get(&self, s: &str) -> &'static str {
-        if let Some(hit) = self.0.read().ok().and_then(|set| set.get(s).copied()) {
-            return hit;
-        }
-        let Ok(mut set) = self.0.write() else {
-            return "unknown";
-        };
-        if let Some(hit) = set.get(s) {
-            return hit;
-        }
-        let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-        set.insert(leaked);
-        leaked
-    }
-}
-
-/// Standard methods by their static names; anything else is `other`, so that a client cannot
-/// create label values.
-fn method_name(method: &str) -> &'static str {
-    match method {
-        "GET" => "GET",
-        "HEAD" => "HEAD",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "PATCH" => "PATCH",
-        "OPTIONS" => "OPTIONS",
-        _ => "other",
-    }
-}
-
-fn latency_histogram() -> Histogram {
-    // 0.5 ms to about 4 s.
-    Histogram::new(exponential_buckets(0.0005, 2.0, 14))
-}
 
 /// Every metric of the process. Cheap to clone (shared handles).
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
-    routes: Arc<Interned>,
-    requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    http: HttpMetrics,
     logins: Family<StaticLabels, Counter>,
     tokens: Family<StaticLabels, Counter>,
     sms: Family<StaticLabels, Counter>,
@@ -103,26 +40,13 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::default();
-        let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-            latency_histogram as fn() -> Histogram,
-        );
+        let http = HttpMetrics::register(&mut registry);
         let logins = Family::<StaticLabels, Counter>::default();
         let tokens = Family::<StaticLabels, Counter>::default();
         let sms = Family::<StaticLabels, Counter>::default();
         let backchannel_failed = Counter::default();
         let argon2_in_flight = Gauge::default();
         let argon2_wait = Histogram::new(exponential_buckets(0.001, 2.0, 12));
-        registry.register(
-            "tongyi_http_requests",
-            "HTTP requests by route template, method and status",
-            requests.clone(),
-        );
-        registry.register(
-            "tongyi_http_request_duration_seconds",
-            "HTTP request latency by route template and method",
-            latency.clone(),
-        );
         registry.register(
             "tongyi_logins",
             "Login attempts by method (password, sms) and outcome",
@@ -155,9 +79,7 @@ impl Metrics {
         );
         Metrics {
             registry: Arc::new(registry),
-            routes: Arc::default(),
-            requests,
-            latency,
+            http,
             logins,
             tokens,
             sms,
@@ -167,20 +89,14 @@ impl Metrics {
         }
     }
 
-    /// One answered request: `route` is the matched template (or `unmatched`).
-    pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let route = self.routes.get(route);
-        let method = method_name(method);
-        self.requests
-            .get_or_create(&RequestLabels {
-                route,
-                method,
-                status,
-            })
-            .inc();
-        self.latency
-            .get_or_create(&RouteLabels { route, method })
-            .observe(seconds);
+    /// The request counter and latency histogram, which the HTTP layer feeds.
+    pub fn http(&self) -> &HttpMetrics {
+        &self.http
+    }
+
+    /// The registry, for the metrics endpoint.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.clone()
     }
 
     pub fn login(&self, method: &'static str, outcome: &'static str) {
@@ -213,10 +129,7 @@ impl Metrics {
 
     /// The text exposition format.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
-        out
+        tongyi_shared::metrics::render(&self.registry)
     }
 }
 
@@ -236,8 +149,8 @@ mod tests {
     #[test]
     fn counts_show_in_the_text_format() {
         let m = Metrics::new();
-        m.request("/token", "POST", 200, 0.002);
-        m.request("/token", "POST", 200, 0.003);
+        m.http().request("/token", "POST", 200, 0.002);
+        m.http().request("/token", "POST", 200, 0.003);
         m.login("password", "invalid");
         m.token_issued("client_credentials");
         {

@@ -102,59 +102,22 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         .route("/healthz", get(web::health::healthz))
         .route("/readyz", get(web::health::readyz))
         .with_state(state.clone());
-    let hsts = state
-        .config
-        .secure_cookies()
-        .then_some(state.config.hsts_max_age_secs);
-    let router = router.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        count_request,
-    ));
-    let router = tongyi_shared::http_layers::apply(router, hsts);
-    Ok(App { router, state })
-}
-
-/// Counts every answer by its route template (never the path, which may hold ids) and status.
-async fn count_request(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let started = std::time::Instant::now();
-    // Cheap clones (an Arc and a small enum), so that nothing is allocated per request.
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .cloned();
-    let method = req.method().clone();
-    let res = next.run(req).await;
-    state.metrics.request(
-        route.as_ref().map_or("unmatched", |r| r.as_str()),
-        method.as_str(),
-        res.status().as_u16(),
-        started.elapsed().as_secs_f64(),
+    let https = tongyi_shared::http_layers::Https::for_url(
+        &state.config.issuer,
+        state.config.hsts_max_age_secs,
+        state.trusted_proxies.clone(),
     );
-    res
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.metrics.http().clone(),
+        tongyi_shared::metrics::count_request,
+    ));
+    let router = tongyi_shared::http_layers::apply(router, https);
+    Ok(App { router, state })
 }
 
 /// The Prometheus endpoint, served on `metrics_bind` apart from the public router.
 pub fn metrics_router(state: &AppState) -> Router {
-    let metrics = state.metrics.clone();
-    Router::new().route(
-        "/metrics",
-        get(move || {
-            let text = metrics.render();
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    text,
-                )
-            }
-        }),
-    )
+    tongyi_shared::metrics::router(state.metrics.registry())
 }
 
 impl App {

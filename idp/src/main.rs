@@ -60,14 +60,7 @@ async fn serve(config: Config) -> Result<String, String> {
     let issuer = config.issuer.clone();
     let metrics_bind = config.metrics_bind.clone();
     let app = build_app(config).await.map_err(|e| e.to_string())?;
-    if !metrics_bind.is_empty() {
-        let listener = tokio::net::TcpListener::bind(&metrics_bind)
-            .await
-            .map_err(|e| format!("cannot listen on {metrics_bind} for metrics: {e}"))?;
-        let router = tongyi_idp::metrics_router(&app.state);
-        tracing::info!(%metrics_bind, "metrics listening");
-        tokio::spawn(async move { axum::serve(listener, router).await });
-    }
+    tongyi_shared::metrics::listen(&metrics_bind, app.state.metrics.registry()).await?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;

@@ -32,6 +32,7 @@ async fn run(cli: &Cli) -> Result<(), String> {
     let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
     let bind = config.bind.clone();
     let base_url = config.rp.base_url.clone();
+    tongyi_shared::metrics::listen(&config.rp.metrics_bind, config.rp.metrics.registry()).await?;
     server::serve(&bind, build_app(config), || {
         tracing::info!(%base_url, %bind, "portal listening");
     })

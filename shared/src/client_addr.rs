@@ -79,7 +79,13 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> C
     let hops = if headers.contains_key(FORWARDED) {
         forwarded_hops(headers)
     } else {
-        x_forwarded_hops(headers)
+        let hops = x_forwarded_hops(headers);
+        if hops.is_empty() {
+            // A proxy that names no client but the scheme (only `X-Forwarded-Proto`) still
+            // describes the request it received.
+            origin.https = x_forwarded_proto(headers);
+        }
+        hops
     };
     for hop in hops.iter().rev() {
         // A hop that is not an address ends the walk at the last proxy that could be trusted.
@@ -133,13 +139,7 @@ fn forwarded_hops(headers: &HeaderMap) -> Vec<Hop> {
 /// value) is the scheme of whichever hop turns out to be the client: the header has no
 /// per-hop values, and a proxy that sets it describes the request it received.
 fn x_forwarded_hops(headers: &HeaderMap) -> Vec<Hop> {
-    let https = headers
-        .get_all("x-forwarded-proto")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .next_back()
-        .map(|p| p.trim().eq_ignore_ascii_case("https"));
+    let https = x_forwarded_proto(headers);
     headers
         .get_all("x-forwarded-for")
         .iter()
@@ -149,6 +149,17 @@ fn x_forwarded_hops(headers: &HeaderMap) -> Vec<Hop> {
         })
         .map(|ip| Hop { ip, https })
         .collect()
+}
+
+/// The last value of `X-Forwarded-Proto`: the one the nearest proxy set.
+fn x_forwarded_proto(headers: &HeaderMap) -> Option<bool> {
+    headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .map(|p| p.trim().eq_ignore_ascii_case("https"))
 }
 
 /// A node of RFC 7239 §6 (`192.0.2.1`, `192.0.2.1:80`, `[2001:db8::1]`, `[2001:db8::1]:80`) or

@@ -21,6 +21,8 @@ pub mod db;
 #[cfg(feature = "http-layers")]
 pub mod http_layers;
 pub mod mask;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod org;
 #[cfg(feature = "process")]
 pub mod process;

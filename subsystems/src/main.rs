@@ -30,6 +30,7 @@ async fn run(cli: &Cli) -> Result<(), String> {
     let bind = config.bind.clone();
     let base_url = config.rp.base_url.clone();
     let code = config.code.clone();
+    tongyi_shared::metrics::listen(&config.rp.metrics_bind, config.rp.metrics.registry()).await?;
     server::serve(&bind, build_app(config), || {
         tracing::info!(code = %code, %base_url, %bind, "subsystem listening");
     })

@@ -40,6 +40,10 @@ pub struct RpConfig {
     /// name the client; empty (the default) means the socket's peer is the client.
     #[serde(default, deserialize_with = "trusted_proxies")]
     pub trusted_proxies: TrustedProxies,
+    /// Address of the Prometheus endpoint (`GET /metrics`), apart from the public port so that
+    /// only the monitoring network reaches it. Empty (the default): no metrics endpoint.
+    #[serde(default)]
+    pub metrics_bind: String,
     /// The grant an account must hold to be let in (SPEC §6). Set by a subsystem app from its
     /// own config, never read from the `[rp]` table.
     #[serde(skip)]
@@ -48,6 +52,10 @@ pub struct RpConfig {
     /// keeps, to move time forward; never read from the `[rp]` table.
     #[serde(skip)]
     pub clock: Clock,
+    /// Where the app counts its requests and logins; shared by the clones of this config, so
+    /// the metrics endpoint shows what the app counted. Never read from the `[rp]` table.
+    #[serde(skip)]
+    pub metrics: super::RpMetrics,
 }
 
 /// A subsystem's admission rule: the `grants` claim must contain `code`.
@@ -74,6 +82,7 @@ impl std::fmt::Debug for RpConfig {
             .field("redis_url", &redacted_url(&self.redis_url))
             .field("redis_prefix", &self.redis_prefix)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_bind", &self.metrics_bind)
             .field("required_grant", &self.required_grant)
             .field("clock", &self.clock)
             .finish()
@@ -107,7 +116,7 @@ fn redacted_url(url: &str) -> &str {
 impl RpConfig {
     /// Environment variables `{prefix}BASE_URL`, `{prefix}ISSUER`, `{prefix}CLIENT_ID`,
     /// `{prefix}CLIENT_SECRET`, `{prefix}REDIS_URL`, `{prefix}REDIS_PREFIX` and
-    /// `{prefix}TRUSTED_PROXIES` (comma-separated) win over the file.
+    /// `{prefix}TRUSTED_PROXIES` (comma-separated) and `{prefix}METRICS_BIND` win over the file.
     pub fn apply_env(
         &mut self,
         prefix: &str,
@@ -124,6 +133,7 @@ impl RpConfig {
         set(&mut self.client_secret, "CLIENT_SECRET");
         set(&mut self.redis_url, "REDIS_URL");
         set(&mut self.redis_prefix, "REDIS_PREFIX");
+        set(&mut self.metrics_bind, "METRICS_BIND");
         if let Some(v) = var(&format!("{prefix}TRUSTED_PROXIES")) {
             let entries: Vec<&str> = v.split(',').filter(|e| !e.trim().is_empty()).collect();
             self.trusted_proxies = TrustedProxies::parse(&entries)
@@ -184,6 +194,14 @@ impl RpConfig {
                 "must be empty (sessions in memory) or a redis:// or rediss:// URL",
             ));
         }
+        if !self.metrics_bind.is_empty()
+            && self.metrics_bind.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(invalid(
+                "rp.metrics_bind",
+                "must be empty (no metrics endpoint) or an address:port such as 127.0.0.1:9101",
+            ));
+        }
         if !self.scopes.iter().all(|s| {
             !s.is_empty()
                 && s.bytes()
@@ -222,6 +240,20 @@ mod tests {
             "client_secret": "demo-portal-secret",
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn metrics_bind_is_empty_or_an_address_and_port() {
+        let mut c = sample();
+        c.apply_env("P_", |k| {
+            (k == "P_METRICS_BIND").then(|| "127.0.0.1:9101".to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.metrics_bind, "127.0.0.1:9101");
+        c.validate(false).unwrap();
+        c.metrics_bind = "localhost".into();
+        let err = c.validate(false).unwrap_err().to_string();
+        assert!(err.contains("rp.metrics_bind"), "{err}");
     }
 
     #[test]

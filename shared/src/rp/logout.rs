@@ -99,6 +99,7 @@ pub(crate) async fn backchannel(rp: &Rp, form: &[u8]) -> Response {
         .map(|(_, v)| v.into_owned())
         .collect();
     let [token] = tokens.as_slice() else {
+        inner.config.metrics.backchannel("refused");
         return refuse("exactly one logout_token is required");
     };
     let rules = LogoutTokenRules {
@@ -118,12 +119,14 @@ pub(crate) async fn backchannel(rp: &Rp, form: &[u8]) -> Response {
             .await
         {
             Ok(ended) => {
+                inner.config.metrics.backchannel("ended");
                 tracing::info!(ended, "back-channel logout");
                 no_store(StatusCode::OK.into_response())
             }
             Err(e) => {
                 // Not a 200: the IdP counts the delivery as failed and the session is not
                 // reported ended while it is still here.
+                inner.config.metrics.backchannel("unavailable");
                 tracing::error!(error = %e, "back-channel logout: session store unavailable");
                 let mut res = no_store(StatusCode::SERVICE_UNAVAILABLE.into_response());
                 res.headers_mut().insert(
@@ -134,6 +137,7 @@ pub(crate) async fn backchannel(rp: &Rp, form: &[u8]) -> Response {
             }
         },
         Err(e) => {
+            inner.config.metrics.backchannel("refused");
             tracing::warn!(reason = %e, "back-channel logout token refused");
             refuse(&e.to_string())
         }

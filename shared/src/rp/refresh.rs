@@ -117,7 +117,13 @@ impl Rp {
             // Renewed by the request we waited for.
             return Ok((session, tokens));
         }
-        match self.exchange(&session, &tokens).await {
+        let result = self.exchange(&session, &tokens).await;
+        inner.config.metrics.refresh(match &result {
+            Ok(_) => "renewed",
+            Err(RpError::Exchange(_)) => "unreachable",
+            Err(_) => "ended",
+        });
+        match result {
             Ok((session, tokens)) => {
                 if inner
                     .sessions

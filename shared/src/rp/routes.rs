@@ -27,9 +27,14 @@ where
     C: Send + Sync + 'static,
     E: From<RpError> + IntoResponse + Send + 'static,
 {
-    // HSTS (one year) when the app's public URL is https; the security headers and the
-    // request id on every answer, 404 and 405 included.
-    let hsts = rp.config().secure_cookies().then_some(365 * 24 * 3600);
+    // On an https public URL: HSTS (one year) and requests a trusted proxy got in clear sent
+    // to https; the security headers and the request id on every answer, 404 and 405 included.
+    let https = crate::http_layers::Https::for_url(
+        &rp.config().base_url,
+        365 * 24 * 3600,
+        rp.config().trusted_proxies.clone(),
+    );
+    let http_metrics = rp.config().metrics.http().clone();
     let state = AppState::new(config, rp);
     let router = pages
         .merge(routes::<AppState<C>, E>())
@@ -39,8 +44,12 @@ where
             state.clone(),
             log_request::<C>,
         ))
+        .layer(middleware::from_fn_with_state(
+            http_metrics,
+            crate::metrics::count_request,
+        ))
         .with_state(state);
-    crate::http_layers::apply(router, hsts)
+    crate::http_layers::apply(router, https)
 }
 
 /// Runs the request in a span with its method, path and client address, the one a trusted
@@ -112,10 +121,16 @@ async fn callback<E: From<RpError>>(
     query: Result<Query<login::CallbackQuery>, QueryRejection>,
 ) -> Result<Response, E> {
     // A query that does not parse (e.g. a repeated parameter) cannot be our login.
-    let Ok(Query(q)) = query else {
-        return Err(RpError::LoginExpired.into());
+    let result = match query {
+        Ok(Query(q)) => login::finish(&rp, &headers, q).await,
+        Err(_) => Err(RpError::LoginExpired),
     };
-    Ok(login::finish(&rp, &headers, q).await?)
+    rp.config().metrics.login(match &result {
+        Ok(_) => "completed",
+        Err(RpError::NotGranted(_)) => "not_granted",
+        Err(_) => "failed",
+    });
+    Ok(result?)
 }
 
 async fn logout_start<E: From<RpError>>(

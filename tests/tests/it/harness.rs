@@ -60,6 +60,8 @@ pub struct Platform {
     /// The clock of the portal's and the subsystems' login glue (one for all three), which
     /// [`Platform::advance`] moves.
     pub rp_clock: RpClock,
+    /// What the portal counted (the registry its `rp.metrics_bind` would serve).
+    pub portal_metrics: tongyi_shared::rp::RpMetrics,
     _stop: Vec<Stop>,
     _dir: TempDir,
 }
@@ -197,6 +199,7 @@ impl Platform {
             })
             .unwrap();
         portal_config.rp.clock = rp_clock.clone();
+        let portal_metrics = portal_config.rp.metrics.clone();
         let mut portal_second = None;
         if let Some((listener, base)) = second_portal {
             let router = tongyi_portal::build_app(portal_config.clone())
@@ -260,6 +263,7 @@ impl Platform {
             incubator_files,
             makerspace_files,
             rp_clock,
+            portal_metrics,
             _stop: stop,
             _dir: dir,
         }

@@ -94,4 +94,21 @@ async fn sessions_refresh_and_end_when_the_refresh_is_refused() {
     let home = b.open(&format!("{}/", p.portal)).await;
     assert!(!home.html.contains("您好，张三"), "{}", home.html);
     assert!(home.html.contains("href=\"/auth/login\""));
+
+    // The portal counted it all, on its metrics endpoint and not on its public port.
+    let metrics =
+        tongyi_testkit::serve_router(tongyi_shared::metrics::router(p.portal_metrics.registry()))
+            .await;
+    let text = b.open(&metrics.url("/metrics")).await.html;
+    for line in [
+        r#"tongyi_rp_logins_total{outcome="completed"} 1"#,
+        r#"tongyi_rp_refreshes_total{outcome="renewed"} 2"#,
+        r#"tongyi_rp_refreshes_total{outcome="ended"} 1"#,
+        r#"tongyi_http_requests_total{route="/auth/callback",method="GET",status="303"} 1"#,
+        r#"tongyi_http_requests_total{route="/launcher",method="GET",status="200"} 2"#,
+    ] {
+        assert!(text.contains(line), "missing {line} in:\n{text}");
+    }
+    let public = b.open(&format!("{}/metrics", p.portal)).await;
+    assert_eq!(public.status, reqwest::StatusCode::NOT_FOUND);
 }
