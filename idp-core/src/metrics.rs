@@ -27,6 +27,7 @@ pub struct Metrics {
     tokens: Family<StaticLabels, Counter>,
     sms: Family<StaticLabels, Counter>,
     backchannel_failed: Counter,
+    realname_queued: Gauge,
     argon2_in_flight: Gauge,
     argon2_wait: Histogram,
 }
@@ -45,6 +46,7 @@ impl Metrics {
         let tokens = Family::<StaticLabels, Counter>::default();
         let sms = Family::<StaticLabels, Counter>::default();
         let backchannel_failed = Counter::default();
+        let realname_queued = Gauge::default();
         let argon2_in_flight = Gauge::default();
         let argon2_wait = Histogram::new(exponential_buckets(0.001, 2.0, 12));
         registry.register(
@@ -68,6 +70,11 @@ impl Metrics {
             backchannel_failed.clone(),
         );
         registry.register(
+            "tongyi_realname_queued",
+            "Real-name checks waiting for the upstream (outside service hours or after a failure), as last counted by this instance",
+            realname_queued.clone(),
+        );
+        registry.register(
             "tongyi_argon2_in_flight",
             "Password verifications running now",
             argon2_in_flight.clone(),
@@ -84,6 +91,7 @@ impl Metrics {
             tokens,
             sms,
             backchannel_failed,
+            realname_queued,
             argon2_in_flight,
             argon2_wait,
         }
@@ -117,6 +125,11 @@ impl Metrics {
 
     pub fn backchannel_failed(&self) {
         self.backchannel_failed.inc();
+    }
+
+    /// The depth of the real-name queue, counted in the database.
+    pub fn realname_queued(&self, depth: i64) {
+        self.realname_queued.set(depth);
     }
 
     /// A password verification starts after waiting `seconds` for its slot; the guard ends

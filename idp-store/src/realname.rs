@@ -99,6 +99,14 @@ pub async fn check(db: &Db, account_id: &str) -> Result<Option<Check>, StoreErro
     .transpose()
 }
 
+/// How many checks wait in the queue, due or not (the `realname_checks_due` index covers it).
+pub async fn queued(db: &Db) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM realname_checks WHERE state = 'queued'")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
 /// Accounts whose queued check is due at `now`, oldest first.
 pub async fn due(db: &Db, now: i64, limit: i64) -> Result<Vec<String>, StoreError> {
     let rows = sqlx::query(

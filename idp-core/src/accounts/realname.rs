@@ -257,6 +257,16 @@ async fn record_change(
 /// asked. Called by the background job on every tick of every instance: each check is
 /// claimed first, so instances do not ask twice.
 pub async fn run_due(state: &Services) -> FailureResult<usize> {
+    let done = run_due_checks(state).await?;
+    // Counted on every tick, in service hours or not, so that the metric shows the queue
+    // growing overnight and draining in the morning.
+    state
+        .metrics
+        .realname_queued(store::realname::queued(&state.db).await?);
+    Ok(done)
+}
+
+async fn run_due_checks(state: &Services) -> FailureResult<usize> {
     let now = state.clock.now();
     if !in_service_hours(&state.config.realname, now) {
         return Ok(0);

@@ -182,7 +182,13 @@ pub async fn send_code(
     mobile: &str,
     client_ip: IpAddr,
 ) -> Result<SendReceipt, SmsCodeError> {
-    send_with(SmsCodeDeps::from(state), purpose, mobile, client_ip).await
+    let sent = send_with(SmsCodeDeps::from(state), purpose, mobile, client_ip).await;
+    state.metrics.sms(match &sent {
+        Ok(_) => "sent",
+        Err(SmsCodeError::TooSoon { .. } | SmsCodeError::DailyLimit) => "refused",
+        Err(_) => "failed",
+    });
+    sent
 }
 
 /// Checks `code` and consumes it on success. Of two concurrent verifications of one code at

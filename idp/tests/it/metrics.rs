@@ -1,7 +1,9 @@
-//! The Prometheus endpoint: after a login and a token request it shows them, counted by
-//! method, outcome, grant type and route template; it is served apart from the public port.
+//! The Prometheus endpoint: after a login, a token request and SMS codes it shows them,
+//! counted by method, outcome, grant type and route template; it is served apart from the
+//! public port.
 
 use reqwest::StatusCode;
+use tongyi_idp::accounts::sms_code::{send_code, SmsPurpose};
 
 use crate::{
     harness::{Backend, TestIdp},
@@ -22,6 +24,10 @@ async fn metrics_count_logins_tokens_and_routes_off_the_public_port() {
     client_credentials(&idp, seeded("machine-es"), "reports.read")
         .await
         .assert_ok();
+    // One code sent, the second within the resend interval refused.
+    for _ in 0..2 {
+        let _ = send_code(&idp.state, SmsPurpose::Login, "13800138123", ip).await;
+    }
     let _ = TestIdp::http()
         .get(idp.url("/no-such-page"))
         .send()
@@ -42,6 +48,8 @@ async fn metrics_count_logins_tokens_and_routes_off_the_public_port() {
         r#"tongyi_tokens_issued_total{grant_type="client_credentials"} 1"#,
         r#"tongyi_http_requests_total{route="/token",method="POST",status="200"} 1"#,
         r#"tongyi_http_requests_total{route="unmatched",method="GET",status="404"} 1"#,
+        r#"tongyi_sms_total{outcome="sent"} 1"#,
+        r#"tongyi_sms_total{outcome="refused"} 1"#,
     ] {
         assert!(text.contains(line), "missing {line} in:\n{text}");
     }

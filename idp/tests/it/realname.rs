@@ -215,6 +215,8 @@ both_backends!(service_hour_boundaries, |backend: Backend| async move {
         0,
         "still closed"
     );
+    let queued = |n: i64| format!("tongyi_realname_queued {n}\n");
+    assert!(idp.state.metrics.render().contains(&queued(1)));
     assert_eq!(
         status_of(&idp.state, &early).await,
         RealnameStatus::Unverified
@@ -228,6 +230,7 @@ both_backends!(service_hour_boundaries, |backend: Backend| async move {
     );
     // The queued one runs now (here or in the background job, whichever comes first).
     realname::run_due(&idp.state).await.unwrap();
+    assert!(idp.state.metrics.render().contains(&queued(0)));
     assert_eq!(
         status_of(&idp.state, &early).await,
         RealnameStatus::Verified
