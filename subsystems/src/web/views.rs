@@ -458,6 +458,34 @@ mod tests {
     }
 
     #[test]
+    fn the_pager_keeps_the_filters() {
+        let q = ListQuery::parse(
+            &pairs(&[("unit", "甲"), ("state", "approved"), ("page", "9")]),
+            &[State::Approved],
+        );
+        let found = |number| ListPage {
+            rows: Vec::new(),
+            total: 45,
+            number,
+            pages: 3,
+        };
+        let p = pager("/review", &q, &found(3));
+        assert_eq!(
+            p.prev.as_deref(),
+            Some("/review?unit=%E7%94%B2&state=approved&page=2")
+        );
+        assert_eq!(p.next, None);
+        assert_eq!(p.notice, Some("页码超出范围，已显示最后一页"));
+        let q = ListQuery::parse(&pairs(&[("page", "2")]), &[]);
+        let p = pager("/unit/declarations", &q, &found(2));
+        assert_eq!(p.prev.as_deref(), Some("/unit/declarations?page=1"));
+        assert_eq!(p.next.as_deref(), Some("/unit/declarations?page=3"));
+        assert_eq!(p.notice, None);
+        let p = pager("/review", &q, &found(1));
+        assert_eq!((p.prev, p.total), (None, 45));
+    }
+
+    #[test]
     fn file_names_are_cleaned() {
         assert_eq!(
             clean_file_name(Some("C:\\扫描\\签章页.pdf"), "x.pdf"),
