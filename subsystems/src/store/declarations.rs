@@ -150,15 +150,151 @@ pub async fn list_by_owner(db: &Db, owner_sub: &str) -> Result<Vec<Declaration>,
     rows.iter().map(from_row).collect()
 }
 
-/// What the bureau sees: every declaration that was ever submitted, those waiting first.
-pub async fn list_for_review(db: &Db) -> Result<Vec<Declaration>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM declarations WHERE state <> 'draft' \
-         ORDER BY CASE state WHEN 'submitted' THEN 0 ELSE 1 END, submitted_at DESC, id"
-    ))
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter().map(from_row).collect()
+/// How many declarations a list page shows.
+pub const PAGE_SIZE: u32 = 20;
+
+/// What a list shows besides its scope: both filters are optional and combine.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Filter<'a> {
+    /// A part of the unit's name as recorded at creation (`org_name`), matched literally
+    /// (`%` and `_` are no wildcards) and, for Latin letters, regardless of case.
+    pub unit_name: Option<&'a str>,
+    pub state: Option<State>,
+}
+
+/// Which page of a list, counted from 1, of how many rows.
+#[derive(Clone, Copy, Debug)]
+pub struct PageRequest {
+    pub number: u32,
+    pub size: u32,
+}
+
+/// One page of a list.
+#[derive(Clone, Debug)]
+pub struct ListPage {
+    pub rows: Vec<Declaration>,
+    /// How many declarations match, over all pages.
+    pub total: u64,
+    /// The page shown: the one asked for, or the last one when that lies beyond it.
+    pub number: u32,
+    /// How many pages there are; at least 1 (an empty list is one empty page).
+    pub pages: u32,
+}
+
+/// Whose declarations a list shows.
+#[derive(Clone, Copy, Debug)]
+enum Scope<'a> {
+    /// The bureau's: every declaration that was ever submitted, those waiting first.
+    Review,
+    /// One unit's (`org_id` recorded at creation), drafts included, the last changed first.
+    Unit(&'a str),
+}
+
+/// What the bureau sees: every declaration that was ever submitted (never a draft), those
+/// waiting first, then the most recently submitted.
+pub async fn list_for_review(
+    db: &Db,
+    filter: Filter<'_>,
+    page: PageRequest,
+) -> Result<ListPage, sqlx::Error> {
+    list_page(db, Scope::Review, filter, page).await
+}
+
+/// What a unit's admin sees: every declaration its members created while in the unit, in
+/// any state, the last changed first. `filter.unit_name` is beside the point here but
+/// applies if given.
+pub async fn list_for_unit(
+    db: &Db,
+    org_id: &str,
+    filter: Filter<'_>,
+    page: PageRequest,
+) -> Result<ListPage, sqlx::Error> {
+    list_page(db, Scope::Unit(org_id), filter, page).await
+}
+
+/// `%`, `_` and the escape character itself stand for themselves in a LIKE pattern.
+fn like_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+async fn list_page(
+    db: &Db,
+    scope: Scope<'_>,
+    filter: Filter<'_>,
+    page: PageRequest,
+) -> Result<ListPage, sqlx::Error> {
+    // Conditions are fixed SQL text; every value goes in as a parameter ($1, $2…).
+    let mut conditions: Vec<String> = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    let order = match scope {
+        Scope::Review => {
+            conditions.push("state <> 'draft'".into());
+            "CASE state WHEN 'submitted' THEN 0 ELSE 1 END, submitted_at DESC, id"
+        }
+        Scope::Unit(org_id) => {
+            args.push(org_id.to_owned());
+            conditions.push(format!("org_id = ${}", args.len()));
+            "updated_at DESC, id"
+        }
+    };
+    if let Some(state) = filter.state {
+        args.push(state.as_str().to_owned());
+        conditions.push(format!("state = ${}", args.len()));
+    }
+    if let Some(name) = filter.unit_name.filter(|n| !n.is_empty()) {
+        args.push(like_literal(name));
+        // LOWER on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+        conditions.push(format!(
+            "LOWER(org_name) LIKE LOWER(${}) ESCAPE '\\'",
+            args.len()
+        ));
+    }
+    let predicate = conditions.join(" AND ");
+
+    let count_sql = format!("SELECT COUNT(*) AS n FROM declarations WHERE {predicate}");
+    let mut count = sqlx::query(&count_sql);
+    for a in &args {
+        count = count.bind(a.as_str());
+    }
+    let total: i64 = count.fetch_one(&db.pool).await?.try_get("n")?;
+    let total = u64::try_from(total).unwrap_or(0);
+
+    let size = page.size.max(1);
+    let pages = u32::try_from(total.div_ceil(u64::from(size)))
+        .unwrap_or(u32::MAX)
+        .max(1);
+    let number = page.number.clamp(1, pages);
+    let offset = i64::from(number - 1) * i64::from(size);
+    let rows_sql = format!(
+        "SELECT {COLUMNS} FROM declarations WHERE {predicate} ORDER BY {order} \
+         LIMIT ${} OFFSET ${}",
+        args.len() + 1,
+        args.len() + 2
+    );
+    let mut query = sqlx::query(&rows_sql);
+    for a in &args {
+        query = query.bind(a.as_str());
+    }
+    let rows = query
+        .bind(i64::from(size))
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(ListPage {
+        rows: rows.iter().map(from_row).collect::<Result<_, _>>()?,
+        total,
+        number,
+        pages,
+    })
 }
 
 /// Saves the values while the declaration is still the owner's to edit. `false`: it is not

@@ -48,6 +48,8 @@ struct HomePage<'a> {
     session: Option<&'a RpSession>,
     user_name: &'a str,
     reviewer: bool,
+    /// Administers its unit: links to 本单位申报.
+    unit_admin: bool,
     rows: Vec<RowView>,
     logged_out: bool,
 }
@@ -75,6 +77,7 @@ pub async fn home(
         session: landing.session.as_ref(),
         user_name: user.as_ref().map(User::name).unwrap_or(""),
         reviewer: user.as_ref().is_some_and(|u| u.reviewer),
+        unit_admin: user.as_ref().is_some_and(|u| u.unit_admin_of.is_some()),
         rows,
         logged_out: landing.logged_out(),
     };
@@ -246,7 +249,8 @@ pub async fn visible(state: &AppState, user: &User, id: &str) -> Result<Declarat
         .await?
         .ok_or(Error::NotFound)?;
     let own = d.owner_sub == user.session.subject;
-    if own || (user.reviewer && d.state.visible_to_reviewers()) {
+    let reviewed = user.reviewer && d.state.visible_to_reviewers();
+    if own || reviewed || user.administers(d.org_id.as_deref()) {
         Ok(d)
     } else {
         Err(Error::NotFound)
@@ -385,6 +389,8 @@ struct ViewPage<'a> {
     /// A reviewer may approve or return.
     decidable: bool,
     reviewer: bool,
+    /// The unit's admin reads a member's declaration (read-only).
+    unit_view: bool,
     sections: Vec<SectionView>,
     slots: Vec<SlotView>,
     history: Vec<TransitionView>,
@@ -414,6 +420,7 @@ pub async fn render_view(
         own_editable: decide(d.state, &d.owner_sub, user.actor(), Action::Edit).is_ok(),
         decidable: decide(d.state, &d.owner_sub, user.actor(), Action::Approve).is_ok(),
         reviewer: user.reviewer,
+        unit_view: d.owner_sub != user.session.subject && user.administers(d.org_id.as_deref()),
         sections: views::sections(&app.form, &d.values, &none),
         slots: views::slots(&app.form, &files, &none),
         history: views::history(&transitions),

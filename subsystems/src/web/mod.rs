@@ -1,14 +1,18 @@
 //! Pages and forms. Handlers parse the request, ask [`crate::declaration`] what may happen,
 //! call the store and render; every form carries the session's CSRF token.
 //!
-//! Who sees what: a declarant sees only the declarations of its own account (not those of
-//! other members of its unit: each member answers for what they filed); reviewers (role
-//! `{code}:reviewer`) see every declaration that was submitted, in any later state, never a
-//! draft. Anything else is answered as not found.
+//! Who sees what: a declarant sees the declarations of its own account and edits only those;
+//! a unit's admin (`org.role = admin` in the token, the unit active) also reads, never edits,
+//! every declaration recorded for its unit, whoever filed it, drafts included (seed 002:
+//! 登录法人账号后，可以看到本单位全部个人用户的信息) — the unit is the one the declarant
+//! belonged to when creating it; reviewers (role `{code}:reviewer`) see every declaration
+//! that was submitted, in any later state, never a draft. Anything else is answered as not
+//! found.
 
 mod attachments;
 mod declarant;
 mod review;
+mod unit;
 mod user;
 mod views;
 
@@ -51,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/attachments/{id}", get(attachments::download))
         .route("/attachments/{id}/delete", post(attachments::remove))
         .route("/review", get(review::list))
+        .route("/unit/declarations", get(unit::list))
         .route("/declarations/{id}/approve", post(review::approve))
         .route("/declarations/{id}/return", post(review::send_back))
 }

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
     Form,
@@ -12,12 +12,12 @@ use serde::Deserialize;
 
 use super::{
     declarant::{refused, render_view, visible, CsrfForm},
-    views::{self, RowView},
+    views::{self, ListQuery, PagerView, RowView, StateOption},
     User,
 };
 use crate::{
     clock,
-    declaration::{decide, Action, WorkflowError},
+    declaration::{decide, Action, State as DeclarationState, WorkflowError},
     error::Error,
     state::AppState,
     store::declarations,
@@ -27,8 +27,19 @@ use crate::{
 #[template(path = "review.html")]
 struct ReviewPage<'a> {
     system_name: &'a str,
+    list_path: &'static str,
+    query: &'a ListQuery,
+    state_options: Vec<StateOption>,
     rows: Vec<RowView>,
+    pager: PagerView,
 }
+
+/// The states the bureau's list filters by (it never holds drafts).
+const REVIEW_STATES: [DeclarationState; 3] = [
+    DeclarationState::Submitted,
+    DeclarationState::Returned,
+    DeclarationState::Approved,
+];
 
 async fn require_reviewer(
     state: &AppState,
@@ -43,17 +54,25 @@ async fn require_reviewer(
     }
 }
 
-pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
+/// `GET /review?unit=…&state=…&page=…`: the list, searched by a part of the unit's name and
+/// by state, 20 a page.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, Error> {
     let _user = require_reviewer(&state, &headers, "/review").await?;
     let app = &state.config;
-    let rows = declarations::list_for_review(&app.db)
-        .await?
-        .iter()
-        .map(views::row)
-        .collect();
+    let query = ListQuery::parse(&pairs, &REVIEW_STATES);
+    let found =
+        declarations::list_for_review(&app.db, query.filter(), query.page_request()).await?;
     let page = ReviewPage {
         system_name: &app.config.name,
-        rows,
+        list_path: "/review",
+        state_options: views::state_options(&REVIEW_STATES, query.state),
+        rows: found.rows.iter().map(views::row).collect(),
+        pager: views::pager("/review", &query, &found),
+        query: &query,
     };
     Ok(state.rp.html(axum::http::StatusCode::OK, page.render()?))
 }

@@ -1,7 +1,10 @@
 //! The logged-in account of a request, as the declaration pages see it.
 
 use axum::http::HeaderMap;
-use tongyi_shared::rp::{RpError, RpSession};
+use tongyi_shared::{
+    org::{OrgRole, UnitStatus},
+    rp::{RpError, RpSession},
+};
 
 use crate::{declaration::Actor, error::Error, state::AppState, store::declarations::Who};
 
@@ -9,6 +12,10 @@ pub struct User {
     pub session: RpSession,
     /// Holds this subsystem's reviewer role.
     pub reviewer: bool,
+    /// The id of the unit this account administers (the unit's own legal-entity account or
+    /// its administrator: `org.role = admin` in the token), while the unit is active. Its
+    /// admin reads every declaration of the unit; only the declarant edits.
+    pub unit_admin_of: Option<String>,
 }
 
 impl User {
@@ -35,7 +42,17 @@ impl User {
     pub fn from_session(state: &AppState, session: RpSession) -> User {
         let role = state.config.config.reviewer_role();
         let reviewer = session.claims.has_role(&role);
-        User { session, reviewer }
+        let unit_admin_of = session
+            .claims
+            .org
+            .as_ref()
+            .filter(|o| o.role == OrgRole::Admin && o.status == UnitStatus::Active)
+            .map(|o| o.id.clone());
+        User {
+            session,
+            reviewer,
+            unit_admin_of,
+        }
     }
 
     /// Checks a form's CSRF token against the session's, in constant time.
@@ -56,6 +73,11 @@ impl User {
             .as_deref()
             .or(self.session.login_name.as_deref())
             .unwrap_or("用户")
+    }
+
+    /// Whether this account administers the unit `org_id` (a declaration's recorded unit).
+    pub fn administers(&self, org_id: Option<&str>) -> bool {
+        org_id.is_some() && self.unit_admin_of.as_deref() == org_id
     }
 
     pub fn actor(&self) -> Actor<'_> {

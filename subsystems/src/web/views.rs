@@ -6,7 +6,7 @@ use crate::{
     declaration::{FieldErrors, FieldKind, FormDef, State, Values},
     store::{
         attachments::Attachment,
-        declarations::{Declaration, Transition},
+        declarations::{Declaration, Filter, ListPage, PageRequest, Transition, PAGE_SIZE},
     },
 };
 
@@ -197,6 +197,152 @@ pub fn row(d: &Declaration) -> RowView {
     }
 }
 
+/// The longest unit name a list searches for, in characters.
+pub const MAX_UNIT_QUERY_CHARS: usize = 50;
+
+/// A list page's query (`?unit=…&state=…&page=…`), read leniently: a value that makes no
+/// sense is set aside with a message saying what was shown instead, never a failed request.
+/// The first of repeated parameters counts.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    /// The part of a unit name searched for, trimmed ("" for any unit).
+    pub unit: String,
+    pub state: Option<State>,
+    /// The page asked for, from 1.
+    pub page: u32,
+    pub unit_error: Option<&'static str>,
+    pub state_error: Option<&'static str>,
+    pub page_error: Option<&'static str>,
+}
+
+impl ListQuery {
+    /// Reads the query; `states` are the ones this list may filter by.
+    pub fn parse(pairs: &[(String, String)], states: &[State]) -> ListQuery {
+        let find = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.trim())
+                .unwrap_or("")
+        };
+        let mut q = ListQuery {
+            page: 1,
+            ..ListQuery::default()
+        };
+        let unit = find("unit");
+        if unit.chars().count() > MAX_UNIT_QUERY_CHARS {
+            q.unit = unit.chars().take(MAX_UNIT_QUERY_CHARS).collect();
+            q.unit_error = Some("单位名称最多50个字符，已按前50个字符查询");
+        } else {
+            q.unit = unit.to_owned();
+        }
+        match find("state") {
+            "" => {}
+            s => match State::parse(s).filter(|st| states.contains(st)) {
+                Some(st) => q.state = Some(st),
+                None => q.state_error = Some("状态不在可选范围内，已显示全部状态"),
+            },
+        }
+        match find("page") {
+            "" => {}
+            p => match p.parse::<u32>() {
+                Ok(n) if n >= 1 => q.page = n,
+                _ => q.page_error = Some("页码应为正整数，已显示第1页"),
+            },
+        }
+        q
+    }
+
+    pub fn filter(&self) -> Filter<'_> {
+        Filter {
+            unit_name: Some(self.unit.as_str()).filter(|u| !u.is_empty()),
+            state: self.state,
+        }
+    }
+
+    pub fn page_request(&self) -> PageRequest {
+        PageRequest {
+            number: self.page,
+            size: PAGE_SIZE,
+        }
+    }
+
+    /// The list at `path` with these filters, on page `number`.
+    pub fn href(&self, path: &str, number: u32) -> String {
+        let mut params = Vec::new();
+        if !self.unit.is_empty() {
+            params.push(format!("unit={}", query_value(&self.unit)));
+        }
+        if let Some(s) = self.state {
+            params.push(format!("state={}", s.as_str()));
+        }
+        params.push(format!("page={number}"));
+        format!("{path}?{}", params.join("&"))
+    }
+}
+
+/// Percent-encodes a query value (only unreserved characters stay).
+fn query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub struct StateOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+/// The state select of a list: 全部 first, then `states`.
+pub fn state_options(states: &[State], chosen: Option<State>) -> Vec<StateOption> {
+    std::iter::once(StateOption {
+        value: "",
+        label: "全部",
+        selected: chosen.is_none(),
+    })
+    .chain(states.iter().map(|&s| StateOption {
+        value: s.as_str(),
+        label: s.label(),
+        selected: chosen == Some(s),
+    }))
+    .collect()
+}
+
+/// The paging line under a list: the total, where one is, and the links either way, which
+/// keep the filters.
+pub struct PagerView {
+    pub total: u64,
+    pub number: u32,
+    pub pages: u32,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    /// Why the page shown is not the one asked for.
+    pub notice: Option<&'static str>,
+}
+
+pub fn pager(path: &str, q: &ListQuery, page: &ListPage) -> PagerView {
+    let notice = if page.number < q.page {
+        Some("页码超出范围，已显示最后一页")
+    } else {
+        q.page_error
+    };
+    PagerView {
+        total: page.total,
+        number: page.number,
+        pages: page.pages,
+        prev: (page.number > 1).then(|| q.href(path, page.number - 1)),
+        next: (page.number < page.pages).then(|| q.href(path, page.number + 1)),
+        notice,
+    }
+}
+
 pub struct TransitionView {
     pub at: String,
     pub actor: String,
@@ -266,6 +412,78 @@ pub fn content_disposition(name: &str, ascii_fallback: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
+        q.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn list_queries_are_read_leniently() {
+        let review = [State::Submitted, State::Returned, State::Approved];
+        let q = ListQuery::parse(
+            &pairs(&[
+                ("unit", " 示例 & 100% "),
+                ("state", "returned"),
+                ("page", "3"),
+                ("page", "x"),
+            ]),
+            &review,
+        );
+        assert_eq!(
+            (q.unit.as_str(), q.state, q.page),
+            ("示例 & 100%", Some(State::Returned), 3)
+        );
+        assert!(q.unit_error.is_none() && q.state_error.is_none() && q.page_error.is_none());
+        assert_eq!(
+            q.href("/review", 4),
+            "/review?unit=%E7%A4%BA%E4%BE%8B%20%26%20100%25&state=returned&page=4"
+        );
+
+        // A draft is no state the bureau filters by; nonsense pages fall back to the first.
+        for page in ["0", "-1", "abc", "99999999999"] {
+            let q = ListQuery::parse(&pairs(&[("state", "draft"), ("page", page)]), &review);
+            assert_eq!((q.state, q.page), (None, 1), "{page}");
+            assert!(q.state_error.is_some() && q.page_error.is_some());
+        }
+        let long = "单".repeat(MAX_UNIT_QUERY_CHARS + 1);
+        let q = ListQuery::parse(&pairs(&[("unit", &long)]), &review);
+        assert_eq!(q.unit.chars().count(), MAX_UNIT_QUERY_CHARS);
+        assert!(q.unit_error.is_some());
+        assert_eq!(
+            ListQuery::parse(&[], &review).href("/review", 1),
+            "/review?page=1"
+        );
+    }
+
+    #[test]
+    fn the_pager_keeps_the_filters() {
+        let q = ListQuery::parse(
+            &pairs(&[("unit", "甲"), ("state", "approved"), ("page", "9")]),
+            &[State::Approved],
+        );
+        let found = |number| ListPage {
+            rows: Vec::new(),
+            total: 45,
+            number,
+            pages: 3,
+        };
+        let p = pager("/review", &q, &found(3));
+        assert_eq!(
+            p.prev.as_deref(),
+            Some("/review?unit=%E7%94%B2&state=approved&page=2")
+        );
+        assert_eq!(p.next, None);
+        assert_eq!(p.notice, Some("页码超出范围，已显示最后一页"));
+        let q = ListQuery::parse(&pairs(&[("page", "2")]), &[]);
+        let p = pager("/unit/declarations", &q, &found(2));
+        assert_eq!(p.prev.as_deref(), Some("/unit/declarations?page=1"));
+        assert_eq!(p.next.as_deref(), Some("/unit/declarations?page=3"));
+        assert_eq!(p.notice, None);
+        let p = pager("/review", &q, &found(1));
+        assert_eq!((p.prev, p.total), (None, 45));
+    }
 
     #[test]
     fn file_names_are_cleaned() {

@@ -9,7 +9,7 @@ use tongyi_subsystems::{
     },
     store::{
         attachments::{self, AddError, NewAttachment},
-        declarations::{self, NewDeclaration, Who},
+        declarations::{self, Filter, NewDeclaration, PageRequest, Who},
     },
 };
 
@@ -22,6 +22,11 @@ const ALICE: Who = Who {
 const REVIEWER: Who = Who {
     sub: "acct-admin",
     name: "平台管理员",
+};
+
+const FIRST_PAGE: PageRequest = PageRequest {
+    number: 1,
+    size: declarations::PAGE_SIZE,
 };
 
 struct Chunks(std::vec::IntoIter<Bytes>);
@@ -106,9 +111,10 @@ both_backends!(declarations_and_their_history, |backend| async move {
         .unwrap()
         .is_empty());
     assert!(
-        declarations::list_for_review(&t.db)
+        declarations::list_for_review(&t.db, Filter::default(), FIRST_PAGE)
             .await
             .unwrap()
+            .rows
             .is_empty(),
         "drafts are not the bureau's"
     );
@@ -141,7 +147,10 @@ both_backends!(declarations_and_their_history, |backend| async move {
     )
     .await
     .unwrap());
-    let review = declarations::list_for_review(&t.db).await.unwrap();
+    let review = declarations::list_for_review(&t.db, Filter::default(), FIRST_PAGE)
+        .await
+        .unwrap()
+        .rows;
     assert_eq!(review.len(), 1);
     assert_eq!(review[0].submitted_at, Some(3_000));
 

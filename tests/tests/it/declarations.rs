@@ -3,13 +3,21 @@
 //! the fields, export as Word, upload the signed PDF (limits and content checks), submit, be
 //! returned by the reviewer with a reason, fix, resubmit, be approved. A declarant without the
 //! makerspace grant is refused there, and the portal's logout ends the incubator's session.
+//!
+//! A unit's admin lists and reads, never edits, the declarations of its unit's members, and
+//! nothing of another unit's (issue 15 item 9; seed 002: 登录法人账号后，可以看到本单位全部个人
+//! 用户的信息).
 
 use std::io::{Cursor, Read};
 
 use reqwest::{multipart, StatusCode};
 
-use crate::harness::{
-    hidden, log_in_at_idp, Browser, Page, Platform, ADMIN_PASSWORD, PERSON_PASSWORD,
+use crate::{
+    harness::{
+        hidden, log_in_at_idp, Browser, Page, Platform, PlatformOptions, ADMIN_PASSWORD,
+        PERSON_PASSWORD, UNIT_PASSWORD,
+    },
+    pg::PgStorage,
 };
 
 const CARRIER: &str = "津南智造科技企业孵化器";
@@ -119,7 +127,7 @@ fn staged_files(dir: &std::path::Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declaration_submitted_returned_resubmitted_approved() {
-    let p = Platform::start().await;
+    let p = Platform::start_with(with_other_unit()).await;
     let person = Browser::new();
     let idp_login = format!("{}/login", p.idp);
     let inc = &p.incubator;
@@ -474,32 +482,25 @@ async fn declaration_submitted_returned_resubmitted_approved() {
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "approval is final");
 
-    // Another account sees nothing of it.
+    // The admin of the person's unit reads it and its attachment; another unit's sees nothing.
     let home = person.open(&format!("{inc}/")).await;
     assert!(home.html.contains("审批通过"));
-    let unit = Browser::new();
-    let login = unit.open(&format!("{inc}/auth/login")).await;
-    log_in_at_idp(
-        &unit,
-        &p.idp,
-        &login,
-        "demo_unit",
-        crate::harness::UNIT_PASSWORD,
-    )
-    .await;
+    let unit = logged_in(&p, "demo_unit", UNIT_PASSWORD).await;
+    let read = unit.open(&format!("{inc}/declarations/{id}")).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(read.html.contains("id=\"read-only\"") && !read.html.contains("id=\"approve\""));
+    let file_status = |b: &Browser| {
+        let url = format!("{inc}/attachments/{link}");
+        let http = b.http.clone();
+        async move { http.get(url).send().await.unwrap().status() }
+    };
+    assert_eq!(file_status(&unit).await, StatusCode::OK);
+    let other = logged_in(&p, "other_unit", OTHER_PASSWORD).await;
     assert_eq!(
-        unit.open(&format!("{inc}/declarations/{id}")).await.status,
+        other.open(&format!("{inc}/declarations/{id}")).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(
-        unit.http
-            .get(format!("{inc}/attachments/{link}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(file_status(&other).await, StatusCode::NOT_FOUND);
 
     // Logging out at the portal ends the incubator session over the back channel.
     let portal_home = person.open(&format!("{}/", p.portal)).await;
@@ -518,4 +519,254 @@ async fn declaration_submitted_returned_resubmitted_approved() {
         "{:?}",
         locked_out.trail
     );
+}
+
+/// The password of both accounts of [`OTHER_UNIT`].
+const OTHER_PASSWORD: &str = "Other@Unit2026";
+
+/// A second unit beside the demo's, with its legal-entity account (its admin) and a member.
+const OTHER_UNIT: &str = r#"
+[[org]]
+id = "org-other-maker"
+name = "天津另一众创空间有限公司"
+status = "active"
+
+[[account]]
+id = "acct-other-unit"
+login_name = "other_unit"
+password = "Other@Unit2026"
+display_name = "天津另一众创空间有限公司"
+account_type = "legal_entity"
+realname_status = "verified"
+org = "org-other-maker"
+org_role = "admin"
+grants = ["incubator"]
+
+[[account]]
+id = "acct-other-person"
+login_name = "other_person"
+password = "Other@Unit2026"
+display_name = "李四"
+account_type = "natural_person"
+realname_status = "verified"
+org = "org-other-maker"
+org_role = "member"
+grants = ["incubator"]
+"#;
+
+fn with_other_unit() -> PlatformOptions {
+    PlatformOptions {
+        extra_seed: Some(OTHER_UNIT),
+        ..PlatformOptions::default()
+    }
+}
+
+/// A browser logged in at the incubator as `login_name`, on the incubator's home page.
+async fn logged_in(p: &Platform, login_name: &str, password: &str) -> Browser {
+    let b = Browser::new();
+    let login = b.open(&format!("{}/auth/login", p.incubator)).await;
+    let home = log_in_at_idp(&b, &p.idp, &login, login_name, password).await;
+    assert_eq!(home.url, format!("{}/", p.incubator), "{}", home.html);
+    b
+}
+
+/// Saves a new draft named `carrier`; its id.
+async fn new_draft(p: &Platform, b: &Browser, carrier: &str) -> String {
+    let inc = &p.incubator;
+    let form = b.open(&format!("{inc}/declarations/new")).await;
+    let csrf = hidden(&form.html, "csrf");
+    let draft = post(
+        b,
+        &format!("{inc}/declarations/new"),
+        &csrf,
+        Some("save"),
+        &[("carrier_name", carrier.into())],
+    )
+    .await;
+    assert!(draft.url.contains("/edit?notice=created"), "{}", draft.url);
+    draft
+        .url
+        .split("/declarations/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned()
+}
+
+/// The rows of the unit list's table (empty when it shows none).
+fn unit_rows(page: &Page) -> &str {
+    page.html
+        .split("id=\"unit-declarations\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or("")
+}
+
+async fn unit_admin_reads_its_units_declarations(options: PlatformOptions) {
+    let p = Platform::start_with(options).await;
+    let inc = &p.incubator;
+    let person = logged_in(&p, "demo_person", PERSON_PASSWORD).await;
+    let mine = new_draft(&p, &person, "津南示例孵化器").await;
+    let stranger = logged_in(&p, "other_person", OTHER_PASSWORD).await;
+    let theirs = new_draft(&p, &stranger, "另一单位的众创空间").await;
+
+    // A member is no unit admin: no link, no page.
+    assert!(!person
+        .open(&format!("{inc}/"))
+        .await
+        .html
+        .contains("id=\"unit-link\""));
+    let refused = person.open(&format!("{inc}/unit/declarations")).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+
+    // The unit's legal-entity account: its member's draft with name and state, nothing else.
+    let unit = logged_in(&p, "demo_unit", UNIT_PASSWORD).await;
+    let home = unit.open(&format!("{inc}/")).await;
+    assert!(
+        home.html.contains("href=\"/unit/declarations\""),
+        "{}",
+        home.html
+    );
+    let list = unit.open(&format!("{inc}/unit/declarations")).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.html);
+    let rows = unit_rows(&list);
+    assert!(
+        rows.contains(&format!("id=\"row-{mine}\"")),
+        "{}",
+        list.html
+    );
+    assert!(
+        rows.contains("<td>津南示例孵化器</td><td>张三</td>"),
+        "{rows}"
+    );
+    assert!(rows.contains("草稿"));
+    assert!(!rows.contains("demo_person"), "a name, not the login");
+    assert!(!list.html.contains(&theirs) && !list.html.contains("另一单位的众创空间"));
+    assert!(list.html.contains("共 1 条，第 1/1 页"), "{}", list.html);
+    assert!(list
+        .html
+        .contains("<label class=\"label\" for=\"state\">状态</label>"));
+    // By state: none submitted yet; a state that is none falls back to all with a message.
+    let submitted = unit
+        .open(&format!("{inc}/unit/declarations?state=submitted"))
+        .await;
+    assert!(unit_rows(&submitted).is_empty() && submitted.html.contains("没有符合条件的申报"));
+    let odd = unit
+        .open(&format!("{inc}/unit/declarations?state=%3Cx%3E&page=zz"))
+        .await;
+    assert_eq!(odd.status, StatusCode::OK);
+    assert!(
+        odd.html.contains("状态不在可选范围内，已显示全部状态"),
+        "{}",
+        odd.html
+    );
+    assert!(odd.html.contains("页码应为正整数，已显示第1页"));
+    assert!(unit_rows(&odd).contains(&mine));
+
+    // Read-only: open and export, but no edit, save, upload or submit.
+    let read = unit.open(&format!("{inc}/declarations/{mine}")).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(read.html.contains("id=\"read-only\""), "{}", read.html);
+    for control in ["id=\"edit\"", "id=\"submit\"", "id=\"approve\""] {
+        assert!(!read.html.contains(control), "{control}");
+    }
+    // The session's token, from the logout form of the home page (a read-only page has none).
+    let csrf = hidden(&home.html, "csrf");
+    let export = unit
+        .http
+        .get(format!("{inc}/declarations/{mine}/export.docx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::OK);
+    let edit = unit.open(&format!("{inc}/declarations/{mine}/edit")).await;
+    assert_eq!(edit.status, StatusCode::NOT_FOUND);
+    let save = post(
+        &unit,
+        &format!("{inc}/declarations/{mine}/edit"),
+        &csrf,
+        Some("save"),
+        &[("carrier_name", "改名".into())],
+    )
+    .await;
+    assert_eq!(save.status, StatusCode::NOT_FOUND);
+    let submit = unit
+        .submit(
+            &format!("{inc}/declarations/{mine}/submit"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(submit.status, StatusCode::NOT_FOUND);
+    let upload = upload(
+        &unit,
+        &format!("{inc}/declarations/{mine}/attachments/signature"),
+        &csrf,
+        "签章页.pdf",
+        pdf(1000),
+    )
+    .await;
+    assert_eq!(upload.status, StatusCode::NOT_FOUND);
+    let kept = person.open(&format!("{inc}/declarations/{mine}")).await;
+    assert!(kept.html.contains("津南示例孵化器") && !kept.html.contains("改名"));
+    assert!(
+        kept.html.contains("id=\"edit\""),
+        "the declarant still edits"
+    );
+
+    // Another unit's declaration stays out of sight, and this one out of theirs.
+    for url in [
+        format!("{inc}/declarations/{theirs}"),
+        format!("{inc}/declarations/{theirs}/export.docx"),
+    ] {
+        let res = unit.http.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{url}");
+    }
+    let other = logged_in(&p, "other_unit", OTHER_PASSWORD).await;
+    let their_list = other.open(&format!("{inc}/unit/declarations")).await;
+    assert!(unit_rows(&their_list).contains("<td>另一单位的众创空间</td><td>李四</td>"));
+    assert!(!their_list.html.contains(&mine));
+    assert_eq!(
+        other
+            .open(&format!("{inc}/declarations/{mine}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The bureau's list answers odd queries with a page that says what it shows.
+    let admin = logged_in(&p, "demo_admin", ADMIN_PASSWORD).await;
+    let review = admin
+        .open(&format!(
+            "{inc}/review?unit=%25_&state=draft&page=-3&page=2"
+        ))
+        .await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.html);
+    for text in [
+        "状态不在可选范围内，已显示全部状态",
+        "页码应为正整数，已显示第1页",
+        "没有符合条件的申报",
+        "共 0 条，第 1/1 页",
+        "value=\"%_\"",
+        "<label class=\"label\" for=\"unit\">申报单位</label>",
+    ] {
+        assert!(review.html.contains(text), "{text}:\n{}", review.html);
+    }
+    let beyond = admin.open(&format!("{inc}/review?page=7")).await;
+    assert!(beyond.html.contains("页码超出范围，已显示最后一页"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_admin_reads_its_units_declarations_on_sqlite() {
+    unit_admin_reads_its_units_declarations(with_other_unit()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_admin_reads_its_units_declarations_on_postgres() {
+    // The IdP on PostgreSQL too, as the other PostgreSQL variants run it.
+    let idp = PgStorage::create().await;
+    let incubator = tongyi_testkit::PgDatabase::create(&tongyi_testkit::unique_tag()).await;
+    let mut options = idp.options();
+    options.extra_seed = Some(OTHER_UNIT);
+    options.incubator_database_url = Some(incubator.url().to_owned());
+    unit_admin_reads_its_units_declarations(options).await;
 }

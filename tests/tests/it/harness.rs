@@ -40,6 +40,12 @@ pub struct PlatformOptions {
     pub second_portal: bool,
     /// The portal's `rp.trusted_proxies` (comma-separated, as in its environment variable).
     pub portal_trusted_proxies: Option<String>,
+    /// More seed data (TOML in the form of `config/demo.toml`: units, accounts…) added to the
+    /// demo's, e.g. a second unit.
+    pub extra_seed: Option<&'static str>,
+    /// The incubator's own database (e.g. a PostgreSQL one the test holds); a SQLite file
+    /// in the temporary directory when `None`.
+    pub incubator_database_url: Option<String>,
 }
 
 /// The four apps of a test, each on its own port; they stop when this is dropped.
@@ -166,6 +172,13 @@ impl Platform {
             ("http://127.0.0.1:8082", &incubator),
             ("http://127.0.0.1:8083", &makerspace),
         ]);
+        if let Some(extra) = options.extra_seed {
+            let extra: SeedFile = toml::from_str(extra).expect("the extra seed parses");
+            seed.department.extend(extra.department);
+            seed.org.extend(extra.org);
+            seed.account.extend(extra.account);
+            seed.client.extend(extra.client);
+        }
         if let Some((_, second)) = &second_portal {
             for client in seed.client.iter_mut().filter(|c| c.client_id == "portal") {
                 client.backchannel_logout_uri = Some(format!("{second}/auth/backchannel-logout"));
@@ -234,8 +247,11 @@ impl Platform {
             ),
         ] {
             let mut config: tongyi_subsystems::Config = toml::from_str(&repo_file(file)).unwrap();
-            // Each subsystem keeps its declarations in this run's directory.
-            let database = dir.sqlite_url(&format!("{}.db", config.code));
+            // Each subsystem keeps its declarations in this run's directory (or where asked).
+            let database = match &options.incubator_database_url {
+                Some(url) if config.code == "incubator" => url.clone(),
+                _ => dir.sqlite_url(&format!("{}.db", config.code)),
+            };
             config
                 .apply_env(|k| match k {
                     "TONGYI_SUBSYSTEM_BASE_URL" => Some(base.clone()),
