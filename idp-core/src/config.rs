@@ -58,6 +58,8 @@ pub struct Config {
     #[serde(default)]
     pub sms: SmsConfig,
     #[serde(default)]
+    pub email: EmailConfig,
+    #[serde(default)]
     pub realname: RealnameConfig,
     #[serde(default)]
     pub dev: DevConfig,
@@ -265,6 +267,102 @@ impl std::fmt::Debug for SmsConfig {
             .field("daily_per_mobile", &self.daily_per_mobile)
             .field("daily_per_address", &self.daily_per_address)
             .field("templates", &self.templates)
+            .finish()
+    }
+}
+
+/// Which provider delivers email one-time codes.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailProviderKind {
+    /// No email: nothing is offered by email, and an email stays unverified. The default, so
+    /// that an instance without a mail server says so instead of pretending to send.
+    #[default]
+    Off,
+    /// Development outbox: messages stay in memory and in the log. Refused in production.
+    Dev,
+    /// An SMTP submission server.
+    Smtp,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS: only for a relay on the same host or a test server; refused in production.
+    None,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    pub provider: EmailProviderKind,
+    /// The SMTP server (`provider = "smtp"`).
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    /// Empty: no authentication (a local relay).
+    pub smtp_username: String,
+    /// Never in the file: from `TONGYI_SMTP_PASSWORD`.
+    #[serde(skip)]
+    pub smtp_password: String,
+    /// The sender, e.g. `统一身份认证平台 <noreply@kjj.example.gov.cn>`.
+    pub from: String,
+    /// SMTP timeout per command, connection included.
+    pub timeout_secs: u64,
+    /// How many recent messages the development outbox keeps.
+    pub outbox_size: usize,
+    /// Codes sent to one mailbox per day (Asia/Shanghai calendar day), all purposes together.
+    pub daily_per_mailbox: i64,
+    /// Email codes requested from one client address per day.
+    pub daily_per_address: i64,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            provider: EmailProviderKind::Off,
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            from: String::new(),
+            timeout_secs: 10,
+            outbox_size: 100,
+            daily_per_mailbox: 10,
+            daily_per_address: 50,
+        }
+    }
+}
+
+// Hand-written so that the SMTP password never reaches a log through `{:?}`.
+impl std::fmt::Debug for EmailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailConfig")
+            .field("provider", &self.provider)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &if self.smtp_password.is_empty() {
+                    ""
+                } else {
+                    "***"
+                },
+            )
+            .field("from", &self.from)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("outbox_size", &self.outbox_size)
+            .field("daily_per_mailbox", &self.daily_per_mailbox)
+            .field("daily_per_address", &self.daily_per_address)
             .finish()
     }
 }
@@ -487,6 +585,20 @@ impl Config {
                 }
             };
         }
+        set(&mut self.email.smtp_password, "TONGYI_SMTP_PASSWORD");
+        if let Some(v) = var("TONGYI_EMAIL_PROVIDER") {
+            self.email.provider = match v.as_str() {
+                "off" => EmailProviderKind::Off,
+                "dev" => EmailProviderKind::Dev,
+                "smtp" => EmailProviderKind::Smtp,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        field: "TONGYI_EMAIL_PROVIDER",
+                        reason: format!("expected off, dev or smtp, got {v:?}"),
+                    })
+                }
+            };
+        }
         set(&mut self.realname.api_key, "TONGYI_REALNAME_API_KEY");
         set(&mut self.realname.url, "TONGYI_REALNAME_URL");
         if let Some(v) = var("TONGYI_REALNAME_PROVIDER") {
@@ -650,7 +762,62 @@ impl Config {
             ));
         }
         self.validate_sms()?;
+        self.validate_email()?;
         self.validate_realname()
+    }
+
+    fn validate_email(&self) -> Result<(), ConfigError> {
+        let invalid = |field, reason: &str| ConfigError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        };
+        let e = &self.email;
+        match e.provider {
+            EmailProviderKind::Off => return Ok(()),
+            EmailProviderKind::Dev if self.production => {
+                return Err(invalid(
+                    "email.provider",
+                    "the development outbox cannot be used in production; set provider = \"smtp\" or \"off\"",
+                ));
+            }
+            EmailProviderKind::Dev => {}
+            EmailProviderKind::Smtp => {
+                if e.smtp_host.trim().is_empty() {
+                    return Err(invalid("email.smtp_host", "required by the smtp provider"));
+                }
+                if e.smtp_port == 0 {
+                    return Err(invalid("email.smtp_port", "must be a port number"));
+                }
+                if self.production && e.smtp_tls == SmtpTls::None {
+                    return Err(invalid(
+                        "email.smtp_tls",
+                        "must be starttls or tls in production: codes must not cross the network in clear",
+                    ));
+                }
+                if !e.smtp_username.is_empty() && e.smtp_password.is_empty() {
+                    return Err(invalid(
+                        "email.smtp_password",
+                        "smtp_username is set: set TONGYI_SMTP_PASSWORD",
+                    ));
+                }
+            }
+        }
+        if e.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "email.from",
+                "must be a sender address such as 统一身份认证平台 <noreply@example.gov.cn>",
+            ));
+        }
+        if e.timeout_secs == 0 || e.timeout_secs > 60 {
+            return Err(invalid("email.timeout_secs", "must be between 1 and 60"));
+        }
+        if e.outbox_size == 0 {
+            return Err(invalid("email.outbox_size", "must be at least 1"));
+        }
+        if e.daily_per_mailbox < 1 || e.daily_per_address < 1 {
+            return Err(invalid("email.daily_per_*", "must be at least 1"));
+        }
+        Ok(())
     }
 
     fn validate_realname(&self) -> Result<(), ConfigError> {
@@ -857,6 +1024,7 @@ mod tests {
         c.sms.provider = SmsProviderKind::Http;
         c.sms.gateway_url = "https://sms.example.cn/send".into();
         c.sms.api_key = "k".into();
+        c.email.provider = EmailProviderKind::Off;
         c.realname.provider = RealnameProviderKind::Http;
         c.realname.url = "https://rn.example.cn/check".into();
         c.realname.api_key = "rk".into();
@@ -877,6 +1045,7 @@ mod tests {
         c.sms.provider = SmsProviderKind::Http;
         c.sms.gateway_url = "https://sms.example.cn/send".into();
         c.sms.api_key = "k".into();
+        c.email.provider = EmailProviderKind::Off;
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("realname.provider"), "{err}");
         c.apply_env(|k| match k {
@@ -941,6 +1110,56 @@ mod tests {
     }
 
     #[test]
+    fn email_provider_rules() {
+        let mut c = base();
+        assert_eq!(c.email.provider, EmailProviderKind::Dev, "the shipped file");
+        assert_eq!(EmailConfig::default().provider, EmailProviderKind::Off);
+        c.validate().unwrap();
+        c.email.from = "not an address".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("email.from"), "{err}");
+        c.email.from = "平台 <noreply@kjj.example.gov.cn>".into();
+        // Production refuses the development outbox and SMTP in clear.
+        c.production = true;
+        c.issuer = "https://id.example.gov.cn".into();
+        c.kek = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into();
+        c.sms.provider = SmsProviderKind::Http;
+        c.sms.gateway_url = "https://sms.example.cn/send".into();
+        c.sms.api_key = "k".into();
+        c.realname.provider = RealnameProviderKind::Http;
+        c.realname.url = "https://rn.example.cn/check".into();
+        c.realname.api_key = "rk".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("email.provider"), "{err}");
+        c.apply_env(|k| (k == "TONGYI_EMAIL_PROVIDER").then(|| "smtp".to_string()))
+            .unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("email.smtp_host"), "{err}");
+        c.email.smtp_host = "smtp.example.gov.cn".into();
+        c.email.smtp_tls = SmtpTls::None;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("email.smtp_tls"), "{err}");
+        c.email.smtp_tls = SmtpTls::Starttls;
+        c.email.smtp_username = "noreply".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("TONGYI_SMTP_PASSWORD"), "{err}");
+        c.apply_env(|k| (k == "TONGYI_SMTP_PASSWORD").then(|| "pw-77".to_string()))
+            .unwrap();
+        c.validate().unwrap();
+        assert!(!format!("{:?}", c.email).contains("pw-77"));
+        // The password is never read from the file.
+        let in_file = toml::from_str::<EmailConfig>("smtp_password = \"x\"");
+        assert!(in_file.is_err());
+        let err = base()
+            .apply_env(|k| (k == "TONGYI_EMAIL_PROVIDER").then(|| "pigeon".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("TONGYI_EMAIL_PROVIDER"));
+        c.email.provider = EmailProviderKind::Off;
+        c.email.from = String::new();
+        c.validate().unwrap();
+    }
+
+    #[test]
     fn sms_provider_rules() {
         let mut c = base();
         assert_eq!(c.sms.provider, SmsProviderKind::Dev);
@@ -948,10 +1167,12 @@ mod tests {
         c.production = true;
         c.issuer = "https://id.example.gov.cn".into();
         c.kek = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into();
-        // Production also needs a real-name service; that rule has its own test.
+        // Production also needs a real-name service and no development email; those rules
+        // have their own tests.
         c.realname.provider = RealnameProviderKind::Http;
         c.realname.url = "https://rn.example.cn/check".into();
         c.realname.api_key = "rk".into();
+        c.email.provider = EmailProviderKind::Off;
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("sms.provider"), "{err}");
 

@@ -26,6 +26,7 @@ pub struct Metrics {
     logins: Family<StaticLabels, Counter>,
     tokens: Family<StaticLabels, Counter>,
     sms: Family<StaticLabels, Counter>,
+    email: Family<StaticLabels, Counter>,
     backchannel_failed: Counter,
     realname_queued: Gauge,
     argon2_in_flight: Gauge,
@@ -45,6 +46,7 @@ impl Metrics {
         let logins = Family::<StaticLabels, Counter>::default();
         let tokens = Family::<StaticLabels, Counter>::default();
         let sms = Family::<StaticLabels, Counter>::default();
+        let email = Family::<StaticLabels, Counter>::default();
         let backchannel_failed = Counter::default();
         let realname_queued = Gauge::default();
         let argon2_in_flight = Gauge::default();
@@ -63,6 +65,11 @@ impl Metrics {
             "tongyi_sms",
             "SMS one-time codes by outcome (sent, refused, failed)",
             sms.clone(),
+        );
+        registry.register(
+            "tongyi_email_codes",
+            "Email one-time codes by outcome (sent, refused, failed)",
+            email.clone(),
         );
         registry.register(
             "tongyi_backchannel_logout_failed",
@@ -90,6 +97,7 @@ impl Metrics {
             logins,
             tokens,
             sms,
+            email,
             backchannel_failed,
             realname_queued,
             argon2_in_flight,
@@ -121,6 +129,10 @@ impl Metrics {
 
     pub fn sms(&self, outcome: &'static str) {
         self.sms.get_or_create(&vec![("outcome", outcome)]).inc();
+    }
+
+    pub fn email(&self, outcome: &'static str) {
+        self.email.get_or_create(&vec![("outcome", outcome)]).inc();
     }
 
     pub fn backchannel_failed(&self) {

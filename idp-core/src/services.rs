@@ -18,7 +18,7 @@ use crate::{
         Endpoints,
     },
     pii::PiiVault,
-    providers::{realname::RealnameProvider, sms::SmsSender},
+    providers::{email::EmailSender, realname::RealnameProvider, sms::SmsSender},
     store::{self, ephemeral::Ephemeral, Db},
 };
 
@@ -40,6 +40,8 @@ pub struct Services {
     pub password_work: Arc<WorkAreas>,
     /// Delivers SMS one-time codes (development outbox or HTTP gateway).
     pub sms: SmsSender,
+    /// Delivers email one-time codes (off, development outbox or SMTP).
+    pub email: EmailSender,
     /// Seals personal data at rest and computes its lookup hashes (keys derived from the KEK).
     pub pii: PiiVault,
     /// Checks names against ID numbers (development rules or the HTTP service).
@@ -57,6 +59,7 @@ impl Services {
         keys: Keys,
         clock: Clock,
         sms: SmsSender,
+        email: EmailSender,
         pii: PiiVault,
         realname: RealnameProvider,
     ) -> Self {
@@ -80,6 +83,7 @@ impl Services {
             password_slots: Arc::new(Semaphore::new(cores)),
             password_work: Arc::default(),
             sms,
+            email,
             pii,
             realname,
             metrics: Metrics::new(),

@@ -519,6 +519,27 @@ pub async fn set_mobile(
     Ok(())
 }
 
+/// Marks the reserved email of an account as proven, if it is still `email` (a change made
+/// since the code was sent leaves the new address unproven). False when it is not.
+pub async fn mark_email_verified(
+    db: &Db,
+    pii: &PiiVault,
+    account_id: &str,
+    email: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE accounts SET email_verified = 1, updated_at = $1 \
+         WHERE id = $2 AND email_key = $3",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(pii.lookup_key(PiiField::Email, email))
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Replaces (or, with `None`, removes) the reserved email of an account; the new one is
 /// unproven.
 pub async fn set_email(

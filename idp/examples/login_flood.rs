@@ -6,9 +6,13 @@
 //! `cargo run --release -p tongyi-idp --example login_flood [-- config/idp.toml]`
 //!
 //! Environment: `FLOOD_ATTEMPTS` [1000], `FLOOD_CONCURRENCY` [16], `FLOOD_SOLVER` [0; 1: the
-//! flood answers every captcha, as a solving service would]. The IdP runs in this process on
-//! a fresh SQLite file with the in-process store, behind a pretend proxy (loopback trusted,
-//! `X-Forwarded-For` names the two addresses), with the demo accounts of config/demo.toml.
+//! flood answers every captcha, as a solving service would], `FLOOD_SERVER_CORE` [1],
+//! `FLOOD_LOAD_CORE` [0]. The IdP runs in this process on a fresh SQLite file with the
+//! in-process store, behind a pretend proxy (loopback trusted, `X-Forwarded-For` names the two
+//! addresses), with the demo accounts of config/demo.toml. It has a runtime of its own whose
+//! threads (the worker and the blocking pool argon2 runs on) are pinned to the server core,
+//! while the load runs on another runtime pinned to the load core: the load generator's own
+//! work must not stall the server it measures.
 
 use std::{
     sync::{
@@ -109,8 +113,43 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-#[tokio::main]
-async fn main() {
+/// Pins the calling thread to `core`, with util-linux's `taskset` on the thread's id (Linux's
+/// `/proc/thread-self`), so that the example needs no unsafe affinity call.
+fn pin_to(core: usize) {
+    let tid = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name().map(|t| t.to_string_lossy().into_owned()));
+    let pinned = tid.is_some_and(|tid| {
+        std::process::Command::new("taskset")
+            .args(["-p", "-c", &core.to_string(), &tid])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !pinned {
+        eprintln!("login_flood: cannot pin a thread to core {core} (needs Linux and taskset)");
+    }
+}
+
+fn runtime(core: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .on_thread_start(move || pin_to(core))
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+fn main() {
+    let server_core = env_or("FLOOD_SERVER_CORE", 1);
+    let load_core = env_or("FLOOD_LOAD_CORE", 0);
+    pin_to(load_core);
+    let server = runtime(server_core);
+    let load = runtime(load_core);
+    load.block_on(run(&server));
+}
+
+async fn run(server: &tokio::runtime::Runtime) {
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "config/idp.toml".into());
@@ -132,11 +171,18 @@ async fn main() {
     let concurrency = env_or("FLOOD_CONCURRENCY", 16).max(1);
     let solver = env_or("FLOOD_SOLVER", 0) == 1;
 
-    let app = build_app(config).await.expect("the IdP starts");
-    let state = app.state.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(app.serve(listener, std::future::pending()));
+    // Built and served on the server's runtime, so that its background tasks live there too.
+    let (state, base) = server
+        .spawn(async move {
+            let app = build_app(config).await.expect("the IdP starts");
+            let state = app.state.clone();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(app.serve(listener, std::future::pending()));
+            (state, base)
+        })
+        .await
+        .expect("the IdP starts");
 
     // Warm up (first argon2 work area, first key use, connection pools) outside the figures.
     let warm = reqwest::Client::new();

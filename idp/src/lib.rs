@@ -48,6 +48,8 @@ pub enum StartError {
     Seed(String),
     #[error("sms provider: {0}")]
     Sms(#[from] providers::sms::SmsError),
+    #[error("email provider: {0}")]
+    Email(#[from] providers::email::EmailError),
     #[error("real-name provider: {0}")]
     Realname(#[from] providers::realname::RealnameError),
 }
@@ -79,6 +81,7 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
     };
     let clock = clock::Clock::default();
     let sms = providers::sms::SmsSender::from_config(&config, clock.clone())?;
+    let email = providers::email::EmailSender::from_config(&config, clock.clone())?;
     let realname = providers::realname::RealnameProvider::from_config(&config)?;
     let kek = config.kek_bytes()?;
     let keys =
@@ -94,7 +97,17 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         .await
         .map_err(StartError::Seed)?;
     }
-    let services = Services::new(Arc::new(config), db, store, keys, clock, sms, pii, realname);
+    let services = Services::new(
+        Arc::new(config),
+        db,
+        store,
+        keys,
+        clock,
+        sms,
+        email,
+        pii,
+        realname,
+    );
     let state = AppState::new(services, trusted_proxies);
     let router = Router::new()
         .merge(oidc::router())

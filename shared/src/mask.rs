@@ -49,6 +49,18 @@ pub fn mask_bank_account(account: &str) -> String {
     mask_keep_last4(&compact)
 }
 
+/// An email masked for pages, logs and records: the first character of the local part and the
+/// domain, `a***@example.com`; something that is not an address is masked as a name.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => mask_name(email),
+    }
+}
+
 /// A person's name: the first character, then one `*` for each other character
 /// (`"张三丰"` → `"张**"`, `"张三"` → `"张*"`). A one-character name becomes `"*"`.
 pub fn mask_name(name: &str) -> String {

@@ -4,6 +4,7 @@
 
 pub mod appeal;
 pub mod captcha;
+pub mod email_code;
 pub mod login;
 pub mod login_throttle;
 pub mod password;

@@ -1,5 +1,5 @@
 //! Changes a signed-in user makes to their own account in the account console: the reserved
-//! email, the reserved mobile (proved by an SMS code to the new number and the current
+//! email (proved, when the instance sends email, by a code sent to it), the reserved mobile (proved by an SMS code to the new number and the current
 //! password) and, once, a login name in place of a generated one. Each change is written to
 //! the 信息更新记录 (masked) and to the audit log (without the values).
 //!
@@ -11,6 +11,7 @@ use tongyi_shared::{
 };
 
 use super::{
+    email_code::{self, EmailPurpose},
     password,
     sms_code::{self, SmsCodeError, SmsPurpose},
 };
@@ -71,15 +72,7 @@ pub fn parse_email(input: &str) -> Option<String> {
 }
 
 /// An email masked for pages and the update record: `a***@example.com`.
-pub fn mask_email(email: &str) -> String {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => mask::mask_name(email),
-    }
-}
+pub use tongyi_shared::mask::mask_email;
 
 async fn record_update(
     state: &Services,
@@ -140,6 +133,72 @@ pub async fn change_email(
         AuditEntry::new(AuditEvent::ContactChanged)
             .by_subject(&account.id)
             .detail("field", "email"),
+    )
+    .await;
+    Ok(())
+}
+
+/// Sends a code to the account's reserved email, to prove it is the holder's. Returns the
+/// masked address.
+pub async fn send_email_code(
+    state: &Services,
+    account: &Account,
+    ip: std::net::IpAddr,
+) -> Result<String, ProfileError> {
+    let (_, email) = identities::contact_of(&state.pii, account);
+    let Some(email) = email else {
+        return Err(field("email_code", "请先保存邮箱"));
+    };
+    if account.email_verified {
+        return Err(field("email_code", "邮箱已验证"));
+    }
+    match email_code::send_code(state, EmailPurpose::VerifyEmail, &email, ip).await {
+        Ok(receipt) => Ok(receipt.masked_email),
+        Err(e @ SmsCodeError::Internal(_)) => {
+            Err(ProfileError::App(Failure::Internal(e.to_string())))
+        }
+        Err(e) => Err(ProfileError::Field("email_code", e.user_message())),
+    }
+}
+
+/// Proves the reserved email with the code sent to it: `email_verified` from then on, until
+/// the email is changed.
+pub async fn verify_email(
+    state: &Services,
+    account: &Account,
+    code: &str,
+) -> Result<(), ProfileError> {
+    let (_, email) = identities::contact_of(&state.pii, account);
+    let Some(email) = email else {
+        return Err(field("email_code", "请先保存邮箱"));
+    };
+    if code.trim().is_empty() {
+        return Err(field("email_code", "请输入邮件中的验证码"));
+    }
+    match email_code::verify_code(state, EmailPurpose::VerifyEmail, &email, code.trim()).await {
+        Ok(()) => {}
+        Err(e @ SmsCodeError::Internal(_)) => {
+            return Err(ProfileError::App(Failure::Internal(e.to_string())))
+        }
+        Err(e) => return Err(ProfileError::Field("email_code", e.user_message())),
+    }
+    if !identities::mark_email_verified(
+        &state.db,
+        &state.pii,
+        &account.id,
+        &email,
+        state.clock.now(),
+    )
+    .await?
+    {
+        // Changed meanwhile in another tab: the code proved the old address only.
+        return Err(field("email_code", "邮箱已更改，请重新获取验证码"));
+    }
+    audit::record(
+        state,
+        AuditEntry::new(AuditEvent::ContactChanged)
+            .by_subject(&account.id)
+            .detail("field", "email_verified"),
     )
     .await;
     Ok(())

@@ -29,7 +29,10 @@ use crate::{
     clock::Clock,
     config::{Config, SmsTemplates},
     crypto::{self, KeyPurpose},
-    providers::sms::{mask_mobile, SmsError, SmsMessage, SmsSender},
+    providers::{
+        email::EmailError,
+        sms::{mask_mobile, SmsError, SmsMessage, SmsSender},
+    },
     services::Services,
     store::ephemeral::Ephemeral,
 };
@@ -126,6 +129,8 @@ pub enum SmsCodeError {
     DailyLimit,
     #[error("SMS delivery failed: {0}")]
     Delivery(#[from] SmsError),
+    #[error("email delivery failed: {0}")]
+    MailDelivery(#[from] EmailError),
     #[error("SMS code store failure: {0}")]
     Internal(String),
 }
@@ -148,6 +153,8 @@ impl SmsCodeError {
             }
             SmsCodeError::DailyLimit => "今日发送次数已达上限，请明天再试".into(),
             SmsCodeError::Delivery(_) => "短信发送失败，请稍后再试".into(),
+            SmsCodeError::MailDelivery(EmailError::Off) => "本平台未开通邮件服务".into(),
+            SmsCodeError::MailDelivery(_) => "邮件发送失败，请稍后再试".into(),
             SmsCodeError::Internal(_) => "系统繁忙，请稍后再试".into(),
         }
     }
@@ -209,12 +216,89 @@ pub async fn send_with(
     mobile: &str,
     client_ip: IpAddr,
 ) -> Result<SendReceipt, SmsCodeError> {
-    let keys = Keys::new(deps.config, purpose, mobile)?;
-    let store = deps.store;
-    let now = deps.clock.now();
+    let cfg = &deps.config.sms;
+    let to = Destination {
+        channel: Channel::Sms,
+        purpose: purpose.as_str(),
+        address: mobile,
+        daily_per_destination: cfg.daily_per_mobile,
+        daily_per_address: cfg.daily_per_address,
+    };
+    let reserved = reserve(deps.config, deps.store, deps.clock, &to, client_ip).await?;
+    let code = six_digits();
+    let minutes = (CODE_TTL_SECS / 60).to_string();
+    let message = SmsMessage {
+        mobile: mobile.to_owned(),
+        template: purpose.template(&cfg.templates).to_owned(),
+        params: BTreeMap::from([
+            ("code".to_owned(), code.clone()),
+            ("minutes".to_owned(), minutes.clone()),
+        ]),
+        text: format!(
+            "您的{}验证码为 {code}，{minutes} 分钟内有效。如非本人操作，请忽略本短信。",
+            purpose.action()
+        ),
+    };
+    let delivered = deps.sender.send(&message).await.map_err(SmsCodeError::from);
+    let expires_at = reserved.store_code(deps.store, &code, delivered).await?;
+    tracing::info!(
+        purpose = purpose.as_str(),
+        mobile = %mask_mobile(mobile),
+        "SMS code sent"
+    );
+    Ok(SendReceipt {
+        masked_mobile: mask_mobile(mobile),
+        expires_at,
+        resend_at: reserved.now + RESEND_SECS,
+    })
+}
 
-    // One send per mobile per minute. The store key's own expiry is real time; the stored
-    // send time is compared with the clock so that a moved clock is honoured as well.
+/// Where a code goes: the channel, the purpose, the address (a mobile or an email, already
+/// validated) and that channel's daily caps.
+pub(crate) struct Destination<'a> {
+    pub channel: Channel,
+    pub purpose: &'static str,
+    pub address: &'a str,
+    pub daily_per_destination: i64,
+    pub daily_per_address: i64,
+}
+
+/// SMS codes and email codes follow the same rules under keys of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    fn prefix(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Email => "mail",
+        }
+    }
+}
+
+/// A send that passed the resend interval and the daily caps; [`Reserved::store_code`] keeps
+/// the code once it was delivered.
+pub(crate) struct Reserved {
+    keys: Keys,
+    pub now: i64,
+}
+
+/// Checks the resend interval and the daily caps of `to`, and holds the interval.
+pub(crate) async fn reserve(
+    config: &Config,
+    store: &Ephemeral,
+    clock: &Clock,
+    to: &Destination<'_>,
+    client_ip: IpAddr,
+) -> Result<Reserved, SmsCodeError> {
+    let keys = Keys::new(config, to)?;
+    let now = clock.now();
+
+    // One send per destination per minute. The store key's own expiry is real time; the
+    // stored send time is compared with the clock so that a moved clock is honoured as well.
     if !store
         .put_if_absent(&keys.wait, &now.to_string(), RESEND_SECS)
         .await?
@@ -234,59 +318,47 @@ pub async fn send_with(
         store.put(&keys.wait, &now.to_string(), RESEND_SECS).await?;
     }
 
-    // Daily caps: the address first, so that one address cannot use up a mobile's
+    // Daily caps: the address first, so that one address cannot use up a destination's
     // allowance with requests that would have been refused anyway.
     let day = shanghai_day(now);
     let window = secs_to_next_shanghai_midnight(now);
-    let cfg = &deps.config.sms;
-    let by_address = format!("sms:day:{day}:ip:{}", address_bucket(client_ip));
-    // A refused request sends nothing, so it does not hold the mobile's resend interval.
-    if store.incr(&by_address, window).await? > cfg.daily_per_address {
-        tracing::warn!(ip = %client_ip, "daily SMS cap reached for an address");
+    let prefix = to.channel.prefix();
+    let by_address = format!("{prefix}:day:{day}:ip:{}", address_bucket(client_ip));
+    // A refused request sends nothing, so it does not hold the destination's resend interval.
+    if store.incr(&by_address, window).await? > to.daily_per_address {
+        tracing::warn!(ip = %client_ip, channel = prefix, "daily code cap reached for an address");
         store.delete(&keys.wait).await?;
         return Err(SmsCodeError::DailyLimit);
     }
-    let by_mobile = format!("sms:day:{day}:m:{}", keys.mobile);
-    if store.incr(&by_mobile, window).await? > cfg.daily_per_mobile {
-        tracing::warn!(mobile = %mask_mobile(mobile), "daily SMS cap reached for a mobile");
+    let by_destination = format!("{prefix}:day:{day}:m:{}", keys.destination);
+    if store.incr(&by_destination, window).await? > to.daily_per_destination {
+        tracing::warn!(channel = prefix, "daily code cap reached for a destination");
         store.delete(&keys.wait).await?;
         return Err(SmsCodeError::DailyLimit);
     }
+    Ok(Reserved { keys, now })
+}
 
-    let code = six_digits();
-    let id = crypto::random_token(9);
-    let expires_at = now + CODE_TTL_SECS;
-    let minutes = (CODE_TTL_SECS / 60).to_string();
-    let message = SmsMessage {
-        mobile: mobile.to_owned(),
-        template: purpose.template(&cfg.templates).to_owned(),
-        params: BTreeMap::from([
-            ("code".to_owned(), code.clone()),
-            ("minutes".to_owned(), minutes.clone()),
-        ]),
-        text: format!(
-            "您的{}验证码为 {code}，{minutes} 分钟内有效。如非本人操作，请忽略本短信。",
-            purpose.action()
-        ),
-    };
-    // Delivered before it is stored: a failed delivery leaves the previous code usable.
-    if let Err(e) = deps.sender.send(&message).await {
-        // Let the user try again at once; the daily counters keep bounding the retries.
-        store.delete(&keys.wait).await?;
-        return Err(e.into());
+impl Reserved {
+    /// After the delivery: keeps `code` when it was `delivered`, else frees the resend
+    /// interval (the daily counters keep bounding the retries). Returns when the code expires.
+    pub(crate) async fn store_code(
+        &self,
+        store: &Ephemeral,
+        code: &str,
+        delivered: Result<(), SmsCodeError>,
+    ) -> Result<i64, SmsCodeError> {
+        // Delivered before it is stored: a failed delivery leaves the previous code usable.
+        if let Err(e) = delivered {
+            store.delete(&self.keys.wait).await?;
+            return Err(e);
+        }
+        let id = crypto::random_token(9);
+        let expires_at = self.now + CODE_TTL_SECS;
+        let value = format!("{id}.{expires_at}.{}", self.keys.code_digest(&id, code));
+        store.put(&self.keys.code, &value, CODE_TTL_SECS).await?;
+        Ok(expires_at)
     }
-    let value = format!("{id}.{expires_at}.{}", keys.code_digest(&id, &code));
-    store.put(&keys.code, &value, CODE_TTL_SECS).await?;
-    tracing::info!(
-        purpose = purpose.as_str(),
-        mobile = %mask_mobile(mobile),
-        "SMS code sent"
-    );
-    Ok(SendReceipt {
-        masked_mobile: mask_mobile(mobile),
-        expires_at,
-        resend_at: now + RESEND_SECS,
-    })
 }
 
 /// [`verify_code`] on explicit dependencies.
@@ -296,8 +368,25 @@ pub async fn verify_with(
     mobile: &str,
     code: &str,
 ) -> Result<(), SmsCodeError> {
-    let keys = Keys::new(deps.config, purpose, mobile)?;
-    let store = deps.store;
+    let to = Destination {
+        channel: Channel::Sms,
+        purpose: purpose.as_str(),
+        address: mobile,
+        daily_per_destination: 0,
+        daily_per_address: 0,
+    };
+    verify_at(deps.config, deps.store, deps.clock, &to, code).await
+}
+
+/// Checks `code` for `to` and consumes it on success (the caps of `to` are not used).
+pub(crate) async fn verify_at(
+    config: &Config,
+    store: &Ephemeral,
+    clock: &Clock,
+    to: &Destination<'_>,
+    code: &str,
+) -> Result<(), SmsCodeError> {
+    let keys = Keys::new(config, to)?;
     let Some(stored) = store.get(&keys.code).await? else {
         return Err(SmsCodeError::ExpiredOrInvalid);
     };
@@ -305,7 +394,7 @@ pub async fn verify_with(
         store.delete(&keys.code).await?;
         return Err(SmsCodeError::ExpiredOrInvalid);
     };
-    if deps.clock.now() >= expires_at {
+    if clock.now() >= expires_at {
         store.delete(&keys.code).await?;
         return Err(SmsCodeError::ExpiredOrInvalid);
     }
@@ -328,9 +417,9 @@ pub async fn verify_with(
         if attempt >= MAX_ATTEMPTS {
             store.delete(&keys.code).await?;
             tracing::warn!(
-                purpose = purpose.as_str(),
-                mobile = %mask_mobile(mobile),
-                "SMS code killed after repeated wrong attempts"
+                purpose = to.purpose,
+                channel = to.channel.prefix(),
+                "one-time code killed after repeated wrong attempts"
             );
             return Err(SmsCodeError::TooManyAttempts);
         }
@@ -344,36 +433,42 @@ pub async fn verify_with(
     }
 }
 
-/// The store keys of one (purpose, mobile) pair, and the key that digests its code.
+/// The store keys of one (purpose, destination) pair, and the key that digests its code.
 struct Keys {
     secret: [u8; 32],
     code: String,
     tries: String,
     wait: String,
-    /// The mobile's digest, shared by every purpose.
-    mobile: String,
+    /// The destination's digest, shared by every purpose.
+    destination: String,
 }
 
 impl Keys {
-    fn new(config: &Config, purpose: SmsPurpose, mobile: &str) -> Result<Keys, SmsCodeError> {
+    fn new(config: &Config, to: &Destination<'_>) -> Result<Keys, SmsCodeError> {
         let kek = config
             .kek_bytes()
             .map_err(|e| SmsCodeError::Internal(e.to_string()))?;
         // A key of its own, so that these digests say nothing about the KEK's other uses.
         let secret = crypto::derive_key(&kek, KeyPurpose::SmsCode);
+        let (prefix, address) = (to.channel.prefix(), to.address);
+        // The SMS inputs are those of before email codes existed, so live codes survive.
+        let (pair_label, destination_label) = match to.channel {
+            Channel::Sms => ("pair", "mobile"),
+            Channel::Email => ("mail-pair", "email"),
+        };
         let pair = crypto::b64url(&crypto::hmac_sha256(
             &secret,
-            format!("pair\0{}\0{mobile}", purpose.as_str()).as_bytes(),
+            format!("{pair_label}\0{}\0{address}", to.purpose).as_bytes(),
         ));
-        let mobile = crypto::b64url(&crypto::hmac_sha256(
+        let destination = crypto::b64url(&crypto::hmac_sha256(
             &secret,
-            format!("mobile\0{mobile}").as_bytes(),
+            format!("{destination_label}\0{address}").as_bytes(),
         ));
         Ok(Keys {
-            code: format!("sms:code:{pair}"),
-            tries: format!("sms:try:{pair}"),
-            wait: format!("sms:wait:{mobile}"),
-            mobile,
+            code: format!("{prefix}:code:{pair}"),
+            tries: format!("{prefix}:try:{pair}"),
+            wait: format!("{prefix}:wait:{destination}"),
+            destination,
             secret,
         })
     }
@@ -396,7 +491,7 @@ fn parse_stored(v: &str) -> Option<(&str, i64, &str)> {
 
 /// Six uniformly distributed digits from the OS random source (rejection sampling: values at
 /// or above the largest multiple of 10^6 below 2^32 are drawn again, so no digit is favoured).
-fn six_digits() -> String {
+pub(crate) fn six_digits() -> String {
     const LIMIT: u32 = 4_294_000_000;
     loop {
         let mut buf = [0u8; 4];
@@ -536,11 +631,23 @@ mod tests {
     #[test]
     fn keys_carry_no_mobile_and_separate_purposes() {
         let config: Config = toml::from_str(include_str!("../../../config/idp.toml")).unwrap();
-        let a = Keys::new(&config, SmsPurpose::Login, MOBILE).unwrap();
-        let b = Keys::new(&config, SmsPurpose::Register, MOBILE).unwrap();
-        for k in [&a.code, &a.tries, &a.wait, &a.mobile, &b.code] {
+        let to = |channel, purpose: SmsPurpose, address| Destination {
+            channel,
+            purpose: purpose.as_str(),
+            address,
+            daily_per_destination: 1,
+            daily_per_address: 1,
+        };
+        let a = Keys::new(&config, &to(Channel::Sms, SmsPurpose::Login, MOBILE)).unwrap();
+        let b = Keys::new(&config, &to(Channel::Sms, SmsPurpose::Register, MOBILE)).unwrap();
+        // The same text as an email: keys of its own, never an SMS code's.
+        let mail = Keys::new(&config, &to(Channel::Email, SmsPurpose::Login, MOBILE)).unwrap();
+        for k in [&a.code, &a.tries, &a.wait, &a.destination, &b.code] {
             assert!(!k.contains(MOBILE) && !k.contains("5656"), "{k}");
         }
+        assert!(mail.code.starts_with("mail:code:") && mail.wait.starts_with("mail:wait:"));
+        assert_ne!(a.code[4..], mail.code[5..]);
+        assert_ne!(a.destination, mail.destination);
         assert_ne!(a.code, b.code);
         assert_eq!(
             a.wait, b.wait,

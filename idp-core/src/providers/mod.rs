@@ -2,5 +2,6 @@
 //! implementations (like [`crate::store::ephemeral::Ephemeral`]): a development one that keeps
 //! everything in this process, and the real one, chosen from the configuration at start-up.
 
+pub mod email;
 pub mod realname;
 pub mod sms;

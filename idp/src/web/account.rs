@@ -153,6 +153,10 @@ struct EditPage {
     login_name: String,
     login_name_chosen: bool,
     email_error: Option<String>,
+    /// The reserved email is set and unproven, and this instance sends email.
+    email_verifiable: bool,
+    email_verified: bool,
+    email_code_error: Option<String>,
     mobile_error: Option<String>,
     sms_code_error: Option<String>,
     password_error: Option<String>,
@@ -179,6 +183,8 @@ async fn render_edit(
     page.current_email = email
         .as_deref()
         .map_or("未设置".to_owned(), profile::mask_email);
+    page.email_verified = email.is_some() && account.email_verified;
+    page.email_verifiable = email.is_some() && !account.email_verified && state.email.is_on();
     page.login_name_chosen = account.login_name_chosen;
     Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
 }
@@ -217,6 +223,14 @@ async fn edit_submit(
         "email" => profile::change_email(&state, account, &page.email)
             .await
             .map(|()| "邮箱已更新。".to_owned()),
+        "send_email_code" => profile::send_email_code(&state, account, peer.ip())
+            .await
+            .map(|masked| format!("验证码已发送至 {masked}，5分钟内有效。")),
+        "verify_email" => {
+            profile::verify_email(&state, account, form.get("email_code").unwrap_or(""))
+                .await
+                .map(|()| "邮箱已验证。".to_owned())
+        }
         "send_code" => profile::send_mobile_code(&state, &page.mobile, peer.ip())
             .await
             .map(|masked| format!("验证码已发送至 {masked}，5分钟内有效。")),
@@ -247,6 +261,7 @@ async fn edit_submit(
         Err(ProfileError::Field(field, message)) => {
             let slot = match field {
                 "email" => &mut page.email_error,
+                "email_code" => &mut page.email_code_error,
                 "mobile" => &mut page.mobile_error,
                 "sms_code" => &mut page.sms_code_error,
                 "password" => &mut page.password_error,

@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/consent", post(consent::consent_submit))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/dev/sms-outbox", get(dev_outbox::outbox_page))
+        .route("/dev/email-outbox", get(dev_outbox::email_outbox_page))
         .route("/dev/captcha/{id}", get(dev_captcha::captcha_answer))
         .merge(login::router())
         .merge(account::router())

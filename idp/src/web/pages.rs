@@ -86,6 +86,7 @@ struct HomePage {
     display_name: Option<String>,
     admin: bool,
     dev_outbox: bool,
+    dev_email_outbox: bool,
 }
 
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
@@ -103,6 +104,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> AppResul
             display_name: user.map(|u| u.account.display_name),
             admin,
             dev_outbox: state.sms.outbox().is_some(),
+            dev_email_outbox: state.email.outbox().is_some(),
         },
     )
 }

@@ -223,6 +223,108 @@ both_backends!(
     }
 );
 
+fn latest_email_code(idp: &TestIdp, email: &str) -> String {
+    let entry = idp
+        .state
+        .email
+        .outbox()
+        .unwrap()
+        .latest_for(email)
+        .unwrap_or_else(|| panic!("nothing sent to {email}"));
+    let start = entry.body.find(|c: char| c.is_ascii_digit()).unwrap();
+    entry.body[start..start + 6].to_owned()
+}
+
+async fn email_verified(idp: &TestIdp) -> bool {
+    store::accounts::find_by_id(&idp.state.db, "acct-alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .email_verified
+}
+
+both_backends!(
+    an_email_is_verified_by_a_code_sent_to_it,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let b = signed_in(&idp, "alice").await;
+        let (_, page) = get(&b, &idp, "/account/edit").await;
+        let csrf = hidden(&page, "csrf");
+        assert!(page.contains("邮箱尚未验证"), "{page}");
+        assert!(!email_verified(&idp).await);
+        let act = |action: &'static str, code: &'static str| {
+            let (b, idp, csrf) = (&b, &idp, csrf.clone());
+            async move {
+                post(
+                    b,
+                    idp,
+                    "/account/edit",
+                    &[("csrf", &csrf), ("action", action), ("email_code", code)],
+                )
+                .await
+            }
+        };
+
+        // Nothing sent yet: a code is refused, field by field.
+        let (status, html) = act("verify_email", "").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("id=\"email_code-error\"") && html.contains("请输入邮件中的验证码"));
+        let (status, html) = act("verify_email", "123456").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("验证码已过期或无效"), "{html}");
+
+        let (status, html) = act("send_email_code", "").await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("验证码已发送至 a***@example.com"), "{html}");
+        let outbox = idp.state.email.outbox().unwrap().messages();
+        assert_eq!(outbox.len(), 1);
+        assert_eq!(outbox[0].to, "alice@example.com");
+        assert!(outbox[0].subject.contains("验证电子邮箱"));
+        // Within a minute a second send is refused and says when to try again.
+        let (status, html) = act("send_email_code", "").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("发送过于频繁"), "{html}");
+        assert_eq!(idp.state.email.outbox().unwrap().messages().len(), 1);
+
+        let code = latest_email_code(&idp, "alice@example.com");
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let wrong: &'static str = Box::leak(wrong.to_owned().into_boxed_str());
+        let (status, html) = act("verify_email", wrong).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("验证码错误"), "{html}");
+        assert!(!email_verified(&idp).await);
+
+        let code: &'static str = Box::leak(code.into_boxed_str());
+        let (status, html) = act("verify_email", code).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(
+            html.contains("邮箱已验证") && html.contains("（已验证）"),
+            "{html}"
+        );
+        assert!(!html.contains("邮箱尚未验证"));
+        assert!(email_verified(&idp).await);
+        // Single use.
+        let (status, _) = act("verify_email", code).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // A new address is unproven again.
+        let (status, html) = post(
+            &b,
+            &idp,
+            "/account/edit",
+            &[
+                ("csrf", &csrf),
+                ("action", "email"),
+                ("email", "zhang@example.org"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("邮箱尚未验证"), "{html}");
+        assert!(!email_verified(&idp).await);
+    }
+);
+
 both_backends!(
     mobile_change_needs_the_new_numbers_code_and_the_password,
     |backend: Backend| async move {

@@ -127,6 +127,7 @@ fn production(mut c: Config) -> Config {
     c.sms.provider = tongyi_idp::config::SmsProviderKind::Http;
     c.sms.gateway_url = "https://sms.example.cn/send".into();
     c.sms.api_key = "k".into();
+    c.email.provider = tongyi_idp::config::EmailProviderKind::Off;
     c.realname.provider = tongyi_idp::config::RealnameProviderKind::Http;
     c.realname.url = "https://rn.example.cn/check".into();
     c.realname.api_key = "rk".into();

@@ -10,7 +10,9 @@ use axum::{extract::State, routing::post, Form, Router};
 use reqwest::StatusCode;
 use tongyi_idp::{
     build_app,
-    config::{Config, LoginConfig, SmsConfig, TokenConfig, DEMO_KEK},
+    config::{
+        Config, EmailConfig, EmailProviderKind, LoginConfig, SmsConfig, TokenConfig, DEMO_KEK,
+    },
     seed::{self, SeedAccount, SeedClient, SeedDepartment, SeedFile, SeedOrg},
     AppState,
 };
@@ -152,6 +154,12 @@ pub fn test_config(issuer: &str, storage: &Storage) -> Config {
             ..LoginConfig::default()
         },
         sms: SmsConfig::default(),
+        // The development outbox, so that tests read the codes it "sent".
+        email: EmailConfig {
+            provider: EmailProviderKind::Dev,
+            from: "统一身份认证平台 <noreply@idp.test>".into(),
+            ..EmailConfig::default()
+        },
         realname: Default::default(),
         dev: Default::default(),
         par: Default::default(),

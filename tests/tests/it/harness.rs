@@ -149,6 +149,11 @@ impl Platform {
             production: false,
             seed_file: String::new(),
             sms: Default::default(),
+            email: tongyi_idp::config::EmailConfig {
+                provider: tongyi_idp::config::EmailProviderKind::Dev,
+                from: "统一身份认证平台 <noreply@idp.test>".into(),
+                ..Default::default()
+            },
             realname: Default::default(),
             dev: Default::default(),
             par: Default::default(),
