@@ -27,6 +27,12 @@ pub struct PersonIdentity {
     /// `None`: long-term (长期) or not applicable.
     pub id_valid_to: Option<String>,
     pub id_country: Option<String>,
+    /// [`Gender::code`](tongyi_shared::validate::Gender::code) (GB/T 2261.1); `None`: not
+    /// given (documents saved before the form asked, registration without the question).
+    pub gender: Option<String>,
+    /// [`Ethnicity::code`](tongyi_shared::validate::Ethnicity::code) (GB/T 3304); `None`: not
+    /// given. Sensitive personal information: only ever opened to show its owner.
+    pub ethnicity: Option<String>,
 }
 
 /// The legal representative or the primary agent of a unit, in clear.
@@ -166,8 +172,9 @@ async fn insert_identity_in(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO person_identities (account_id, real_name, identity_region, id_type, \
-         id_number_sealed, id_number_key, id_valid_from, id_valid_to, id_country, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+         id_number_sealed, id_number_key, id_valid_from, id_valid_to, id_country, \
+         gender_sealed, ethnicity_sealed, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
     )
     .bind(account_id)
     .bind(&i.real_name)
@@ -178,6 +185,12 @@ async fn insert_identity_in(
     .bind(&i.id_valid_from)
     .bind(&i.id_valid_to)
     .bind(&i.id_country)
+    .bind(i.gender.as_deref().map(|g| pii.seal(PiiField::Gender, g)))
+    .bind(
+        i.ethnicity
+            .as_deref()
+            .map(|e| pii.seal(PiiField::Ethnicity, e)),
+    )
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -287,7 +300,8 @@ pub async fn person_identity(
 ) -> Result<Option<PersonIdentity>, StoreError> {
     let row = sqlx::query(
         "SELECT real_name, identity_region, id_type, id_number_sealed, id_valid_from, \
-         id_valid_to, id_country FROM person_identities WHERE account_id = $1",
+         id_valid_to, id_country, gender_sealed, ethnicity_sealed FROM person_identities \
+         WHERE account_id = $1",
     )
     .bind(account_id)
     .fetch_optional(&db.pool)
@@ -303,6 +317,10 @@ fn open_or_fail(pii: &PiiVault, field: PiiField, sealed: &str) -> Result<String,
 
 fn decode_identity(r: &AnyRow, pii: &PiiVault) -> Result<PersonIdentity, StoreError> {
     let sealed: String = r.try_get("id_number_sealed")?;
+    let open_optional = |column: &str, field: PiiField| -> Result<Option<String>, StoreError> {
+        let sealed: Option<String> = r.try_get(column)?;
+        sealed.map(|s| open_or_fail(pii, field, &s)).transpose()
+    };
     Ok(PersonIdentity {
         real_name: r.try_get("real_name")?,
         identity_region: r.try_get("identity_region")?,
@@ -311,6 +329,8 @@ fn decode_identity(r: &AnyRow, pii: &PiiVault) -> Result<PersonIdentity, StoreEr
         id_valid_from: r.try_get("id_valid_from")?,
         id_valid_to: r.try_get("id_valid_to")?,
         id_country: r.try_get("id_country")?,
+        gender: open_optional("gender_sealed", PiiField::Gender)?,
+        ethnicity: open_optional("ethnicity_sealed", PiiField::Ethnicity)?,
     })
 }
 

@@ -1,6 +1,7 @@
-//! Personal data at rest (SPEC §3): ID numbers, mobiles, bank accounts and emails are stored
-//! sealed, so that a database dump alone does not reveal them, and found through a keyed
-//! lookup hash, so that uniqueness and "who has this mobile" work without decrypting a table.
+//! Personal data at rest (SPEC §3): ID numbers, mobiles, bank accounts, emails and a person's
+//! gender and 民族 are stored sealed, so that a database dump alone does not reveal them, and
+//! found through a keyed lookup hash, so that uniqueness and "who has this mobile" work
+//! without decrypting a table.
 //!
 //! Both keys are derived from the KEK ([`crypto::derive_key`]), each under its own label:
 //! knowing a lookup hash helps nothing against the sealed values, and neither helps against
@@ -27,16 +28,23 @@ pub enum PiiField {
     /// Lookup hashes only (e.g. an unknown login name in the audit log); login names are
     /// stored and shown in clear.
     LoginName,
+    /// A person's gender as its GB/T 2261.1 code (sealed only, never looked up).
+    Gender,
+    /// A person's 民族 as its GB/T 3304 code: sensitive personal information (PIPL art. 28),
+    /// sealed only, never looked up.
+    Ethnicity,
 }
 
 impl PiiField {
-    pub const ALL: [PiiField; 6] = [
+    pub const ALL: [PiiField; 8] = [
         PiiField::IdNumber,
         PiiField::Mobile,
         PiiField::Email,
         PiiField::BankAccount,
         PiiField::Document,
         PiiField::LoginName,
+        PiiField::Gender,
+        PiiField::Ethnicity,
     ];
 
     /// The stable name bound into sealed values and hashes. Changing it makes every stored
@@ -49,6 +57,8 @@ impl PiiField {
             PiiField::BankAccount => "bank_account",
             PiiField::Document => "document",
             PiiField::LoginName => "login_name",
+            PiiField::Gender => "gender",
+            PiiField::Ethnicity => "ethnicity",
         }
     }
 
@@ -61,7 +71,9 @@ impl PiiField {
             PiiField::IdNumber => text.to_uppercase(),
             PiiField::Email | PiiField::LoginName => text.to_lowercase(),
             PiiField::BankAccount => text.chars().filter(|c| !c.is_whitespace()).collect(),
-            PiiField::Mobile | PiiField::Document => text.to_owned(),
+            PiiField::Mobile | PiiField::Document | PiiField::Gender | PiiField::Ethnicity => {
+                text.to_owned()
+            }
         }
     }
 }

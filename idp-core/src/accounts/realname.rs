@@ -9,7 +9,9 @@
 use tongyi_shared::{
     claims::{AccountType, RealnameStatus},
     mask::mask_id_number,
-    validate::{Date, FieldError, IdDocument, IdDocumentType, IdValidity, ResidentId},
+    validate::{
+        Date, Ethnicity, FieldError, Gender, IdDocument, IdDocumentType, IdValidity, ResidentId,
+    },
 };
 
 use super::uploads::FileField;
@@ -291,7 +293,7 @@ async fn run_due_checks(state: &Services) -> FailureResult<usize> {
     Ok(done)
 }
 
-/// The identity form (real name, region, document) as submitted, in text.
+/// The identity form (real name, region, document, gender, 民族) as submitted, in text.
 #[derive(Clone, Debug, Default)]
 pub struct IdentityInput {
     pub real_name: String,
@@ -302,6 +304,10 @@ pub struct IdentityInput {
     /// A date, or `长期` for a long-term resident ID card.
     pub id_valid_to: String,
     pub id_country: String,
+    /// A [`Gender::code`] (`1` 男, `2` 女).
+    pub gender: String,
+    /// An [`Ethnicity::code`] of [`ETHNIC_GROUPS`](tongyi_shared::validate::ETHNIC_GROUPS).
+    pub ethnicity: String,
 }
 
 /// Form field → Chinese message.
@@ -317,6 +323,19 @@ const ERR_NAME: FieldError = FieldError::new("real_name.length", "请输入2-30�
 const ERR_REGION: FieldError = FieldError::new("identity_region.required", "请选择身份类型");
 const ERR_TYPE: FieldError = FieldError::new("id_type.required", "请选择证件类型");
 const ERR_COUNTRY: FieldError = FieldError::new("id_country.required", "请输入签发国家或地区");
+const ERR_GENDER: FieldError = FieldError::new("gender.required", "请选择性别");
+const ERR_GENDER_ID: FieldError = FieldError::new("gender.id_number", "性别与身份证号码不符");
+const ERR_ETHNICITY: FieldError = FieldError::new("ethnicity.required", "请选择民族");
+const ERR_ETHNICITY_UNKNOWN: FieldError =
+    FieldError::new("ethnicity.unknown", "请从列表中选择民族");
+
+/// 性别 is asked of everyone: every document states one. 民族 is required of 中国大陆
+/// residents only, whose 居民身份证 and 户口簿 carry it; residents of 港澳台 and foreigners
+/// have none on their documents, so for them it is optional (其他 is offered to anyone who
+/// wants to answer without a listed group). A code outside the list is refused either way.
+fn ethnicity_required(identity_region: &str) -> bool {
+    identity_region == "mainland"
+}
 
 /// Checks the identity form with the registration rules; every bad field gets its message.
 pub fn parse_identity(input: &IdentityInput, today: Date) -> Result<PersonIdentity, FieldErrors> {
@@ -333,6 +352,7 @@ pub fn parse_identity(input: &IdentityInput, today: Date) -> Result<PersonIdenti
         errors.push(("identity_region", ERR_REGION.message()));
     }
     let kind = IdDocumentType::from_code(&input.id_type);
+    let gender = Gender::from_code(&input.gender);
     let mut number = None;
     let mut validity = None;
     match kind {
@@ -345,7 +365,17 @@ pub fn parse_identity(input: &IdentityInput, today: Date) -> Result<PersonIdenti
                 IdDocument::parse(kind, &input.id_number)
             };
             match parsed {
-                Ok(d) => number = Some(d.number().to_owned()),
+                Ok(d) => {
+                    // A 公民身份号码 encodes the gender (GB 11643): a choice that disagrees is
+                    // a slip the provider, which checks name and number only, would not catch.
+                    let encoded = d.resident_id().map(|id| id.gender());
+                    if let (Some(encoded), Some(chosen)) = (encoded, gender) {
+                        if encoded != chosen {
+                            errors.push(("gender", ERR_GENDER_ID.message()));
+                        }
+                    }
+                    number = Some(d.number().to_owned());
+                }
                 Err(e) => errors.push(("id_number", e.message())),
             }
             let v = if kind == IdDocumentType::ResidentIdCard {
@@ -362,6 +392,23 @@ pub fn parse_identity(input: &IdentityInput, today: Date) -> Result<PersonIdenti
             }
         }
     }
+    if gender.is_none() {
+        errors.push(("gender", ERR_GENDER.message()));
+    }
+    let ethnicity = match input.ethnicity.trim() {
+        "" if region.is_some_and(ethnicity_required) => {
+            errors.push(("ethnicity", ERR_ETHNICITY.message()));
+            None
+        }
+        "" => None,
+        code => {
+            let e = Ethnicity::from_code(code);
+            if e.is_none() {
+                errors.push(("ethnicity", ERR_ETHNICITY_UNKNOWN.message()));
+            }
+            e
+        }
+    };
     match (errors.is_empty(), kind, number, validity, region) {
         (true, Some(kind), Some(number), Some(validity), Some(region)) => Ok(PersonIdentity {
             real_name: name.to_owned(),
@@ -373,6 +420,8 @@ pub fn parse_identity(input: &IdentityInput, today: Date) -> Result<PersonIdenti
             id_country: kind
                 .requires_country()
                 .then(|| input.id_country.trim().to_owned()),
+            gender: gender.map(|g| g.code().to_owned()),
+            ethnicity: ethnicity.map(|e| e.code().to_owned()),
         }),
         _ => Err(errors),
     }
@@ -651,11 +700,17 @@ mod tests {
             id_valid_from: "2020-01-01".into(),
             id_valid_to: "长期".into(),
             id_country: String::new(),
+            gender: "2".into(),
+            ethnicity: "03".into(),
         };
         let i = parse_identity(&good, today).unwrap();
         assert_eq!(i.real_name, "李四");
         assert_eq!(i.id_number, "11010519491231002X");
         assert_eq!(i.id_valid_to, None);
+        assert_eq!(
+            (i.gender.as_deref(), i.ethnicity.as_deref()),
+            (Some("2"), Some("03"))
+        );
         let bad = IdentityInput {
             real_name: "李".into(),
             identity_region: "mars".into(),
@@ -664,6 +719,8 @@ mod tests {
             id_valid_from: "2030-01-01".into(),
             id_valid_to: "2020-01-01".into(),
             id_country: String::new(),
+            gender: "9".into(),
+            ethnicity: "汉族".into(),
         };
         let fields: Vec<_> = parse_identity(&bad, today)
             .unwrap_err()
@@ -677,8 +734,106 @@ mod tests {
                 "identity_region",
                 "id_number",
                 "id_validity",
-                "id_country"
+                "id_country",
+                "gender",
+                "ethnicity"
             ]
         );
+    }
+
+    fn errors_of(input: &IdentityInput) -> FieldErrors {
+        parse_identity(input, Date::new(2026, 12, 1).unwrap())
+            .err()
+            .unwrap_or_default()
+    }
+
+    fn mainland_card() -> IdentityInput {
+        IdentityInput {
+            real_name: "李四".into(),
+            identity_region: "mainland".into(),
+            id_type: "resident_id_card".into(),
+            // The 17th digit 2: a woman.
+            id_number: "11010519491231002X".into(),
+            id_valid_from: "2020-01-01".into(),
+            id_valid_to: "长期".into(),
+            id_country: String::new(),
+            gender: "2".into(),
+            ethnicity: "01".into(),
+        }
+    }
+
+    #[test]
+    fn gender_is_required_and_agrees_with_a_resident_id_number() {
+        assert_eq!(errors_of(&mainland_card()), []);
+        for missing in ["", " ", "0", "9", "女", "female"] {
+            let input = IdentityInput {
+                gender: missing.into(),
+                ..mainland_card()
+            };
+            assert_eq!(errors_of(&input), [("gender", "请选择性别")], "{missing:?}");
+        }
+        let input = IdentityInput {
+            gender: "1".into(),
+            ..mainland_card()
+        };
+        assert_eq!(errors_of(&input), [("gender", "性别与身份证号码不符")]);
+        // Other documents encode nothing: either answer stands, but one is still required.
+        let passport = IdentityInput {
+            identity_region: "other".into(),
+            id_type: "passport".into(),
+            id_number: "E87654321".into(),
+            id_valid_to: "2030-01-01".into(),
+            id_country: "新加坡".into(),
+            gender: "1".into(),
+            ..mainland_card()
+        };
+        assert_eq!(errors_of(&passport), []);
+        let input = IdentityInput {
+            gender: String::new(),
+            ..passport
+        };
+        assert_eq!(errors_of(&input), [("gender", "请选择性别")]);
+    }
+
+    #[test]
+    fn ethnicity_is_a_listed_code_required_on_the_mainland() {
+        let input = IdentityInput {
+            ethnicity: String::new(),
+            ..mainland_card()
+        };
+        assert_eq!(errors_of(&input), [("ethnicity", "请选择民族")]);
+        for unknown in ["57", "98", "00", "汉族", "han"] {
+            let input = IdentityInput {
+                ethnicity: unknown.into(),
+                ..mainland_card()
+            };
+            assert_eq!(
+                errors_of(&input),
+                [("ethnicity", "请从列表中选择民族")],
+                "{unknown:?}"
+            );
+        }
+        let other = IdentityInput {
+            ethnicity: "97".into(),
+            ..mainland_card()
+        };
+        let i = parse_identity(&other, Date::new(2026, 12, 1).unwrap()).unwrap();
+        assert_eq!(i.ethnicity.as_deref(), Some("97"));
+        // Outside 中国大陆 it may be left out (stored as not given), not made up.
+        let permit = IdentityInput {
+            identity_region: "hk_macao_taiwan".into(),
+            id_type: "hk_macao_permit".into(),
+            id_number: "H12345678".into(),
+            id_valid_to: "2030-01-01".into(),
+            ethnicity: String::new(),
+            ..mainland_card()
+        };
+        let i = parse_identity(&permit, Date::new(2026, 12, 1).unwrap()).unwrap();
+        assert_eq!((i.gender.as_deref(), i.ethnicity), (Some("2"), None));
+        let input = IdentityInput {
+            ethnicity: "99".into(),
+            ..permit
+        };
+        assert_eq!(errors_of(&input), [("ethnicity", "请从列表中选择民族")]);
     }
 }

@@ -619,6 +619,10 @@ pub async fn register_person(
             .kind()
             .requires_country()
             .then(|| country.to_owned()),
+        // This form does not ask them (the seed asks them at the real-name step, which is
+        // the identity form of the real-name page): not given.
+        gender: None,
+        ethnicity: None,
     };
     let account = NewAccount {
         id: new_id("acct"),

@@ -14,7 +14,7 @@ use tongyi_shared::{
     claims::{AccountType, RealnameStatus},
     mask,
     org::OrgRole,
-    validate::IdDocumentType,
+    validate::{Gender, IdDocumentType},
 };
 
 use super::extract::{ClientAddr, CsrfForm, FormFields, SignedIn};
@@ -82,6 +82,17 @@ async fn overview(State(state): State<AppState>, user: SignedIn) -> AppResult<Re
                 rows.push(("姓名", mask::mask_name(&p.real_name)));
                 rows.push(("证件类型", id_type_label(&p.id_type).to_owned()));
                 rows.push(("证件号码", mask::mask_id_number(&p.id_number)));
+                // The gender is shown like on the 居民身份证 face; 民族 is sensitive personal
+                // information (PIPL art. 28) and only said to be on file, like the masked
+                // number, so that a glance at the screen does not reveal it.
+                let gender = p.gender.as_deref().and_then(Gender::from_code);
+                rows.push(("性别", gender.map_or("未填写", Gender::label).to_owned()));
+                let ethnicity = if p.ethnicity.is_some() {
+                    "已填写（敏感个人信息，不予显示）"
+                } else {
+                    "未填写"
+                };
+                rows.push(("民族", ethnicity.to_owned()));
             }
             // A quick registration has no name until real-name verification asks for it.
             None => rows.push(("姓名", "未填写（实名认证时填写）".to_owned())),

@@ -16,7 +16,7 @@ use axum::{
 use tongyi_shared::{
     claims::AccountType,
     mask::{mask_id_number, mask_name},
-    validate::IdDocumentType,
+    validate::{Gender, IdDocumentType, ETHNIC_GROUPS},
 };
 
 use super::extract::SignedIn;
@@ -82,6 +82,9 @@ struct StatusPage<'a> {
     errors: FieldErrors,
     regions: &'static [(&'static str, &'static str)],
     id_types: Vec<(&'static str, &'static str)>,
+    /// (GB/T 2261.1 code, 男/女).
+    genders: Vec<(&'static str, &'static str)>,
+    ethnic_groups: &'static [(&'static str, &'static str)],
 }
 
 impl StatusPage<'_> {
@@ -153,6 +156,8 @@ async fn render_status(
             .iter()
             .map(|t| (t.code(), t.label()))
             .collect(),
+        genders: Gender::ALL.iter().map(|g| (g.code(), g.label())).collect(),
+        ethnic_groups: &ETHNIC_GROUPS,
     };
     Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
 }
@@ -205,6 +210,8 @@ async fn identity_submit(
         id_valid_from: field(&form, "id_valid_from"),
         id_valid_to: field(&form, "id_valid_to"),
         id_country: field(&form, "id_country"),
+        gender: field(&form, "gender"),
+        ethnicity: field(&form, "ethnicity"),
     };
     match realname::add_identity(&state, &user.account.id, &input).await? {
         Ok(_) => Ok(Redirect::to(HERE).into_response()),

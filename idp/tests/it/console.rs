@@ -76,6 +76,8 @@ pub async fn give_alice_identity(idp: &TestIdp) {
         id_valid_from: Some("2020-01-01".into()),
         id_valid_to: None,
         id_country: None,
+        gender: Some("2".into()),
+        ethnicity: Some("04".into()),
     };
     identities::set_identity(&idp.state.db, &idp.state.pii, "acct-alice", &identity, 1)
         .await
@@ -139,10 +141,18 @@ both_backends!(
             "/account/realname",
             "/account/password",
             "天津测试孵化器有限公司",
+            "<dt>性别</dt><dd>女</dd>",
+            "<dt>民族</dt><dd>已填写（敏感个人信息，不予显示）</dd>",
         ] {
             assert!(html.contains(shown), "{shown} missing:\n{html}");
         }
-        for hidden_value in [ALICE_MOBILE, ALICE_ID_NUMBER, "alice@example.com", "张三"] {
+        for hidden_value in [
+            ALICE_MOBILE,
+            ALICE_ID_NUMBER,
+            "alice@example.com",
+            "张三",
+            "藏族",
+        ] {
             assert!(
                 !html.contains(hidden_value),
                 "{hidden_value} shown in clear"

@@ -150,6 +150,8 @@ pub async fn give_alice_an_id_number(idp: &TestIdp) {
         id_valid_from: None,
         id_valid_to: None,
         id_country: None,
+        gender: None,
+        ethnicity: None,
     };
     store::identities::set_identity(
         &idp.state.db,

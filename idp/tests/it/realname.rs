@@ -16,6 +16,7 @@ use reqwest::{header, multipart, StatusCode};
 use tongyi_idp::{
     accounts::{password::hash_blocking, realname, uploads::MAX_IMAGE_BYTES},
     config::RealnameProviderKind,
+    pii::PiiField,
     providers::realname::{RealnameError, RealnameProvider, RealnameQuery, Verdict},
     seed::{self, SeedAccount, SeedFile},
     store::{
@@ -80,6 +81,9 @@ async fn person(idp: &TestIdp, login: &str, name: Option<&str>, number: &str) ->
         id_valid_from: Some("2020-01-01".into()),
         id_valid_to: None,
         id_country: None,
+        // As documents saved before the form asked them.
+        gender: None,
+        ethnicity: None,
     });
     create_person(
         &idp.state.db,
@@ -695,7 +699,17 @@ both_backends!(identity_form, |backend: Backend| async move {
         page.contains("未认证") && page.contains("id_number"),
         "{page}"
     );
+    // 性别 as radios in a fieldset, 民族 as a labelled select of the 56 groups and 其他.
+    assert!(page.contains("<legend>性别</legend>"), "{page}");
+    for radio in ["id=\"gender-1\" name=\"gender\" value=\"1\"", "value=\"2\""] {
+        assert!(page.contains(radio), "{radio}: {page}");
+    }
+    assert!(page.contains("<label for=\"ethnicity\">"), "{page}");
+    assert!(page.contains("<option value=\"01\">汉族</option>"));
+    assert!(page.contains("<option value=\"56\">基诺族</option>"));
+    assert!(page.contains("<option value=\"97\">其他</option>"));
     let csrf = harness::hidden(&page, "csrf");
+    // The 17th digit 1: a man.
     let number = resident_id("6001");
     let mut form = vec![
         ("csrf", csrf.clone()),
@@ -705,6 +719,8 @@ both_backends!(identity_form, |backend: Backend| async move {
         ("id_number", wrong_check(&number)),
         ("id_valid_from", "2020-01-01".to_owned()),
         ("id_valid_to", "长期".to_owned()),
+        ("gender", "1".to_owned()),
+        ("ethnicity", "05".to_owned()),
     ];
     let res = browser
         .post(idp.url("/account/realname/identity"))
@@ -716,12 +732,56 @@ both_backends!(identity_form, |backend: Backend| async move {
     let page = res.text().await.unwrap();
     assert!(page.contains("id=\"id_number-error\""), "{page}");
     assert!(page.contains("value=\"周七\""), "values are kept");
+    assert!(page.contains("value=\"1\" required checked"), "{page}");
+    assert!(page.contains("<option value=\"05\" selected>维吾尔族</option>"));
     assert!(
         store::identities::person_identity(&idp.state.db, &idp.state.pii, &id)
             .await
             .unwrap()
             .is_none()
     );
+
+    // No 民族 for a mainland resident: its field error, everything typed still there.
+    form[4].1 = number.clone();
+    form[8].1 = String::new();
+    let res = browser
+        .post(idp.url("/account/realname/identity"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("<p class=\"error\" id=\"ethnicity-error\">请选择民族</p>"),
+        "{page}"
+    );
+    assert!(page.contains("aria-describedby=\"ethnicity-error\" aria-invalid=\"true\""));
+    assert!(!page.contains("id=\"id_number-error\""), "{page}");
+    for kept in [
+        "value=\"周七\"".to_owned(),
+        format!("value=\"{number}\""),
+        "value=\"1\" required checked".to_owned(),
+        "<option value=\"mainland\" selected>".to_owned(),
+        "<option value=\"resident_id_card\" selected>".to_owned(),
+        "value=\"长期\"".to_owned(),
+    ] {
+        assert!(page.contains(&kept), "{kept} lost: {page}");
+    }
+    // And a gender the number contradicts (the 17th digit is odd: 男).
+    form[7].1 = "2".to_owned();
+    form[8].1 = "05".to_owned();
+    let res = browser
+        .post(idp.url("/account/realname/identity"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("性别与身份证号码不符"), "{page}");
+    assert!(page.contains("value=\"2\" required checked"), "{page}");
+    form[7].1 = "1".to_owned();
 
     let without_csrf: Vec<_> = form.iter().filter(|(k, _)| *k != "csrf").collect();
     let res = browser
@@ -732,7 +792,6 @@ both_backends!(identity_form, |backend: Backend| async move {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
-    form[4].1 = number.clone();
     let res = browser
         .post(idp.url("/account/realname/identity"))
         .form(&form)
@@ -743,7 +802,107 @@ both_backends!(identity_form, |backend: Backend| async move {
     assert_eq!(status_of(&idp.state, &id).await, RealnameStatus::Verified);
     let (_, page) = get_page(&browser, &idp.url("/account/realname")).await;
     assert!(page.contains("已认证") && !page.contains(&number), "{page}");
+    let stored = store::identities::person_identity(&idp.state.db, &idp.state.pii, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.gender.as_deref(), stored.ethnicity.as_deref()),
+        (Some("1"), Some("05"))
+    );
+    // Sealed at rest, and only the owner's console says (masked) that it is on file.
+    let (gender, ethnicity) = raw_gender_and_ethnicity(&idp, &id).await;
+    let (gender, ethnicity) = (gender.unwrap(), ethnicity.unwrap());
+    assert!(gender.starts_with("v1.") && ethnicity.starts_with("v1."));
+    assert_eq!(
+        idp.state
+            .pii
+            .open(PiiField::Ethnicity, &ethnicity)
+            .as_deref(),
+        Some("05")
+    );
+    assert_eq!(
+        idp.state.pii.open(PiiField::Gender, &gender).as_deref(),
+        Some("1")
+    );
+    let (_, console) = get_page(&browser, &idp.url("/account")).await;
+    assert!(console.contains("<dt>性别</dt><dd>男</dd>"), "{console}");
+    assert!(!console.contains("维吾尔族"), "{console}");
+    // Nothing about them in the change history.
+    let updates = store::info_updates::for_account(&idp.state.db, &id, 20)
+        .await
+        .unwrap();
+    assert!(updates
+        .iter()
+        .all(|u| !u.new_value.contains("维吾尔") && u.field != "ethnicity"));
 });
+
+/// The raw `gender_sealed` and `ethnicity_sealed` columns of an account's document.
+async fn raw_gender_and_ethnicity(idp: &TestIdp, id: &str) -> (Option<String>, Option<String>) {
+    sqlx::query_as(
+        "SELECT gender_sealed, ethnicity_sealed FROM person_identities WHERE account_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&idp.state.db.pool)
+    .await
+    .unwrap()
+}
+
+both_backends!(
+    identity_gender_and_ethnicity_round_trip_sealed,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let (db, pii) = (&idp.state.db, &idp.state.pii);
+        // A document from before the form asked them: NULL columns, read as not given.
+        let old = person(&idp, "old", Some("吴八"), &resident_id("8001")).await;
+        assert_eq!(raw_gender_and_ethnicity(&idp, &old).await, (None, None));
+        let got = store::identities::person_identity(db, pii, &old)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((&got.gender, &got.ethnicity), (&None, &None));
+
+        // Both given: sealed each for its own field, opened back as they were.
+        let mut identity = got.clone();
+        identity.gender = Some("1".into());
+        identity.ethnicity = Some("97".into());
+        store::identities::set_identity(db, pii, &old, &identity, idp.state.clock.now())
+            .await
+            .unwrap();
+        let back = store::identities::person_identity(db, pii, &old)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(back, identity);
+        let (gender, ethnicity) = raw_gender_and_ethnicity(&idp, &old).await;
+        let (gender, ethnicity) = (gender.unwrap(), ethnicity.unwrap());
+        assert!(gender != "1" && ethnicity != "97");
+        assert!(gender.starts_with("v1.") && ethnicity.starts_with("v1."));
+        assert_eq!(
+            pii.open(PiiField::Gender, &ethnicity),
+            None,
+            "bound to its field"
+        );
+        assert_eq!(
+            pii.open(PiiField::Ethnicity, &gender),
+            None,
+            "bound to its field"
+        );
+
+        // Only the gender (民族 left out outside 中国大陆): the other stays NULL.
+        identity.identity_region = "other".into();
+        identity.ethnicity = None;
+        store::identities::set_identity(db, pii, &old, &identity, idp.state.clock.now())
+            .await
+            .unwrap();
+        let back = store::identities::person_identity(db, pii, &old)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((back.gender.as_deref(), back.ethnicity), (Some("1"), None));
+        assert!(raw_gender_and_ethnicity(&idp, &old).await.1.is_none());
+    }
+);
 
 both_backends!(admin_review, |backend: Backend| async move {
     let idp = TestIdp::start(backend).await;

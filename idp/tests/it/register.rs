@@ -231,6 +231,8 @@ both_backends!(
                 id_valid_from: Some("2020-01-15".into()),
                 id_valid_to: None,
                 id_country: None,
+                gender: None,
+                ethnicity: None,
             },
             idp.state.clock.now(),
         )

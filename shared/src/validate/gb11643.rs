@@ -58,12 +58,31 @@ pub enum Gender {
 }
 
 impl Gender {
+    /// Both, in the order forms offer them (男, 女).
+    pub const ALL: [Gender; 2] = [Gender::Male, Gender::Female];
+
     /// `"男"` or `"女"`.
     pub fn label(self) -> &'static str {
         match self {
             Gender::Male => "男",
             Gender::Female => "女",
         }
+    }
+
+    /// The GB/T 2261.1 code, for storage and form values: `"1"` (男) or `"2"` (女). The
+    /// standard's 0 (未知的性别) and 9 (未说明的性别) are not offered: a person states one of
+    /// the two that their document shows. One character either way, so that a sealed value's
+    /// length does not tell which it is.
+    pub fn code(self) -> &'static str {
+        match self {
+            Gender::Male => "1",
+            Gender::Female => "2",
+        }
+    }
+
+    /// The gender of a [`Gender::code`]; `None` for anything else (including 0 and 9).
+    pub fn from_code(code: &str) -> Option<Gender> {
+        Gender::ALL.into_iter().find(|g| g.code() == code.trim())
     }
 }
 
@@ -190,6 +209,18 @@ pub(crate) mod tests {
         let m = ResidentId::parse(&with_check("12010119900307271")).unwrap();
         assert_eq!(m.gender(), Gender::Male);
         assert_eq!(m.birth_date().to_string(), "1990-03-07");
+    }
+
+    #[test]
+    fn gender_codes_are_gb_t_2261_1() {
+        assert_eq!(Gender::from_code("1"), Some(Gender::Male));
+        assert_eq!(Gender::from_code(" 2 "), Some(Gender::Female));
+        for g in Gender::ALL {
+            assert_eq!(Gender::from_code(g.code()), Some(g));
+        }
+        for bad in ["", "0", "9", "3", "男", "male"] {
+            assert_eq!(Gender::from_code(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 mod date;
 mod document;
+mod ethnicity;
 mod gb11643;
 mod login;
 mod mobile;
@@ -21,6 +22,7 @@ mod validity;
 
 pub use date::Date;
 pub use document::{IdDocument, IdDocumentType};
+pub use ethnicity::{Ethnicity, ETHNIC_GROUPS};
 pub use gb11643::{Gender, ResidentId};
 pub use login::{check_new_password, LoginName, NewPassword};
 pub use mobile::Mobile;
