@@ -65,7 +65,8 @@ pub enum EmailError {
 pub enum EmailSender {
     Off,
     Dev(DevOutbox),
-    Smtp(SmtpSender),
+    /// Boxed: the transport is large and most instances hold another variant.
+    Smtp(Box<SmtpSender>),
 }
 
 impl EmailSender {
@@ -74,7 +75,7 @@ impl EmailSender {
         match config.email.provider {
             EmailProviderKind::Off => Ok(EmailSender::Off),
             EmailProviderKind::Dev => Ok(EmailSender::Dev(DevOutbox::new(config, clock)?)),
-            EmailProviderKind::Smtp => Ok(EmailSender::Smtp(SmtpSender::new(config)?)),
+            EmailProviderKind::Smtp => Ok(EmailSender::Smtp(Box::new(SmtpSender::new(config)?))),
         }
     }
 
