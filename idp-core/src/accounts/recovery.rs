@@ -1,6 +1,6 @@
 //! Setting a new password three ways: the user changes it (knowing the current one), the user
-//! recovers it by any identifier the login page takes + reserved mobile + SMS code (找回密码),
-//! or a unit admin resets a
+//! recovers it by any identifier the login page takes + the reserved mobile and an SMS code, or
+//! the verified email and an email code (找回密码, 验证方式 手机号 / 电子邮箱), or a unit admin resets a
 //! member's password to a temporary one sent by SMS that the next login must replace.
 //! Each ends sessions: a change keeps only the session that made it; a recovery and a reset
 //! end them all, with their refresh tokens.
@@ -15,6 +15,7 @@ use tongyi_shared::{
 use crate::{
     accounts::{
         captcha::{self, CaptchaAnswer},
+        email_code::{self, EmailPurpose},
         login::{request_sms_code, SmsSendOutcome},
         password,
         sessions::end_all,
@@ -139,9 +140,29 @@ pub async fn change_password(
 pub struct RecoveryClaim<'a> {
     pub account_type: AccountType,
     pub identifier: &'a str,
-    pub mobile: &'a Mobile,
+    pub contact: RecoveryContact<'a>,
     pub unit_name: &'a str,
     pub uscc: &'a str,
+}
+
+/// Where the recovery code goes (验证方式): the reserved mobile, or the reserved email once it
+/// was proven (an unproven address may be a typo that is someone else's mailbox).
+#[derive(Clone, Copy, Debug)]
+pub enum RecoveryContact<'a> {
+    Mobile(&'a Mobile),
+    /// Normalised by [`super::profile::parse_email`].
+    Email(&'a str),
+}
+
+impl RecoveryContact<'_> {
+    /// Whether `account` reserves this contact (for an email: and proved it).
+    fn belongs_to(&self, state: &Services, account: &Account) -> bool {
+        let (mobile, email) = identities::contact_of(&state.pii, account);
+        match self {
+            RecoveryContact::Mobile(m) => mobile.as_deref() == Some(m.as_str()),
+            RecoveryContact::Email(e) => account.email_verified && email.as_deref() == Some(*e),
+        }
+    }
 }
 
 /// The account a recovery claim names, when every part matches.
@@ -152,11 +173,7 @@ async fn claimed_account(
     let Some(account) = recovery_account(state, c.account_type, c.identifier).await? else {
         return Ok(None);
     };
-    if !account.is_active() {
-        return Ok(None);
-    }
-    let (mobile, _) = identities::contact_of(&state.pii, &account);
-    if mobile.as_deref() != Some(c.mobile.as_str()) {
+    if !account.is_active() || !c.contact.belongs_to(state, &account) {
         return Ok(None);
     }
     if c.account_type == AccountType::LegalEntity {
@@ -191,14 +208,14 @@ async fn recovery_account(
 const CAPTCHA_WRONG: &str = "图形验证码错误，请重新输入。";
 
 /// Step one of 找回密码: once the image captcha is answered (a wrong or missing answer is the
-/// `captcha` field's error, and nothing is looked up or counted), a code goes to the mobile
-/// only when the identifier (and, for a legal entity, nothing else yet) and mobile match an
-/// account; the answer never says.
+/// `captcha` field's error, and nothing is looked up or counted), a code goes to the contact
+/// only when the identifier (and, for a legal entity, nothing else yet) and the contact match
+/// an account; the answer never says.
 pub async fn request_recovery_code(
     state: &Services,
     account_type: AccountType,
     identifier: &str,
-    mobile: &Mobile,
+    contact: RecoveryContact<'_>,
     captcha: CaptchaAnswer<'_>,
     ip: IpAddr,
 ) -> Result<SmsSendOutcome, PasswordError> {
@@ -210,15 +227,71 @@ pub async fn request_recovery_code(
     }
     let account = recovery_account(state, account_type, identifier)
         .await?
-        .filter(|a| identities::contact_of(&state.pii, a).0.as_deref() == Some(mobile.as_str()));
-    Ok(request_sms_code(
-        state,
-        SmsPurpose::RecoverPassword,
-        account.as_ref(),
-        mobile,
-        ip,
-    )
-    .await?)
+        .filter(|a| contact.belongs_to(state, a));
+    match contact {
+        RecoveryContact::Mobile(mobile) => Ok(request_sms_code(
+            state,
+            SmsPurpose::RecoverPassword,
+            account.as_ref(),
+            mobile,
+            ip,
+        )
+        .await?),
+        RecoveryContact::Email(email) => {
+            Ok(request_email_code(state, account.as_ref(), email, ip).await?)
+        }
+    }
+}
+
+/// Email recovery codes per address and hour, matching accounts or not.
+const EMAIL_REQUESTS_PER_ADDRESS_HOUR: i64 = 20;
+
+/// [`request_sms_code`] for an email: the interval and the address limit are counted before
+/// anything is sent, for any address, so the answer is the same whether an account matched.
+async fn request_email_code(
+    state: &Services,
+    account: Option<&Account>,
+    email: &str,
+    ip: IpAddr,
+) -> Result<SmsSendOutcome, Failure> {
+    let by_address = format!("mailreq:recover:ip:{ip}");
+    if state.store.incr(&by_address, 3600).await? > EMAIL_REQUESTS_PER_ADDRESS_HOUR {
+        return Ok(SmsSendOutcome::Limited);
+    }
+    let digest = crate::crypto::sha256_hex(
+        state
+            .pii
+            .lookup_key(crate::pii::PiiField::Email, email)
+            .as_bytes(),
+    );
+    let wait = format!("mailreq:recover:m:{digest}");
+    let now = state.clock.now();
+    if !state
+        .store
+        .put_if_absent(&wait, &now.to_string(), sms_code::RESEND_SECS)
+        .await?
+    {
+        let last = state
+            .store
+            .get(&wait)
+            .await?
+            .and_then(|v| v.parse::<i64>().ok());
+        if last.is_some_and(|t| now - t < sms_code::RESEND_SECS) {
+            return Ok(SmsSendOutcome::TooSoon);
+        }
+        state
+            .store
+            .put(&wait, &now.to_string(), sms_code::RESEND_SECS)
+            .await?;
+    }
+    if let Some(a) = account.filter(|a| a.is_active()) {
+        match email_code::send_code(state, EmailPurpose::RecoverPassword, email, ip).await {
+            Ok(_) => {}
+            Err(SmsCodeError::Internal(e)) => return Err(Failure::Internal(e)),
+            Err(e) => tracing::warn!(account_id = %a.id, error = %e, "email code not sent"),
+        }
+    }
+    Ok(SmsSendOutcome::Accepted)
 }
 
 /// Recovery attempts per address and hour.
@@ -255,7 +328,13 @@ pub async fn recover_password(
         }
     }
     if code.trim().is_empty() {
-        return Err(field("code", "请输入短信验证码"));
+        return Err(field(
+            "code",
+            match claim.contact {
+                RecoveryContact::Mobile(_) => "请输入短信验证码",
+                RecoveryContact::Email(_) => "请输入邮件验证码",
+            },
+        ));
     }
     let by_address = format!("recover:ip:{ip}");
     if state.store.incr(&by_address, 3600).await? > RECOVERIES_PER_ADDRESS_HOUR {
@@ -275,14 +354,21 @@ pub async fn recover_password(
     // The account's own login name too, when another identifier was typed, before the code
     // is spent.
     let checked = new_password(checked.expose(), confirm, &account.login_name)?;
-    match sms_code::verify_code(
-        state,
-        SmsPurpose::RecoverPassword,
-        claim.mobile.as_str(),
-        code.trim(),
-    )
-    .await
-    {
+    let verified = match claim.contact {
+        RecoveryContact::Mobile(mobile) => {
+            sms_code::verify_code(
+                state,
+                SmsPurpose::RecoverPassword,
+                mobile.as_str(),
+                code.trim(),
+            )
+            .await
+        }
+        RecoveryContact::Email(email) => {
+            email_code::verify_code(state, EmailPurpose::RecoverPassword, email, code.trim()).await
+        }
+    };
+    match verified {
         Ok(()) => {}
         Err(SmsCodeError::Internal(e)) => return Err(Failure::Internal(e).into()),
         Err(_) => return Err(PasswordError::Mismatch),

@@ -1,7 +1,7 @@
 //! `/recover` (找回密码): tabs 自然人 / 法人. Step one: any identifier the login page's tab
-//! takes (login name, mobile, email, and ID number or USCC) + reserved mobile + image
-//! captcha → `action=send_code` sends a code only when they match an account, with the same
-//! answer either way. Step two: code + new password + confirmation + reason (+ unit name and
+//! takes (login name, mobile, email, and ID number or USCC) + 验证方式 (the reserved mobile, or
+//! the verified email when this instance sends email) + image captcha → `action=send_code`
+//! sends a code only when they match an account, with the same answer either way. Step two: code + new password + confirmation + reason (+ unit name and
 //! USCC for a legal entity) → the password is set and every session of the account ends.
 //! Any mismatch gets one message: "信息不匹配或验证码错误".
 
@@ -20,7 +20,10 @@ use crate::{
     accounts::{
         captcha::{self, CaptchaAnswer},
         login::SmsSendOutcome,
-        recovery::{recover_password, request_recovery_code, PasswordError, RecoveryClaim},
+        profile::parse_email,
+        recovery::{
+            recover_password, request_recovery_code, PasswordError, RecoveryClaim, RecoveryContact,
+        },
     },
     error::AppResult,
     state::AppState,
@@ -48,6 +51,7 @@ pub fn done(title: &str, message: &str, logged_in: bool) -> AppResult<Response> 
 
 pub const MISMATCH: &str = "信息不匹配或验证码错误。";
 const SENT: &str = "如账号与手机号匹配，验证码已发送。";
+const SENT_EMAIL: &str = "如账号与已验证的电子邮箱匹配，验证码已发送，请查收邮件。";
 const TOO_SOON: &str = "发送过于频繁，请稍后再试。";
 const LIMITED: &str = "请求过于频繁，请稍后再试。";
 const IDENTIFIER_MISSING_PERSON: &str = "请输入登录名、手机号、电子邮箱或身份证号";
@@ -61,6 +65,11 @@ struct RecoverPage<'a> {
     legal: bool,
     login_name: &'a str,
     mobile: &'a str,
+    email: &'a str,
+    /// 验证方式 is email (else the mobile).
+    by_email: bool,
+    /// This instance sends email, so 验证方式 offers it.
+    email_on: bool,
     unit_name: &'a str,
     uscc: &'a str,
     reason: &'a str,
@@ -75,6 +84,7 @@ struct RecoverPage<'a> {
 struct FieldErrors {
     login_name: Option<&'static str>,
     mobile: Option<&'static str>,
+    email: Option<&'static str>,
     captcha: Option<&'static str>,
     code: Option<&'static str>,
     new_password: Option<&'static str>,
@@ -90,6 +100,7 @@ impl FieldErrors {
         let slot = match field {
             "login_name" => &mut e.login_name,
             "mobile" => &mut e.mobile,
+            "email" => &mut e.email,
             "captcha" => &mut e.captcha,
             "code" => &mut e.code,
             "confirm_password" => &mut e.confirm_password,
@@ -108,6 +119,8 @@ struct Kept<'a> {
     account_type: AccountType,
     login_name: &'a str,
     mobile: &'a str,
+    email: &'a str,
+    by_email: bool,
     unit_name: &'a str,
     uscc: &'a str,
     reason: &'a str,
@@ -133,6 +146,9 @@ async fn render(
         legal: kept.account_type == AccountType::LegalEntity,
         login_name: kept.login_name,
         mobile: kept.mobile,
+        email: kept.email,
+        by_email: kept.by_email && state.email.is_on(),
+        email_on: state.email.is_on(),
         unit_name: kept.unit_name,
         uscc: kept.uscc,
         reason: kept.reason,
@@ -148,6 +164,7 @@ fn errors_any(e: &FieldErrors) -> bool {
     [
         e.login_name,
         e.mobile,
+        e.email,
         e.captcha,
         e.code,
         e.new_password,
@@ -175,6 +192,8 @@ pub async fn recover_page(
         account_type: AccountType::parse(&q.account_type).unwrap_or(AccountType::NaturalPerson),
         login_name: "",
         mobile: "",
+        email: "",
+        by_email: false,
         unit_name: "",
         uscc: "",
         reason: "",
@@ -194,6 +213,9 @@ pub async fn recover_submit(
         account_type: AccountType::parse(get("account_type")).unwrap_or(AccountType::NaturalPerson),
         login_name: get("login_name"),
         mobile: get("mobile"),
+        email: get("email"),
+        // Only where email is offered: a forged field cannot pick a channel that is off.
+        by_email: get("method") == "email" && state.email.is_on(),
         unit_name: get("unit_name"),
         uscc: get("uscc"),
         reason: get("reason"),
@@ -206,15 +228,29 @@ pub async fn recover_submit(
         let errors = FieldErrors::set("login_name", missing);
         return render(&state, &headers, &kept, None, None, errors).await;
     }
-    let mobile = match Mobile::parse(kept.mobile) {
-        Ok(m) => m,
-        Err(e) => {
-            let errors = FieldErrors::set("mobile", e.message());
-            return render(&state, &headers, &kept, None, None, errors).await;
-        }
+    // The contact the code goes to, validated and normalised before anything is looked up.
+    let (mobile, email);
+    let contact = if kept.by_email {
+        email = match parse_email(kept.email) {
+            Some(e) => e,
+            None => {
+                let errors = FieldErrors::set("email", "请输入正确的邮箱地址");
+                return render(&state, &headers, &kept, None, None, errors).await;
+            }
+        };
+        kept.email = &email;
+        RecoveryContact::Email(&email)
+    } else {
+        mobile = match Mobile::parse(kept.mobile) {
+            Ok(m) => m,
+            Err(e) => {
+                let errors = FieldErrors::set("mobile", e.message());
+                return render(&state, &headers, &kept, None, None, errors).await;
+            }
+        };
+        kept.mobile = mobile.as_str();
+        RecoveryContact::Mobile(&mobile)
     };
-    let normalized = mobile.as_str().to_owned();
-    kept.mobile = &normalized;
     if form.get("action") == Some("send_code") {
         let captcha = CaptchaAnswer {
             id: get("captcha_id"),
@@ -224,14 +260,16 @@ pub async fn recover_submit(
             &state,
             kept.account_type,
             kept.login_name,
-            &mobile,
+            contact,
             captcha,
             ip,
         )
         .await;
+        let contact_field = if kept.by_email { "email" } else { "mobile" };
+        let sent = if kept.by_email { SENT_EMAIL } else { SENT };
         let (error, notice, errors) = match outcome {
-            Ok(SmsSendOutcome::Accepted) => (None, Some(SENT), FieldErrors::default()),
-            Ok(SmsSendOutcome::TooSoon) => (None, None, FieldErrors::set("mobile", TOO_SOON)),
+            Ok(SmsSendOutcome::Accepted) => (None, Some(sent), FieldErrors::default()),
+            Ok(SmsSendOutcome::TooSoon) => (None, None, FieldErrors::set(contact_field, TOO_SOON)),
             Ok(SmsSendOutcome::Limited) => (Some(LIMITED), None, FieldErrors::default()),
             Err(PasswordError::Field { field, message }) => {
                 (None, None, FieldErrors::set(field, message))
@@ -245,7 +283,7 @@ pub async fn recover_submit(
     let claim = RecoveryClaim {
         account_type: kept.account_type,
         identifier: kept.login_name,
-        mobile: &mobile,
+        contact,
         unit_name: kept.unit_name,
         uscc: kept.uscc,
     };

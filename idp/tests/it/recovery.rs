@@ -1,7 +1,8 @@
 //! 找回密码 (/recover): a code only when an identifier the login page takes (login name,
-//! mobile, email, ID number or USCC) and the reserved mobile match (same answer otherwise), one message for every mismatch, field errors that keep the code usable, the
-//! password set with every session and refresh token of the account ended, and the address
-//! limit.
+//! mobile, email, ID number or USCC) and the reserved mobile, or the verified email, match
+//! (same answer otherwise), one message for every mismatch, field errors that keep the code
+//! usable, the password set with every session and refresh token of the account ended, and
+//! the address limit.
 
 use reqwest::StatusCode;
 use tongyi_idp::store;
@@ -583,5 +584,141 @@ both_backends!(
             PASSWORD,
             &account.password_hash
         ));
+    }
+);
+
+const SENT_EMAIL: &str = "如账号与已验证的电子邮箱匹配，验证码已发送，请查收邮件。";
+const ALICE_EMAIL: &str = "alice@example.com";
+
+fn emails_to(idp: &TestIdp, to: &str) -> Vec<String> {
+    idp.state
+        .email
+        .outbox()
+        .unwrap()
+        .messages()
+        .into_iter()
+        .filter(|m| m.to == to)
+        .map(|m| m.body)
+        .collect()
+}
+
+both_backends!(
+    recovery_by_a_verified_email,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let b = browser();
+        let page = recover_page(&idp, &b, "natural_person").await;
+        assert!(page.contains("<legend>验证方式</legend>"), "{page}");
+        let ask = |page: String, login_name: &'static str, email: &'static str| {
+            let (idp, b) = (&idp, &b);
+            async move {
+                post(
+                    idp,
+                    b,
+                    &page,
+                    &[
+                        ("login_name", login_name),
+                        ("method", "email"),
+                        ("email", email),
+                        ("action", "send_code"),
+                    ],
+                )
+                .await
+            }
+        };
+
+        // A malformed address is the field's error, with the identifier kept.
+        let (status, html) = ask(page, "alice", "alice-at-example").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("id=\"email-error\"") && html.contains("请输入正确的邮箱地址"));
+        assert!(html.contains("value=\"alice\""), "{html}");
+
+        // Alice's email is not proven yet: the same answer, and nothing is sent.
+        let (status, html) = ask(html, "alice", ALICE_EMAIL).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert_eq!(
+            message(&html, "recover-notice").as_deref(),
+            Some(SENT_EMAIL)
+        );
+        assert!(emails_to(&idp, ALICE_EMAIL).is_empty());
+
+        assert!(store::identities::mark_email_verified(
+            &idp.state.db,
+            &idp.state.pii,
+            "acct-alice",
+            ALICE_EMAIL,
+            idp.state.clock.now(),
+        )
+        .await
+        .unwrap());
+        // Within the interval, for any identifier: the email field says so.
+        let (status, html) = ask(html, "alice", ALICE_EMAIL).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("id=\"email-error\""), "{html}");
+        idp.state.clock.advance(61);
+
+        // An unknown identifier with alice's email: the same answer, nothing sent.
+        let (_, html) = ask(html, "nobody", ALICE_EMAIL).await;
+        assert_eq!(
+            message(&html, "recover-notice").as_deref(),
+            Some(SENT_EMAIL)
+        );
+        assert!(emails_to(&idp, ALICE_EMAIL).is_empty());
+        idp.state.clock.advance(61);
+
+        // Her mobile as the identifier (what a quick registration's user knows) and her email.
+        let (_, html) = ask(html, ALICE_MOBILE, ALICE_EMAIL).await;
+        assert_eq!(
+            message(&html, "recover-notice").as_deref(),
+            Some(SENT_EMAIL)
+        );
+        let sent = emails_to(&idp, ALICE_EMAIL);
+        assert_eq!(sent.len(), 1);
+        let start = sent[0].find(|c: char| c.is_ascii_digit()).unwrap();
+        let code = sent[0][start..start + 6].to_owned();
+        assert!(
+            html.contains("邮件验证码"),
+            "the code field names the email"
+        );
+
+        let reset = |code: String| {
+            let (idp, b, html) = (&idp, &b, html.clone());
+            async move {
+                post(
+                    idp,
+                    b,
+                    &html,
+                    &[
+                        ("login_name", ALICE_MOBILE),
+                        ("method", "email"),
+                        ("email", ALICE_EMAIL),
+                        ("code", &code),
+                        ("new_password", NEW_PASSWORD),
+                        ("confirm_password", NEW_PASSWORD),
+                        ("reason", "忘记了密码"),
+                        ("action", "reset"),
+                    ],
+                )
+                .await
+            }
+        };
+        // An SMS code is not an email code.
+        let (status, html2) = reset("000000".into()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(message(&html2, "recover-error").as_deref(), Some(MISMATCH));
+        let (status, done) = reset(code.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert!(done.contains("密码已重置"), "{done}");
+        let account = store::accounts::find_by_id(&idp.state.db, "acct-alice")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(tongyi_idp::accounts::password::verify_blocking(
+            NEW_PASSWORD,
+            &account.password_hash
+        ));
+        // Used once.
+        let (status, _) = reset(code).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 );

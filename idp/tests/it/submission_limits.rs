@@ -11,7 +11,7 @@ use tongyi_idp::accounts::{
         self, IdPhotos, IdentityError, IdentityInput, ReviewRefusal, TooManySubmissions,
         SUBMISSIONS_PER_HOUR,
     },
-    recovery::{request_recovery_code, PasswordError},
+    recovery::{request_recovery_code, PasswordError, RecoveryContact},
 };
 use tongyi_shared::{claims::AccountType, validate::Mobile};
 
@@ -100,7 +100,7 @@ async fn a_recovery_code_is_sent_only_after_the_captcha() {
             &state,
             AccountType::NaturalPerson,
             "alice",
-            &mobile,
+            RecoveryContact::Mobile(&mobile),
             captcha,
             ip,
         )
