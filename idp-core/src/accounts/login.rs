@@ -252,11 +252,40 @@ pub async fn request_sms_code(
 ) -> Result<SmsSendOutcome, Failure> {
     let mobile = mobile.as_str();
     let digest = crypto::sha256_hex(state.pii.lookup_key(PiiField::Mobile, mobile).as_bytes());
-    let by_address = format!("smsreq:{}:ip:{ip}", purpose.as_str());
-    if state.store.incr(&by_address, 3600).await? > SMS_REQUESTS_PER_ADDRESS_HOUR {
-        return Ok(SmsSendOutcome::Limited);
+    let scope = format!("smsreq:{}", purpose.as_str());
+    if let Some(refused) =
+        admit_code_request(state, &scope, &digest, ip, SMS_REQUESTS_PER_ADDRESS_HOUR).await?
+    {
+        return Ok(refused);
     }
-    let wait = format!("smsreq:{}:m:{digest}", purpose.as_str());
+    if let Some(a) = account.filter(|a| a.is_active()) {
+        match sms_code::send_code(state, purpose, mobile, ip).await {
+            Ok(_) => {}
+            Err(SmsCodeError::Internal(e)) => return Err(Failure::Internal(e)),
+            Err(e) => {
+                tracing::warn!(account_id = %a.id, error = %e, "SMS code not sent");
+            }
+        }
+    }
+    Ok(SmsSendOutcome::Accepted)
+}
+
+/// The limits every code request passes before any account is looked at, so that they answer
+/// the same for a registered destination and an unknown one: `per_hour` requests per client
+/// address, and one request per destination (`digest`, a keyed hash) per
+/// [`SMS_REQUEST_INTERVAL_SECS`]. `Some` is the refusal to answer with.
+pub(crate) async fn admit_code_request(
+    state: &Services,
+    scope: &str,
+    digest: &str,
+    ip: IpAddr,
+    per_hour: i64,
+) -> Result<Option<SmsSendOutcome>, Failure> {
+    let by_address = format!("{scope}:ip:{ip}");
+    if state.store.incr(&by_address, 3600).await? > per_hour {
+        return Ok(Some(SmsSendOutcome::Limited));
+    }
+    let wait = format!("{scope}:m:{digest}");
     let now = state.clock.now();
     if !state
         .store
@@ -269,23 +298,14 @@ pub async fn request_sms_code(
             .await?
             .and_then(|v| v.parse::<i64>().ok());
         if last.is_some_and(|t| now - t < SMS_REQUEST_INTERVAL_SECS) {
-            return Ok(SmsSendOutcome::TooSoon);
+            return Ok(Some(SmsSendOutcome::TooSoon));
         }
         state
             .store
             .put(&wait, &now.to_string(), SMS_REQUEST_INTERVAL_SECS)
             .await?;
     }
-    if let Some(a) = account.filter(|a| a.is_active()) {
-        match sms_code::send_code(state, purpose, mobile, ip).await {
-            Ok(_) => {}
-            Err(SmsCodeError::Internal(e)) => return Err(Failure::Internal(e)),
-            Err(e) => {
-                tracing::warn!(account_id = %a.id, error = %e, "SMS code not sent");
-            }
-        }
-    }
-    Ok(SmsSendOutcome::Accepted)
+    Ok(None)
 }
 
 /// SMS-code login: the code sent to `mobile` logs in the active account of

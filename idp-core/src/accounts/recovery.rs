@@ -16,7 +16,7 @@ use crate::{
     accounts::{
         captcha::{self, CaptchaAnswer},
         email_code::{self, EmailPurpose},
-        login::{request_sms_code, SmsSendOutcome},
+        login::{admit_code_request, request_sms_code, SmsSendOutcome},
         password,
         sessions::end_all,
         sms_code::{self, SmsCodeError, SmsPurpose},
@@ -246,43 +246,19 @@ pub async fn request_recovery_code(
 /// Email recovery codes per address and hour, matching accounts or not.
 const EMAIL_REQUESTS_PER_ADDRESS_HOUR: i64 = 20;
 
-/// [`request_sms_code`] for an email: the interval and the address limit are counted before
-/// anything is sent, for any address, so the answer is the same whether an account matched.
+/// [`request_sms_code`] for an email: the same limits before anything is looked at, so the
+/// answer is the same whether an account matched.
 async fn request_email_code(
     state: &Services,
     account: Option<&Account>,
     email: &str,
     ip: IpAddr,
 ) -> Result<SmsSendOutcome, Failure> {
-    let by_address = format!("mailreq:recover:ip:{ip}");
-    if state.store.incr(&by_address, 3600).await? > EMAIL_REQUESTS_PER_ADDRESS_HOUR {
-        return Ok(SmsSendOutcome::Limited);
-    }
-    let digest = crate::crypto::sha256_hex(
-        state
-            .pii
-            .lookup_key(crate::pii::PiiField::Email, email)
-            .as_bytes(),
-    );
-    let wait = format!("mailreq:recover:m:{digest}");
-    let now = state.clock.now();
-    if !state
-        .store
-        .put_if_absent(&wait, &now.to_string(), sms_code::RESEND_SECS)
-        .await?
-    {
-        let last = state
-            .store
-            .get(&wait)
-            .await?
-            .and_then(|v| v.parse::<i64>().ok());
-        if last.is_some_and(|t| now - t < sms_code::RESEND_SECS) {
-            return Ok(SmsSendOutcome::TooSoon);
-        }
-        state
-            .store
-            .put(&wait, &now.to_string(), sms_code::RESEND_SECS)
-            .await?;
+    let key = state.pii.lookup_key(crate::pii::PiiField::Email, email);
+    let digest = crate::crypto::sha256_hex(key.as_bytes());
+    let limit = EMAIL_REQUESTS_PER_ADDRESS_HOUR;
+    if let Some(refused) = admit_code_request(state, "mailreq:recover", &digest, ip, limit).await? {
+        return Ok(refused);
     }
     if let Some(a) = account.filter(|a| a.is_active()) {
         match email_code::send_code(state, EmailPurpose::RecoverPassword, email, ip).await {

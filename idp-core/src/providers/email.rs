@@ -8,11 +8,7 @@
 //! Addresses reach the log only masked ([`mask_email`]); bodies (the codes) never reach it,
 //! except in the development outbox's own log line.
 
-use std::{
-    collections::VecDeque,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use lettre::{
     message::{header::ContentType, Mailbox},
@@ -20,6 +16,7 @@ use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 
+use super::outbox::Ring;
 use crate::{
     clock::Clock,
     config::{Config, EmailProviderKind, SmtpTls},
@@ -117,8 +114,7 @@ pub struct OutboxEntry {
 /// Development provider: nothing leaves the process.
 #[derive(Clone, Debug)]
 pub struct DevOutbox {
-    entries: Arc<Mutex<VecDeque<OutboxEntry>>>,
-    capacity: usize,
+    entries: Ring<OutboxEntry>,
     clock: Clock,
 }
 
@@ -128,17 +124,10 @@ impl DevOutbox {
         if config.production {
             return Err(EmailError::DevInProduction);
         }
-        let capacity = config.email.outbox_size.max(1);
         Ok(DevOutbox {
-            entries: Arc::new(Mutex::new(VecDeque::with_capacity(capacity))),
-            capacity,
+            entries: Ring::new(config.email.outbox_size),
             clock,
         })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<OutboxEntry>> {
-        // Entries are pushed whole; a panic elsewhere cannot leave one half-written.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn send(&self, message: &EmailMessage) {
@@ -148,13 +137,7 @@ impl DevOutbox {
             body: message.body.clone(),
             sent_at: self.clock.now(),
         };
-        {
-            let mut entries = self.lock();
-            while entries.len() >= self.capacity {
-                entries.pop_back();
-            }
-            entries.push_front(entry);
-        }
+        self.entries.push(entry);
         // The body (with the code) is logged on purpose: showing it to the developer is this
         // provider's whole job, and it cannot be built in production. The address stays masked.
         tracing::info!(
@@ -167,12 +150,12 @@ impl DevOutbox {
 
     /// Recorded messages, newest first.
     pub fn messages(&self) -> Vec<OutboxEntry> {
-        self.lock().iter().cloned().collect()
+        self.entries.all()
     }
 
     /// The newest message to `to`.
     pub fn latest_for(&self, to: &str) -> Option<OutboxEntry> {
-        self.lock().iter().find(|e| e.to == to).cloned()
+        self.entries.newest(|e| e.to == to)
     }
 }
 

@@ -3,5 +3,6 @@
 //! everything in this process, and the real one, chosen from the configuration at start-up.
 
 pub mod email;
+pub mod outbox;
 pub mod realname;
 pub mod sms;

@@ -8,14 +8,11 @@
 //! Mobiles reach the log only masked ([`mask_mobile`]); message parameters (the codes) never
 //! reach it, except in the development outbox's own log line.
 
-use std::{
-    collections::{BTreeMap, VecDeque},
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use reqwest::header::{HeaderName, HeaderValue};
 
+use super::outbox::Ring;
 use crate::{
     clock::Clock,
     config::{Config, SmsProviderKind},
@@ -111,8 +108,7 @@ pub struct OutboxEntry {
 /// Development provider: nothing leaves the process.
 #[derive(Clone, Debug)]
 pub struct DevOutbox {
-    entries: Arc<Mutex<VecDeque<OutboxEntry>>>,
-    capacity: usize,
+    entries: Ring<OutboxEntry>,
     clock: Clock,
 }
 
@@ -122,17 +118,10 @@ impl DevOutbox {
         if config.production {
             return Err(SmsError::DevInProduction);
         }
-        let capacity = config.sms.outbox_size.max(1);
         Ok(DevOutbox {
-            entries: Arc::new(Mutex::new(VecDeque::with_capacity(capacity))),
-            capacity,
+            entries: Ring::new(config.sms.outbox_size),
             clock,
         })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<OutboxEntry>> {
-        // Entries are pushed whole; a panic elsewhere cannot leave one half-written.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn send(&self, message: &SmsMessage) {
@@ -142,13 +131,7 @@ impl DevOutbox {
             text: message.text.clone(),
             sent_at: self.clock.now(),
         };
-        {
-            let mut entries = self.lock();
-            while entries.len() >= self.capacity {
-                entries.pop_back();
-            }
-            entries.push_front(entry);
-        }
+        self.entries.push(entry);
         // The text (with the code) is logged on purpose: showing it to the developer is this
         // provider's whole job, and it cannot be built in production. The mobile stays masked.
         tracing::info!(
@@ -161,12 +144,12 @@ impl DevOutbox {
 
     /// Recorded messages, newest first.
     pub fn messages(&self) -> Vec<OutboxEntry> {
-        self.lock().iter().cloned().collect()
+        self.entries.all()
     }
 
     /// The newest message to `mobile`.
     pub fn latest_for(&self, mobile: &str) -> Option<OutboxEntry> {
-        self.lock().iter().find(|e| e.mobile == mobile).cloned()
+        self.entries.newest(|e| e.mobile == mobile)
     }
 }
 
@@ -266,6 +249,7 @@ impl HttpGateway {
 mod tests {
     use super::*;
     use axum::{extract::State, http::HeaderMap, http::StatusCode, routing::post, Json, Router};
+    use std::sync::Mutex;
 
     fn config() -> Config {
         toml::from_str(include_str!("../../../config/idp.toml")).unwrap()

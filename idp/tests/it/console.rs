@@ -290,6 +290,11 @@ both_backends!(
         assert_eq!(outbox.len(), 1);
         assert_eq!(outbox[0].to, "alice@example.com");
         assert!(outbox[0].subject.contains("验证电子邮箱"));
+        // The development outbox page shows it, the address masked.
+        let (status, shown) = get(&b, &idp, "/dev/email-outbox").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(shown.contains("开发邮件发件箱") && shown.contains("a***@example.com"));
+        assert!(shown.contains("验证电子邮箱验证码") && !shown.contains("alice@example.com"));
         // Within a minute a second send is refused and says when to try again.
         let (status, html) = act("send_email_code", "").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
