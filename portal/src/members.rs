@@ -10,7 +10,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use tongyi_shared::{claims::OrgClaim, org::OrgRole, rp::RpSession};
+use tongyi_shared::{api::members::MemberOutcome, claims::OrgClaim, org::OrgRole, rp::RpSession};
 
 use crate::{
     catalog::{self, Subsystem},
@@ -82,6 +82,9 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "enable" => "已启用该成员。",
         "disable" => "已禁用该成员，其登录会话已全部结束。",
         "password-reset" => "已重置密码，临时密码已通过短信发送给该成员，下次登录须修改密码。",
+        "password-reset-email" => {
+            "已重置密码，临时密码已通过电子邮件发送给该成员，下次登录须修改密码。"
+        }
         "grants" => "授权已保存。",
         _ => return None,
     })
@@ -151,8 +154,13 @@ pub async fn action(
         return Err(Error::NotFound);
     }
     let api = state.config.directory.as_user(&state.rp, &session);
-    api.member_action(&account_id, action_kind).await?;
-    Ok(Redirect::to(&format!("/members?done={action}")).into_response())
+    let outcome = api.member_action(&account_id, action_kind).await?;
+    // The notice names the channel the IdP used for the temporary password.
+    let done = match outcome.status {
+        MemberOutcome::PasswordResetByEmail => "password-reset-email",
+        _ => action.as_str(),
+    };
+    Ok(Redirect::to(&format!("/members?done={done}")).into_response())
 }
 
 pub async fn grants(

@@ -1,7 +1,7 @@
 //! Setting a new password three ways: the user changes it (knowing the current one), the user
 //! recovers it by any identifier the login page takes + the reserved mobile and an SMS code, or
 //! the verified email and an email code (找回密码, 验证方式 手机号 / 电子邮箱), or a unit admin resets a
-//! member's password to a temporary one sent by SMS that the next login must replace.
+//! member's password to a temporary one sent by email or SMS that the next login must replace.
 //! Each ends sessions: a change keeps only the session that made it; a recovery and a reset
 //! end them all, with their refresh tokens.
 
@@ -23,7 +23,7 @@ use crate::{
     },
     audit::{self, AuditEntry, AuditEvent},
     failure::{Failure, FailureResult},
-    providers::sms::SmsMessage,
+    providers::{email::EmailMessage, sms::SmsMessage},
     services::Services,
     store::{self, accounts::Account, identities, info_updates::InfoUpdate},
 };
@@ -377,11 +377,19 @@ pub async fn recover_password(
 /// Why a unit admin's reset did not happen.
 #[derive(Debug)]
 pub enum ResetError {
-    /// The member has no reserved mobile to send the temporary password to.
+    /// The member has neither a verified email (where email is sent) nor a reserved mobile to
+    /// send the temporary password to.
     NoMobile,
-    /// The SMS could not be delivered; the password is unchanged.
-    Delivery,
+    /// The message could not be delivered; the password is unchanged.
+    Delivery(ResetChannel),
     Internal(Failure),
+}
+
+/// How a temporary password went to the member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetChannel {
+    Sms,
+    Email,
 }
 
 /// Every failure of ours (storage, the short-lived store) is a [`Failure`].
@@ -415,41 +423,72 @@ pub fn temporary_password() -> String {
 }
 
 /// A unit admin (or platform admin) `actor` resets `member`'s password: a temporary one goes
-/// to the member's reserved mobile by SMS, the next login must replace it, and every session
-/// of the member ends. The password is never returned.
+/// to the member's verified email when this instance sends email (seed 001 sends it by
+/// email), else by SMS to the reserved mobile; the next login must replace it, and every
+/// session of the member ends. The password is never returned.
 pub async fn admin_reset(
     state: &Services,
     actor: &str,
     member: &Account,
-) -> Result<(), ResetError> {
-    let (mobile, _) = identities::contact_of(&state.pii, member);
-    let Some(mobile) = mobile else {
+) -> Result<ResetChannel, ResetError> {
+    let (mobile, email) = identities::contact_of(&state.pii, member);
+    let email = email.filter(|_| member.email_verified && state.email.is_on());
+    if mobile.is_none() && email.is_none() {
         return Err(ResetError::NoMobile);
-    };
+    }
     let temporary = temporary_password();
     let hashed = hash(state, &temporary).await?;
-    let message = SmsMessage {
-        mobile: mobile.clone(),
-        template: state.config.sms.templates.member_password_reset.clone(),
-        params: [("password".to_owned(), temporary.clone())]
-            .into_iter()
-            .collect(),
-        text: format!("您的账号密码已由单位管理员重置，临时密码为 {temporary}，请登录后立即修改。"),
-    };
+    let text =
+        format!("您的账号密码已由单位管理员重置，临时密码为 {temporary}，请登录后立即修改。");
     // Sent before it is stored: an undelivered password must not replace the working one.
-    if let Err(e) = state.sms.send(&message).await {
-        tracing::warn!(account_id = %member.id, error = %e, "temporary password not delivered");
-        return Err(ResetError::Delivery);
-    }
+    let channel = match (email, mobile) {
+        (Some(email), _) => {
+            let message = EmailMessage {
+                to: email,
+                subject: "账号密码已重置".into(),
+                body: format!(
+                    "您好：\n\n{text}\n如有疑问，请联系本单位管理员。\n\n统一身份认证平台"
+                ),
+            };
+            if let Err(e) = state.email.send(&message).await {
+                tracing::warn!(account_id = %member.id, error = %e, "temporary password not delivered");
+                return Err(ResetError::Delivery(ResetChannel::Email));
+            }
+            ResetChannel::Email
+        }
+        (None, Some(mobile)) => {
+            let message = SmsMessage {
+                mobile,
+                template: state.config.sms.templates.member_password_reset.clone(),
+                params: [("password".to_owned(), temporary.clone())]
+                    .into_iter()
+                    .collect(),
+                text,
+            };
+            if let Err(e) = state.sms.send(&message).await {
+                tracing::warn!(account_id = %member.id, error = %e, "temporary password not delivered");
+                return Err(ResetError::Delivery(ResetChannel::Sms));
+            }
+            ResetChannel::Sms
+        }
+        (None, None) => return Err(ResetError::NoMobile),
+    };
     let now = state.clock.now();
     store::accounts::set_password(&state.db, &member.id, &hashed, true, now).await?;
     end_all(state, &member.id, None, "password_reset").await?;
     let entry = AuditEntry::new(AuditEvent::PasswordChanged)
         .actor(actor)
         .subject(&member.id)
-        .detail("method", "admin_reset");
+        .detail("method", "admin_reset")
+        .detail(
+            "sent_by",
+            match channel {
+                ResetChannel::Sms => "sms",
+                ResetChannel::Email => "email",
+            },
+        );
     audit::record(state, entry).await;
-    Ok(())
+    Ok(channel)
 }
 
 #[cfg(test)]

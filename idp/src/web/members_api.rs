@@ -29,7 +29,7 @@ use super::{
 };
 use crate::{
     accounts::{
-        recovery::{admin_reset, ResetError},
+        recovery::{admin_reset, ResetChannel, ResetError},
         status,
     },
     directory::Actor,
@@ -53,8 +53,9 @@ fn json_error(status: StatusCode, error: &str) -> Response {
     let description = match error {
         "forbidden" => "the caller may not act on this account",
         "not_found" => "no such account",
-        "no_mobile" => "the member has no reserved mobile",
+        "no_mobile" => "the member has neither a verified email nor a reserved mobile",
         "sms_failed" => "the SMS could not be sent",
+        "email_failed" => "the email could not be sent",
         _ => "",
     };
     api_auth::json_error(status, error, description)
@@ -91,17 +92,17 @@ async fn authorize(
 }
 
 /// The member's unit admin (or a platform admin) resets its password: a temporary password
-/// goes by SMS to its reserved mobile (e-mail delivery is not built), and the next login must
-/// change it.
+/// goes to its verified email where the IdP sends email, else by SMS to its reserved mobile,
+/// and the next login must change it.
 #[utoipa::path(post, path = "/api/members/{account_id}/password-reset", tag = "members",
     params(("account_id" = String, Path, description = "the member's account id")),
     responses(
-        (status = 200, description = "`password_reset`", body = MemberStatus),
+        (status = 200, description = "`password_reset` (sent by SMS) or `password_reset_by_email`", body = MemberStatus),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`no_mobile`: the member has no reserved mobile", body = ErrorBody),
-        (status = 502, description = "`sms_failed`: the SMS could not be sent", body = ErrorBody),
+        (status = 409, description = "`no_mobile`: the member has neither a verified email nor a reserved mobile", body = ErrorBody),
+        (status = 502, description = "`sms_failed` or `email_failed`: the temporary password could not be sent", body = ErrorBody),
     ))]
 async fn reset(
     State(state): State<AppState>,
@@ -113,9 +114,15 @@ async fn reset(
         Err(res) => return res,
     };
     match admin_reset(&state, &actor.id, &member).await {
-        Ok(()) => done(MemberOutcome::PasswordReset),
+        Ok(ResetChannel::Sms) => done(MemberOutcome::PasswordReset),
+        Ok(ResetChannel::Email) => done(MemberOutcome::PasswordResetByEmail),
         Err(ResetError::NoMobile) => json_error(StatusCode::CONFLICT, "no_mobile"),
-        Err(ResetError::Delivery) => json_error(StatusCode::BAD_GATEWAY, "sms_failed"),
+        Err(ResetError::Delivery(ResetChannel::Sms)) => {
+            json_error(StatusCode::BAD_GATEWAY, "sms_failed")
+        }
+        Err(ResetError::Delivery(ResetChannel::Email)) => {
+            json_error(StatusCode::BAD_GATEWAY, "email_failed")
+        }
         Err(ResetError::Internal(e)) => internal(e.into()),
     }
 }

@@ -811,3 +811,50 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    login_modes_reset_goes_to_a_verified_email,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        let unit = login_as(&idp, LEGAL, "unit_admin", PASSWORD).await;
+        let sms_before = idp.state.sms.outbox().unwrap().messages().len();
+        assert!(store::identities::mark_email_verified(
+            &idp.state.db,
+            &idp.state.pii,
+            "acct-alice",
+            "alice@example.com",
+            idp.state.clock.now(),
+        )
+        .await
+        .unwrap());
+        let (status, body) = members_api(
+            &idp,
+            Some(unit.str("access_token")),
+            "acct-alice",
+            "password-reset",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "password_reset_by_email");
+        // By email only: no SMS went out.
+        assert_eq!(idp.state.sms.outbox().unwrap().messages().len(), sms_before);
+        let mail = idp
+            .state
+            .email
+            .outbox()
+            .unwrap()
+            .latest_for("alice@example.com")
+            .expect("an email to alice");
+        assert_eq!(mail.subject, "账号密码已重置");
+        let start = mail.body.find("临时密码为 ").unwrap() + "临时密码为 ".len();
+        let temporary = mail.body[start..].split('，').next().unwrap().to_owned();
+        assert!(!body.to_string().contains(&temporary));
+        assert_eq!(refused(&idp, NATURAL, "alice", PASSWORD).await, INVALID);
+        let rows = store::audit::list_for_subject(&idp.state.db, "acct-alice", 20)
+            .await
+            .unwrap();
+        assert!(rows
+            .iter()
+            .any(|r| r.event == "password_changed" && r.detail.contains("\"sent_by\":\"email\"")));
+    }
+);

@@ -56,6 +56,9 @@ crate::wire_enum! {
     pub enum MemberOutcome {
         /// A temporary password went by SMS to the reserved mobile.
         PasswordReset = "password_reset",
+        /// A temporary password went by email to the verified email (where the IdP sends
+        /// email, it is preferred to the SMS).
+        PasswordResetByEmail = "password_reset_by_email",
         Disabled = "disabled",
         Enabled = "enabled",
     }

@@ -370,6 +370,39 @@ async fn chain(p: Platform) {
         "back-channel logout ended it:\n{}",
         incubator.html
     );
+
+    // 9. The admin resets the person's password: by SMS while the person has no verified
+    // email, by email once it is verified (seed 001), and the notice says which.
+    let reset_url = format!("{}/members/{account_id}/password-reset", p.portal);
+    let reset_form = [("csrf", mcsrf.as_str())];
+    let by_sms = ub.submit(&reset_url, &reset_form).await;
+    assert!(
+        by_sms.html.contains("临时密码已通过短信发送"),
+        "{}",
+        by_sms.html
+    );
+    let state = &p.idp_state;
+    let email = "sunba@chain.example.cn";
+    tongyi_idp::store::identities::set_email(&state.db, &state.pii, &account_id, Some(email), 1)
+        .await
+        .unwrap();
+    assert!(tongyi_idp::store::identities::mark_email_verified(
+        &state.db,
+        &state.pii,
+        &account_id,
+        email,
+        2
+    )
+    .await
+    .unwrap());
+    let by_email = ub.submit(&reset_url, &reset_form).await;
+    assert!(
+        by_email.html.contains("临时密码已通过电子邮件发送"),
+        "{}",
+        by_email.html
+    );
+    let mail = state.email.outbox().unwrap().latest_for(email).unwrap();
+    assert!(mail.body.contains("临时密码为"), "{}", mail.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
