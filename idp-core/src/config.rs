@@ -416,6 +416,9 @@ pub struct RealnameConfig {
     pub provider: RealnameProviderKind,
     /// Where `{ "name", "id_type", "id_number" }` is POSTed (`provider = "http"` only).
     pub url: String,
+    /// Where the enterprise check (企业三要素) `{ "unit_name", "uscc", "legal_representative" }`
+    /// is POSTed; empty: `url`, the body telling the two apart.
+    pub enterprise_url: String,
     /// Prefer `TONGYI_REALNAME_API_KEY` to the file.
     pub api_key: String,
     /// `Authorization` sends `Bearer <key>`; any other name sends the key as it is.
@@ -437,6 +440,7 @@ impl Default for RealnameConfig {
         RealnameConfig {
             provider: RealnameProviderKind::Dev,
             url: String::new(),
+            enterprise_url: String::new(),
             api_key: String::new(),
             api_key_header: "Authorization".into(),
             timeout_secs: 10,
@@ -841,6 +845,21 @@ impl Config {
                     "https" => {}
                     "http" if !self.production => {}
                     _ => return Err(invalid("realname.url", "must be https in production")),
+                }
+                if !r.enterprise_url.is_empty() {
+                    let url = url::Url::parse(&r.enterprise_url).map_err(|e| {
+                        invalid("realname.enterprise_url", &format!("not a URL: {e}"))
+                    })?;
+                    match url.scheme() {
+                        "https" => {}
+                        "http" if !self.production => {}
+                        _ => {
+                            return Err(invalid(
+                                "realname.enterprise_url",
+                                "must be https in production",
+                            ))
+                        }
+                    }
                 }
                 if r.api_key.trim().is_empty() {
                     return Err(invalid(

@@ -1,7 +1,8 @@
-//! Real-name verification of natural persons (SPEC §3): the automatic check against the
+//! Real-name verification of natural persons (SPEC §3) and of legal entities (企业三要素:
+//! unit name, USCC and legal representative, seed 004): the automatic check against the
 //! configured provider, queued in the database outside the upstream's service hours or after
-//! a provider error (so nothing is lost across a restart), and the manual review of uploaded
-//! ID photos after a failed check.
+//! a provider error (so nothing is lost across a restart), and, for persons, the manual
+//! review of uploaded ID photos after a failed check.
 //!
 //! Service hours are Asia/Shanghai wall-clock times (UTC+8 all year, no daylight saving),
 //! computed from `state.clock`.
@@ -19,11 +20,12 @@ use crate::{
     audit::{self, AuditEntry, AuditEvent},
     config::RealnameConfig,
     failure::{Failure, FailureResult},
-    providers::realname::{RealnameQuery, Verdict},
+    providers::realname::{EnterpriseQuery, RealnameQuery, Verdict},
     services::Services,
     store::{
         self,
-        identities::{CreateError, PersonIdentity, Taken},
+        accounts::Account,
+        identities::{CreateError, OrgPersonRole, PersonIdentity, Taken},
         info_updates::InfoUpdate,
         realname::Review,
         uploads::NewUpload,
@@ -119,25 +121,66 @@ pub async fn standing(state: &Services, account_id: &str) -> FailureResult<Stand
     })
 }
 
-/// Starts the automatic check of a natural person's identity document: inside service hours
-/// the provider is asked now (→ `verified` or `failed`); outside them, or when the provider
-/// cannot answer, the check is queued and the account stays `unverified` (shown as 排队中).
-/// Returns the account's status afterwards. An account without a document, or not
-/// `unverified`, is left as it is.
+/// What an automatic check asks about: a person's document, or a unit's registration.
+enum Subject {
+    Person(PersonIdentity),
+    Enterprise {
+        unit_name: String,
+        uscc: String,
+        legal_representative: String,
+    },
+}
+
+/// The subject of `account`'s check: a natural person's document, or a legal entity's name,
+/// USCC and legal representative; `None` while something is missing.
+async fn subject_of(state: &Services, account: &Account) -> FailureResult<Option<Subject>> {
+    match account.account_type {
+        AccountType::NaturalPerson => {
+            Ok(
+                store::identities::person_identity(&state.db, &state.pii, &account.id)
+                    .await?
+                    .map(Subject::Person),
+            )
+        }
+        AccountType::LegalEntity => {
+            let Some(org) = &account.org else {
+                return Ok(None);
+            };
+            let Some(uscc) = org.uscc.clone() else {
+                return Ok(None);
+            };
+            let rep = store::identities::org_person(
+                &state.db,
+                &state.pii,
+                &org.id,
+                OrgPersonRole::LegalRepresentative,
+            )
+            .await?;
+            Ok(rep.map(|rep| Subject::Enterprise {
+                unit_name: org.name.clone(),
+                uscc,
+                legal_representative: rep.name,
+            }))
+        }
+    }
+}
+
+/// Starts the automatic check of an account: a natural person's identity document, or a
+/// legal entity's registration (企业三要素). Inside service hours the provider is asked now
+/// (→ `verified` or `failed`); outside them, or when the provider cannot answer, the check is
+/// queued and the account stays `unverified` (shown as 排队中). Returns the account's status
+/// afterwards. An account without what the check needs, or not `unverified`, is left as it
+/// is.
 pub async fn start(state: &Services, account_id: &str) -> FailureResult<RealnameStatus> {
     let account = store::accounts::find_by_id(&state.db, account_id)
         .await?
         .ok_or_else(|| Failure::Internal("real-name check of a missing account".into()))?;
-    // Only unverified persons: a failed one goes to manual review, not back to the provider
+    // Only unverified accounts: a failed one goes to manual review, not back to the provider
     // (which would let anyone probe name/number pairs through their own account).
-    if account.account_type != AccountType::NaturalPerson
-        || account.realname_status != RealnameStatus::Unverified
-    {
+    if account.realname_status != RealnameStatus::Unverified {
         return Ok(account.realname_status);
     }
-    let Some(identity) =
-        store::identities::person_identity(&state.db, &state.pii, account_id).await?
-    else {
+    let Some(subject) = subject_of(state, &account).await? else {
         return Ok(account.realname_status);
     };
     let now = state.clock.now();
@@ -155,7 +198,7 @@ pub async fn start(state: &Services, account_id: &str) -> FailureResult<Realname
     }
     // A fresh check: earlier failed attempts of an older document do not count.
     store::realname::queue(&state.db, account_id, now, now).await?;
-    attempt(state, account_id, account.realname_status, &identity).await
+    attempt(state, account_id, account.realname_status, &subject).await
 }
 
 /// Asks the provider once and records the outcome.
@@ -163,16 +206,33 @@ async fn attempt(
     state: &Services,
     account_id: &str,
     old: RealnameStatus,
-    identity: &PersonIdentity,
+    subject: &Subject,
 ) -> FailureResult<RealnameStatus> {
-    let query = RealnameQuery {
-        name: &identity.real_name,
-        id_type: &identity.id_type,
-        id_number: &identity.id_number,
+    let verdict = match subject {
+        Subject::Person(identity) => {
+            let query = RealnameQuery {
+                name: &identity.real_name,
+                id_type: &identity.id_type,
+                id_number: &identity.id_number,
+            };
+            state.realname.verify(&query).await
+        }
+        Subject::Enterprise {
+            unit_name,
+            uscc,
+            legal_representative,
+        } => {
+            let query = EnterpriseQuery {
+                unit_name,
+                uscc,
+                legal_representative,
+            };
+            state.realname.verify_enterprise(&query).await
+        }
     };
     let now = state.clock.now();
     let cfg = &state.config.realname;
-    let (new, outcome) = match state.realname.verify(&query).await {
+    let (new, outcome) = match verdict {
         Ok(Verdict::Match) => (RealnameStatus::Verified, "match"),
         Ok(Verdict::Mismatch) => (RealnameStatus::Failed, "mismatch"),
         Err(e) => {
@@ -279,11 +339,13 @@ async fn run_due_checks(state: &Services) -> FailureResult<usize> {
             continue;
         }
         let account = store::accounts::find_by_id(&state.db, &account_id).await?;
-        let identity =
-            store::identities::person_identity(&state.db, &state.pii, &account_id).await?;
-        match (account, identity) {
-            (Some(a), Some(i)) if a.realname_status == RealnameStatus::Unverified => {
-                attempt(state, &account_id, a.realname_status, &i).await?;
+        let subject = match &account {
+            Some(a) => subject_of(state, a).await?,
+            None => None,
+        };
+        match (account, subject) {
+            (Some(a), Some(subject)) if a.realname_status == RealnameStatus::Unverified => {
+                attempt(state, &account_id, a.realname_status, &subject).await?;
                 done += 1;
             }
             // Decided meanwhile (e.g. by a review) or the document is gone: nothing to ask.

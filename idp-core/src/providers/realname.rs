@@ -1,5 +1,6 @@
-//! Real-name verification: does this name belong to this ID number? [`RealnameProvider`] is
-//! chosen from `[realname]` in the configuration:
+//! Real-name verification: does this name belong to this ID number, and (企业三要素) are this
+//! unit name, USCC and legal representative's name one registered enterprise?
+//! [`RealnameProvider`] is chosen from `[realname]` in the configuration:
 //!
 //! - [`DevVerifier`], deterministic and local. It cannot be built in production mode. It
 //!   answers **mismatch** when
@@ -13,9 +14,15 @@
 //!     `11010119900110000` + check character);
 //!
 //!   it answers with a **retryable error** (as a real upstream that timed out would) when the
-//!   name contains `测试超时`, and **match** otherwise.
-//! - [`HttpVerifier`] POSTs `{ "name", "id_type", "id_number" }` as JSON with an API key
-//!   header and reads `{ "result": "match" | "mismatch" }`. A 5xx, a timeout or a connection
+//!   name contains `测试超时`, and **match** otherwise. For an enterprise it answers
+//!   **mismatch** when the USCC is not well-formed (check character included), the unit name
+//!   is shorter than 2 characters, the representative's name is not 2–30 characters, or either
+//!   name contains `测试失败`; a **retryable error** when the unit name contains `测试超时`;
+//!   **match** otherwise.
+//! - [`HttpVerifier`] POSTs `{ "name", "id_type", "id_number" }` (a person) or
+//!   `{ "kind": "enterprise", "unit_name", "uscc", "legal_representative" }` (a unit, to
+//!   `enterprise_url` when set) as JSON with an API key header and reads
+//!   `{ "result": "match" | "mismatch" }`. A 5xx, a timeout or a connection
 //!   failure is a retryable error, never a verdict on the person.
 //!
 //! Names and numbers never reach the log.
@@ -23,7 +30,7 @@
 use std::{sync::Arc, time::Duration};
 
 use reqwest::header::{HeaderName, HeaderValue};
-use tongyi_shared::validate::{IdDocument, IdDocumentType, ResidentId};
+use tongyi_shared::validate::{IdDocument, IdDocumentType, ResidentId, Uscc};
 
 use crate::config::{Config, RealnameProviderKind};
 
@@ -79,6 +86,20 @@ impl std::fmt::Debug for RealnameQuery<'_> {
     }
 }
 
+/// The enterprise question (企业三要素): a unit's name, its USCC and its legal representative.
+#[derive(Clone)]
+pub struct EnterpriseQuery<'a> {
+    pub unit_name: &'a str,
+    pub uscc: &'a str,
+    pub legal_representative: &'a str,
+}
+
+impl std::fmt::Debug for EnterpriseQuery<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnterpriseQuery").finish_non_exhaustive()
+    }
+}
+
 /// The configured provider. Cheap to clone.
 #[derive(Clone, Debug)]
 pub enum RealnameProvider {
@@ -98,6 +119,16 @@ impl RealnameProvider {
         match self {
             RealnameProvider::Dev(d) => d.verify(q),
             RealnameProvider::Http(h) => h.verify(q).await,
+        }
+    }
+
+    pub async fn verify_enterprise(
+        &self,
+        q: &EnterpriseQuery<'_>,
+    ) -> Result<Verdict, RealnameError> {
+        match self {
+            RealnameProvider::Dev(d) => d.verify_enterprise(q),
+            RealnameProvider::Http(h) => h.verify_enterprise(q).await,
         }
     }
 }
@@ -142,6 +173,25 @@ impl DevVerifier {
         }
         Ok(Verdict::Match)
     }
+
+    pub fn verify_enterprise(&self, q: &EnterpriseQuery<'_>) -> Result<Verdict, RealnameError> {
+        let unit = q.unit_name.trim();
+        let rep = q.legal_representative.trim();
+        if unit.contains("测试超时") {
+            return Err(RealnameError::Timeout);
+        }
+        let rep_len = rep.chars().count();
+        let failed = unit.chars().count() < 2
+            || !(2..=30).contains(&rep_len)
+            || unit.contains("测试失败")
+            || rep.contains("测试失败")
+            || Uscc::parse(q.uscc).is_err();
+        Ok(if failed {
+            Verdict::Mismatch
+        } else {
+            Verdict::Match
+        })
+    }
 }
 
 /// Asks an HTTP verification service.
@@ -149,6 +199,7 @@ impl DevVerifier {
 pub struct HttpVerifier {
     client: reqwest::Client,
     url: Arc<str>,
+    enterprise_url: Arc<str>,
     auth_name: HeaderName,
     auth_value: HeaderValue,
 }
@@ -167,6 +218,14 @@ struct VerifyRequest<'a> {
     name: &'a str,
     id_type: &'a str,
     id_number: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct EnterpriseRequest<'a> {
+    kind: &'static str,
+    unit_name: &'a str,
+    uscc: &'a str,
+    legal_representative: &'a str,
 }
 
 #[derive(serde::Deserialize)]
@@ -197,6 +256,11 @@ impl HttpVerifier {
         Ok(HttpVerifier {
             client,
             url: Arc::from(r.url.as_str()),
+            enterprise_url: Arc::from(if r.enterprise_url.is_empty() {
+                r.url.as_str()
+            } else {
+                r.enterprise_url.as_str()
+            }),
             auth_name,
             auth_value,
         })
@@ -208,11 +272,25 @@ impl HttpVerifier {
             id_type: q.id_type,
             id_number: q.id_number,
         };
+        self.ask(&self.url, &body).await
+    }
+
+    async fn verify_enterprise(&self, q: &EnterpriseQuery<'_>) -> Result<Verdict, RealnameError> {
+        let body = EnterpriseRequest {
+            kind: "enterprise",
+            unit_name: q.unit_name.trim(),
+            uscc: q.uscc.trim(),
+            legal_representative: q.legal_representative.trim(),
+        };
+        self.ask(&self.enterprise_url, &body).await
+    }
+
+    async fn ask(&self, url: &str, body: &impl serde::Serialize) -> Result<Verdict, RealnameError> {
         let res = self
             .client
-            .post(&*self.url)
+            .post(url)
             .header(self.auth_name.clone(), self.auth_value.clone())
-            .json(&body)
+            .json(body)
             .send()
             .await
             .map_err(|e| {
@@ -266,6 +344,51 @@ mod tests {
             id_type,
             id_number: number,
         })
+    }
+
+    #[test]
+    fn dev_enterprise_rules() {
+        let d = dev();
+        let ask = |unit: &str, uscc: &str, rep: &str| {
+            d.verify_enterprise(&EnterpriseQuery {
+                unit_name: unit,
+                uscc,
+                legal_representative: rep,
+            })
+        };
+        let uscc = "91120116MA05JJ1X4B";
+        assert_eq!(
+            ask("天津测试科技有限公司", uscc, "王建国").unwrap(),
+            Verdict::Match
+        );
+        assert_eq!(
+            ask("天津测试科技有限公司", "91120116MA05JJ1X4C", "王建国").unwrap(),
+            Verdict::Mismatch,
+            "check character"
+        );
+        assert_eq!(
+            ask("天津测试失败有限公司", uscc, "王建国").unwrap(),
+            Verdict::Mismatch
+        );
+        assert_eq!(
+            ask("天津测试科技有限公司", uscc, "王").unwrap(),
+            Verdict::Mismatch
+        );
+        assert!(ask("天津测试超时有限公司", uscc, "王建国")
+            .unwrap_err()
+            .is_retryable());
+        let debug = format!(
+            "{:?}",
+            EnterpriseQuery {
+                unit_name: "甲公司",
+                uscc,
+                legal_representative: "王建国"
+            }
+        );
+        assert!(
+            !debug.contains("王建国") && !debug.contains(uscc),
+            "{debug}"
+        );
     }
 
     #[test]

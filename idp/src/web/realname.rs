@@ -74,6 +74,9 @@ struct StatusPage<'a> {
     is_person: bool,
     /// Masked document of the account, when it has one.
     document: Option<(String, String)>,
+    /// A legal entity's registration as the enterprise check (企业三要素) asks it: unit name,
+    /// USCC, masked legal representative.
+    unit: Option<(String, String, String)>,
     /// The reviewer's reason of the latest rejection.
     reason: Option<String>,
     queued_until: Option<String>,
@@ -100,7 +103,8 @@ impl StatusPage<'_> {
     }
 
     fn show_start(&self) -> bool {
-        self.is_person && self.document.is_some() && self.standing == Standing::Unverified
+        let ready = (self.is_person && self.document.is_some()) || self.unit.is_some();
+        ready && self.standing == Standing::Unverified
     }
 
     fn show_upload(&self) -> bool {
@@ -140,12 +144,34 @@ async fn render_status(
             .map(|c| local_time(c.next_attempt_at)),
         _ => None,
     };
+    let unit = match (&user.account.org, user.account.account_type) {
+        (Some(org), AccountType::LegalEntity) => {
+            let rep = store::identities::org_person(
+                &state.db,
+                &state.pii,
+                &org.id,
+                store::identities::OrgPersonRole::LegalRepresentative,
+            )
+            .await?;
+            match (&org.uscc, rep) {
+                (Some(uscc), Some(rep)) => Some((
+                    org.name.clone(),
+                    // Public in the enterprise register; the representative's name is masked.
+                    uscc.clone(),
+                    mask_name(&rep.name),
+                )),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     let (token, cookie) = csrf::token(state, headers);
     let page = StatusPage {
         csrf: &token,
         standing,
         is_person: user.account.account_type == AccountType::NaturalPerson,
         document,
+        unit,
         reason,
         queued_until,
         notice,

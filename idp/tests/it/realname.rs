@@ -17,7 +17,9 @@ use tongyi_idp::{
     accounts::{password::hash_blocking, realname, uploads::MAX_IMAGE_BYTES},
     config::RealnameProviderKind,
     pii::PiiField,
-    providers::realname::{RealnameError, RealnameProvider, RealnameQuery, Verdict},
+    providers::realname::{
+        EnterpriseQuery, RealnameError, RealnameProvider, RealnameQuery, Verdict,
+    },
     seed::{self, SeedAccount, SeedFile},
     store::{
         self,
@@ -381,6 +383,23 @@ both_backends!(http_adapter, |backend: Backend| async move {
     );
     let q = ask("李四");
     assert_eq!(state.realname.verify(&q).await.unwrap(), Verdict::Mismatch);
+    // The enterprise check (企业三要素) goes to the same service (no enterprise_url), told
+    // apart by its body; this service matches persons only.
+    let unit = EnterpriseQuery {
+        unit_name: "天津测试科技有限公司",
+        uscc: "91120116MA05JJ1X4B",
+        legal_representative: "王建国",
+    };
+    assert_eq!(
+        state.realname.verify_enterprise(&unit).await.unwrap(),
+        Verdict::Mismatch
+    );
+    let (_, body) = seen.lock().unwrap().pop().unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "kind": "enterprise", "unit_name": "天津测试科技有限公司",
+            "uscc": "91120116MA05JJ1X4B", "legal_representative": "王建国" })
+    );
     fail.store(503, Ordering::SeqCst);
     let err = state.realname.verify(&q).await.unwrap_err();
     assert!(
@@ -1107,3 +1126,185 @@ both_backends!(admin_list_pages, |backend: Backend| async move {
     let (_, second) = get_page(&admin, &idp.url("/admin/realname-reviews?page=2")).await;
     assert!(second.contains("rv-00") && !second.contains("rv-01") && !second.contains("page=3"));
 });
+
+/// A legal entity, `unverified`, with its legal representative (the fixture unit has none).
+async fn unit(idp: &TestIdp, login: &str, unit_name: &str, uscc: &str, rep: &str) -> String {
+    use tongyi_idp::store::{
+        accounts::NewOrg,
+        identities::{create_legal_entity, NewLegalEntity, OrgPerson},
+    };
+    let person = |name: &str, id: &str, mobile: &str| OrgPerson {
+        name: name.into(),
+        id_type: "resident_id_card".into(),
+        id_number: id.into(),
+        id_valid_from: Some("2020-01-01".into()),
+        id_valid_to: None,
+        mobile: mobile.into(),
+    };
+    let id = format!("acct-{login}");
+    let org_id = format!("org-{login}");
+    let new = NewLegalEntity {
+        org: NewOrg {
+            id: org_id.clone(),
+            name: unit_name.into(),
+            uscc: Some(uscc.into()),
+            status: "active".into(),
+        },
+        entity_type: "enterprise".into(),
+        registration_region: "domestic".into(),
+        legal_rep: person(rep, &resident_id("7001"), "13600001111"),
+        agent: person("王五", &resident_id("7002"), "13600002222"),
+    };
+    let account = NewAccount {
+        id: id.clone(),
+        login_name: login.into(),
+        password_hash: hash_blocking(harness::PASSWORD, &idp.state.config.login).unwrap(),
+        account_type: AccountType::LegalEntity,
+        display_name: unit_name.into(),
+        realname_status: RealnameStatus::Unverified,
+        org_id: Some(org_id),
+        org_role: Some("admin".into()),
+        grants: vec![],
+        roles: vec![],
+        login_name_chosen: true,
+    };
+    create_legal_entity(&idp.state.db, &idp.state.pii, &account, None, None, &new, 1)
+        .await
+        .unwrap();
+    id
+}
+
+both_backends!(
+    a_units_enterprise_check_passes_fails_and_queues,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        // Outside the service hours: queued, and verified once they open.
+        advance_to(&idp.state, 7, 0);
+        let good = unit(
+            &idp,
+            "unit_good",
+            "天津认证测试有限公司",
+            "91120116MA07TT5P2J",
+            "赵六",
+        )
+        .await;
+        assert_eq!(
+            realname::start(&idp.state, &good).await.unwrap(),
+            RealnameStatus::Unverified
+        );
+        assert_eq!(
+            realname::standing(&idp.state, &good).await.unwrap(),
+            realname::Standing::Queued
+        );
+        advance_to(&idp.state, 8, 30);
+        assert_eq!(realname::run_due(&idp.state).await.unwrap(), 1);
+        assert_eq!(status_of(&idp.state, &good).await, RealnameStatus::Verified);
+
+        // The unit's token says so.
+        let tokens = crate::login_modes::login_as(
+            &idp,
+            crate::login_modes::LEGAL,
+            "unit_good",
+            harness::PASSWORD,
+        )
+        .await;
+        let claims = crate::rp::payload(tokens.str("id_token")).to_string();
+        assert!(
+            claims.contains("\"realname_status\":\"verified\""),
+            "{claims}"
+        );
+
+        // A mismatch (dev rules: `测试失败` in a name) fails; it is not asked again.
+        let bad = unit(
+            &idp,
+            "unit_bad",
+            "天津测试失败有限公司",
+            "91120116MA07UU6Q3B",
+            "钱七",
+        )
+        .await;
+        assert_eq!(
+            realname::start(&idp.state, &bad).await.unwrap(),
+            RealnameStatus::Failed
+        );
+        assert_eq!(
+            realname::start(&idp.state, &bad).await.unwrap(),
+            RealnameStatus::Failed
+        );
+        let rows = store::audit::list_for_subject(&idp.state.db, &bad, 10)
+            .await
+            .unwrap();
+        assert!(rows
+            .iter()
+            .any(|r| r.event == "realname_verified" && r.detail.contains("mismatch")));
+    }
+);
+
+both_backends!(
+    a_unit_starts_its_check_on_the_realname_page,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        advance_to(&idp.state, 10, 0);
+        let id = unit(
+            &idp,
+            "unit_page",
+            "天津页面测试有限公司",
+            "91120116MA07TT5P2J",
+            "孙八",
+        )
+        .await;
+        let b = harness::browser();
+        let page = b
+            .get(idp.url("/login?type=legal_entity&next=/account/realname"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let _ = crate::login_modes::post_page(
+            &idp,
+            &b,
+            "/login",
+            &page,
+            &[("login_name", "unit_page"), ("password", harness::PASSWORD)],
+        )
+        .await;
+        let html = b
+            .get(idp.url("/account/realname"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("id=\"unit-subject\""), "{html}");
+        assert!(
+            html.contains("91120116MA07TT5P2J") && html.contains("孙*"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("孙八"),
+            "the representative's name is masked"
+        );
+        assert!(html.contains("开始单位认证"), "{html}");
+        let res = b
+            .post(idp.url("/account/realname/start"))
+            .form(&[("csrf", harness::hidden(&html, "csrf"))])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_redirection(), "{}", res.status());
+        assert_eq!(status_of(&idp.state, &id).await, RealnameStatus::Verified);
+        let html = b
+            .get(idp.url("/account/realname"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("data-status=\"verified\""), "{html}");
+        assert!(!html.contains("开始单位认证"));
+    }
+);
