@@ -22,6 +22,9 @@ pub struct UnitRecord {
     pub department_id: Option<String>,
     pub department_name: Option<String>,
     pub submitted_at: Option<i64>,
+    /// The real-name status of the unit's legal-entity account (企业三要素); `None` for a unit
+    /// without one (e.g. created by an import before its account).
+    pub realname_status: Option<String>,
 }
 
 /// One recorded transition of a unit's status.
@@ -80,9 +83,13 @@ pub async fn find_department(db: &Db, id: &str) -> Result<Option<Department>, St
     .transpose()
 }
 
+// The unit's real-name status is its legal-entity account's (the one the unit registered as;
+// found through the accounts_org index, one row per unit).
 const UNIT: &str = "SELECT o.id, o.name, o.uscc, o.status, o.department_id, o.submitted_at, \
-    d.name AS department_name FROM organizations o \
-    LEFT JOIN departments d ON d.id = o.department_id";
+    d.name AS department_name, \
+    (SELECT a.realname_status FROM accounts a WHERE a.org_id = o.id \
+     AND a.account_type = 'legal_entity' ORDER BY a.id LIMIT 1) AS realname_status \
+    FROM organizations o LEFT JOIN departments d ON d.id = o.department_id";
 
 fn decode_unit(r: &AnyRow) -> Result<UnitRecord, StoreError> {
     Ok(UnitRecord {
@@ -93,6 +100,7 @@ fn decode_unit(r: &AnyRow) -> Result<UnitRecord, StoreError> {
         department_id: r.try_get("department_id")?,
         department_name: r.try_get("department_name")?,
         submitted_at: r.try_get("submitted_at")?,
+        realname_status: r.try_get("realname_status")?,
     })
 }
 

@@ -49,6 +49,7 @@ impl AccountType {
 
 /// 实名认证状态 as shown to users: 未认证 / 待人工审核 / 已认证 / 认证失败.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RealnameStatus {
     Unverified,

@@ -26,6 +26,7 @@ use tongyi_shared::{
         },
         Page, ReasonRequest,
     },
+    claims::RealnameStatus,
     org::{OrgRole, UnitStatus},
 };
 
@@ -107,6 +108,7 @@ pub(super) fn unit_body(u: &UnitRecord) -> Result<wire::Unit, String> {
             name: u.department_name.clone(),
         }),
         submitted_at: u.submitted_at,
+        realname_status: u.realname_status.as_deref().and_then(RealnameStatus::parse),
     })
 }
 

@@ -1213,6 +1213,17 @@ both_backends!(
             claims.contains("\"realname_status\":\"verified\""),
             "{claims}"
         );
+        // And the directory API's unit.
+        let unit_json: serde_json::Value = TestIdp::http()
+            .get(idp.url("/api/units/org-unit_good"))
+            .bearer_auth(tokens.str("access_token"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(unit_json["realname_status"], "verified", "{unit_json}");
 
         // A mismatch (dev rules: `测试失败` in a name) fails; it is not asked again.
         let bad = unit(

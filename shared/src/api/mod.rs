@@ -77,6 +77,7 @@ mod tests {
             status: UnitStatus::PendingReview,
             department: None,
             submitted_at: Some(5),
+            realname_status: Some(crate::claims::RealnameStatus::Verified),
         };
         let detail = UnitDetail {
             unit: unit.clone(),
@@ -88,6 +89,7 @@ mod tests {
         };
         let v = serde_json::to_value(&detail).unwrap();
         assert_eq!(v["status"], "pending_review");
+        assert_eq!(v["realname_status"], "verified");
         assert_eq!(v["department"], serde_json::Value::Null);
         assert_eq!(v["return_reason"], serde_json::Value::Null);
         assert_eq!(

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::org::{OrgRole, UnitStatus};
+use crate::{
+    claims::RealnameStatus,
+    org::{OrgRole, UnitStatus},
+};
 
 /// A department (局级（区县）主管部门) that reviews units.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +44,10 @@ pub struct Unit {
     pub department: Option<UnitDepartment>,
     /// Unix seconds of the last submission.
     pub submitted_at: Option<i64>,
+    /// The unit's real-name status (企业三要素 or manual review), that of its legal-entity
+    /// account; null for a unit without one.
+    #[serde(default)]
+    pub realname_status: Option<RealnameStatus>,
 }
 
 /// One recorded transition of a unit (who, when, from → to, why).
