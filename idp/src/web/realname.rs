@@ -108,7 +108,8 @@ impl StatusPage<'_> {
     }
 
     fn show_upload(&self) -> bool {
-        self.is_person && self.document.is_some() && self.standing == Standing::Failed
+        let ready = (self.is_person && self.document.is_some()) || self.unit.is_some();
+        ready && self.standing == Standing::Failed
     }
 }
 
@@ -363,9 +364,17 @@ async fn admin_list(
         let account = store::accounts::find_by_id(&state.db, &r.account_id).await?;
         let identity =
             store::identities::person_identity(&state.db, &state.pii, &r.account_id).await?;
+        // A unit's review is listed by the unit's name (public), a person's by the masked name.
+        let unit_name = account
+            .as_ref()
+            .filter(|a| a.account_type == AccountType::LegalEntity)
+            .and_then(|a| a.org.as_ref())
+            .map(|o| o.name.clone());
         rows.push(ReviewRow {
             id: r.id.clone(),
-            name: identity.map_or_else(String::new, |i| mask_name(&i.real_name)),
+            name: unit_name
+                .or_else(|| identity.map(|i| mask_name(&i.real_name)))
+                .unwrap_or_default(),
             login_name: account.map_or_else(String::new, |a| a.login_name),
             submitted: local_time(r.created_at),
         });
@@ -388,6 +397,8 @@ struct AdminDetail<'a> {
     state_label: &'static str,
     pending: bool,
     login_name: String,
+    /// A unit's review (营业执照 + the legal representative's ID card) rather than a person's.
+    is_unit: bool,
     real_name: String,
     document: String,
     submitted: String,
@@ -407,17 +418,43 @@ async fn render_detail(
     reason_error: Option<&'static str>,
 ) -> AppResult<Response> {
     let account = store::accounts::find_by_id(&state.db, &review.account_id).await?;
-    let identity =
-        store::identities::person_identity(&state.db, &state.pii, &review.account_id).await?;
-    let (real_name, document) = match identity {
-        Some(i) => {
-            let label = IdDocumentType::from_code(&i.id_type).map_or("证件", |t| t.label());
+    let unit_org = account
+        .as_ref()
+        .filter(|a| a.account_type == AccountType::LegalEntity)
+        .and_then(|a| a.org.clone());
+    let is_unit = unit_org.is_some();
+    let (real_name, document) = match unit_org {
+        // What the licence must show: the unit's name, its USCC and its legal representative
+        // (in full: the reviewer compares it with the licence and the ID card).
+        Some(org) => {
+            let rep = store::identities::org_person(
+                &state.db,
+                &state.pii,
+                &org.id,
+                store::identities::OrgPersonRole::LegalRepresentative,
+            )
+            .await?;
             (
-                i.real_name.clone(),
-                format!("{label} {}", mask_id_number(&i.id_number)),
+                org.name.clone(),
+                format!(
+                    "统一社会信用代码 {}，法定代表人 {}",
+                    org.uscc.as_deref().unwrap_or("未填写"),
+                    rep.map_or_else(|| "未填写".to_owned(), |r| r.name)
+                ),
             )
         }
-        None => (String::new(), String::new()),
+        None => match store::identities::person_identity(&state.db, &state.pii, &review.account_id)
+            .await?
+        {
+            Some(i) => {
+                let label = IdDocumentType::from_code(&i.id_type).map_or("证件", |t| t.label());
+                (
+                    i.real_name.clone(),
+                    format!("{label} {}", mask_id_number(&i.id_number)),
+                )
+            }
+            None => (String::new(), String::new()),
+        },
     };
     let (token, cookie) = csrf::token(state, headers);
     let page = AdminDetail {
@@ -430,6 +467,7 @@ async fn render_detail(
         },
         pending: review.state == "pending",
         login_name: account.map_or_else(String::new, |a| a.login_name),
+        is_unit,
         real_name,
         document,
         submitted: local_time(review.created_at),

@@ -1319,3 +1319,92 @@ both_backends!(
         assert!(!html.contains("开始单位认证"));
     }
 );
+
+both_backends!(
+    a_failed_unit_is_reviewed_by_its_licence,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        seed_admin(&idp).await;
+        advance_to(&idp.state, 10, 0);
+        let id = unit(
+            &idp,
+            "unit_licence",
+            "天津测试失败执照有限公司",
+            "91120116MA07TT5P2J",
+            "周九",
+        )
+        .await;
+        assert_eq!(
+            realname::start(&idp.state, &id).await.unwrap(),
+            RealnameStatus::Failed
+        );
+        // The unit logs in (legal-entity tab) and is offered the licence upload.
+        let b = harness::browser();
+        let page = b
+            .get(idp.url("/login?type=legal_entity&next=/account/realname"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let _ = crate::login_modes::post_page(
+            &idp,
+            &b,
+            "/login",
+            &page,
+            &[
+                ("login_name", "unit_licence"),
+                ("password", harness::PASSWORD),
+            ],
+        )
+        .await;
+        let (_, page) = get_page(&b, &idp.url("/account/realname")).await;
+        assert!(page.contains("id=\"unit-failed\""), "{page}");
+        assert!(
+            page.contains("营业执照照片") && page.contains("id_front"),
+            "{page}"
+        );
+        let csrf = harness::hidden(&page, "csrf");
+        let (status, _) = upload(
+            &idp,
+            &b,
+            Some(&csrf),
+            ("licence.png", png(3000)),
+            ("rep.jpg", jpeg(3000)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            status_of(&idp.state, &id).await,
+            RealnameStatus::PendingReview
+        );
+        let review = store::realname::latest_for(&idp.state.db, &id)
+            .await
+            .unwrap()
+            .unwrap();
+
+        // The reviewer sees the unit's registration beside the licence, and approves.
+        let admin = sign_in(&idp, "platform_admin").await;
+        let (_, list) = get_page(&admin, &idp.url("/admin/realname-reviews")).await;
+        assert!(list.contains("天津测试失败执照有限公司"), "{list}");
+        let url = idp.url(&format!("/admin/realname-reviews/{}", review.id));
+        let (status, detail) = get_page(&admin, &url).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(detail.contains("id=\"unit-registration\""), "{detail}");
+        assert!(
+            detail.contains("91120116MA07TT5P2J") && detail.contains("周九"),
+            "{detail}"
+        );
+        assert!(detail.contains("营业执照"), "{detail}");
+        let csrf = harness::hidden(&detail, "csrf");
+        let res = admin
+            .post(url)
+            .form(&[("csrf", csrf.as_str()), ("decision", "approve")])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_redirection(), "{}", res.status());
+        assert_eq!(status_of(&idp.state, &id).await, RealnameStatus::Verified);
+    }
+);
