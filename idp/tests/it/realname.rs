@@ -1174,6 +1174,30 @@ async fn unit(idp: &TestIdp, login: &str, unit_name: &str, uscc: &str, rep: &str
     id
 }
 
+/// A browser signed in as the legal entity `login` (the login page's 法人 tab).
+async fn sign_in_unit(idp: &TestIdp, login: &str) -> reqwest::Client {
+    let b = harness::browser();
+    let (_, page) = get_page(
+        &b,
+        &idp.url("/login?type=legal_entity&next=/account/realname"),
+    )
+    .await;
+    let (url, _, _) = crate::login_modes::post_page(
+        idp,
+        &b,
+        "/login",
+        &page,
+        &[("login_name", login), ("password", harness::PASSWORD)],
+    )
+    .await
+    .page();
+    assert!(
+        url.ends_with("/account/realname"),
+        "login of {login}: {url}"
+    );
+    b
+}
+
 both_backends!(
     a_units_enterprise_check_passes_fails_and_queues,
     |backend: Backend| async move {
@@ -1264,23 +1288,7 @@ both_backends!(
             "孙八",
         )
         .await;
-        let b = harness::browser();
-        let page = b
-            .get(idp.url("/login?type=legal_entity&next=/account/realname"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let _ = crate::login_modes::post_page(
-            &idp,
-            &b,
-            "/login",
-            &page,
-            &[("login_name", "unit_page"), ("password", harness::PASSWORD)],
-        )
-        .await;
+        let b = sign_in_unit(&idp, "unit_page").await;
         let html = b
             .get(idp.url("/account/realname"))
             .send()
@@ -1339,26 +1347,7 @@ both_backends!(
             RealnameStatus::Failed
         );
         // The unit logs in (legal-entity tab) and is offered the licence upload.
-        let b = harness::browser();
-        let page = b
-            .get(idp.url("/login?type=legal_entity&next=/account/realname"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let _ = crate::login_modes::post_page(
-            &idp,
-            &b,
-            "/login",
-            &page,
-            &[
-                ("login_name", "unit_licence"),
-                ("password", harness::PASSWORD),
-            ],
-        )
-        .await;
+        let b = sign_in_unit(&idp, "unit_licence").await;
         let (_, page) = get_page(&b, &idp.url("/account/realname")).await;
         assert!(page.contains("id=\"unit-failed\""), "{page}");
         assert!(
