@@ -13,3 +13,4 @@ mod portal_scale_out;
 mod rp_client_addr;
 mod rp_refresh;
 mod security_headers;
+mod subsystem_outage;
