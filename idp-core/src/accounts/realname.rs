@@ -124,45 +124,58 @@ pub async fn standing(state: &Services, account_id: &str) -> FailureResult<Stand
 /// What an automatic check asks about: a person's document, or a unit's registration.
 enum Subject {
     Person(PersonIdentity),
-    Enterprise {
-        unit_name: String,
-        uscc: String,
-        legal_representative: String,
-    },
+    Enterprise(EnterpriseSubject),
+}
+
+/// A legal entity's registration as the enterprise check (企业三要素) and its manual review ask
+/// it, in clear.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnterpriseSubject {
+    pub unit_name: String,
+    pub uscc: String,
+    pub legal_representative: String,
+}
+
+/// The registration of a legal-entity `account` (`None` for a natural person, or while its
+/// USCC or legal representative is missing).
+pub async fn enterprise_subject(
+    state: &Services,
+    account: &Account,
+) -> FailureResult<Option<EnterpriseSubject>> {
+    let org = match (&account.org, account.account_type) {
+        (Some(org), AccountType::LegalEntity) => org,
+        _ => return Ok(None),
+    };
+    let Some(uscc) = org.uscc.clone() else {
+        return Ok(None);
+    };
+    let rep = store::identities::org_person(
+        &state.db,
+        &state.pii,
+        &org.id,
+        OrgPersonRole::LegalRepresentative,
+    )
+    .await?;
+    Ok(rep.map(|rep| EnterpriseSubject {
+        unit_name: org.name.clone(),
+        uscc,
+        legal_representative: rep.name,
+    }))
 }
 
 /// The subject of `account`'s check: a natural person's document, or a legal entity's name,
 /// USCC and legal representative; `None` while something is missing.
 async fn subject_of(state: &Services, account: &Account) -> FailureResult<Option<Subject>> {
-    match account.account_type {
+    Ok(match account.account_type {
         AccountType::NaturalPerson => {
-            Ok(
-                store::identities::person_identity(&state.db, &state.pii, &account.id)
-                    .await?
-                    .map(Subject::Person),
-            )
+            store::identities::person_identity(&state.db, &state.pii, &account.id)
+                .await?
+                .map(Subject::Person)
         }
-        AccountType::LegalEntity => {
-            let Some(org) = &account.org else {
-                return Ok(None);
-            };
-            let Some(uscc) = org.uscc.clone() else {
-                return Ok(None);
-            };
-            let rep = store::identities::org_person(
-                &state.db,
-                &state.pii,
-                &org.id,
-                OrgPersonRole::LegalRepresentative,
-            )
-            .await?;
-            Ok(rep.map(|rep| Subject::Enterprise {
-                unit_name: org.name.clone(),
-                uscc,
-                legal_representative: rep.name,
-            }))
-        }
-    }
+        AccountType::LegalEntity => enterprise_subject(state, account)
+            .await?
+            .map(Subject::Enterprise),
+    })
 }
 
 /// Starts the automatic check of an account: a natural person's identity document, or a
@@ -217,15 +230,11 @@ async fn attempt(
             };
             state.realname.verify(&query).await
         }
-        Subject::Enterprise {
-            unit_name,
-            uscc,
-            legal_representative,
-        } => {
+        Subject::Enterprise(unit) => {
             let query = EnterpriseQuery {
-                unit_name,
-                uscc,
-                legal_representative,
+                unit_name: &unit.unit_name,
+                uscc: &unit.uscc,
+                legal_representative: &unit.legal_representative,
             };
             state.realname.verify_enterprise(&query).await
         }

@@ -433,46 +433,46 @@ pub async fn admin_reset(
 ) -> Result<ResetChannel, ResetError> {
     let (mobile, email) = identities::contact_of(&state.pii, member);
     let email = email.filter(|_| member.email_verified && state.email.is_on());
-    if mobile.is_none() && email.is_none() {
-        return Err(ResetError::NoMobile);
-    }
+    // The verified email first (seed 001 sends it by email), else the reserved mobile.
+    let (channel, address) = match (email, mobile) {
+        (Some(email), _) => (ResetChannel::Email, email),
+        (None, Some(mobile)) => (ResetChannel::Sms, mobile),
+        (None, None) => return Err(ResetError::NoMobile),
+    };
     let temporary = temporary_password();
     let hashed = hash(state, &temporary).await?;
     let text =
         format!("您的账号密码已由单位管理员重置，临时密码为 {temporary}，请登录后立即修改。");
     // Sent before it is stored: an undelivered password must not replace the working one.
-    let channel = match (email, mobile) {
-        (Some(email), _) => {
-            let message = EmailMessage {
-                to: email,
+    let sent = match channel {
+        ResetChannel::Email => state
+            .email
+            .send(&EmailMessage {
+                to: address,
                 subject: "账号密码已重置".into(),
                 body: format!(
                     "您好：\n\n{text}\n如有疑问，请联系本单位管理员。\n\n统一身份认证平台"
                 ),
-            };
-            if let Err(e) = state.email.send(&message).await {
-                tracing::warn!(account_id = %member.id, error = %e, "temporary password not delivered");
-                return Err(ResetError::Delivery(ResetChannel::Email));
-            }
-            ResetChannel::Email
-        }
-        (None, Some(mobile)) => {
-            let message = SmsMessage {
-                mobile,
+            })
+            .await
+            .map_err(|e| e.to_string()),
+        ResetChannel::Sms => state
+            .sms
+            .send(&SmsMessage {
+                mobile: address,
                 template: state.config.sms.templates.member_password_reset.clone(),
                 params: [("password".to_owned(), temporary.clone())]
                     .into_iter()
                     .collect(),
                 text,
-            };
-            if let Err(e) = state.sms.send(&message).await {
-                tracing::warn!(account_id = %member.id, error = %e, "temporary password not delivered");
-                return Err(ResetError::Delivery(ResetChannel::Sms));
-            }
-            ResetChannel::Sms
-        }
-        (None, None) => return Err(ResetError::NoMobile),
+            })
+            .await
+            .map_err(|e| e.to_string()),
     };
+    if let Err(error) = sent {
+        tracing::warn!(account_id = %member.id, %error, "temporary password not delivered");
+        return Err(ResetError::Delivery(channel));
+    }
     let now = state.clock.now();
     store::accounts::set_password(&state.db, &member.id, &hashed, true, now).await?;
     end_all(state, &member.id, None, "password_reset").await?;

@@ -145,27 +145,10 @@ async fn render_status(
             .map(|c| local_time(c.next_attempt_at)),
         _ => None,
     };
-    let unit = match (&user.account.org, user.account.account_type) {
-        (Some(org), AccountType::LegalEntity) => {
-            let rep = store::identities::org_person(
-                &state.db,
-                &state.pii,
-                &org.id,
-                store::identities::OrgPersonRole::LegalRepresentative,
-            )
-            .await?;
-            match (&org.uscc, rep) {
-                (Some(uscc), Some(rep)) => Some((
-                    org.name.clone(),
-                    // Public in the enterprise register; the representative's name is masked.
-                    uscc.clone(),
-                    mask_name(&rep.name),
-                )),
-                _ => None,
-            }
-        }
-        _ => None,
-    };
+    // Public in the enterprise register: the name and the USCC; the representative is masked.
+    let unit = realname::enterprise_subject(state, &user.account)
+        .await?
+        .map(|u| (u.unit_name, u.uscc, mask_name(&u.legal_representative)));
     let (token, cookie) = csrf::token(state, headers);
     let page = StatusPage {
         csrf: &token,
@@ -418,31 +401,21 @@ async fn render_detail(
     reason_error: Option<&'static str>,
 ) -> AppResult<Response> {
     let account = store::accounts::find_by_id(&state.db, &review.account_id).await?;
-    let unit_org = account
-        .as_ref()
-        .filter(|a| a.account_type == AccountType::LegalEntity)
-        .and_then(|a| a.org.clone());
-    let is_unit = unit_org.is_some();
-    let (real_name, document) = match unit_org {
+    let unit = match &account {
+        Some(a) => realname::enterprise_subject(state, a).await?,
+        None => None,
+    };
+    let is_unit = unit.is_some();
+    let (real_name, document) = match unit {
         // What the licence must show: the unit's name, its USCC and its legal representative
         // (in full: the reviewer compares it with the licence and the ID card).
-        Some(org) => {
-            let rep = store::identities::org_person(
-                &state.db,
-                &state.pii,
-                &org.id,
-                store::identities::OrgPersonRole::LegalRepresentative,
-            )
-            .await?;
-            (
-                org.name.clone(),
-                format!(
-                    "统一社会信用代码 {}，法定代表人 {}",
-                    org.uscc.as_deref().unwrap_or("未填写"),
-                    rep.map_or_else(|| "未填写".to_owned(), |r| r.name)
-                ),
-            )
-        }
+        Some(u) => (
+            u.unit_name,
+            format!(
+                "统一社会信用代码 {}，法定代表人 {}",
+                u.uscc, u.legal_representative
+            ),
+        ),
         None => match store::identities::person_identity(&state.db, &state.pii, &review.account_id)
             .await?
         {

@@ -147,7 +147,7 @@ async fn render(
         login_name: kept.login_name,
         mobile: kept.mobile,
         email: kept.email,
-        by_email: kept.by_email && state.email.is_on(),
+        by_email: kept.by_email,
         email_on: state.email.is_on(),
         unit_name: kept.unit_name,
         uscc: kept.uscc,
