@@ -10,6 +10,7 @@ pub mod audit;
 pub mod config;
 pub mod directory;
 pub mod failure;
+pub mod fields;
 pub mod legacy;
 pub mod metrics;
 pub mod oidc;
@@ -22,4 +23,5 @@ pub use tongyi_idp_store::{self as store, clock, crypto, pii};
 
 pub use config::Config;
 pub use failure::{Failure, FailureResult};
+pub use fields::FieldErrors;
 pub use services::Services;

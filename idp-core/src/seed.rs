@@ -4,7 +4,10 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use tongyi_shared::claims::{AccountType, RealnameStatus};
+use tongyi_shared::{
+    claims::{AccountType, RealnameStatus},
+    org::{OrgRole, UnitStatus},
+};
 
 use crate::{
     accounts::password,
@@ -48,7 +51,7 @@ pub struct SeedOrg {
     pub id: String,
     pub name: String,
     pub uscc: Option<String>,
-    pub status: String,
+    pub status: UnitStatus,
 }
 
 #[derive(Deserialize)]
@@ -61,7 +64,7 @@ pub struct SeedAccount {
     pub account_type: String,
     pub realname_status: String,
     pub org: Option<String>,
-    pub org_role: Option<String>,
+    pub org_role: Option<OrgRole>,
     #[serde(default)]
     pub grants: Vec<String>,
     #[serde(default)]

@@ -8,7 +8,7 @@ use tongyi_shared::{
     org::{OrgRole, UnitStatus},
 };
 
-use super::Db;
+use super::{states::AccountStatus, Db};
 
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -18,8 +18,7 @@ pub struct Account {
     pub account_type: AccountType,
     pub display_name: String,
     pub realname_status: RealnameStatus,
-    /// `active` or `disabled`.
-    pub status: String,
+    pub status: AccountStatus,
     pub org: Option<OrgClaim>,
     /// Sealed reserved mobile and email ([`PiiVault::open`](crate::pii::PiiVault::open) with
     /// `PiiField::Mobile` / `PiiField::Email`).
@@ -39,7 +38,7 @@ pub struct Account {
 
 impl Account {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == AccountStatus::Active
     }
 }
 
@@ -87,7 +86,10 @@ pub(crate) fn decode(r: &AnyRow) -> Result<Account, StoreError> {
         display_name: r.try_get("display_name")?,
         realname_status: RealnameStatus::parse(&realname)
             .ok_or_else(|| bad("realname_status", &realname))?,
-        status: r.try_get("status")?,
+        status: {
+            let v: String = r.try_get("status")?;
+            AccountStatus::parse(&v).ok_or_else(|| bad("status", &v))?
+        },
         org,
         mobile_sealed: r.try_get("mobile_sealed")?,
         email_sealed: r.try_get("email_sealed")?,
@@ -162,7 +164,7 @@ pub struct NewOrg {
     pub id: String,
     pub name: String,
     pub uscc: Option<String>,
-    pub status: String,
+    pub status: UnitStatus,
 }
 
 /// An account to create, with its unit membership, grants and roles.
@@ -175,7 +177,7 @@ pub struct NewAccount {
     pub display_name: String,
     pub realname_status: RealnameStatus,
     pub org_id: Option<String>,
-    pub org_role: Option<String>,
+    pub org_role: Option<OrgRole>,
     pub grants: Vec<String>,
     pub roles: Vec<String>,
     /// False for a generated login name (quick registration) that the user may still choose.
@@ -191,7 +193,7 @@ pub async fn ensure_org(db: &Db, org: &NewOrg, now: i64) -> Result<(), StoreErro
     .bind(&org.id)
     .bind(&org.name)
     .bind(&org.uscc)
-    .bind(&org.status)
+    .bind(org.status.as_str())
     .bind(now)
     .execute(&db.pool)
     .await?;
@@ -257,7 +259,7 @@ pub async fn insert_in(
     .bind(&a.display_name)
     .bind(a.realname_status.as_str())
     .bind(&a.org_id)
-    .bind(&a.org_role)
+    .bind(a.org_role.map(OrgRole::as_str))
     .bind(now)
     .bind(&contact.mobile_sealed)
     .bind(&contact.mobile_key)
@@ -288,9 +290,14 @@ pub async fn insert_in(
     Ok(())
 }
 
-pub async fn set_status(db: &Db, id: &str, status: &str, now: i64) -> Result<bool, StoreError> {
+pub async fn set_status(
+    db: &Db,
+    id: &str,
+    status: AccountStatus,
+    now: i64,
+) -> Result<bool, StoreError> {
     let res = sqlx::query("UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status)
+        .bind(status.as_str())
         .bind(now)
         .bind(id)
         .execute(&db.pool)

@@ -1,7 +1,7 @@
 //! Appeals (申诉) for a forgotten login name or a lost mobile: filed with their uploads in one
 //! transaction, listed for the admins, decided once.
 
-use crate::error::StoreError;
+use crate::{error::StoreError, states::ReviewState};
 use sqlx::Row;
 
 use super::{
@@ -44,8 +44,7 @@ pub struct Appeal {
     pub description: String,
     pub upload_ids: Vec<String>,
     pub matched_account_id: Option<String>,
-    /// `pending` | `approved` | `rejected`
-    pub state: String,
+    pub state: ReviewState,
     pub reason: Option<String>,
     pub decided_by: Option<String>,
     pub decided_at: Option<i64>,
@@ -129,7 +128,11 @@ fn decode(r: &sqlx::any::AnyRow, pii: &PiiVault) -> Result<Appeal, StoreError> {
         upload_ids: serde_json::from_str(&upload_ids)
             .map_err(|e| sqlx::Error::Decode(format!("upload ids: {e}").into()))?,
         matched_account_id: r.try_get("matched_account_id")?,
-        state: r.try_get("state")?,
+        state: {
+            let v: String = r.try_get("state")?;
+            ReviewState::parse(&v)
+                .ok_or_else(|| sqlx::Error::Decode(format!("appeal state {v:?}").into()))?
+        },
         reason: r.try_get("reason")?,
         decided_by: r.try_get("decided_by")?,
         decided_at: r.try_get("decided_at")?,

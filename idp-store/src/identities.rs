@@ -254,7 +254,7 @@ pub async fn create_legal_entity(
     .bind(&unit.org.id)
     .bind(&unit.org.name)
     .bind(&unit.org.uscc)
-    .bind(&unit.org.status)
+    .bind(unit.org.status.as_str())
     .bind(now)
     .bind(&name_key)
     .bind(&unit.entity_type)

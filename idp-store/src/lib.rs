@@ -26,6 +26,7 @@ pub mod pii;
 pub mod realname;
 pub mod refresh;
 pub mod sessions;
+pub mod states;
 pub mod unit_files;
 pub mod uploads;
 

@@ -2,7 +2,7 @@
 //! per account while a check waits for the upstream) and the manual reviews
 //! (`realname_reviews`) with their uploaded images.
 
-use crate::error::StoreError;
+use crate::{error::StoreError, states::ReviewState};
 use sqlx::{any::AnyRow, Row};
 use tongyi_shared::claims::RealnameStatus;
 
@@ -150,8 +150,7 @@ pub struct Review {
     pub account_id: String,
     pub front_upload_id: String,
     pub back_upload_id: String,
-    /// `pending` | `approved` | `rejected`
-    pub state: String,
+    pub state: ReviewState,
     pub reason: Option<String>,
     pub decided_by: Option<String>,
     pub decided_at: Option<i64>,
@@ -167,7 +166,11 @@ fn decode_review(r: &AnyRow) -> Result<Review, StoreError> {
         account_id: r.try_get("account_id")?,
         front_upload_id: r.try_get("front_upload_id")?,
         back_upload_id: r.try_get("back_upload_id")?,
-        state: r.try_get("state")?,
+        state: {
+            let v: String = r.try_get("state")?;
+            ReviewState::parse(&v)
+                .ok_or_else(|| sqlx::Error::Decode(format!("review state {v:?}").into()))?
+        },
         reason: r.try_get("reason")?,
         decided_by: r.try_get("decided_by")?,
         decided_at: r.try_get("decided_at")?,

@@ -16,7 +16,8 @@ pub use tongyi_idp_store::{self as store, clock, crypto, pii};
 /// The domain and the protocol services, their own crate so that they cannot reach up into
 /// HTTP; kept under these paths so that web/, the endpoints and the tests read as before.
 pub use tongyi_idp_core::{
-    accounts, audit, config, directory, failure, providers, seed, services, Failure, Services,
+    accounts, audit, config, directory, failure, fields, providers, seed, services, Failure,
+    FieldErrors, Services,
 };
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};

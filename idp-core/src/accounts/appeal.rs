@@ -29,6 +29,7 @@ use crate::{
         appeals::{Appeal, NewAppeal},
         identities::{self, CreateError, OrgPersonRole},
         info_updates::InfoUpdate,
+        states::ReviewState,
         uploads::NewUpload,
     },
 };
@@ -91,7 +92,7 @@ pub struct AppealFiles<'a> {
 }
 
 /// Field name → Chinese message.
-pub type FieldErrors = BTreeMap<&'static str, String>;
+pub use crate::fields::FieldErrors;
 
 /// A filing whose every field is valid.
 #[derive(Clone, Debug)]
@@ -108,12 +109,12 @@ pub struct ValidAppeal {
     pub images: Vec<(&'static str, &'static str, Vec<u8>)>,
 }
 
-fn check_name(errors: &mut FieldErrors, field: &'static str, value: &str, empty: &str) {
+fn check_name(errors: &mut FieldErrors, field: &'static str, value: &str, empty: &'static str) {
     let n = value.trim().chars().count();
     if n == 0 {
-        errors.insert(field, empty.to_owned());
+        errors.insert(field, empty);
     } else if n > 50 {
-        errors.insert(field, "姓名或名称不能超过50个字".to_owned());
+        errors.insert(field, "姓名或名称不能超过50个字");
     }
 }
 
@@ -122,29 +123,29 @@ pub fn validate(input: &AppealInput, files: &AppealFiles<'_>) -> Result<ValidApp
     let mut errors = FieldErrors::new();
     let kind = AppealKind::from_code(&input.kind);
     if kind.is_none() {
-        errors.insert("kind", "请选择申诉类型".to_owned());
+        errors.insert("kind", "请选择申诉类型");
     }
     let account_type = match input.account_type.as_str() {
         "natural_person" => Some(AccountType::NaturalPerson),
         "legal_entity" => Some(AccountType::LegalEntity),
         _ => {
-            errors.insert("account_type", "请选择账号类型".to_owned());
+            errors.insert("account_type", "请选择账号类型");
             None
         }
     };
     let mobile = match Mobile::parse(&input.mobile) {
         Ok(m) => Some(m),
         Err(e) => {
-            errors.insert("mobile", e.message().to_owned());
+            errors.insert("mobile", e.message());
             None
         }
     };
     let description = input.description.trim().to_owned();
     let chars = description.chars().count();
     if chars == 0 {
-        errors.insert("description", "请填写申诉说明".to_owned());
+        errors.insert("description", "请填写申诉说明");
     } else if chars > MAX_DESCRIPTION_CHARS {
-        errors.insert("description", "申诉说明不能超过500个字".to_owned());
+        errors.insert("description", "申诉说明不能超过500个字");
     }
     let mut images = Vec::new();
     let mut image =
@@ -154,7 +155,7 @@ pub fn validate(input: &AppealInput, files: &AppealFiles<'_>) -> Result<ValidApp
         ) {
             Ok(ct) => images.push((field, ct, f.data.unwrap_or_default().to_vec())),
             Err(e) => {
-                errors.insert(field, e.message().to_owned());
+                errors.insert(field, e.message());
             }
         };
     let mut document = None;
@@ -168,12 +169,12 @@ pub fn validate(input: &AppealInput, files: &AppealFiles<'_>) -> Result<ValidApp
                 check_name(&mut errors, "real_name", &claimant_name, "请填写真实姓名");
                 match IdDocumentType::from_code(&input.id_type) {
                     None => {
-                        errors.insert("id_type", "请选择证件类型".to_owned());
+                        errors.insert("id_type", "请选择证件类型");
                     }
                     Some(t) => match IdDocument::parse(t, &input.id_number) {
                         Ok(d) => document = Some(d),
                         Err(e) => {
-                            errors.insert("id_number", e.message().to_owned());
+                            errors.insert("id_number", e.message());
                         }
                     },
                 }
@@ -189,7 +190,7 @@ pub fn validate(input: &AppealInput, files: &AppealFiles<'_>) -> Result<ValidApp
             match Uscc::parse(&input.uscc) {
                 Ok(u) => uscc = Some(u),
                 Err(e) => {
-                    errors.insert("uscc", e.message().to_owned());
+                    errors.insert("uscc", e.message());
                 }
             }
             check_name(
@@ -300,7 +301,7 @@ pub async fn submit(
         (result, missing_code) => {
             let mut errors = result.err().unwrap_or_default();
             if missing_code {
-                errors.insert("sms_code", SMS_CODE_MISSING.to_owned());
+                errors.insert("sms_code", SMS_CODE_MISSING);
             }
             return Ok(Err(FilingRefusal::Fields(errors)));
         }
@@ -368,6 +369,65 @@ async fn file(state: &Services, a: ValidAppeal, ip: IpAddr) -> FailureResult<Str
     Ok(id)
 }
 
+/// 获取验证码 on the appeal form: a code to the contact mobile the claimant typed (the appeal
+/// proves the claimant reaches it). The masked mobile, or the field's refusal.
+pub async fn send_code(
+    state: &Services,
+    mobile: &str,
+    ip: IpAddr,
+) -> FailureResult<Result<String, FieldErrors>> {
+    let mobile = match Mobile::parse(mobile) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(FieldErrors::one("mobile", e.message()))),
+    };
+    match sms_code::send_code(state, SmsPurpose::Appeal, mobile.as_str(), ip).await {
+        Ok(r) => Ok(Ok(r.masked_mobile)),
+        Err(SmsCodeError::Internal(e)) => Err(Failure::Internal(e)),
+        Err(e) => Ok(Err(FieldErrors::one("sms_code", e.user_message()))),
+    }
+}
+
+/// A page of the pending appeals, oldest first as the store keeps them, and how many are
+/// pending in all.
+pub async fn pending(
+    state: &Services,
+    limit: i64,
+    offset: i64,
+) -> FailureResult<(Vec<store::appeals::Appeal>, i64)> {
+    Ok(store::appeals::pending(&state.db, &state.pii, limit, offset).await?)
+}
+
+/// One appeal, opened for the platform admin, with the login name of the account it matched.
+pub async fn for_review(
+    state: &Services,
+    id: &str,
+) -> FailureResult<Option<(store::appeals::Appeal, Option<String>)>> {
+    let Some(a) = store::appeals::get(&state.db, &state.pii, id).await? else {
+        return Ok(None);
+    };
+    let matched = match &a.matched_account_id {
+        Some(m) => super::actor::login_name(state, m).await?,
+        None => None,
+    };
+    Ok(Some((a, matched)))
+}
+
+/// One of the appeal's own uploads, opened: (content type, bytes). Any other upload id is
+/// `None`, whatever exists under it.
+pub async fn upload(
+    state: &Services,
+    appeal_id: &str,
+    upload_id: &str,
+) -> FailureResult<Option<(String, Vec<u8>)>> {
+    let Some(a) = store::appeals::get(&state.db, &state.pii, appeal_id).await? else {
+        return Ok(None);
+    };
+    if !a.upload_ids.iter().any(|u| u == upload_id) {
+        return Ok(None);
+    }
+    super::uploads::open_for_admin(state, upload_id).await
+}
+
 /// Why an approval could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
@@ -410,7 +470,7 @@ async fn load_pending(state: &Services, id: &str) -> Result<Appeal, DecideError>
     let appeal = store::appeals::get(&state.db, &state.pii, id)
         .await?
         .ok_or(DecideError::NotFound)?;
-    if appeal.state != "pending" {
+    if appeal.state != ReviewState::Pending {
         return Err(DecideError::NotPending);
     }
     Ok(appeal)
@@ -600,9 +660,9 @@ mod tests {
         bad.description = "字".repeat(501);
         let errors = validate(&bad, &AppealFiles::default()).unwrap_err();
         for field in ["id_number", "description", "id_front", "id_back"] {
-            assert!(errors.contains_key(field), "{field}: {errors:?}");
+            assert!(errors.contains(field), "{field}: {errors:?}");
         }
-        assert!(!errors.contains_key("real_name"));
+        assert!(!errors.contains("real_name"));
     }
 
     #[test]
@@ -616,13 +676,14 @@ mod tests {
             ..AppealInput::default()
         };
         let errors = validate(&input, &AppealFiles::default()).unwrap_err();
-        let fields: Vec<&str> = errors.keys().copied().collect();
+        let mut fields: Vec<&str> = errors.iter().map(|(f, _)| f).collect();
+        fields.sort_unstable();
         assert_eq!(fields, vec!["agent_name", "licence", "unit_name", "uscc"]);
         let unknown = AppealInput {
             account_type: "robot".into(),
             ..input
         };
         let errors = validate(&unknown, &AppealFiles::default()).unwrap_err();
-        assert!(errors.contains_key("account_type"));
+        assert!(errors.contains("account_type"));
     }
 }

@@ -270,6 +270,25 @@ pub async fn request_sms_code(
     Ok(SmsSendOutcome::Accepted)
 }
 
+/// 获取验证码 on the SMS login form: the image captcha first (every request needs one), then
+/// [`request_sms_code`] for the active account of `account_type` that has `mobile`, if any.
+/// Handlers cannot skip the captcha: this is the only way to a login code.
+pub async fn request_login_code(
+    state: &Services,
+    account_type: AccountType,
+    mobile: &Mobile,
+    captcha: CaptchaAnswer<'_>,
+    ip: IpAddr,
+) -> Result<SmsSendOutcome, LoginFailure> {
+    if !captcha::verify(&state.store, captcha.id, captcha.answer).await? {
+        return Err(LoginFailure::CaptchaWrong);
+    }
+    let account =
+        store::identities::find_by_mobile(&state.db, &state.pii, account_type, mobile.as_str())
+            .await?;
+    Ok(request_sms_code(state, SmsPurpose::Login, account.as_ref(), mobile, ip).await?)
+}
+
 /// The limits every code request passes before any account is looked at, so that they answer
 /// the same for a registered destination and an unknown one: `per_hour` requests per client
 /// address, and one request per destination (`digest`, a keyed hash) per

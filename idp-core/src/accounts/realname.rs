@@ -382,7 +382,7 @@ pub struct IdentityInput {
 }
 
 /// Form field → Chinese message.
-pub type FieldErrors = Vec<(&'static str, &'static str)>;
+pub use crate::fields::FieldErrors;
 
 pub const REGIONS: [(&str, &str); 3] = [
     ("mainland", "中国大陆"),
@@ -410,24 +410,24 @@ fn ethnicity_required(identity_region: &str) -> bool {
 
 /// Checks the identity form with the registration rules; every bad field gets its message.
 pub fn parse_identity(input: &IdentityInput, today: Date) -> Result<PersonIdentity, FieldErrors> {
-    let mut errors: FieldErrors = Vec::new();
+    let mut errors = FieldErrors::new();
     let name = input.real_name.trim();
     if !(2..=30).contains(&name.chars().count()) || name.chars().any(char::is_control) {
-        errors.push(("real_name", ERR_NAME.message()));
+        errors.insert("real_name", ERR_NAME.message());
     }
     let region = REGIONS
         .iter()
         .find(|(code, _)| *code == input.identity_region)
         .map(|(code, _)| *code);
     if region.is_none() {
-        errors.push(("identity_region", ERR_REGION.message()));
+        errors.insert("identity_region", ERR_REGION.message());
     }
     let kind = IdDocumentType::from_code(&input.id_type);
     let gender = Gender::from_code(&input.gender);
     let mut number = None;
     let mut validity = None;
     match kind {
-        None => errors.push(("id_type", ERR_TYPE.message())),
+        None => errors.insert("id_type", ERR_TYPE.message()),
         Some(kind) => {
             let parsed = if kind.is_resident_id_number() {
                 ResidentId::parse_as_of(&input.id_number, today)
@@ -442,12 +442,12 @@ pub fn parse_identity(input: &IdentityInput, today: Date) -> Result<PersonIdenti
                     let encoded = d.resident_id().map(|id| id.gender());
                     if let (Some(encoded), Some(chosen)) = (encoded, gender) {
                         if encoded != chosen {
-                            errors.push(("gender", ERR_GENDER_ID.message()));
+                            errors.insert("gender", ERR_GENDER_ID.message());
                         }
                     }
                     number = Some(d.number().to_owned());
                 }
-                Err(e) => errors.push(("id_number", e.message())),
+                Err(e) => errors.insert("id_number", e.message()),
             }
             let v = if kind == IdDocumentType::ResidentIdCard {
                 IdValidity::parse_resident_card(&input.id_valid_from, &input.id_valid_to, today)
@@ -456,26 +456,26 @@ pub fn parse_identity(input: &IdentityInput, today: Date) -> Result<PersonIdenti
             };
             match v {
                 Ok(v) => validity = Some(v),
-                Err(e) => errors.push(("id_validity", e.message())),
+                Err(e) => errors.insert("id_validity", e.message()),
             }
             if kind.requires_country() && input.id_country.trim().is_empty() {
-                errors.push(("id_country", ERR_COUNTRY.message()));
+                errors.insert("id_country", ERR_COUNTRY.message());
             }
         }
     }
     if gender.is_none() {
-        errors.push(("gender", ERR_GENDER.message()));
+        errors.insert("gender", ERR_GENDER.message());
     }
     let ethnicity = match input.ethnicity.trim() {
         "" if region.is_some_and(ethnicity_required) => {
-            errors.push(("ethnicity", ERR_ETHNICITY.message()));
+            errors.insert("ethnicity", ERR_ETHNICITY.message());
             None
         }
         "" => None,
         code => {
             let e = Ethnicity::from_code(code);
             if e.is_none() {
-                errors.push(("ethnicity", ERR_ETHNICITY_UNKNOWN.message()));
+                errors.insert("ethnicity", ERR_ETHNICITY_UNKNOWN.message());
             }
             e
         }
@@ -567,10 +567,10 @@ pub async fn add_identity(
     match store::identities::set_identity(&state.db, &state.pii, account_id, &identity, now).await {
         Ok(()) => {}
         Err(CreateError::Taken(Taken::IdNumber)) => {
-            return Ok(Err(IdentityError::Fields(vec![(
+            return Ok(Err(IdentityError::Fields(FieldErrors::one(
                 "id_number",
                 "该证件号码已被其他账号使用",
-            )])))
+            ))))
         }
         Err(CreateError::Taken(_)) => {
             return Err(Failure::Internal(
@@ -640,12 +640,12 @@ pub async fn submit_review(
     let (front, back) = match (photos.front.check_image(), photos.back.check_image()) {
         (Ok(f), Ok(b)) => (f, b),
         (f, b) => {
-            let mut errors: FieldErrors = Vec::new();
+            let mut errors = FieldErrors::new();
             if let Err(e) = f {
-                errors.push(("id_front", e.message()));
+                errors.insert("id_front", e.message());
             }
             if let Err(e) = b {
-                errors.push(("id_back", e.message()));
+                errors.insert("id_back", e.message());
             }
             return Ok(Err(ReviewRefusal::Photos(errors)));
         }
@@ -795,7 +795,7 @@ mod tests {
         };
         let fields: Vec<_> = parse_identity(&bad, today)
             .unwrap_err()
-            .into_iter()
+            .iter()
             .map(|(f, _)| f)
             .collect();
         assert_eq!(

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use tongyi_shared::{
     claims::{AccountType, RealnameStatus},
     mask,
+    org::{OrgRole, UnitStatus},
     validate::{
         Date, FieldError, IdDocument, IdDocumentType, IdValidity, LoginName, Mobile, NewPassword,
         ResidentCardTerm, Uscc,
@@ -25,6 +26,7 @@ use crate::{
     audit::{self, AuditEntry, AuditEvent},
     crypto,
     failure::Failure,
+    fields::FieldErrors,
     services::Services,
     store::{
         accounts::{NewAccount, NewOrg},
@@ -45,13 +47,11 @@ const TAKEN_MOBILE: &str = "该手机号已被注册";
 const TAKEN_ID: &str = "该证件号码已被注册";
 const TAKEN_UNIT: &str = "该单位名称已被注册";
 const TAKEN_USCC: &str = "该统一社会信用代码已被注册";
-/// The field a message belongs to (the form field's name) and the message.
-pub type FieldMessages = Vec<(&'static str, String)>;
 
 #[derive(Debug)]
 pub enum RegisterError {
     /// Shown next to the fields; nothing was written.
-    Invalid(FieldMessages),
+    Invalid(FieldErrors),
     TooMany,
     Internal(Failure),
 }
@@ -268,24 +268,24 @@ pub async fn send_register_code(
     ip: IpAddr,
 ) -> Result<SendReceipt, RegisterError> {
     let mobile = Mobile::parse(mobile)
-        .map_err(|e| RegisterError::Invalid(vec![(mobile_field, e.message().to_owned())]))?;
+        .map_err(|e| RegisterError::Invalid(FieldErrors::one(mobile_field, e.message())))?;
     if !captcha::verify(&state.store, captcha_id, captcha_answer).await? {
-        return Err(RegisterError::Invalid(vec![(
+        return Err(RegisterError::Invalid(FieldErrors::one(
             "captcha",
-            CAPTCHA_WRONG.to_owned(),
-        )]));
+            CAPTCHA_WRONG,
+        )));
     }
     sms_code::send_code(state, SmsPurpose::Register, mobile.as_str(), ip)
         .await
         .map_err(|e| match e {
             sms_code::SmsCodeError::Internal(m) => RegisterError::Internal(Failure::Internal(m)),
-            e => RegisterError::Invalid(vec![("sms_code", e.user_message())]),
+            e => RegisterError::Invalid(FieldErrors::one("sms_code", e.user_message())),
         })
 }
 
 /// Collects field errors while the parsed values are kept.
 #[derive(Default)]
-struct Errors(FieldMessages);
+struct Errors(FieldErrors);
 
 impl Errors {
     fn take<T>(&mut self, field: &'static str, r: Result<T, FieldError>) -> Option<T> {
@@ -313,14 +313,11 @@ impl Errors {
     }
 
     fn add(&mut self, field: &'static str, message: &str) {
-        // One message per field: the first is the one that matters.
-        if !self.0.iter().any(|(f, _)| *f == field) {
-            self.0.push((field, message.to_owned()));
-        }
+        self.0.insert(field, message.to_owned());
     }
 
     fn has(&self, field: &'static str) -> bool {
-        self.0.iter().any(|(f, _)| *f == field)
+        self.0.contains(field)
     }
 }
 
@@ -491,16 +488,16 @@ async fn check_common(
 
 async fn verify_sms(state: &Services, mobile: &str, code: &str) -> Result<(), RegisterError> {
     if code.trim().is_empty() {
-        return Err(RegisterError::Invalid(vec![(
+        return Err(RegisterError::Invalid(FieldErrors::one(
             "sms_code",
-            "请输入短信验证码".to_owned(),
-        )]));
+            "请输入短信验证码",
+        )));
     }
     sms_code::verify_code(state, SmsPurpose::Register, mobile, code.trim())
         .await
         .map_err(|e| match e {
             sms_code::SmsCodeError::Internal(m) => RegisterError::Internal(Failure::Internal(m)),
-            e => RegisterError::Invalid(vec![("sms_code", e.user_message())]),
+            e => RegisterError::Invalid(FieldErrors::one("sms_code", e.user_message())),
         })
 }
 
@@ -511,7 +508,7 @@ fn new_id(prefix: &str) -> String {
 fn conflict(e: CreateError, fields: &[(Taken, &'static str, &'static str)]) -> RegisterError {
     match e {
         CreateError::Taken(t) => match fields.iter().find(|(k, _, _)| *k == t) {
-            Some((_, field, msg)) => RegisterError::Invalid(vec![(field, (*msg).to_owned())]),
+            Some((_, field, msg)) => RegisterError::Invalid(FieldErrors::one(field, *msg)),
             None => {
                 RegisterError::Internal(Failure::Internal(format!("unexpected conflict {t:?}")))
             }
@@ -912,7 +909,7 @@ pub async fn register_legal_entity(
         display_name: name.clone(),
         realname_status: RealnameStatus::Unverified,
         org_id: Some(org_id.clone()),
-        org_role: Some("admin".to_owned()),
+        org_role: Some(OrgRole::Admin),
         grants: vec![],
         roles: vec![],
         login_name_chosen: true,
@@ -923,7 +920,7 @@ pub async fn register_legal_entity(
             id: org_id,
             name,
             uscc: Some(uscc.as_str().to_owned()),
-            status: "registered".to_owned(),
+            status: UnitStatus::Registered,
         },
         entity_type: entity_type.to_owned(),
         registration_region: region.to_owned(),

@@ -6,7 +6,7 @@ use crate::{
     audit::{self, AuditEntry, AuditEvent},
     failure::FailureResult,
     services::Services,
-    store,
+    store::{self, states::AccountStatus},
 };
 
 /// Disables `account_id`; false when there is no such account. `actor` is the account that
@@ -17,7 +17,7 @@ pub async fn disable(
     account_id: &str,
 ) -> FailureResult<bool> {
     let now = state.clock.now();
-    if !store::accounts::set_status(&state.db, account_id, "disabled", now).await? {
+    if !store::accounts::set_status(&state.db, account_id, AccountStatus::Disabled, now).await? {
         return Ok(false);
     }
     crate::accounts::sessions::end_all(state, account_id, None, "account_disabled").await?;
@@ -33,7 +33,7 @@ pub async fn enable(
     account_id: &str,
 ) -> FailureResult<bool> {
     let now = state.clock.now();
-    if !store::accounts::set_status(&state.db, account_id, "active", now).await? {
+    if !store::accounts::set_status(&state.db, account_id, AccountStatus::Active, now).await? {
         return Ok(false);
     }
     audit::record(state, entry(AuditEvent::AccountEnabled, actor, account_id)).await;

@@ -66,6 +66,16 @@ pub fn check_image(data: Option<&[u8]>, too_large: bool) -> Result<&'static str,
     sniff_image(data).ok_or(ImageError::NotAnImage)
 }
 
+/// An uploaded image opened for an admin's eyes: (content type, bytes). Only admin pages
+/// (real-name review, appeals) call this, after checking the admin.
+pub async fn open_for_admin(
+    state: &crate::services::Services,
+    id: &str,
+) -> crate::failure::FailureResult<Option<(String, Vec<u8>)>> {
+    let upload = crate::store::uploads::get(&state.db, &state.pii, id).await?;
+    Ok(upload.map(|(content_type, data, _)| (content_type, data)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

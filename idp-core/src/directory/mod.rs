@@ -178,6 +178,13 @@ pub fn mask_uscc(uscc: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 6))
 }
 
+/// The configured departments (局级/区县主管部门) a unit chooses from, for any signed-in user.
+pub async fn department_list(
+    state: &crate::services::Services,
+) -> Result<Vec<crate::store::directory::Department>, Failure> {
+    Ok(crate::store::directory::departments(&state.db).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use serde_json::json;
-use tongyi_shared::claims::{AccountType, RealnameStatus};
+use tongyi_shared::{
+    claims::{AccountType, RealnameStatus},
+    org::OrgRole,
+};
 
 use super::{
     hashes::{HashScheme, SaltPosition},
@@ -638,9 +641,9 @@ async fn create_account(
         (OrgPlan::New, Subject::Unit { uscc, approved }) => {
             let org_id = new_id("org");
             repo::insert_org(tx, &org_id, &row.display_name, uscc, *approved, now).await?;
-            (Some(org_id), Some("admin".to_owned()))
+            (Some(org_id), Some(OrgRole::Admin))
         }
-        (OrgPlan::JoinAsMember(org_id), _) => (Some(org_id.clone()), Some("member".to_owned())),
+        (OrgPlan::JoinAsMember(org_id), _) => (Some(org_id.clone()), Some(OrgRole::Member)),
         _ => (None, None),
     };
     let mut contact = SealedContact::default();

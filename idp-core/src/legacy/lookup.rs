@@ -12,7 +12,13 @@ use tongyi_shared::{
 };
 
 use super::{import::RENAMED_PREFIX, outcome::Outcome, rows::UserType};
-use crate::{failure::Failure, pii::PiiField, services::Services, store};
+use crate::{
+    accounts::captcha::{self, CaptchaAnswer},
+    failure::Failure,
+    pii::PiiField,
+    services::Services,
+    store,
+};
 
 /// Lookups per client address and hour.
 pub const LOOKUPS_PER_ADDRESS_HOUR: i64 = 30;
@@ -42,13 +48,20 @@ pub enum LookupAnswer {
     NotFound,
     Found(Vec<FoundRecord>),
     Limited,
+    /// The image captcha every lookup needs was not answered right; nothing was counted.
+    CaptchaWrong,
 }
 
+/// 账号检索: the captcha first, then the per-address limit, then the records.
 pub async fn lookup(
     state: &Services,
     query: &LookupQuery,
+    captcha: CaptchaAnswer<'_>,
     ip: IpAddr,
 ) -> Result<LookupAnswer, Failure> {
+    if !captcha::verify(&state.store, captcha.id, captcha.answer).await? {
+        return Ok(LookupAnswer::CaptchaWrong);
+    }
     let key = format!("legacylookup:ip:{ip}");
     if state.store.incr(&key, 3600).await? > LOOKUPS_PER_ADDRESS_HOUR {
         return Ok(LookupAnswer::Limited);
@@ -113,6 +126,14 @@ pub fn shown_login_name(login_name: &str, typed: &str) -> String {
     let head: String = chars[..2].iter().collect();
     let tail: String = chars[chars.len() - 2..].iter().collect();
     format!("{head}****{tail}")
+}
+
+/// The legacy records linked to `account_id`, by link time (the account's own view of them).
+pub async fn records_of(
+    state: &Services,
+    account_id: &str,
+) -> Result<Vec<store::legacy::RecordView>, Failure> {
+    Ok(store::legacy::records_of_account(&state.db, account_id).await?)
 }
 
 #[cfg(test)]

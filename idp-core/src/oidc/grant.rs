@@ -458,3 +458,10 @@ pub async fn client_credentials(
         scope,
     })
 }
+
+/// The stored refresh token `token` (found by its hash), in whatever state: revocation and
+/// introspection decide what its state means.
+pub async fn find_refresh(state: &Services, token: &str) -> Result<Option<RefreshToken>, Failure> {
+    let hash = crypto::sha256_hex(token.as_bytes());
+    Ok(store::refresh::find(&state.db, &hash).await?)
+}

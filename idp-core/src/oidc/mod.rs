@@ -5,6 +5,7 @@
 pub mod backchannel;
 pub mod claims;
 pub mod client;
+pub mod consent;
 pub mod dpop;
 pub mod grant;
 pub mod issue;

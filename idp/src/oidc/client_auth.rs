@@ -30,27 +30,17 @@ pub async fn authenticate(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<Arc<Client>, AppError> {
+    let one_method_only = || {
+        AppError::oauth(
+            "invalid_request",
+            "use exactly one client authentication method",
+        )
+    };
     if let Some((id, secret)) = basic_credentials(headers)? {
         if params.get("client_secret").is_some() || params.get("client_assertion").is_some() {
-            return Err(AppError::oauth(
-                "invalid_request",
-                "use exactly one client authentication method",
-            ));
+            return Err(one_method_only());
         }
-        if params.get("client_id").is_some_and(|p| p != id) {
-            return Err(AppError::oauth(
-                "invalid_request",
-                "client_id does not match the Authorization header",
-            ));
-        }
-        let client = known(state, &id, true).await?;
-        if client.auth_method != AuthMethod::ClientSecretBasic || !client.secret_matches(&secret) {
-            return Err(AppError::invalid_client(
-                "client authentication failed",
-                true,
-            ));
-        }
-        return Ok(client);
+        return basic(state, params, &id, &secret).await;
     }
     if let Some(assertion) = params.get("client_assertion") {
         if params.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
@@ -60,37 +50,52 @@ pub async fn authenticate(
             ));
         }
         if params.get("client_secret").is_some() {
-            return Err(AppError::oauth(
-                "invalid_request",
-                "use exactly one client authentication method",
-            ));
+            return Err(one_method_only());
         }
         return private_key_jwt(state, params.get("client_id"), assertion).await;
     }
+    posted(state, params).await
+}
+
+/// `client_secret_basic`.
+async fn basic(
+    state: &AppState,
+    params: &Params,
+    id: &str,
+    secret: &str,
+) -> Result<Arc<Client>, AppError> {
+    if params.get("client_id").is_some_and(|p| p != id) {
+        return Err(AppError::oauth(
+            "invalid_request",
+            "client_id does not match the Authorization header",
+        ));
+    }
+    let client = known(state, id, true).await?;
+    if client.auth_method != AuthMethod::ClientSecretBasic || !client.secret_matches(secret) {
+        return Err(AppError::invalid_client(
+            "client authentication failed",
+            true,
+        ));
+    }
+    Ok(client)
+}
+
+/// `client_secret_post`, or `none` for a public client that names itself.
+async fn posted(state: &AppState, params: &Params) -> Result<Arc<Client>, AppError> {
     let client_id = params
         .get("client_id")
         .ok_or_else(|| AppError::invalid_client("client authentication is required", false))?;
     let client = known(state, client_id, false).await?;
-    match params.get("client_secret") {
-        Some(secret) => {
-            if client.auth_method != AuthMethod::ClientSecretPost || !client.secret_matches(secret)
-            {
-                return Err(AppError::invalid_client(
-                    "client authentication failed",
-                    false,
-                ));
-            }
-        }
-        None => {
-            if client.auth_method != AuthMethod::None {
-                return Err(AppError::invalid_client(
-                    "this client must authenticate",
-                    false,
-                ));
-            }
-        }
+    let refused = match params.get("client_secret") {
+        Some(secret) => (client.auth_method != AuthMethod::ClientSecretPost
+            || !client.secret_matches(secret))
+        .then_some("client authentication failed"),
+        None => (client.auth_method != AuthMethod::None).then_some("this client must authenticate"),
+    };
+    match refused {
+        Some(why) => Err(AppError::invalid_client(why, false)),
+        None => Ok(client),
     }
-    Ok(client)
 }
 
 async fn known(state: &AppState, client_id: &str, basic: bool) -> Result<Arc<Client>, AppError> {
@@ -142,24 +147,49 @@ struct AssertionClaims {
     jti: String,
 }
 
+/// A client assertion split into its parts and decoded, not yet verified.
+struct Assertion<'a> {
+    header: AssertionHeader,
+    claims: AssertionClaims,
+    /// What the signature covers: `header.payload` as sent.
+    signing_input: &'a [u8],
+    signature: Vec<u8>,
+}
+
+impl<'a> Assertion<'a> {
+    fn parse(assertion: &'a str) -> Result<Assertion<'a>, &'static str> {
+        let mut parts = assertion.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err("not a compact JWS");
+        };
+        let header = crypto::b64url_decode(h)
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or("bad header")?;
+        let claims = crypto::b64url_decode(p)
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or("bad claims")?;
+        let signature = crypto::b64url_decode(s).ok_or("bad signature encoding")?;
+        Ok(Assertion {
+            header,
+            claims,
+            signing_input: &assertion.as_bytes()[..h.len() + 1 + p.len()],
+            signature,
+        })
+    }
+}
+
+/// `private_key_jwt` (RFC 7523 §3): an assertion signed by one of the client's registered
+/// keys, for this server, short-lived and used once.
 async fn private_key_jwt(
     state: &AppState,
     client_id_param: Option<&str>,
     assertion: &str,
 ) -> Result<Arc<Client>, AppError> {
     let fail = |why: &str| AppError::invalid_client(format!("client assertion: {why}"), false);
-    let mut parts = assertion.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(fail("not a compact JWS"));
-    };
-    let header: AssertionHeader = crypto::b64url_decode(h)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| fail("bad header"))?;
-    let claims: AssertionClaims = crypto::b64url_decode(p)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| fail("bad claims"))?;
+    let a = Assertion::parse(assertion).map_err(fail)?;
+    let claims = &a.claims;
     if claims.iss != claims.sub || client_id_param.is_some_and(|c| c != claims.iss) {
         return Err(fail("iss, sub and client_id must be the client id"));
     }
@@ -167,56 +197,9 @@ async fn private_key_jwt(
     if client.auth_method != AuthMethod::PrivateKeyJwt {
         return Err(fail("this client does not use private_key_jwt"));
     }
-    let e = &state.endpoints;
-    // RFC 9126 §2: an assertion for the pushed authorization request endpoint may name it.
-    if !claims.aud.0.iter().any(|a| {
-        *a == e.issuer
-            || *a == e.token
-            || *a == e.introspection
-            || *a == e.revocation
-            || *a == e.pushed_authorization_request
-    }) {
-        return Err(fail("aud must name this server"));
-    }
     let now = state.clock.now();
-    if claims.exp <= now || claims.exp > now + MAX_ASSERTION_LIFETIME {
-        return Err(fail("expired or too long-lived"));
-    }
-    let jwks = client.jwks.as_deref().unwrap_or("{\"keys\":[]}");
-    let set = JwkSet::from_bytes(jwks.as_bytes()).map_err(|_| fail("registered keys unusable"))?;
-    let jwk: &Jwk = match &header.kid {
-        Some(kid) => set.get(kid).first().copied(),
-        None if set.keys().len() == 1 => set.keys().first().copied(),
-        None => None,
-    }
-    .ok_or_else(|| fail("no registered key matches"))?;
-    let verifier: Box<dyn JwsVerifier> = match header.alg.as_str() {
-        "RS256" => Box::new(
-            RS256
-                .verifier_from_jwk(jwk)
-                .map_err(|_| fail("key/alg mismatch"))?,
-        ),
-        "PS256" => Box::new(
-            PS256
-                .verifier_from_jwk(jwk)
-                .map_err(|_| fail("key/alg mismatch"))?,
-        ),
-        "ES256" => Box::new(
-            ES256
-                .verifier_from_jwk(jwk)
-                .map_err(|_| fail("key/alg mismatch"))?,
-        ),
-        "EdDSA" => Box::new(
-            EdDSA
-                .verifier_from_jwk(jwk)
-                .map_err(|_| fail("key/alg mismatch"))?,
-        ),
-        _ => return Err(fail("unsupported alg")),
-    };
-    let sig = crypto::b64url_decode(s).ok_or_else(|| fail("bad signature encoding"))?;
-    verifier
-        .verify(&assertion.as_bytes()[..h.len() + 1 + p.len()], &sig)
-        .map_err(|_| fail("bad signature"))?;
+    for_this_server(state, claims, now).map_err(fail)?;
+    verify_signature(&client, &a).map_err(fail)?;
     // RFC 7523 §3: an assertion is single use.
     let key = format!(
         "assertion:{}:{}",
@@ -232,4 +215,51 @@ async fn private_key_jwt(
         return Err(fail("jti already used"));
     }
     Ok(client)
+}
+
+/// The assertion names this server and lives at most [`MAX_ASSERTION_LIFETIME`].
+fn for_this_server(
+    state: &AppState,
+    claims: &AssertionClaims,
+    now: i64,
+) -> Result<(), &'static str> {
+    let e = &state.endpoints;
+    // RFC 9126 §2: an assertion for the pushed authorization request endpoint may name it.
+    let ours = [
+        &e.issuer,
+        &e.token,
+        &e.introspection,
+        &e.revocation,
+        &e.pushed_authorization_request,
+    ];
+    if !claims.aud.0.iter().any(|a| ours.iter().any(|o| **o == *a)) {
+        return Err("aud must name this server");
+    }
+    if claims.exp <= now || claims.exp > now + MAX_ASSERTION_LIFETIME {
+        return Err("expired or too long-lived");
+    }
+    Ok(())
+}
+
+/// The signature, by the registered key the header names (or the only one).
+fn verify_signature(client: &Client, a: &Assertion<'_>) -> Result<(), &'static str> {
+    let jwks = client.jwks.as_deref().unwrap_or("{\"keys\":[]}");
+    let set = JwkSet::from_bytes(jwks.as_bytes()).map_err(|_| "registered keys unusable")?;
+    let jwk: &Jwk = match &a.header.kid {
+        Some(kid) => set.get(kid).first().copied(),
+        None if set.keys().len() == 1 => set.keys().first().copied(),
+        None => None,
+    }
+    .ok_or("no registered key matches")?;
+    let mismatch = |_| "key/alg mismatch";
+    let verifier: Box<dyn JwsVerifier> = match a.header.alg.as_str() {
+        "RS256" => Box::new(RS256.verifier_from_jwk(jwk).map_err(mismatch)?),
+        "PS256" => Box::new(PS256.verifier_from_jwk(jwk).map_err(mismatch)?),
+        "ES256" => Box::new(ES256.verifier_from_jwk(jwk).map_err(mismatch)?),
+        "EdDSA" => Box::new(EdDSA.verifier_from_jwk(jwk).map_err(mismatch)?),
+        _ => return Err("unsupported alg"),
+    };
+    verifier
+        .verify(a.signing_input, &a.signature)
+        .map_err(|_| "bad signature")
 }

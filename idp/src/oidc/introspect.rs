@@ -13,10 +13,10 @@ use axum::{
 use serde::Serialize;
 
 use super::{
-    client_auth, form::Params, resource::Audience, token::no_store_json,
+    client::Client, client_auth, form::Params, grant, resource::Audience, token::no_store_json,
     userinfo::verify_access_token,
 };
-use crate::{crypto, error::AppError, state::AppState, store};
+use crate::{accounts::actor, error::AppError, state::AppState};
 use tongyi_idp_core::oidc::dpop::Confirmation;
 
 #[derive(Serialize, Default)]
@@ -67,73 +67,80 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         ));
     }
     let token = params.require("token")?;
-    let hint = params.get("token_type_hint");
-    let try_access = || async {
-        let claims = verify_access_token(state, token).await?.filter(|c| {
-            c.client_id == client.client_id
-                || client
-                    .resource_uri
-                    .as_deref()
-                    .is_some_and(|r| c.aud.contains(r))
-        });
-        // A user's token dies with the account: resource servers that introspect learn of a
-        // disable at once instead of at expiry.
-        let claims = match claims {
-            Some(c) if c.acct == Some(true) => store::accounts::find_by_id(&state.db, &c.sub)
-                .await?
-                .filter(|a| a.is_active())
-                .map(|_| c),
-            other => other,
-        };
-        Ok::<_, AppError>(claims.map(|c| Introspection {
-            active: true,
-            token_type: Some(if c.cnf.is_some() { "DPoP" } else { "Bearer" }),
-            cnf: c.cnf,
-            scope: Some(c.scope),
-            client_id: Some(c.client_id),
-            exp: Some(c.exp),
-            iat: Some(c.iat),
-            sub: Some(c.sub),
-            aud: Some(c.aud),
-            iss: Some(c.iss),
-            jti: Some(c.jti),
-        }))
-    };
-    let try_refresh = || async {
-        let hash = crypto::sha256_hex(token.as_bytes());
-        let now = state.clock.now();
-        let row = store::refresh::find(&state.db, &hash).await?;
-        Ok::<_, AppError>(
-            row.filter(|r| {
-                r.client_id == client.client_id
-                    && r.used_at.is_none()
-                    && r.revoked_at.is_none()
-                    && r.expires_at > now
-            })
-            .map(|r| Introspection {
-                active: true,
-                scope: Some(r.scope),
-                client_id: Some(r.client_id),
-                token_type: Some("refresh_token"),
-                exp: Some(r.expires_at),
-                iat: Some(r.issued_at),
-                sub: Some(r.account_id),
-                iss: Some(state.endpoints.issuer.clone()),
-                cnf: r.dpop_jkt.map(|jkt| Confirmation { jkt }),
-                ..Default::default()
-            }),
-        )
-    };
-    let found = if hint == Some("refresh_token") {
-        match try_refresh().await? {
+    // The hint only decides which kind is looked up first (RFC 7662 §2.1).
+    let found = if params.get("token_type_hint") == Some("refresh_token") {
+        match as_refresh(state, &client, token).await? {
             Some(i) => Some(i),
-            None => try_access().await?,
+            None => as_access(state, &client, token).await?,
         }
     } else {
-        match try_access().await? {
+        match as_access(state, &client, token).await? {
             Some(i) => Some(i),
-            None => try_refresh().await?,
+            None => as_refresh(state, &client, token).await?,
         }
     };
     Ok(no_store_json(&found.unwrap_or_default()))
+}
+
+/// An access token issued to this client, or for the resource server it is.
+async fn as_access(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+) -> Result<Option<Introspection>, AppError> {
+    let claims = verify_access_token(state, token).await?.filter(|c| {
+        c.client_id == client.client_id
+            || client
+                .resource_uri
+                .as_deref()
+                .is_some_and(|r| c.aud.contains(r))
+    });
+    // A user's token dies with the account: resource servers that introspect learn of a
+    // disable at once instead of at expiry.
+    let claims = match claims {
+        Some(c) if c.acct == Some(true) => actor::active(state, &c.sub).await?.map(|_| c),
+        other => other,
+    };
+    Ok(claims.map(|c| Introspection {
+        active: true,
+        token_type: Some(if c.cnf.is_some() { "DPoP" } else { "Bearer" }),
+        cnf: c.cnf,
+        scope: Some(c.scope),
+        client_id: Some(c.client_id),
+        exp: Some(c.exp),
+        iat: Some(c.iat),
+        sub: Some(c.sub),
+        aud: Some(c.aud),
+        iss: Some(c.iss),
+        jti: Some(c.jti),
+    }))
+}
+
+/// A live refresh token of this client.
+async fn as_refresh(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+) -> Result<Option<Introspection>, AppError> {
+    let now = state.clock.now();
+    let row = grant::find_refresh(state, token).await?;
+    Ok(row
+        .filter(|r| {
+            r.client_id == client.client_id
+                && r.used_at.is_none()
+                && r.revoked_at.is_none()
+                && r.expires_at > now
+        })
+        .map(|r| Introspection {
+            active: true,
+            scope: Some(r.scope),
+            client_id: Some(r.client_id),
+            token_type: Some("refresh_token"),
+            exp: Some(r.expires_at),
+            iat: Some(r.issued_at),
+            sub: Some(r.account_id),
+            iss: Some(state.endpoints.issuer.clone()),
+            cnf: r.dpop_jkt.map(|jkt| Confirmation { jkt }),
+            ..Default::default()
+        }))
 }

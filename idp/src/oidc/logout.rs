@@ -63,21 +63,10 @@ pub async fn logout_post(
 }
 
 async fn validate(state: &AppState, p: &Params) -> AppResult<LogoutRequest> {
-    let hint = match p.get("id_token_hint") {
-        None => None,
-        Some(token) => {
-            // An expired ID token is still a fine hint (RP-Initiated Logout §2).
-            let claims: HintClaims = state
-                .keys
-                .current()
-                .verify(token, TokenKind::Id)
-                .map_err(|_| bad("id_token_hint 无效。"))?;
-            if claims.iss != state.endpoints.issuer {
-                return Err(bad("id_token_hint 不是本平台签发的。"));
-            }
-            Some(claims)
-        }
-    };
+    let hint = p
+        .get("id_token_hint")
+        .map(|t| hint_claims(state, t))
+        .transpose()?;
     let hinted_client = hint.as_ref().and_then(|h| match &h.aud {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_owned),
@@ -90,21 +79,7 @@ async fn validate(state: &AppState, p: &Params) -> AppResult<LogoutRequest> {
     };
     let redirect = match p.get("post_logout_redirect_uri") {
         None => None,
-        Some(uri) => {
-            let client_id = client_id
-                .as_deref()
-                .ok_or_else(|| bad("指定退出后跳转地址时必须提供 id_token_hint 或 client_id。"))?;
-            let client = state
-                .client(client_id)
-                .await?
-                .ok_or_else(|| bad("未注册的应用。"))?;
-            if !client.has_post_logout_uri(uri) {
-                return Err(bad(
-                    "退出后跳转地址（post_logout_redirect_uri）未在该应用登记。",
-                ));
-            }
-            Some(uri.to_owned())
-        }
+        Some(uri) => Some(registered_redirect(state, client_id.as_deref(), uri).await?),
     };
     Ok(LogoutRequest {
         hint,
@@ -112,6 +87,40 @@ async fn validate(state: &AppState, p: &Params) -> AppResult<LogoutRequest> {
         redirect,
         state: p.get("state").map(str::to_owned),
     })
+}
+
+/// The claims of an `id_token_hint` of ours. An expired ID token is still a fine hint
+/// (RP-Initiated Logout §2).
+fn hint_claims(state: &AppState, token: &str) -> AppResult<HintClaims> {
+    let claims: HintClaims = state
+        .keys
+        .current()
+        .verify(token, TokenKind::Id)
+        .map_err(|_| bad("id_token_hint 无效。"))?;
+    if claims.iss != state.endpoints.issuer {
+        return Err(bad("id_token_hint 不是本平台签发的。"));
+    }
+    Ok(claims)
+}
+
+/// `post_logout_redirect_uri`, registered for the client the request names.
+async fn registered_redirect(
+    state: &AppState,
+    client_id: Option<&str>,
+    uri: &str,
+) -> AppResult<String> {
+    let client_id = client_id
+        .ok_or_else(|| bad("指定退出后跳转地址时必须提供 id_token_hint 或 client_id。"))?;
+    let client = state
+        .client(client_id)
+        .await?
+        .ok_or_else(|| bad("未注册的应用。"))?;
+    if !client.has_post_logout_uri(uri) {
+        return Err(bad(
+            "退出后跳转地址（post_logout_redirect_uri）未在该应用登记。",
+        ));
+    }
+    Ok(uri.to_owned())
 }
 
 async fn handle(

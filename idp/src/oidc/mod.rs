@@ -2,6 +2,7 @@
 //! token, userinfo, introspection, revocation and logout endpoints.
 
 pub mod authorize;
+mod authorize_request;
 pub mod client_auth;
 pub mod cors;
 pub mod discovery;
@@ -18,7 +19,8 @@ pub mod userinfo;
 /// The protocol services (keys, claims, clients, minting, back-channel delivery) live in
 /// `tongyi_idp_core::oidc`; kept under these paths so the endpoints read as before.
 pub use tongyi_idp_core::oidc::{
-    backchannel, claims, client, issue, keys, registration, resource, scope, Endpoints,
+    backchannel, claims, client, consent, grant, issue, keys, registration, resource, scope,
+    Endpoints,
 };
 
 use axum::{

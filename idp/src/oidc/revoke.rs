@@ -10,9 +10,10 @@ use axum::{
 };
 
 use super::{
-    client_auth, cors, form::Params, issue, token::revoke_family, userinfo::verify_access_token,
+    client_auth, cors, form::Params, grant, issue, token::revoke_family,
+    userinfo::verify_access_token,
 };
-use crate::{crypto, error::AppError, state::AppState, store};
+use crate::{error::AppError, state::AppState};
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let res = answer(&state, &headers, &body).await;
@@ -36,8 +37,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
     let client = client_auth::authenticate(state, headers, &params).await?;
     let token = params.require("token")?;
     let now = state.clock.now();
-    let hash = crypto::sha256_hex(token.as_bytes());
-    if let Some(row) = store::refresh::find(&state.db, &hash).await? {
+    if let Some(row) = grant::find_refresh(state, token).await? {
         if row.client_id == client.client_id {
             revoke_family(state, &row.family_id, now).await?;
         }

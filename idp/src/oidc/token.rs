@@ -11,7 +11,12 @@ use axum::{
 };
 use serde::Serialize;
 
-use super::{client::GrantType, client_auth, cors, dpop, form::Params, resource};
+use super::{
+    client::{Client, GrantType},
+    client_auth, cors, dpop,
+    form::Params,
+    resource,
+};
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
@@ -33,19 +38,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
 async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> AppResult<Response> {
     let params = Params::from_body(headers, body)?;
     let client = client_auth::authenticate(state, headers, &params).await?;
-    let grant_type = params.require("grant_type")?;
-    let grant = GrantType::parse(grant_type).ok_or_else(|| {
-        AppError::oauth(
-            "unsupported_grant_type",
-            format!("{grant_type} is not supported"),
-        )
-    })?;
-    if !client.allows_grant(grant) {
-        return Err(AppError::oauth(
-            "unauthorized_client",
-            format!("the client may not use {grant_type}"),
-        ));
-    }
+    let grant = allowed_grant(&client, &params)?;
     let resources = resource::parse(params.all("resource"))
         .map_err(|e| AppError::oauth("invalid_target", e.to_string()))?;
     let dpop_jkt = dpop::token_request(state, headers, &client).await?;
@@ -81,6 +74,24 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> AppResult
     .map_err(grant_error)?;
     state.metrics.token_issued(grant.as_str());
     Ok(no_store_json(&response))
+}
+
+/// The grant type asked for, known and allowed to the client.
+fn allowed_grant(client: &Client, params: &Params) -> AppResult<GrantType> {
+    let grant_type = params.require("grant_type")?;
+    let grant = GrantType::parse(grant_type).ok_or_else(|| {
+        AppError::oauth(
+            "unsupported_grant_type",
+            format!("{grant_type} is not supported"),
+        )
+    })?;
+    if !client.allows_grant(grant) {
+        return Err(AppError::oauth(
+            "unauthorized_client",
+            format!("the client may not use {grant_type}"),
+        ));
+    }
+    Ok(grant)
 }
 
 pub fn no_store_json<T: Serialize>(body: &T) -> Response {

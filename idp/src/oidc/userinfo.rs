@@ -19,9 +19,9 @@ use super::{
     token::no_store_json,
 };
 use crate::{
+    accounts::actor,
     error::{AppError, AppResult},
     state::AppState,
-    store,
 };
 
 #[derive(Serialize)]
@@ -136,6 +136,54 @@ pub async fn verify_access_token(
     Ok((!revoked).then_some(claims))
 }
 
+/// RFC 6750 §3.1: no error code when the request carried no token at all; a challenge for each
+/// scheme we take (RFC 9449 §7.2).
+fn no_token() -> Response {
+    let mut res = axum::http::StatusCode::UNAUTHORIZED.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Bearer realm=\"tongyi\""),
+    );
+    if let Ok(v) =
+        axum::http::HeaderValue::from_str(&format!("DPoP algs=\"{}\"", dpop::challenge_algs()))
+    {
+        h.append(header::WWW_AUTHENTICATE, v);
+    }
+    res
+}
+
+/// The scheme matches the token: a bound token only with the DPoP scheme and a proof of its
+/// key (RFC 9449 §7.1), an unbound one only as a Bearer token.
+async fn check_binding(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &str,
+    presented: &Presented,
+    claims: &AccessClaims,
+) -> AppResult<()> {
+    let refused = |description: &str| AppError::Dpop {
+        at_resource: true,
+        error: "invalid_token",
+        description: description.into(),
+        nonce: None,
+    };
+    match (presented, claims.jkt()) {
+        (Presented::Bearer(_), None) => Ok(()),
+        (Presented::Bearer(_), Some(_)) => Err(refused(
+            "the token is DPoP-bound; present it with the DPoP scheme and a proof",
+        )),
+        (Presented::Dpop(_), None) => Err(refused(
+            "the token is not DPoP-bound; present it as a Bearer token",
+        )),
+        (Presented::Dpop(token), Some(jkt)) => {
+            let uri = &state.endpoints.userinfo;
+            dpop::resource_request(state, headers, method, uri, token, jkt).await?;
+            Ok(())
+        }
+    }
+}
+
 async fn userinfo(
     state: &AppState,
     headers: &HeaderMap,
@@ -143,60 +191,15 @@ async fn userinfo(
     presented: Option<Presented>,
 ) -> AppResult<Response> {
     let Some(presented) = presented else {
-        // RFC 6750 §3.1: no error code when the request carried no token at all; a challenge
-        // for each scheme we take (RFC 9449 §7.2).
-        let mut res = axum::http::StatusCode::UNAUTHORIZED.into_response();
-        let h = res.headers_mut();
-        h.insert(
-            header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Bearer realm=\"tongyi\""),
-        );
-        if let Ok(v) =
-            axum::http::HeaderValue::from_str(&format!("DPoP algs=\"{}\"", dpop::challenge_algs()))
-        {
-            h.append(header::WWW_AUTHENTICATE, v);
-        }
-        return Ok(res);
+        return Ok(no_token());
     };
-    let token = presented.token();
-    let claims = verify_access_token(state, token)
+    let claims = verify_access_token(state, presented.token())
         .await
         .map_err(AppError::in_protocol)?
         .ok_or_else(|| {
             AppError::invalid_token("the access token is invalid, expired or revoked")
         })?;
-    match (&presented, claims.jkt()) {
-        (Presented::Bearer(_), None) => {}
-        // RFC 9449 §7.1: a bound token is worthless without a proof of its key.
-        (Presented::Bearer(_), Some(_)) => {
-            return Err(AppError::Dpop {
-                at_resource: true,
-                error: "invalid_token",
-                description: "the token is DPoP-bound; present it with the DPoP scheme and a proof"
-                    .into(),
-                nonce: None,
-            })
-        }
-        (Presented::Dpop(_), None) => {
-            return Err(AppError::Dpop {
-                at_resource: true,
-                error: "invalid_token",
-                description: "the token is not DPoP-bound; present it as a Bearer token".into(),
-                nonce: None,
-            })
-        }
-        (Presented::Dpop(_), Some(jkt)) => {
-            dpop::resource_request(
-                state,
-                headers,
-                method,
-                &state.endpoints.userinfo,
-                token,
-                jkt,
-            )
-            .await?;
-        }
-    }
+    check_binding(state, headers, method, &presented, &claims).await?;
     if claims.acct != Some(true) {
         return Err(AppError::invalid_token(
             "the token does not belong to a user",
@@ -209,9 +212,8 @@ async fn userinfo(
             description: "the openid scope is required".into(),
         });
     }
-    let account = store::accounts::find_by_id(&state.db, &claims.sub)
+    let account = actor::active(state, &claims.sub)
         .await?
-        .filter(|a| a.is_active())
         .ok_or_else(|| AppError::invalid_token("the account is not active"))?;
     let user = claims::for_account(&state.db, &account, &claims.scope).await?;
     let contact = claims::contact_for_account(&state.pii, &account, &claims.scope);

@@ -2,6 +2,8 @@
 //! mobile and a one-time login name, the 信息更新记录, and the account's login sessions with
 //! sign-out buttons. Every page needs a signed-in account; every form carries the CSRF token.
 
+use std::net::IpAddr;
+
 use askama::Template;
 use axum::{
     extract::State,
@@ -21,12 +23,17 @@ use super::extract::{ClientAddr, CsrfForm, FormFields, SignedIn};
 use super::{auth, csrf, pages};
 use crate::{
     accounts::{
+        console,
         profile::{self, ProfileError},
         sessions,
     },
     error::AppResult,
     state::AppState,
-    store::{self, identities::OrgPersonRole},
+    store::{
+        accounts::Account,
+        identities::{OrgPerson, OrgPersonRole, PersonIdentity},
+    },
+    FieldErrors,
 };
 
 pub fn router() -> Router<AppState> {
@@ -64,7 +71,7 @@ struct OverviewPage {
 
 async fn overview(State(state): State<AppState>, user: SignedIn) -> AppResult<Response> {
     let a = &user.account;
-    let (mobile, email) = store::identities::contact_of(&state.pii, a);
+    let o = console::overview(&state, a).await?;
     let mut rows = vec![
         ("登录账号", a.login_name.clone()),
         (
@@ -77,79 +84,84 @@ async fn overview(State(state): State<AppState>, user: SignedIn) -> AppResult<Re
         ),
     ];
     if a.account_type == AccountType::NaturalPerson {
-        match store::identities::person_identity(&state.db, &state.pii, &a.id).await? {
-            Some(p) => {
-                rows.push(("姓名", mask::mask_name(&p.real_name)));
-                rows.push(("证件类型", id_type_label(&p.id_type).to_owned()));
-                rows.push(("证件号码", mask::mask_id_number(&p.id_number)));
-                // The gender is shown like on the 居民身份证 face; 民族 is sensitive personal
-                // information (PIPL art. 28) and only said to be on file, like the masked
-                // number, so that a glance at the screen does not reveal it.
-                let gender = p.gender.as_deref().and_then(Gender::from_code);
-                rows.push(("性别", gender.map_or("未填写", Gender::label).to_owned()));
-                let ethnicity = if p.ethnicity.is_some() {
-                    "已填写（敏感个人信息，不予显示）"
-                } else {
-                    "未填写"
-                };
-                rows.push(("民族", ethnicity.to_owned()));
-            }
-            // A quick registration has no name until real-name verification asks for it.
-            None => rows.push(("姓名", "未填写（实名认证时填写）".to_owned())),
-        }
+        identity_rows(&mut rows, o.identity.as_ref());
     }
     rows.push((
         "预留手机号",
-        mobile
-            .as_deref()
-            .map_or("未设置".to_owned(), mask::mask_mobile),
+        masked_or_unset(o.mobile.as_deref(), mask::mask_mobile),
     ));
     rows.push((
         "邮箱",
-        email
-            .as_deref()
-            .map_or("未设置".to_owned(), profile::mask_email),
+        masked_or_unset(o.email.as_deref(), profile::mask_email),
     ));
     // The words of the real-name page (未认证 / 排队中 / 待人工审核 / 已认证 / 认证失败).
-    let standing = crate::accounts::realname::standing(&state, &a.id).await?;
-    rows.push(("实名状态", standing.label().to_owned()));
-    let mut unit_rows = Vec::new();
-    if let Some(org) = &a.org {
-        unit_rows.push(("单位名称", org.name.clone()));
-        unit_rows.push(("单位角色", org_role_label(&org.role).to_owned()));
-        if a.account_type == AccountType::LegalEntity {
-            if let Some(uscc) = &org.uscc {
-                unit_rows.push(("统一社会信用代码", uscc.clone()));
-            }
-            for (role, label) in [
-                (OrgPersonRole::LegalRepresentative, "法定代表人"),
-                (OrgPersonRole::Agent, "代办人"),
-            ] {
-                if let Some(p) =
-                    store::identities::org_person(&state.db, &state.pii, &org.id, role).await?
-                {
-                    unit_rows.push((
-                        label,
-                        format!(
-                            "{}（{} {}，手机 {}）",
-                            mask::mask_name(&p.name),
-                            id_type_label(&p.id_type),
-                            mask::mask_id_number(&p.id_number),
-                            mask::mask_mobile(&p.mobile)
-                        ),
-                    ));
-                }
-            }
+    rows.push(("实名状态", o.standing.label().to_owned()));
+    let page = OverviewPage {
+        rows,
+        unit_rows: unit_rows(a, &o.unit_people),
+        realname_verified: a.realname_status == RealnameStatus::Verified,
+    };
+    pages::render(StatusCode::OK, &page)
+}
+
+fn masked_or_unset(value: Option<&str>, mask: fn(&str) -> String) -> String {
+    value.map_or("未设置".to_owned(), mask)
+}
+
+/// A person's identity rows, masked.
+fn identity_rows(rows: &mut Vec<(&'static str, String)>, identity: Option<&PersonIdentity>) {
+    let Some(p) = identity else {
+        // A quick registration has no name until real-name verification asks for it.
+        rows.push(("姓名", "未填写（实名认证时填写）".to_owned()));
+        return;
+    };
+    rows.push(("姓名", mask::mask_name(&p.real_name)));
+    rows.push(("证件类型", id_type_label(&p.id_type).to_owned()));
+    rows.push(("证件号码", mask::mask_id_number(&p.id_number)));
+    // The gender is shown like on the 居民身份证 face; 民族 is sensitive personal information
+    // (PIPL art. 28) and only said to be on file, like the masked number, so that a glance at
+    // the screen does not reveal it.
+    let gender = p.gender.as_deref().and_then(Gender::from_code);
+    rows.push(("性别", gender.map_or("未填写", Gender::label).to_owned()));
+    let ethnicity = if p.ethnicity.is_some() {
+        "已填写（敏感个人信息，不予显示）"
+    } else {
+        "未填写"
+    };
+    rows.push(("民族", ethnicity.to_owned()));
+}
+
+/// The unit's rows: name and role, and for a legal entity its USCC and people, masked.
+fn unit_rows(a: &Account, people: &[(OrgPersonRole, OrgPerson)]) -> Vec<(&'static str, String)> {
+    let Some(org) = &a.org else {
+        return Vec::new();
+    };
+    let mut rows = vec![
+        ("单位名称", org.name.clone()),
+        ("单位角色", org_role_label(&org.role).to_owned()),
+    ];
+    if a.account_type == AccountType::LegalEntity {
+        if let Some(uscc) = &org.uscc {
+            rows.push(("统一社会信用代码", uscc.clone()));
         }
     }
-    pages::render(
-        StatusCode::OK,
-        &OverviewPage {
-            rows,
-            unit_rows,
-            realname_verified: a.realname_status == RealnameStatus::Verified,
-        },
-    )
+    for (role, p) in people {
+        let label = match role {
+            OrgPersonRole::LegalRepresentative => "法定代表人",
+            OrgPersonRole::Agent => "代办人",
+        };
+        rows.push((
+            label,
+            format!(
+                "{}（{} {}，手机 {}）",
+                mask::mask_name(&p.name),
+                id_type_label(&p.id_type),
+                mask::mask_id_number(&p.id_number),
+                mask::mask_mobile(&p.mobile)
+            ),
+        ));
+    }
+    rows
 }
 
 #[derive(Template, Default)]
@@ -163,15 +175,11 @@ struct EditPage {
     mobile: String,
     login_name: String,
     login_name_chosen: bool,
-    email_error: Option<String>,
     /// The reserved email is set and unproven, and this instance sends email.
     email_verifiable: bool,
     email_verified: bool,
-    email_code_error: Option<String>,
-    mobile_error: Option<String>,
-    sms_code_error: Option<String>,
-    password_error: Option<String>,
-    login_name_error: Option<String>,
+    /// By field: `email`, `email_code`, `mobile`, `sms_code`, `password`, `login_name`.
+    errors: FieldErrors,
 }
 
 async fn render_edit(
@@ -182,10 +190,9 @@ async fn render_edit(
     status: StatusCode,
 ) -> AppResult<Response> {
     // Re-read: after a change the page shows the new values.
-    let account = store::accounts::find_by_id(&state.db, account_id)
+    let (account, mobile, email) = console::contact(state, account_id)
         .await?
         .ok_or_else(|| crate::error::AppError::LoginRequired("/account/edit".into()))?;
-    let (mobile, email) = store::identities::contact_of(&state.pii, &account);
     let (token, cookie) = csrf::token(state, headers);
     page.csrf = token;
     page.current_mobile = mobile
@@ -229,39 +236,11 @@ async fn edit_submit(
         login_name: text("login_name"),
         ..EditPage::default()
     };
-    let account = &user.account;
-    let result = match form.get("action").unwrap_or("") {
-        "email" => profile::change_email(&state, account, &page.email)
-            .await
-            .map(|()| "邮箱已更新。".to_owned()),
-        "send_email_code" => profile::send_email_code(&state, account, peer.ip())
-            .await
-            .map(|masked| format!("验证码已发送至 {masked}，5分钟内有效。")),
-        "verify_email" => {
-            profile::verify_email(&state, account, form.get("email_code").unwrap_or(""))
-                .await
-                .map(|()| "邮箱已验证。".to_owned())
-        }
-        "send_code" => profile::send_mobile_code(&state, &page.mobile, peer.ip())
-            .await
-            .map(|masked| format!("验证码已发送至 {masked}，5分钟内有效。")),
-        "mobile" => profile::change_mobile(
-            &state,
-            account,
-            &page.mobile,
-            form.get("sms_code").unwrap_or(""),
-            form.get("password").unwrap_or(""),
-        )
-        .await
-        .map(|()| "预留手机号已更换。".to_owned()),
-        "login_name" => profile::choose_login_name(&state, account, &page.login_name)
-            .await
-            .map(|()| "登录账号已设置。".to_owned()),
-        _ => Ok(String::new()),
-    };
-    let status = match result {
+    let action = form.get("action").unwrap_or("");
+    let status = match edit(&state, &user.account, &form, &page, action, peer.ip()).await {
         Ok(notice) => {
-            if form.get("action") != Some("send_code") {
+            // The values typed stay only while a code is on its way to the new mobile.
+            if action != "send_code" {
                 page.email.clear();
                 page.mobile.clear();
                 page.login_name.clear();
@@ -270,20 +249,47 @@ async fn edit_submit(
             StatusCode::OK
         }
         Err(ProfileError::Field(field, message)) => {
-            let slot = match field {
-                "email" => &mut page.email_error,
-                "email_code" => &mut page.email_code_error,
-                "mobile" => &mut page.mobile_error,
-                "sms_code" => &mut page.sms_code_error,
-                "password" => &mut page.password_error,
-                _ => &mut page.login_name_error,
-            };
-            *slot = Some(message);
+            page.errors.insert(field, message);
             StatusCode::UNPROCESSABLE_ENTITY
         }
         Err(ProfileError::App(e)) => return Err(e.into()),
     };
-    render_edit(&state, &headers, &account.id, page, status).await
+    render_edit(&state, &headers, &user.account.id, page, status).await
+}
+
+/// Carries out one of the edit page's buttons; the notice to show.
+async fn edit(
+    state: &AppState,
+    account: &Account,
+    form: &FormFields,
+    page: &EditPage,
+    action: &str,
+    ip: IpAddr,
+) -> Result<String, ProfileError> {
+    let sent = |masked: String| format!("验证码已发送至 {masked}，5分钟内有效。");
+    Ok(match action {
+        "email" => {
+            profile::change_email(state, account, &page.email).await?;
+            "邮箱已更新。".to_owned()
+        }
+        "send_email_code" => sent(profile::send_email_code(state, account, ip).await?),
+        "verify_email" => {
+            profile::verify_email(state, account, form.get("email_code").unwrap_or("")).await?;
+            "邮箱已验证。".to_owned()
+        }
+        "send_code" => sent(profile::send_mobile_code(state, &page.mobile, ip).await?),
+        "mobile" => {
+            let code = form.get("sms_code").unwrap_or("");
+            let password = form.get("password").unwrap_or("");
+            profile::change_mobile(state, account, &page.mobile, code, password).await?;
+            "预留手机号已更换。".to_owned()
+        }
+        "login_name" => {
+            profile::choose_login_name(state, account, &page.login_name).await?;
+            "登录账号已设置。".to_owned()
+        }
+        _ => String::new(),
+    })
 }
 
 fn field_label(field: &str) -> &str {
@@ -313,7 +319,7 @@ struct HistoryPage {
 }
 
 async fn history(State(state): State<AppState>, user: SignedIn) -> AppResult<Response> {
-    let updates = store::info_updates::for_account(&state.db, &user.account.id, 200).await?;
+    let updates = console::history(&state, &user.account.id).await?;
     let rows = updates
         .into_iter()
         .map(|u| HistoryRow {
@@ -392,9 +398,8 @@ async fn render_sessions(
     user: &auth::SignedIn,
     notice: Option<&'static str>,
 ) -> AppResult<Response> {
-    let now = state.clock.now();
     let current = &user.session.session.sid;
-    let rows: Vec<SessionRow> = store::sessions::list_for_account(&state.db, &user.account.id, now)
+    let rows: Vec<SessionRow> = console::sessions(state, &user.account.id)
         .await?
         .into_iter()
         .map(|s| SessionRow {

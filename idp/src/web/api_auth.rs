@@ -14,11 +14,12 @@ use serde::{de::DeserializeOwned, Serialize};
 use tongyi_shared::api::{error::ErrorBody, Page};
 
 use crate::{
+    accounts::actor,
     directory::{attachments::UploadRefusal, Actor, DirectoryError},
     error::AppError,
     oidc::userinfo::{bearer_from_header, verify_access_token},
     state::AppState,
-    store::{self, accounts::Account},
+    store::accounts::Account,
 };
 
 /// An API error response.
@@ -77,13 +78,13 @@ pub async fn caller(
     let Some(claims) = claims.filter(|c| c.acct == Some(true) && c.cnf.is_none()) else {
         return Err(unauthorized());
     };
-    let account = store::accounts::find_by_id(&state.db, &claims.sub)
+    let account = actor::active(state, &claims.sub)
         .await
         .map_err(|e| internal(e.into()))?;
-    let Some(account) = account.filter(Account::is_active) else {
+    let Some(account) = account else {
         return Err(unauthorized());
     };
-    let roles = store::accounts::roles(&state.db, &account.id)
+    let roles = actor::roles(state, &account.id)
         .await
         .map_err(|e| internal(e.into()))?;
     Ok((account, roles))

@@ -10,10 +10,7 @@ use axum::{
     Router,
 };
 use serde::Deserialize;
-use tongyi_shared::{
-    mask,
-    validate::{IdDocumentType, Mobile},
-};
+use tongyi_shared::{mask, validate::IdDocumentType};
 
 use super::extract::{ClientAddr, CsrfForm, FormFields, PlatformAdmin};
 use super::{auth, csrf, multipart, pages};
@@ -24,12 +21,11 @@ use crate::{
             FilingRefusal,
         },
         captcha::{self, CaptchaAnswer},
-        sms_code::{self, SmsCodeError, SmsPurpose},
         uploads::MAX_IMAGE_BYTES,
     },
     error::{AppError, AppResult},
     state::AppState,
-    store,
+    store::{appeals::Appeal, states::ReviewState},
 };
 
 const PAGE_SIZE: i64 = 20;
@@ -61,11 +57,11 @@ struct AppealPage {
 
 impl AppealPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.get(field).map(String::as_str)
+        self.errors.get(field)
     }
 
     fn has_error(&self, field: &str) -> bool {
-        self.errors.contains_key(field)
+        self.errors.contains(field)
     }
 }
 
@@ -113,17 +109,9 @@ async fn appeal_page(
 #[template(path = "appeal_done.html")]
 struct AppealDone;
 
-async fn appeal_submit(
-    State(state): State<AppState>,
-    peer: ClientAddr,
-    headers: HeaderMap,
-    body: Multipart,
-) -> AppResult<Response> {
-    let form = multipart::read(body, MAX_IMAGE_BYTES).await?;
-    let submitted_csrf = Some(form.text("csrf")).filter(|s| !s.is_empty());
-    csrf::check(&state, &headers, submitted_csrf)?;
-    let ip = peer.ip();
-    let input = AppealInput {
+/// The typed fields of the appeal form, trimmed where spaces are never meant.
+fn appeal_input(form: &multipart::MultipartForm) -> AppealInput {
+    AppealInput {
         kind: form.text("kind").to_owned(),
         account_type: form.text("account_type").to_owned(),
         real_name: form.text("real_name").trim().to_owned(),
@@ -134,44 +122,50 @@ async fn appeal_submit(
         agent_name: form.text("agent_name").trim().to_owned(),
         mobile: form.text("mobile").trim().to_owned(),
         description: form.text("description").to_owned(),
+    }
+}
+
+fn appeal_files(form: &multipart::MultipartForm) -> AppealFiles<'_> {
+    let file = |name: &str| FileField {
+        data: form.file(name),
+        too_large: form.too_large(name),
     };
+    AppealFiles {
+        id_front: file("id_front"),
+        id_back: file("id_back"),
+        licence: file("licence"),
+    }
+}
+
+async fn appeal_submit(
+    State(state): State<AppState>,
+    peer: ClientAddr,
+    headers: HeaderMap,
+    body: Multipart,
+) -> AppResult<Response> {
+    let form = multipart::read(body, MAX_IMAGE_BYTES).await?;
+    let submitted_csrf = Some(form.text("csrf")).filter(|s| !s.is_empty());
+    csrf::check(&state, &headers, submitted_csrf)?;
+    let ip = peer.ip();
+    let input = appeal_input(&form);
     let mut page = AppealPage {
         input,
         ..AppealPage::default()
     };
     if form.text("action") == "send_code" {
-        match Mobile::parse(&page.input.mobile) {
-            Err(e) => {
-                page.errors.insert("mobile", e.message().to_owned());
+        match appeal::send_code(&state, &page.input.mobile, ip).await? {
+            Ok(masked) => {
+                page.notice = Some(format!(
+                    "验证码已发送至 {masked}，5分钟内有效。请重新选择要上传的图片。"
+                ))
             }
-            Ok(m) => match sms_code::send_code(&state, SmsPurpose::Appeal, m.as_str(), ip).await {
-                Ok(r) => {
-                    page.notice = Some(format!(
-                        "验证码已发送至 {}，5分钟内有效。请重新选择要上传的图片。",
-                        r.masked_mobile
-                    ))
-                }
-                Err(e @ SmsCodeError::Internal(_)) => {
-                    return Err(AppError::Internal(e.to_string()))
-                }
-                Err(e) => {
-                    page.errors.insert("sms_code", e.user_message());
-                }
-            },
+            Err(errors) => page.errors = errors,
         }
         return render_appeal(&state, &headers, page, StatusCode::OK).await;
     }
-    let file = |name: &str| FileField {
-        data: form.file(name),
-        too_large: form.too_large(name),
-    };
     let filing = Filing {
         input: &page.input,
-        files: AppealFiles {
-            id_front: file("id_front"),
-            id_back: file("id_back"),
-            licence: file("licence"),
-        },
+        files: appeal_files(&form),
         captcha: CaptchaAnswer {
             id: form.text("captcha_id"),
             answer: form.text("captcha"),
@@ -237,8 +231,7 @@ async fn admin_list(
     Query(q): Query<PageQuery>,
 ) -> AppResult<Response> {
     let page = q.page.unwrap_or(1).max(1);
-    let (list, total) =
-        store::appeals::pending(&state.db, &state.pii, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let (list, total) = appeal::pending(&state, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let rows = list
         .into_iter()
         .map(|a| ListRow {
@@ -275,17 +268,8 @@ struct AdminDetail {
     error: Option<&'static str>,
 }
 
-async fn render_detail(
-    state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
-    notice: Option<String>,
-    error: Option<&'static str>,
-) -> AppResult<Response> {
-    let not_found = || AppError::page(StatusCode::NOT_FOUND, "申诉不存在", "找不到该申诉。");
-    let a = store::appeals::get(&state.db, &state.pii, id)
-        .await?
-        .ok_or_else(not_found)?;
+/// What the admin sees of an appeal, masked.
+fn facts(a: &Appeal) -> Vec<(&'static str, String)> {
     let mut facts = vec![
         ("申诉类型", kind_label(&a.kind).to_owned()),
         ("账号类型", type_label(&a.account_type).to_owned()),
@@ -297,52 +281,50 @@ async fn render_detail(
         facts.push(("代办人姓名", mask::mask_name(&a.claimant_name)));
     } else {
         facts.push(("姓名", mask::mask_name(&a.claimant_name)));
+        let id_type = a.id_type.as_deref().and_then(IdDocumentType::from_code);
         facts.push((
             "证件类型",
-            a.id_type
-                .as_deref()
-                .and_then(IdDocumentType::from_code)
-                .map_or("", IdDocumentType::label)
-                .to_owned(),
+            id_type.map_or("", IdDocumentType::label).to_owned(),
         ));
-        facts.push((
-            "证件号码",
-            a.id_number
-                .as_deref()
-                .map(mask::mask_id_number)
-                .unwrap_or_default(),
-        ));
+        let number = a.id_number.as_deref().map(mask::mask_id_number);
+        facts.push(("证件号码", number.unwrap_or_default()));
     }
     facts.push(("联系手机号", mask::mask_mobile(&a.contact_mobile)));
-    let state_label = match a.state.as_str() {
-        "approved" => "已通过".to_owned(),
-        "rejected" => format!("已驳回：{}", a.reason.clone().unwrap_or_default()),
-        _ => "待审核".to_owned(),
+    let state_label = match a.state {
+        ReviewState::Approved => "已通过".to_owned(),
+        ReviewState::Rejected => format!("已驳回：{}", a.reason.clone().unwrap_or_default()),
+        ReviewState::Pending => "待审核".to_owned(),
     };
     facts.push(("状态", state_label));
-    let matched = match &a.matched_account_id {
-        Some(m) => store::accounts::find_by_id(&state.db, m)
-            .await?
-            .map(|acc| acc.login_name),
-        None => None,
-    };
-    let mut images = Vec::new();
-    for upload in &a.upload_ids {
-        images.push((upload.clone(), "证件图片"));
-    }
+    facts
+}
+
+async fn render_detail(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    notice: Option<String>,
+    error: Option<&'static str>,
+) -> AppResult<Response> {
+    let not_found = || AppError::page(StatusCode::NOT_FOUND, "申诉不存在", "找不到该申诉。");
+    let (a, matched) = appeal::for_review(state, id).await?.ok_or_else(not_found)?;
+    let facts = facts(&a);
     let label = |i: usize| match (a.account_type.as_str(), i) {
         ("legal_entity", _) => "营业执照",
         (_, 0) => "身份证人像面",
         _ => "身份证国徽面",
     };
-    for (i, img) in images.iter_mut().enumerate() {
-        img.1 = label(i);
-    }
+    let images = a
+        .upload_ids
+        .iter()
+        .enumerate()
+        .map(|(i, upload)| (upload.clone(), label(i)))
+        .collect();
     let (token, cookie) = csrf::token(state, headers);
     let page = AdminDetail {
         csrf: token,
         id: a.id.clone(),
-        pending: a.state == "pending",
+        pending: a.state == ReviewState::Pending,
         facts,
         description: a.description.clone(),
         images,
@@ -408,14 +390,8 @@ async fn admin_upload(
 ) -> AppResult<Response> {
     auth::require_admin(&state, &headers, &format!("/admin/appeals/{id}")).await?;
     let not_found = || AppError::page(StatusCode::NOT_FOUND, "图片不存在", "找不到该图片。");
-    let a = store::appeals::get(&state.db, &state.pii, &id)
-        .await?
-        .ok_or_else(not_found)?;
     // Only the appeal's own uploads are served here, whatever id is asked for.
-    if !a.upload_ids.iter().any(|u| u == &upload_id) {
-        return Err(not_found());
-    }
-    let (content_type, data, _) = store::uploads::get(&state.db, &state.pii, &upload_id)
+    let (content_type, data) = appeal::upload(&state, &id, &upload_id)
         .await?
         .ok_or_else(not_found)?;
     let mut res = data.into_response();

@@ -4,10 +4,11 @@
 use axum::http::{HeaderMap, StatusCode};
 
 use crate::{
+    accounts::actor,
     error::{AppError, AppResult},
     oidc::session::{self, CurrentSession},
     state::AppState,
-    store::{self, accounts::Account},
+    store::accounts::Account,
 };
 
 /// The role that opens the admin pages (manual reviews, appeals).
@@ -23,10 +24,8 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> AppResult<Optio
     let Some(session) = session::current(state, headers).await? else {
         return Ok(None);
     };
-    let account = store::accounts::find_by_id(&state.db, &session.session.account_id).await?;
-    Ok(account
-        .filter(Account::is_active)
-        .map(|account| SignedIn { session, account }))
+    let account = actor::active(state, &session.session.account_id).await?;
+    Ok(account.map(|account| SignedIn { session, account }))
 }
 
 /// The signed-in account, or a redirect to the login page that returns to `here` (a local
@@ -48,8 +47,7 @@ pub async fn require_admin(
     here: &str,
 ) -> AppResult<SignedIn> {
     let user = require(state, headers, here).await?;
-    let roles = store::accounts::roles(&state.db, &user.account.id).await?;
-    if roles.iter().any(|r| r == PLATFORM_ADMIN) {
+    if actor::is_platform_admin(state, &user.account.id).await? {
         Ok(user)
     } else {
         Err(AppError::page(

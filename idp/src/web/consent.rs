@@ -16,10 +16,9 @@ use crate::{
             error_redirect, load_pending, pending_key, proceed, save_pending, PendingAuthorization,
         },
         client::Client,
-        session,
+        consent, session,
     },
     state::AppState,
-    store,
 };
 
 #[derive(Template)]
@@ -88,14 +87,8 @@ pub async fn consent_submit(
     let Some(current) = session::current(&state, &headers).await? else {
         return proceed(&state, &headers, &client, req, pending).await;
     };
-    store::consents::save(
-        &state.db,
-        &current.session.account_id,
-        &client.client_id,
-        &pending.scopes,
-        state.clock.now(),
-    )
-    .await?;
+    let account_id = &current.session.account_id;
+    consent::grant(&state, account_id, &client.client_id, &pending.scopes).await?;
     pending.consent_done = true;
     save_pending(&state, req, &pending).await?;
     proceed(&state, &headers, &client, req, pending).await

@@ -199,7 +199,7 @@ fn department_body(d: &store::directory::Department) -> Department {
         (status = 401, response = Unauthorized),
     ))]
 async fn departments(State(state): State<AppState>, _caller: ApiCaller) -> Response {
-    match store::directory::departments(&state.db).await {
+    match directory::department_list(&state).await {
         Ok(list) => ok_json(Departments {
             departments: list.iter().map(department_body).collect(),
         }),
@@ -405,7 +405,7 @@ fn member_body(state: &AppState, m: &MemberRow) -> Member {
         mobile: open(PiiField::Mobile, &a.mobile_sealed)
             .map(|m| tongyi_shared::mask::mask_mobile(&m)),
         email: open(PiiField::Email, &a.email_sealed).map(|e| mask_email(&e)),
-        status: a.status.clone(),
+        status: a.status.as_str().to_owned(),
         status_label: if a.is_active() {
             "已启用"
         } else {
@@ -517,7 +517,7 @@ async fn set_grants(
         (status = 401, response = Unauthorized),
     ))]
 async fn choices(State(state): State<AppState>, _caller: ApiCaller) -> Response {
-    let departments = match store::directory::departments(&state.db).await {
+    let departments = match directory::department_list(&state).await {
         Ok(list) => list,
         Err(e) => return api_auth::internal(e.into()),
     };

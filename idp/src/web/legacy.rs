@@ -3,6 +3,8 @@
 //! code), and `GET /api/me/legacy-records` (the caller's linked legacy records, for
 //! subsystems, with the user's Bearer access token).
 
+use std::net::IpAddr;
+
 use askama::Template;
 use axum::{
     extract::{Query, State},
@@ -24,7 +26,7 @@ use super::{
     pages,
 };
 use crate::{
-    accounts::captcha,
+    accounts::captcha::{self, CaptchaAnswer},
     directory::Actor,
     error::AppResult,
     legacy::{
@@ -33,7 +35,7 @@ use crate::{
         rows::UserType,
     },
     state::AppState,
-    store,
+    store::accounts::Account,
 };
 
 pub fn router() -> Router<AppState> {
@@ -75,6 +77,20 @@ struct LookupView<'a> {
     results: Option<Vec<FoundRecord>>,
 }
 
+impl LookupView<'_> {
+    /// The form of a kind (unit or person), empty.
+    fn empty(unit: bool) -> Self {
+        LookupView {
+            unit,
+            identifier: "",
+            identifier_error: None,
+            captcha_error: None,
+            error: None,
+            results: None,
+        }
+    }
+}
+
 async fn render_lookup(
     state: &AppState,
     headers: &HeaderMap,
@@ -107,14 +123,7 @@ pub async fn lookup_page(
     headers: HeaderMap,
     Query(q): Query<TypeQuery>,
 ) -> AppResult<Response> {
-    let view = LookupView {
-        unit: q.kind != "person",
-        identifier: "",
-        identifier_error: None,
-        captcha_error: None,
-        error: None,
-        results: None,
-    };
+    let view = LookupView::empty(q.kind != "person");
     render_lookup(&state, &headers, view).await
 }
 
@@ -128,12 +137,8 @@ pub async fn lookup_submit(
     let unit = get("kind") != "person";
     let identifier = get("identifier");
     let mut view = LookupView {
-        unit,
         identifier,
-        identifier_error: None,
-        captcha_error: None,
-        error: None,
-        results: None,
+        ..LookupView::empty(unit)
     };
     let query = if unit {
         Uscc::parse(identifier).map(LookupQuery::Unit)
@@ -147,11 +152,12 @@ pub async fn lookup_submit(
             return render_lookup(&state, &headers, view).await;
         }
     };
-    if !captcha::verify(&state.store, get("captcha_id"), get("captcha")).await? {
-        view.captcha_error = Some(CAPTCHA_WRONG);
-        return render_lookup(&state, &headers, view).await;
-    }
-    match lookup::lookup(&state, &query, peer.ip()).await? {
+    let captcha = CaptchaAnswer {
+        id: get("captcha_id"),
+        answer: get("captcha"),
+    };
+    match lookup::lookup(&state, &query, captcha, peer.ip()).await? {
+        LookupAnswer::CaptchaWrong => view.captcha_error = Some(CAPTCHA_WRONG),
         LookupAnswer::Limited => view.error = Some(LIMITED),
         LookupAnswer::NotFound => view.results = Some(Vec::new()),
         LookupAnswer::Found(found) => view.results = Some(found),
@@ -219,6 +225,31 @@ pub async fn bind_page(
     )
 }
 
+/// What a step of 老用户绑定 did.
+enum Bound {
+    /// A code went to the masked mobile.
+    CodeSent(String),
+    /// The record (by its display name) is now the account's.
+    Record(String),
+}
+
+async fn bind_step(
+    state: &AppState,
+    account: &Account,
+    form: &FormFields,
+    user_type: UserType,
+    mobile: &Mobile,
+    ip: IpAddr,
+) -> Result<Bound, BindError> {
+    if form.get("action") == Some("send_code") {
+        let receipt = binding::request_code(state, account, user_type, mobile, ip).await?;
+        return Ok(Bound::CodeSent(receipt.masked_mobile));
+    }
+    let code = form.get("code").unwrap_or("").trim();
+    let record = binding::bind(state, account, user_type, mobile, code, ip).await?;
+    Ok(Bound::Record(record.display_name))
+}
+
 pub async fn bind_submit(
     State(state): State<AppState>,
     peer: ClientAddr,
@@ -242,23 +273,10 @@ pub async fn bind_submit(
     };
     let normalized = mobile.as_str().to_owned();
     view.mobile = &normalized;
-    let ip = peer.ip();
-    let result = if get("action") == "send_code" {
-        binding::request_code(&state, &user.account, user_type, &mobile, ip)
-            .await
-            .map(|receipt| {
-                view.notice = Some(format!("验证码已发送至 {}。", receipt.masked_mobile));
-            })
-    } else {
-        binding::bind(&state, &user.account, user_type, &mobile, get("code"), ip)
-            .await
-            .map(|record| {
-                view.bound = Some(tongyi_shared::mask::mask_name(&record.display_name));
-            })
-    };
     let code_message;
-    match result {
-        Ok(()) => {}
+    match bind_step(&state, &user.account, &form, user_type, &mobile, peer.ip()).await {
+        Ok(Bound::CodeSent(masked)) => view.notice = Some(format!("验证码已发送至 {masked}。")),
+        Ok(Bound::Record(name)) => view.bound = Some(tongyi_shared::mask::mask_name(&name)),
         Err(BindError::Refused(message)) => view.error = Some(message),
         Err(BindError::Code(message)) => {
             code_message = message;
@@ -282,7 +300,7 @@ async fn records_api(
     State(state): State<AppState>,
     ApiCaller(Actor { account, .. }): ApiCaller,
 ) -> Response {
-    match store::legacy::records_of_account(&state.db, &account.id).await {
+    match lookup::records_of(&state, &account.id).await {
         Ok(records) => api_auth::ok_json(LegacyRecords {
             records: records
                 .into_iter()

@@ -27,11 +27,10 @@ use crate::{
     accounts::{
         captcha::{self, CaptchaAnswer},
         login::{
-            password_login, request_sms_code, sms_login, LoginFailure, PasswordLogin,
+            password_login, request_login_code, sms_login, LoginFailure, PasswordLogin,
             SmsSendOutcome,
         },
         login_throttle,
-        sms_code::SmsPurpose,
     },
     error::AppResult,
     oidc::{
@@ -39,7 +38,8 @@ use crate::{
         logout, session,
     },
     state::AppState,
-    store::{self, accounts::Account},
+    store::accounts::Account,
+    Failure,
 };
 
 /// The routes of the login modes area besides `/login` itself: password change, recovery
@@ -162,19 +162,25 @@ fn link(req: &str, next: &str, account_type: AccountType, sms: bool, captcha: bo
     format!("/login?{}", q.finish())
 }
 
+/// Where the form was posted from and goes on to: what showing it again needs.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    headers: &'a HeaderMap,
+    view: View,
+    req: &'a str,
+    next: &'a str,
+}
+
 /// Renders the form; every rendering that shows a captcha creates a new challenge.
-#[allow(clippy::too_many_arguments)]
 async fn render_form(
     state: &AppState,
-    headers: &HeaderMap,
-    view: View,
-    req: &str,
-    next: &str,
+    ctx: Context<'_>,
     login_name: &str,
     mobile: &str,
     notice: Notice,
 ) -> AppResult<Response> {
-    let (token, cookie) = csrf::token(state, headers);
+    let (token, cookie) = csrf::token(state, ctx.headers);
+    let (view, req, next) = (ctx.view, ctx.req, ctx.next);
     let captcha_id = if notice.captcha || view.sms {
         Some(captcha::issue(&state.store).await?)
     } else {
@@ -269,9 +275,13 @@ pub async fn login_page(
             || login_throttle::captcha_required(&state, named(login_name), peer.ip()).await?,
         ..Notice::default()
     };
-    let next = super::auth::local_path(&q.next).unwrap_or("");
-    let view = View::parse(&q.account_type, &q.mode);
-    render_form(&state, &headers, view, &q.req, next, login_name, "", notice).await
+    let ctx = Context {
+        headers: &headers,
+        view: View::parse(&q.account_type, &q.mode),
+        req: &q.req,
+        next: super::auth::local_path(&q.next).unwrap_or(""),
+    };
+    render_form(&state, ctx, login_name, "", notice).await
 }
 
 pub async fn login_submit(
@@ -284,225 +294,212 @@ pub async fn login_submit(
     let req = form.get("req").unwrap_or("");
     let next = super::auth::local_path(form.get("next").unwrap_or("")).unwrap_or("");
     let typed = form.get("account_type").and_then(AccountType::parse);
-    let view = View {
-        account_type: typed.unwrap_or(AccountType::NaturalPerson),
-        sms: form.get("mode") == Some("sms"),
-    };
-    let ip = peer.ip();
-    let account = if view.sms {
-        match sms_submit(&state, &headers, &form, view, req, next, ip).await? {
-            Ok(a) => a,
-            Err(page) => return Ok(page),
-        }
-    } else {
-        match password_submit(&state, &headers, &form, typed, view, req, next, ip).await? {
-            Ok(a) => a,
-            Err(page) => return Ok(page),
-        }
-    };
-    let amr = if view.sms { "sms" } else { "pwd" };
-    finish_login(
-        &state,
-        &headers,
-        ip,
-        &account,
-        vec![amr.to_owned()],
+    let ctx = Context {
+        headers: &headers,
+        view: View {
+            account_type: typed.unwrap_or(AccountType::NaturalPerson),
+            sms: form.get("mode") == Some("sms"),
+        },
         req,
         next,
-    )
-    .await
+    };
+    let ip = peer.ip();
+    let shown = if ctx.view.sms {
+        sms_submit(&state, ctx, &form, ip).await?
+    } else {
+        password_submit(&state, ctx, &form, typed, ip).await?
+    };
+    let account = match shown {
+        Ok(a) => a,
+        Err(page) => return Ok(page),
+    };
+    let amr = if ctx.view.sms { "sms" } else { "pwd" };
+    let cookie_value = start_session(&state, &headers, ip, &account, vec![amr.to_owned()]).await?;
+    finish_login(&state, &account, &cookie_value, req, next).await
 }
 
 /// The password form: the account, or the page to show again.
-#[allow(clippy::too_many_arguments)]
 async fn password_submit(
     state: &AppState,
-    headers: &HeaderMap,
+    ctx: Context<'_>,
     form: &FormFields,
     typed: Option<AccountType>,
-    view: View,
-    req: &str,
-    next: &str,
     ip: IpAddr,
 ) -> AppResult<Result<Account, Response>> {
     let login_name = form.get("login_name").unwrap_or("").trim();
     let password = form.get("password").unwrap_or("");
-    // After a failure the form asks for a captcha if the counts now call for one.
-    let failure = |message: Cow<'static, str>| async move {
-        let notice = Notice {
-            error: Some(message),
-            captcha: login_throttle::captcha_required(state, named(login_name), ip).await?,
-            ..Notice::default()
+    let notice = if login_name.is_empty() || password.is_empty() {
+        failed(state, MISSING_FIELDS.into(), login_name, ip).await?
+    } else {
+        // The form's captcha fields go to the login, which decides whether they are needed.
+        let captcha_id = form.get("captcha_id").unwrap_or("");
+        let captcha_answer = form.get("captcha").unwrap_or("");
+        let attempt = PasswordLogin {
+            account_type: typed,
+            identifier: login_name,
+            password,
+            captcha: (!captcha_id.is_empty() || !captcha_answer.is_empty()).then_some(
+                CaptchaAnswer {
+                    id: captcha_id,
+                    answer: captcha_answer,
+                },
+            ),
+            ip,
         };
-        render_form(state, headers, view, req, next, login_name, "", notice)
-            .await
-            .map(Err)
-    };
-    if login_name.is_empty() || password.is_empty() {
-        return failure(MISSING_FIELDS.into()).await;
-    }
-    // The form's captcha fields go to the login, which decides whether they are needed.
-    let captcha_id = form.get("captcha_id").unwrap_or("");
-    let captcha_answer = form.get("captcha").unwrap_or("");
-    let attempt = PasswordLogin {
-        account_type: typed,
-        identifier: login_name,
-        password,
-        captcha: (!captcha_id.is_empty() || !captcha_answer.is_empty()).then_some(CaptchaAnswer {
-            id: captcha_id,
-            answer: captcha_answer,
-        }),
-        ip,
-    };
-    match password_login(state, &attempt).await {
-        Ok(a) => Ok(Ok(a)),
-        Err(LoginFailure::Invalid) => failure(INVALID.into()).await,
-        Err(LoginFailure::Disabled { unit }) => failure(disabled(unit.as_deref()).into()).await,
-        Err(LoginFailure::Throttled { retry_after_secs }) => {
-            failure(throttled(retry_after_secs)).await
+        match password_login(state, &attempt).await {
+            Ok(a) => return Ok(Ok(a)),
+            Err(f) => password_refused(state, f, login_name, ip).await?,
         }
+    };
+    render_form(state, ctx, login_name, "", notice)
+        .await
+        .map(Err)
+}
+
+/// A refused password login, shown with a captcha if the counts now call for one.
+async fn password_refused(
+    state: &AppState,
+    failure: LoginFailure,
+    login_name: &str,
+    ip: IpAddr,
+) -> AppResult<Notice> {
+    let message = match failure {
+        LoginFailure::Invalid => INVALID.into(),
+        LoginFailure::Disabled { unit } => disabled(unit.as_deref()).into(),
+        LoginFailure::Throttled { retry_after_secs } => throttled(retry_after_secs),
         // A missing answer is not a wrong one: the form may not have shown a captcha yet
         // (the account failed from elsewhere).
-        Err(e @ (LoginFailure::CaptchaMissing | LoginFailure::CaptchaWrong)) => {
-            let message = match e {
-                LoginFailure::CaptchaMissing => CAPTCHA_NEEDED,
-                _ => CAPTCHA_WRONG,
-            };
-            let notice = Notice {
-                captcha_error: Some(message),
-                captcha: true,
-                ..Notice::default()
-            };
-            render_form(state, headers, view, req, next, login_name, "", notice)
-                .await
-                .map(Err)
-        }
-        Err(LoginFailure::Internal(e)) => Err(e.into()),
-    }
+        LoginFailure::CaptchaMissing => return Ok(Notice::captcha_refused(CAPTCHA_NEEDED)),
+        LoginFailure::CaptchaWrong => return Ok(Notice::captcha_refused(CAPTCHA_WRONG)),
+        LoginFailure::Internal(e) => return Err(e.into()),
+    };
+    failed(state, message, login_name, ip).await
+}
+
+/// After a failure the form asks for a captcha if the counts now call for one.
+async fn failed(
+    state: &AppState,
+    message: Cow<'static, str>,
+    login_name: &str,
+    ip: IpAddr,
+) -> AppResult<Notice> {
+    Ok(Notice {
+        error: Some(message),
+        captcha: login_throttle::captcha_required(state, named(login_name), ip).await?,
+        ..Notice::default()
+    })
 }
 
 /// The SMS form: `action=send_code` (with the captcha) sends a code; otherwise mobile + code
 /// log in. Returns the account, or the page to show again.
-#[allow(clippy::too_many_arguments)]
 async fn sms_submit(
     state: &AppState,
-    headers: &HeaderMap,
+    ctx: Context<'_>,
     form: &FormFields,
-    view: View,
-    req: &str,
-    next: &str,
     ip: IpAddr,
 ) -> AppResult<Result<Account, Response>> {
-    let typed_mobile = form.get("mobile").unwrap_or("").trim();
-    let again = |mobile: &str, notice: Notice| {
-        let mobile = mobile.to_owned();
-        async move {
-            render_form(state, headers, view, req, next, "", &mobile, notice)
-                .await
-                .map(Err)
-        }
+    let typed = form.get("mobile").unwrap_or("").trim();
+    let (shown, notice) = match Mobile::parse(typed) {
+        Err(e) => (typed.to_owned(), Notice::mobile_refused(e.message())),
+        Ok(mobile) => match sms_step(state, ctx.view, form, &mobile, ip).await? {
+            Ok(account) => return Ok(Ok(account)),
+            Err(notice) => (mobile.as_str().to_owned(), notice),
+        },
     };
-    let mobile = match Mobile::parse(typed_mobile) {
-        Ok(m) => m,
-        Err(e) => {
-            let notice = Notice {
-                mobile_error: Some(e.message()),
-                ..Notice::default()
-            };
-            return again(typed_mobile, notice).await;
-        }
-    };
-    let parsed = mobile;
-    let mobile = parsed.as_str();
+    render_form(state, ctx, "", &shown, notice).await.map(Err)
+}
+
+/// One step of the SMS form for a well-formed mobile: the account, or what to say.
+async fn sms_step(
+    state: &AppState,
+    view: View,
+    form: &FormFields,
+    mobile: &Mobile,
+    ip: IpAddr,
+) -> AppResult<Result<Account, Notice>> {
     if form.get("action") == Some("send_code") {
-        let answered = captcha::verify(
-            &state.store,
-            form.get("captcha_id").unwrap_or(""),
-            form.get("captcha").unwrap_or(""),
-        )
-        .await?;
-        if !answered {
-            let notice = Notice {
-                captcha_error: Some(CAPTCHA_WRONG),
-                ..Notice::default()
-            };
-            return again(mobile, notice).await;
-        }
-        let account =
-            store::identities::find_by_mobile(&state.db, &state.pii, view.account_type, mobile)
-                .await?;
-        let outcome =
-            request_sms_code(state, SmsPurpose::Login, account.as_ref(), &parsed, ip).await?;
-        let notice = match outcome {
-            SmsSendOutcome::Accepted => Notice {
+        let captcha = CaptchaAnswer {
+            id: form.get("captcha_id").unwrap_or(""),
+            answer: form.get("captcha").unwrap_or(""),
+        };
+        let notice = match request_login_code(state, view.account_type, mobile, captcha, ip).await {
+            Ok(SmsSendOutcome::Accepted) => Notice {
                 sms_notice: Some(SMS_SENT),
                 ..Notice::default()
             },
-            SmsSendOutcome::TooSoon => Notice {
-                mobile_error: Some(SMS_TOO_SOON),
-                ..Notice::default()
-            },
-            SmsSendOutcome::Limited => Notice {
-                error: Some(SMS_LIMITED.into()),
-                ..Notice::default()
-            },
+            Ok(SmsSendOutcome::TooSoon) => Notice::mobile_refused(SMS_TOO_SOON),
+            Ok(SmsSendOutcome::Limited) => Notice::error(SMS_LIMITED.into()),
+            Err(f) => Notice::sms_refused(f)?,
         };
-        return again(mobile, notice).await;
+        return Ok(Err(notice));
     }
     let code = form.get("code").unwrap_or("").trim();
     if code.is_empty() {
-        let notice = Notice {
+        return Ok(Err(Notice {
             code_error: Some(CODE_MISSING),
             ..Notice::default()
-        };
-        return again(mobile, notice).await;
+        }));
     }
-    match sms_login(state, view.account_type, &parsed, code, ip).await {
+    match sms_login(state, view.account_type, mobile, code, ip).await {
         Ok(a) => Ok(Ok(a)),
-        // Codes are sent to active accounts only, so a disabled one cannot get this far.
-        Err(LoginFailure::Invalid | LoginFailure::Disabled { .. }) => {
-            let notice = Notice {
-                error: Some(SMS_INVALID.into()),
-                ..Notice::default()
-            };
-            again(mobile, notice).await
-        }
-        Err(LoginFailure::Throttled { retry_after_secs }) => {
-            let notice = Notice {
-                error: Some(throttled(retry_after_secs)),
-                ..Notice::default()
-            };
-            again(mobile, notice).await
-        }
-        // SMS-code login asks for no captcha today; should it, the field shows the refusal.
-        Err(LoginFailure::CaptchaMissing | LoginFailure::CaptchaWrong) => {
-            let notice = Notice {
-                captcha_error: Some(CAPTCHA_WRONG),
-                ..Notice::default()
-            };
-            again(mobile, notice).await
-        }
-        Err(LoginFailure::Internal(e)) => Err(e.into()),
+        Err(f) => Ok(Err(Notice::sms_refused(f)?)),
     }
 }
 
-/// Starts (or renews) the login session and sends the browser on: to the forced password
-/// change first when the account has a temporary password, then back to the authorization
-/// request or the local `next` page.
-async fn finish_login(
+impl Notice {
+    fn error(message: Cow<'static, str>) -> Notice {
+        Notice {
+            error: Some(message),
+            ..Notice::default()
+        }
+    }
+
+    fn mobile_refused(message: &'static str) -> Notice {
+        Notice {
+            mobile_error: Some(message),
+            ..Notice::default()
+        }
+    }
+
+    fn captcha_refused(message: &'static str) -> Notice {
+        Notice {
+            captcha_error: Some(message),
+            captcha: true,
+            ..Notice::default()
+        }
+    }
+
+    /// A refused SMS login or code request.
+    fn sms_refused(failure: LoginFailure) -> Result<Notice, Failure> {
+        Ok(match failure {
+            // Codes are sent to active accounts only, so a disabled one cannot get this far.
+            LoginFailure::Invalid | LoginFailure::Disabled { .. } => {
+                Notice::error(SMS_INVALID.into())
+            }
+            LoginFailure::Throttled { retry_after_secs } => {
+                Notice::error(throttled(retry_after_secs))
+            }
+            LoginFailure::CaptchaMissing | LoginFailure::CaptchaWrong => {
+                Notice::captcha_refused(CAPTCHA_WRONG)
+            }
+            LoginFailure::Internal(e) => return Err(e),
+        })
+    }
+}
+
+/// Starts (or renews) the login session; the new cookie value. Every login hands out a new
+/// value (no fixation). The same account keeps its session and sid; another account's session
+/// is ended everywhere first.
+async fn start_session(
     state: &AppState,
     headers: &HeaderMap,
     ip: IpAddr,
     account: &Account,
     amr: Vec<String>,
-    req: &str,
-    next: &str,
-) -> AppResult<Response> {
+) -> AppResult<String> {
     tracing::info!(account_id = %account.id, amr = ?amr, "login");
-    // Every login hands out a new cookie value (no fixation). The same account keeps its
-    // session and sid; another account's session is ended everywhere first.
     let meta = session::client_meta(ip, headers);
-    let cookie_value = match session::current(state, headers).await? {
+    Ok(match session::current(state, headers).await? {
         Some(old) if old.session.account_id == account.id => {
             session::renew(state, old, amr).await?
         }
@@ -511,7 +508,19 @@ async fn finish_login(
             session::create(state, &account.id, amr, &meta).await?.0
         }
         None => session::create(state, &account.id, amr, &meta).await?.0,
-    };
+    })
+}
+
+/// Sends the browser on with the session cookie: to the forced password change first when the
+/// account has a temporary password, then back to the authorization request or the local
+/// `next` page.
+async fn finish_login(
+    state: &AppState,
+    account: &Account,
+    cookie_value: &str,
+    req: &str,
+    next: &str,
+) -> AppResult<Response> {
     if !req.is_empty() {
         let mut pending = load_pending(state, req).await?;
         pending.login_done = true;
@@ -528,7 +537,7 @@ async fn finish_login(
         cookies::set(
             &state.config,
             &cookies::session_name(&state.config),
-            &cookie_value,
+            cookie_value,
             cookies::SameSite::Lax,
             None,
         ),

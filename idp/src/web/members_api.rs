@@ -13,28 +13,25 @@ use axum::{
     routing::post,
     Json, Router,
 };
-use tongyi_shared::{
-    api::{
-        error::ErrorBody,
-        members::{MemberOutcome, MemberStatus},
-    },
-    org::OrgRole,
+use tongyi_shared::api::{
+    error::ErrorBody,
+    members::{MemberOutcome, MemberStatus},
 };
 
 use super::{
     api_auth::{self, internal},
-    auth::PLATFORM_ADMIN,
     extract::ApiCaller,
     openapi::{Forbidden, NotFound, Unauthorized},
 };
 use crate::{
     accounts::{
+        actor::{self, MemberRefusal},
         recovery::{admin_reset, ResetChannel, ResetError},
         status,
     },
     directory::Actor,
     state::AppState,
-    store::{self, accounts::Account},
+    store::accounts::Account,
 };
 
 pub fn router() -> Router<AppState> {
@@ -67,28 +64,15 @@ async fn authorize(
     ApiCaller(caller): ApiCaller,
     member_id: &str,
 ) -> Result<(Account, Account), Response> {
-    let Actor {
-        account: actor,
-        roles,
-    } = caller;
-    let Some(member) = store::accounts::find_by_id(&state.db, member_id)
+    let Actor { account: me, roles } = caller;
+    match actor::manageable_member(state, &me, &roles, member_id)
         .await
         .map_err(|e| internal(e.into()))?
-    else {
-        return Err(json_error(StatusCode::NOT_FOUND, "not_found"));
-    };
-    if actor.id == member.id {
-        return Err(json_error(StatusCode::FORBIDDEN, "forbidden"));
+    {
+        Ok(member) => Ok((me, member)),
+        Err(MemberRefusal::NotFound) => Err(json_error(StatusCode::NOT_FOUND, "not_found")),
+        Err(MemberRefusal::Forbidden) => Err(json_error(StatusCode::FORBIDDEN, "forbidden")),
     }
-    let platform_admin = roles.iter().any(|r| r == PLATFORM_ADMIN);
-    let unit_admin = match (&actor.org, &member.org) {
-        (Some(a), Some(m)) => a.role == OrgRole::Admin && a.id == m.id,
-        _ => false,
-    };
-    if !platform_admin && !unit_admin {
-        return Err(json_error(StatusCode::FORBIDDEN, "forbidden"));
-    }
-    Ok((actor, member))
 }
 
 /// The member's unit admin (or a platform admin) resets its password: a temporary password

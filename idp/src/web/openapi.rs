@@ -15,7 +15,7 @@ use utoipa::{
     Modify, OpenApi, PartialSchema, ToResponse, ToSchema,
 };
 
-use super::{admin_api, directory_api, legacy, members_api, people_api};
+use super::{admin_api, directory_api, legacy, members_api, people_api, register};
 
 /// The document.
 #[derive(OpenApi)]
@@ -77,6 +77,7 @@ use super::{admin_api, directory_api, legacy, members_api, people_api};
         admin_api::disable_client,
         admin_api::enable_client,
         legacy::records_api,
+        register::available,
     ),
     components(
         schemas(tongyi_shared::api::error::ErrorBody),
@@ -90,6 +91,7 @@ use super::{admin_api, directory_api, legacy, members_api, people_api};
         (name = "people", description = "The natural person's profile, unit registration and expert application"),
         (name = "admin", description = "The platform admin's departments, reviewers and clients"),
         (name = "legacy", description = "Legacy records of migrated users"),
+        (name = "registration", description = "The public registration form's availability check (no token)"),
     ),
 )]
 pub struct DirectoryApi;
@@ -228,7 +230,7 @@ mod tests {
         let paths = doc["paths"].as_object().expect("paths");
         assert_eq!(
             paths.len(),
-            39,
+            40,
             "paths: {:?}",
             paths.keys().collect::<Vec<_>>()
         );
@@ -236,7 +238,7 @@ mod tests {
             .values()
             .map(|p| p.as_object().map_or(0, |o| o.len()))
             .sum();
-        assert_eq!(operations, 48);
+        assert_eq!(operations, 49);
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     }
 }

@@ -8,7 +8,7 @@ use axum::{
 };
 
 use super::csrf;
-use crate::{error::AppResult, oidc::form::Params, state::AppState, store};
+use crate::{accounts::actor, error::AppResult, oidc::form::Params, state::AppState};
 
 /// An HTML response that is never cached, never framed and loads nothing from elsewhere.
 pub fn html(status: StatusCode, body: String) -> Response {
@@ -92,10 +92,7 @@ struct HomePage {
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     let user = super::auth::signed_in(&state, &headers).await?;
     let admin = match &user {
-        Some(u) => store::accounts::roles(&state.db, &u.account.id)
-            .await?
-            .iter()
-            .any(|r| r == super::auth::PLATFORM_ADMIN),
+        Some(u) => actor::is_platform_admin(&state, &u.account.id).await?,
         None => false,
     };
     render(

@@ -16,6 +16,7 @@ use crate::{
     accounts::recovery::{change_password, PasswordError},
     error::AppResult,
     state::AppState,
+    Failure, FieldErrors,
 };
 
 #[derive(Template)]
@@ -25,10 +26,10 @@ struct PasswordPage<'a> {
     forced: bool,
     req: &'a str,
     next: &'a str,
+    /// For the whole form (too many attempts).
     error: Option<&'a str>,
-    current_error: Option<&'a str>,
-    new_error: Option<&'a str>,
-    confirm_error: Option<&'a str>,
+    /// By field: `current_password`, `new_password`, `confirm_password`.
+    errors: FieldErrors,
 }
 
 /// Where a login with a temporary password is sent first.
@@ -56,12 +57,38 @@ pub struct PasswordQuery {
 
 pub const HERE: &str = "/account/password";
 
+/// What the form is shown again with.
 #[derive(Default)]
-struct Errors {
+struct Refusal {
     error: Option<&'static str>,
-    current: Option<&'static str>,
-    new: Option<&'static str>,
-    confirm: Option<&'static str>,
+    errors: FieldErrors,
+}
+
+impl Refusal {
+    fn field(field: &'static str, message: &'static str) -> Refusal {
+        Refusal {
+            error: None,
+            errors: FieldErrors::one(field, message),
+        }
+    }
+
+    fn of(e: PasswordError) -> Result<Refusal, Failure> {
+        Ok(match e {
+            PasswordError::Field { field, message } => {
+                let field = match field {
+                    "current_password" | "confirm_password" => field,
+                    _ => "new_password",
+                };
+                Refusal::field(field, message)
+            }
+            PasswordError::Limited => Refusal {
+                error: Some("尝试次数过多，请稍后再试。"),
+                errors: FieldErrors::new(),
+            },
+            PasswordError::Mismatch => Refusal::field("current_password", "当前密码错误"),
+            PasswordError::Internal(e) => return Err(e),
+        })
+    }
 }
 
 fn render(
@@ -70,27 +97,21 @@ fn render(
     forced: bool,
     req: &str,
     next: &str,
-    errors: Errors,
+    refusal: Refusal,
 ) -> AppResult<Response> {
     let (token, cookie) = csrf::token(state, headers);
+    let status = if refusal.error.is_some() || !refusal.errors.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let page = PasswordPage {
         csrf: &token,
         forced,
         req,
         next,
-        error: errors.error,
-        current_error: errors.current,
-        new_error: errors.new,
-        confirm_error: errors.confirm,
-    };
-    let status = if errors.error.is_some()
-        || errors.current.is_some()
-        || errors.new.is_some()
-        || errors.confirm.is_some()
-    {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
+        error: refusal.error,
+        errors: refusal.errors,
     };
     Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
 }
@@ -103,7 +124,7 @@ pub async fn password_page(
 ) -> AppResult<Response> {
     let next = auth::local_path(&q.next).unwrap_or("");
     let forced = q.forced == "1" || user.account.must_change_password;
-    render(&state, &headers, forced, &q.req, next, Errors::default())
+    render(&state, &headers, forced, &q.req, next, Refusal::default())
 }
 
 pub async fn password_submit(
@@ -127,41 +148,21 @@ pub async fn password_submit(
         peer.ip(),
     )
     .await;
-    let errors = match result {
-        Ok(()) => {
-            let target = super::login::continue_path(req, next);
-            if forced || !req.is_empty() || !next.is_empty() {
-                return Ok(Redirect::to(&target).into_response());
-            }
-            return super::recover::done(
-                "密码已修改",
-                "您的密码已修改，其他设备上的登录已退出。",
-                true,
-            );
-        }
-        Err(PasswordError::Field { field, message }) => match field {
-            "current_password" => Errors {
-                current: Some(message),
-                ..Errors::default()
-            },
-            "confirm_password" => Errors {
-                confirm: Some(message),
-                ..Errors::default()
-            },
-            _ => Errors {
-                new: Some(message),
-                ..Errors::default()
-            },
-        },
-        Err(PasswordError::Limited) => Errors {
-            error: Some("尝试次数过多，请稍后再试。"),
-            ..Errors::default()
-        },
-        Err(PasswordError::Mismatch) => Errors {
-            current: Some("当前密码错误"),
-            ..Errors::default()
-        },
-        Err(PasswordError::Internal(e)) => return Err(e.into()),
-    };
-    render(&state, &headers, forced, req, next, errors)
+    match result {
+        Ok(()) => changed(forced, req, next),
+        Err(e) => render(&state, &headers, forced, req, next, Refusal::of(e)?),
+    }
+}
+
+/// After a change: on to where a login was going, or a page saying so.
+fn changed(forced: bool, req: &str, next: &str) -> AppResult<Response> {
+    if forced || !req.is_empty() || !next.is_empty() {
+        let target = super::login::continue_path(req, next);
+        return Ok(Redirect::to(&target).into_response());
+    }
+    super::recover::done(
+        "密码已修改",
+        "您的密码已修改，其他设备上的登录已退出。",
+        true,
+    )
 }

@@ -191,7 +191,7 @@ fn expert_body(state: &AppState, v: &ExpertView, id_number: Option<String>) -> E
 }
 
 async fn masked_id(state: &AppState, account_id: &str) -> Option<String> {
-    crate::store::identities::person_identity(&state.db, &state.pii, account_id)
+    crate::accounts::console::identity(state, account_id)
         .await
         .ok()
         .flatten()

@@ -24,14 +24,15 @@ use super::{auth, csrf, multipart, pages};
 use crate::{
     accounts::{
         realname::{
-            self, Decision, FieldErrors, IdPhotos, IdentityError, IdentityInput, ReviewRefusal,
-            Standing, TooManySubmissions, REGIONS,
+            self, FieldErrors, IdPhotos, IdentityError, IdentityInput, ReviewRefusal, Standing,
+            TooManySubmissions, REGIONS,
         },
-        uploads::{FileField, MAX_IMAGE_BYTES},
+        realname_view::{self, DecisionRefusal, ReviewView, Subject},
+        uploads::{self, FileField, MAX_IMAGE_BYTES},
     },
     error::{AppError, AppResult},
     state::AppState,
-    store,
+    store::states::ReviewState,
 };
 
 const HERE: &str = "/account/realname";
@@ -91,11 +92,8 @@ struct StatusPage<'a> {
 }
 
 impl StatusPage<'_> {
-    fn err(&self, field: &str) -> Option<&'static str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| *m)
+    fn err(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
     }
 
     fn show_identity_form(&self) -> bool {
@@ -122,33 +120,20 @@ async fn render_status(
     input: IdentityInput,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let account_id = &user.account.id;
-    let standing = realname::standing(state, account_id).await?;
-    let identity = store::identities::person_identity(&state.db, &state.pii, account_id).await?;
-    let document = identity.map(|i| {
+    let view = realname_view::status(state, &user.account).await?;
+    let document = view.identity.map(|i| {
         let label = IdDocumentType::from_code(&i.id_type).map_or("证件", |t| t.label());
         (
             mask_name(&i.real_name),
             format!("{label} {}", mask_id_number(&i.id_number)),
         )
     });
-    let reason = match standing {
-        Standing::Failed => store::realname::latest_for(&state.db, account_id)
-            .await?
-            .filter(|r| r.state == "rejected")
-            .and_then(|r| r.reason),
-        _ => None,
-    };
-    let queued_until = match standing {
-        Standing::Queued => store::realname::check(&state.db, account_id)
-            .await?
-            .map(|c| local_time(c.next_attempt_at)),
-        _ => None,
-    };
     // Public in the enterprise register: the name and the USCC; the representative is masked.
-    let unit = realname::enterprise_subject(state, &user.account)
-        .await?
+    let unit = view
+        .unit
         .map(|u| (u.unit_name, u.uscc, mask_name(&u.legal_representative)));
+    let (standing, reason) = (view.standing, view.rejection);
+    let queued_until = view.queued_until.map(local_time);
     let (token, cookie) = csrf::token(state, headers);
     let page = StatusPage {
         csrf: &token,
@@ -184,7 +169,7 @@ async fn status_page(
         StatusCode::OK,
         None,
         IdentityInput::default(),
-        Vec::new(),
+        FieldErrors::new(),
     )
     .await
 }
@@ -202,6 +187,20 @@ fn field(form: &HashMap<String, String>, name: &str) -> String {
     form.get(name).cloned().unwrap_or_default()
 }
 
+fn identity_input(form: &HashMap<String, String>) -> IdentityInput {
+    IdentityInput {
+        real_name: field(form, "real_name"),
+        identity_region: field(form, "identity_region"),
+        id_type: field(form, "id_type"),
+        id_number: field(form, "id_number"),
+        id_valid_from: field(form, "id_valid_from"),
+        id_valid_to: field(form, "id_valid_to"),
+        id_country: field(form, "id_country"),
+        gender: field(form, "gender"),
+        ethnicity: field(form, "ethnicity"),
+    }
+}
+
 async fn identity_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -212,17 +211,7 @@ async fn identity_submit(
     if user.account.account_type != AccountType::NaturalPerson {
         return Err(not_applicable());
     }
-    let input = IdentityInput {
-        real_name: field(&form, "real_name"),
-        identity_region: field(&form, "identity_region"),
-        id_type: field(&form, "id_type"),
-        id_number: field(&form, "id_number"),
-        id_valid_from: field(&form, "id_valid_from"),
-        id_valid_to: field(&form, "id_valid_to"),
-        id_country: field(&form, "id_country"),
-        gender: field(&form, "gender"),
-        ethnicity: field(&form, "ethnicity"),
-    };
+    let input = identity_input(&form);
     match realname::add_identity(&state, &user.account.id, &input).await? {
         Ok(_) => Ok(Redirect::to(HERE).into_response()),
         Err(IdentityError::Fields(errors)) => {
@@ -313,6 +302,20 @@ struct ReviewRow {
     submitted: String,
 }
 
+/// A unit's review is listed by the unit's name (public), a person's by the masked name.
+fn review_row(v: ReviewView) -> ReviewRow {
+    let person = match &v.subject {
+        Subject::Person(Some(i)) => Some(mask_name(&i.real_name)),
+        _ => None,
+    };
+    ReviewRow {
+        id: v.review.id,
+        name: v.unit_name.or(person).unwrap_or_default(),
+        login_name: v.login_name,
+        submitted: local_time(v.review.created_at),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin_realname_list.html")]
 struct AdminList {
@@ -340,28 +343,8 @@ async fn admin_list(
     };
     auth::require_admin(&state, &headers, &here).await?;
     let offset = (page - 1) * PAGE_SIZE;
-    let total = store::realname::count_pending(&state.db).await?;
-    let reviews = store::realname::pending(&state.db, offset, PAGE_SIZE).await?;
-    let mut rows = Vec::with_capacity(reviews.len());
-    for r in &reviews {
-        let account = store::accounts::find_by_id(&state.db, &r.account_id).await?;
-        let identity =
-            store::identities::person_identity(&state.db, &state.pii, &r.account_id).await?;
-        // A unit's review is listed by the unit's name (public), a person's by the masked name.
-        let unit_name = account
-            .as_ref()
-            .filter(|a| a.account_type == AccountType::LegalEntity)
-            .and_then(|a| a.org.as_ref())
-            .map(|o| o.name.clone());
-        rows.push(ReviewRow {
-            id: r.id.clone(),
-            name: unit_name
-                .or_else(|| identity.map(|i| mask_name(&i.real_name)))
-                .unwrap_or_default(),
-            login_name: account.map_or_else(String::new, |a| a.login_name),
-            submitted: local_time(r.created_at),
-        });
-    }
+    let (total, reviews) = realname_view::pending(&state, offset, PAGE_SIZE).await?;
+    let rows: Vec<ReviewRow> = reviews.into_iter().map(review_row).collect();
     let page_view = AdminList {
         has_prev: page > 1,
         has_next: offset + (rows.len() as i64) < total,
@@ -395,52 +378,43 @@ struct AdminDetail<'a> {
 async fn render_detail(
     state: &AppState,
     headers: &HeaderMap,
-    review: &store::realname::Review,
+    view: &ReviewView,
     status: StatusCode,
     reason: &str,
     reason_error: Option<&'static str>,
 ) -> AppResult<Response> {
-    let account = store::accounts::find_by_id(&state.db, &review.account_id).await?;
-    let unit = match &account {
-        Some(a) => realname::enterprise_subject(state, a).await?,
-        None => None,
-    };
-    let is_unit = unit.is_some();
-    let (real_name, document) = match unit {
+    let review = &view.review;
+    let (real_name, document) = match &view.subject {
         // What the licence must show: the unit's name, its USCC and its legal representative
         // (in full: the reviewer compares it with the licence and the ID card).
-        Some(u) => (
-            u.unit_name,
+        Subject::Unit(u) => (
+            u.unit_name.clone(),
             format!(
                 "统一社会信用代码 {}，法定代表人 {}",
                 u.uscc, u.legal_representative
             ),
         ),
-        None => match store::identities::person_identity(&state.db, &state.pii, &review.account_id)
-            .await?
-        {
-            Some(i) => {
-                let label = IdDocumentType::from_code(&i.id_type).map_or("证件", |t| t.label());
-                (
-                    i.real_name.clone(),
-                    format!("{label} {}", mask_id_number(&i.id_number)),
-                )
-            }
-            None => (String::new(), String::new()),
-        },
+        Subject::Person(Some(i)) => {
+            let label = IdDocumentType::from_code(&i.id_type).map_or("证件", |t| t.label());
+            (
+                i.real_name.clone(),
+                format!("{label} {}", mask_id_number(&i.id_number)),
+            )
+        }
+        Subject::Person(None) => (String::new(), String::new()),
     };
     let (token, cookie) = csrf::token(state, headers);
     let page = AdminDetail {
         csrf: &token,
         id: review.id.clone(),
-        state_label: match review.state.as_str() {
-            "pending" => "待审核",
-            "approved" => "已通过",
-            _ => "已驳回",
+        state_label: match review.state {
+            ReviewState::Pending => "待审核",
+            ReviewState::Approved => "已通过",
+            ReviewState::Rejected => "已驳回",
         },
-        pending: review.state == "pending",
-        login_name: account.map_or_else(String::new, |a| a.login_name),
-        is_unit,
+        pending: review.state == ReviewState::Pending,
+        login_name: view.login_name.clone(),
+        is_unit: matches!(view.subject, Subject::Unit(_)),
         real_name,
         document,
         submitted: local_time(review.created_at),
@@ -464,10 +438,10 @@ async fn admin_detail(
 ) -> AppResult<Response> {
     let here = format!("/admin/realname-reviews/{}", urlencoding_path(&id));
     auth::require_admin(&state, &headers, &here).await?;
-    let review = store::realname::review(&state.db, &id)
+    let view = realname_view::review(&state, &id)
         .await?
         .ok_or_else(no_such_review)?;
-    render_detail(&state, &headers, &review, StatusCode::OK, "", None).await
+    render_detail(&state, &headers, &view, StatusCode::OK, "", None).await
 }
 
 /// Review ids are UUIDs; anything else is dropped from the return path rather than echoed.
@@ -488,46 +462,24 @@ async fn admin_decide(
     let here = format!("/admin/realname-reviews/{}", urlencoding_path(&id));
     let admin = auth::require_admin(&state, &headers, &here).await?;
     csrf::check(&state, &headers, form.get("csrf").map(String::as_str))?;
-    let review = store::realname::review(&state.db, &id)
+    let view = realname_view::review(&state, &id)
         .await?
         .ok_or_else(no_such_review)?;
     let reason = field(&form, "reason");
-    let decision = match form.get("decision").map(String::as_str) {
-        Some("approve") => Decision::Approve,
-        Some("reject") if reason.trim().is_empty() => {
-            return render_detail(
-                &state,
-                &headers,
-                &review,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &reason,
-                Some("驳回时请填写原因"),
-            )
-            .await;
+    let choice = form.get("decision").map_or("", String::as_str);
+    let decision = match realname_view::parse_decision(choice, &reason) {
+        Ok(d) => d,
+        Err(DecisionRefusal::NoChoice) => {
+            let message = DecisionRefusal::NoChoice.message();
+            return Err(AppError::page(StatusCode::BAD_REQUEST, "提交失败", message));
         }
-        Some("reject") if reason.trim().chars().count() > 200 => {
-            return render_detail(
-                &state,
-                &headers,
-                &review,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &reason,
-                Some("原因不能超过200个字"),
-            )
-            .await;
-        }
-        Some("reject") => Decision::Reject {
-            reason: reason.trim().to_owned(),
-        },
-        _ => {
-            return Err(AppError::page(
-                StatusCode::BAD_REQUEST,
-                "提交失败",
-                "请选择通过或驳回。",
-            ))
+        Err(refusal) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let error = Some(refusal.message());
+            return render_detail(&state, &headers, &view, status, &reason, error).await;
         }
     };
-    if !realname::decide(&state, &admin.account.id, &review, &decision).await? {
+    if !realname::decide(&state, &admin.account.id, &view.review, &decision).await? {
         return Err(AppError::page(
             StatusCode::CONFLICT,
             "已处理",
@@ -544,7 +496,7 @@ async fn admin_upload(
 ) -> AppResult<Response> {
     let here = format!("/admin/uploads/{}", urlencoding_path(&id));
     auth::require_admin(&state, &headers, &here).await?;
-    let (content_type, data, _) = store::uploads::get(&state.db, &state.pii, &id)
+    let (content_type, data) = uploads::open_for_admin(&state, &id)
         .await?
         .ok_or_else(|| AppError::page(StatusCode::NOT_FOUND, "未找到", "没有这个文件。"))?;
     let mut res = data.into_response();

@@ -5,6 +5,8 @@
 //! USCC for a legal entity) → the password is set and every session of the account ends.
 //! Any mismatch gets one message: "信息不匹配或验证码错误".
 
+use std::net::IpAddr;
+
 use askama::Template;
 use axum::{
     extract::{Query, State},
@@ -27,6 +29,7 @@ use crate::{
     },
     error::AppResult,
     state::AppState,
+    Failure, FieldErrors,
 };
 
 /// A finished step: the message page, with a link to log in (or out).
@@ -79,38 +82,37 @@ struct RecoverPage<'a> {
     errors: FieldErrors,
 }
 
-/// Field-level messages.
+/// What the form is shown again with: a message for the whole form, a notice, or messages by
+/// field.
 #[derive(Default)]
-struct FieldErrors {
-    login_name: Option<&'static str>,
-    mobile: Option<&'static str>,
-    email: Option<&'static str>,
-    captcha: Option<&'static str>,
-    code: Option<&'static str>,
-    new_password: Option<&'static str>,
-    confirm_password: Option<&'static str>,
-    reason: Option<&'static str>,
-    unit_name: Option<&'static str>,
-    uscc: Option<&'static str>,
+struct Answer {
+    error: Option<&'static str>,
+    notice: Option<&'static str>,
+    errors: FieldErrors,
 }
 
-impl FieldErrors {
-    fn set(field: &str, message: &'static str) -> FieldErrors {
-        let mut e = FieldErrors::default();
-        let slot = match field {
-            "login_name" => &mut e.login_name,
-            "mobile" => &mut e.mobile,
-            "email" => &mut e.email,
-            "captcha" => &mut e.captcha,
-            "code" => &mut e.code,
-            "confirm_password" => &mut e.confirm_password,
-            "reason" => &mut e.reason,
-            "unit_name" => &mut e.unit_name,
-            "uscc" => &mut e.uscc,
-            _ => &mut e.new_password,
-        };
-        *slot = Some(message);
-        e
+impl Answer {
+    fn field(field: &'static str, message: &'static str) -> Answer {
+        Answer {
+            errors: FieldErrors::one(field, message),
+            ..Answer::default()
+        }
+    }
+
+    fn error(message: &'static str) -> Answer {
+        Answer {
+            error: Some(message),
+            ..Answer::default()
+        }
+    }
+
+    fn of(e: PasswordError) -> Result<Answer, Failure> {
+        Ok(match e {
+            PasswordError::Field { field, message } => Answer::field(field, message),
+            PasswordError::Mismatch => Answer::error(MISMATCH),
+            PasswordError::Limited => Answer::error(LIMITED),
+            PasswordError::Internal(e) => return Err(e),
+        })
     }
 }
 
@@ -126,16 +128,67 @@ struct Kept<'a> {
     reason: &'a str,
 }
 
+impl<'a> Kept<'a> {
+    fn read(form: &'a FormFields, email_on: bool) -> Kept<'a> {
+        let get = |name: &str| form.get(name).unwrap_or("").trim();
+        Kept {
+            account_type: AccountType::parse(get("account_type"))
+                .unwrap_or(AccountType::NaturalPerson),
+            login_name: get("login_name"),
+            mobile: get("mobile"),
+            email: get("email"),
+            // Only where email is offered: a forged field cannot pick a channel that is off.
+            by_email: get("method") == "email" && email_on,
+            unit_name: get("unit_name"),
+            uscc: get("uscc"),
+            reason: get("reason"),
+        }
+    }
+}
+
+/// The contact the code goes to, validated and normalised before anything is looked up.
+enum Contact {
+    Mobile(Mobile),
+    Email(String),
+}
+
+impl Contact {
+    /// The identifier and the contact of the first step, or what is wrong with them.
+    fn parse(kept: &Kept<'_>) -> Result<Contact, Answer> {
+        if kept.login_name.is_empty() {
+            let missing = match kept.account_type {
+                AccountType::LegalEntity => IDENTIFIER_MISSING_UNIT,
+                AccountType::NaturalPerson => IDENTIFIER_MISSING_PERSON,
+            };
+            return Err(Answer::field("login_name", missing));
+        }
+        if kept.by_email {
+            parse_email(kept.email)
+                .map(Contact::Email)
+                .ok_or_else(|| Answer::field("email", "请输入正确的邮箱地址"))
+        } else {
+            Mobile::parse(kept.mobile)
+                .map(Contact::Mobile)
+                .map_err(|e| Answer::field("mobile", e.message()))
+        }
+    }
+
+    fn as_recovery(&self) -> RecoveryContact<'_> {
+        match self {
+            Contact::Mobile(m) => RecoveryContact::Mobile(m),
+            Contact::Email(e) => RecoveryContact::Email(e),
+        }
+    }
+}
+
 async fn render(
     state: &AppState,
     headers: &HeaderMap,
     kept: &Kept<'_>,
-    error: Option<&str>,
-    notice: Option<&str>,
-    errors: FieldErrors,
+    answer: Answer,
 ) -> AppResult<Response> {
     let (token, cookie) = csrf::token(state, headers);
-    let status = if error.is_some() || errors_any(&errors) {
+    let status = if answer.error.is_some() || !answer.errors.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -153,28 +206,11 @@ async fn render(
         uscc: kept.uscc,
         reason: kept.reason,
         captcha_id: captcha::issue(&state.store).await?,
-        error,
-        notice,
-        errors,
+        error: answer.error,
+        notice: answer.notice,
+        errors: answer.errors,
     };
     Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
-}
-
-fn errors_any(e: &FieldErrors) -> bool {
-    [
-        e.login_name,
-        e.mobile,
-        e.email,
-        e.captcha,
-        e.code,
-        e.new_password,
-        e.confirm_password,
-        e.reason,
-        e.unit_name,
-        e.uscc,
-    ]
-    .iter()
-    .any(Option::is_some)
 }
 
 #[derive(Deserialize)]
@@ -198,7 +234,7 @@ pub async fn recover_page(
         uscc: "",
         reason: "",
     };
-    render(&state, &headers, &kept, None, None, FieldErrors::default()).await
+    render(&state, &headers, &kept, Answer::default()).await
 }
 
 pub async fn recover_submit(
@@ -207,90 +243,84 @@ pub async fn recover_submit(
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<FormFields>,
 ) -> AppResult<Response> {
-    let ip = peer.ip();
-    let get = |name: &str| form.get(name).unwrap_or("").trim();
-    let mut kept = Kept {
-        account_type: AccountType::parse(get("account_type")).unwrap_or(AccountType::NaturalPerson),
-        login_name: get("login_name"),
-        mobile: get("mobile"),
-        email: get("email"),
-        // Only where email is offered: a forged field cannot pick a channel that is off.
-        by_email: get("method") == "email" && state.email.is_on(),
-        unit_name: get("unit_name"),
-        uscc: get("uscc"),
-        reason: get("reason"),
+    let mut kept = Kept::read(&form, state.email.is_on());
+    let contact = match Contact::parse(&kept) {
+        Ok(c) => c,
+        Err(answer) => return render(&state, &headers, &kept, answer).await,
     };
-    if kept.login_name.is_empty() {
-        let missing = match kept.account_type {
-            AccountType::LegalEntity => IDENTIFIER_MISSING_UNIT,
-            AccountType::NaturalPerson => IDENTIFIER_MISSING_PERSON,
-        };
-        let errors = FieldErrors::set("login_name", missing);
-        return render(&state, &headers, &kept, None, None, errors).await;
+    match &contact {
+        Contact::Mobile(m) => kept.mobile = m.as_str(),
+        Contact::Email(e) => kept.email = e,
     }
-    // The contact the code goes to, validated and normalised before anything is looked up.
-    let (mobile, email);
-    let contact = if kept.by_email {
-        email = match parse_email(kept.email) {
-            Some(e) => e,
-            None => {
-                let errors = FieldErrors::set("email", "请输入正确的邮箱地址");
-                return render(&state, &headers, &kept, None, None, errors).await;
-            }
-        };
-        kept.email = &email;
-        RecoveryContact::Email(&email)
+    let answer = if form.get("action") == Some("send_code") {
+        send_code(&state, &form, &kept, &contact, peer.ip()).await?
     } else {
-        mobile = match Mobile::parse(kept.mobile) {
-            Ok(m) => m,
-            Err(e) => {
-                let errors = FieldErrors::set("mobile", e.message());
-                return render(&state, &headers, &kept, None, None, errors).await;
+        match reset(&state, &form, &kept, &contact, peer.ip()).await? {
+            Some(answer) => answer,
+            None => {
+                return done(
+                    "密码已重置",
+                    "您的密码已重置，所有设备上的登录均已退出，请使用新密码登录。",
+                    false,
+                )
             }
-        };
-        kept.mobile = mobile.as_str();
-        RecoveryContact::Mobile(&mobile)
+        }
     };
-    if form.get("action") == Some("send_code") {
-        let captcha = CaptchaAnswer {
-            id: get("captcha_id"),
-            answer: get("captcha"),
-        };
-        let outcome = request_recovery_code(
-            &state,
-            kept.account_type,
-            kept.login_name,
-            contact,
-            captcha,
-            ip,
-        )
-        .await;
-        let contact_field = if kept.by_email { "email" } else { "mobile" };
-        let sent = if kept.by_email { SENT_EMAIL } else { SENT };
-        let (error, notice, errors) = match outcome {
-            Ok(SmsSendOutcome::Accepted) => (None, Some(sent), FieldErrors::default()),
-            Ok(SmsSendOutcome::TooSoon) => (None, None, FieldErrors::set(contact_field, TOO_SOON)),
-            Ok(SmsSendOutcome::Limited) => (Some(LIMITED), None, FieldErrors::default()),
-            Err(PasswordError::Field { field, message }) => {
-                (None, None, FieldErrors::set(field, message))
-            }
-            Err(PasswordError::Mismatch) => (Some(MISMATCH), None, FieldErrors::default()),
-            Err(PasswordError::Limited) => (Some(LIMITED), None, FieldErrors::default()),
-            Err(PasswordError::Internal(e)) => return Err(e.into()),
-        };
-        return render(&state, &headers, &kept, error, notice, errors).await;
+    render(&state, &headers, &kept, answer).await
+}
+
+/// Step one: a code to the contact, when it matches the account.
+async fn send_code(
+    state: &AppState,
+    form: &FormFields,
+    kept: &Kept<'_>,
+    contact: &Contact,
+    ip: IpAddr,
+) -> Result<Answer, Failure> {
+    let captcha = CaptchaAnswer {
+        id: form.get("captcha_id").unwrap_or("").trim(),
+        answer: form.get("captcha").unwrap_or("").trim(),
+    };
+    let outcome = request_recovery_code(
+        state,
+        kept.account_type,
+        kept.login_name,
+        contact.as_recovery(),
+        captcha,
+        ip,
+    )
+    .await;
+    let contact_field = if kept.by_email { "email" } else { "mobile" };
+    match outcome {
+        Ok(SmsSendOutcome::Accepted) => Ok(Answer {
+            notice: Some(if kept.by_email { SENT_EMAIL } else { SENT }),
+            ..Answer::default()
+        }),
+        Ok(SmsSendOutcome::TooSoon) => Ok(Answer::field(contact_field, TOO_SOON)),
+        Ok(SmsSendOutcome::Limited) => Ok(Answer::error(LIMITED)),
+        Err(e) => Answer::of(e),
     }
+}
+
+/// Step two: the code and the new password; `None` once the password is set.
+async fn reset(
+    state: &AppState,
+    form: &FormFields,
+    kept: &Kept<'_>,
+    contact: &Contact,
+    ip: IpAddr,
+) -> Result<Option<Answer>, Failure> {
     let claim = RecoveryClaim {
         account_type: kept.account_type,
         identifier: kept.login_name,
-        contact,
+        contact: contact.as_recovery(),
         unit_name: kept.unit_name,
         uscc: kept.uscc,
     };
     let result = recover_password(
-        &state,
+        state,
         &claim,
-        get("code"),
+        form.get("code").unwrap_or("").trim(),
         form.get("new_password").unwrap_or(""),
         form.get("confirm_password").unwrap_or(""),
         kept.reason,
@@ -298,37 +328,7 @@ pub async fn recover_submit(
     )
     .await;
     match result {
-        Ok(_) => done(
-            "密码已重置",
-            "您的密码已重置，所有设备上的登录均已退出，请使用新密码登录。",
-            false,
-        ),
-        Err(PasswordError::Field { field, message }) => {
-            let errors = FieldErrors::set(field, message);
-            render(&state, &headers, &kept, None, None, errors).await
-        }
-        Err(PasswordError::Mismatch) => {
-            render(
-                &state,
-                &headers,
-                &kept,
-                Some(MISMATCH),
-                None,
-                FieldErrors::default(),
-            )
-            .await
-        }
-        Err(PasswordError::Limited) => {
-            render(
-                &state,
-                &headers,
-                &kept,
-                Some(LIMITED),
-                None,
-                FieldErrors::default(),
-            )
-            .await
-        }
-        Err(PasswordError::Internal(e)) => Err(e.into()),
+        Ok(_) => Ok(None),
+        Err(e) => Answer::of(e).map(Some),
     }
 }

@@ -3,7 +3,7 @@
 //! submit buttons of the same form (`action=…`) that come back with the values kept and a note
 //! next to the field. Passwords are never put back into a form.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, net::IpAddr};
 
 use askama::Template;
 use axum::{
@@ -14,7 +14,10 @@ use axum::{
     Json, Router,
 };
 use serde::Deserialize;
-use tongyi_shared::validate::IdDocumentType;
+use tongyi_shared::{
+    api::{error::ErrorBody, register::Availability as ApiAvailability},
+    validate::IdDocumentType,
+};
 
 use super::extract::{ClientAddr, CsrfForm, FormFields};
 use super::{csrf, pages};
@@ -29,6 +32,7 @@ use crate::{
     },
     error::AppResult,
     state::AppState,
+    FieldErrors,
 };
 
 pub fn router() -> Router<AppState> {
@@ -165,7 +169,7 @@ struct FormPage {
 #[derive(Default)]
 struct FormState {
     values: HashMap<&'static str, String>,
-    errors: HashMap<&'static str, String>,
+    errors: FieldErrors,
     notes: HashMap<&'static str, String>,
     alert: Option<String>,
 }
@@ -230,7 +234,7 @@ fn text(s: &FormState, name: &'static str, label: &'static str) -> Field {
         value: s.v(name),
         options: vec![],
         hint: None,
-        error: s.errors.get(name).cloned(),
+        error: s.errors.get(name).map(str::to_owned),
         note: s.notes.get(name).cloned(),
         button: None,
         autocomplete: "off",
@@ -462,9 +466,9 @@ async fn render_form(
         sections: sections(form, &s),
         // Every rendering carries a new challenge: an answered one is used up.
         captcha_id: captcha::issue(&state.store).await?,
-        captcha_error: s.errors.get("captcha").cloned(),
+        captcha_error: s.errors.get("captcha").map(str::to_owned),
         agreed,
-        agree_error: s.errors.get("agree").cloned(),
+        agree_error: s.errors.get("agree").map(str::to_owned),
     };
     Ok(pages::with_cookie(pages::render(status, &page)?, cookie))
 }
@@ -554,6 +558,167 @@ struct Done {
     realname: Option<&'static str>,
 }
 
+/// What a press of one of the form's buttons asks for.
+enum Action {
+    /// 检查可用 beside a field.
+    Check(&'static str, Checkable),
+    /// 换一张: the re-rendered form carries a new challenge; nothing else happens.
+    NewCaptcha,
+    /// 获取验证码.
+    SendCode,
+    /// 注册.
+    Register,
+}
+
+impl Action {
+    fn parse(form: Form, action: &str) -> Action {
+        match action {
+            "check_login_name" if form != Form::Quick => {
+                Action::Check("login_name", Checkable::LoginName)
+            }
+            "check_unit_name" if form == Form::LegalEntity => {
+                Action::Check("unit_name", Checkable::UnitName)
+            }
+            "check_uscc" if form == Form::LegalEntity => Action::Check("uscc", Checkable::Uscc),
+            "new_captcha" => Action::NewCaptcha,
+            "send_code" => Action::SendCode,
+            _ => Action::Register,
+        }
+    }
+}
+
+/// One submission of a form: the values typed and the button pressed.
+struct Submission {
+    form: Form,
+    action: Action,
+    state: FormState,
+    agreed: bool,
+    captcha_id: String,
+    captcha: String,
+}
+
+impl Submission {
+    fn read(form: Form, params: &FormFields) -> Submission {
+        let mut state = FormState::default();
+        for name in field_names(form) {
+            state
+                .values
+                .insert(name, params.get(name).unwrap_or("").to_owned());
+        }
+        let text = |name: &str| params.get(name).unwrap_or("").to_owned();
+        Submission {
+            form,
+            action: Action::parse(form, params.get("action").unwrap_or("register")),
+            state,
+            agreed: params.get("agree") == Some("1"),
+            captcha_id: text("captcha_id"),
+            captcha: text("captcha"),
+        }
+    }
+
+    fn v(&self, name: &str) -> String {
+        self.state.v(name)
+    }
+
+    fn legal_entity(&self) -> LegalEntityInput {
+        let person = |prefix: &str, f| RepresentativeInput {
+            name: self.v(&format!("{prefix}_name")),
+            document: document(&self.state, f),
+            mobile: self.v(&format!("{prefix}_mobile")),
+        };
+        LegalEntityInput {
+            login_name: self.v("login_name"),
+            password: self.v("password"),
+            password_confirm: self.v("password_confirm"),
+            entity_type: self.v("entity_type"),
+            registration_region: self.v("registration_region"),
+            unit_name: self.v("unit_name"),
+            uscc: self.v("uscc"),
+            legal_rep: person("rep", register::REP_DOC),
+            agent: person("agent", register::AGENT_DOC),
+            sms_code: self.v("sms_code"),
+            captcha_id: self.captcha_id.clone(),
+            captcha: self.captcha.clone(),
+            agreed: self.agreed,
+        }
+    }
+
+    fn person(&self) -> PersonInput {
+        PersonInput {
+            login_name: self.v("login_name"),
+            password: self.v("password"),
+            password_confirm: self.v("password_confirm"),
+            real_name: self.v("real_name"),
+            identity_region: self.v("identity_region"),
+            document: document(&self.state, register::PERSON_DOC),
+            id_country: self.v("id_country"),
+            mobile: self.v("mobile"),
+            sms_code: self.v("sms_code"),
+            captcha_id: self.captcha_id.clone(),
+            captcha: self.captcha.clone(),
+            agreed: self.agreed,
+        }
+    }
+
+    fn quick(&self) -> QuickInput {
+        QuickInput {
+            mobile: self.v("mobile"),
+            password: self.v("password"),
+            password_confirm: self.v("password_confirm"),
+            sms_code: self.v("sms_code"),
+            captcha_id: self.captcha_id.clone(),
+            captcha: self.captcha.clone(),
+            agreed: self.agreed,
+        }
+    }
+}
+
+/// Carries out the button's action; `Some` once an account exists. Notes and availability
+/// answers are written into the form's state.
+async fn perform(
+    state: &AppState,
+    sub: &mut Submission,
+    ip: IpAddr,
+) -> Result<Option<Registered>, RegisterError> {
+    match sub.action {
+        Action::Check(field, what) => {
+            let answer = register::check_available(state, what, &sub.v(field), ip).await?;
+            if answer == Availability::Available {
+                sub.state.notes.insert(field, answer.message().to_owned());
+            } else {
+                sub.state.errors.insert(field, answer.message());
+            }
+            Ok(None)
+        }
+        Action::NewCaptcha => Ok(None),
+        Action::SendCode => {
+            let mobile_field = sub.form.sms_mobile();
+            let receipt = register::send_register_code(
+                state,
+                mobile_field,
+                &sub.v(mobile_field),
+                &sub.captcha_id,
+                &sub.captcha,
+                ip,
+            )
+            .await?;
+            sub.state.notes.insert(
+                "sms_code",
+                format!("验证码已发送至 {}", receipt.masked_mobile),
+            );
+            Ok(None)
+        }
+        Action::Register => match sub.form {
+            Form::LegalEntity => {
+                register::register_legal_entity(state, &sub.legal_entity(), ip).await
+            }
+            Form::Person => register::register_person(state, &sub.person(), ip).await,
+            Form::Quick => register::register_quick(state, &sub.quick(), ip).await,
+        }
+        .map(Some),
+    }
+}
+
 async fn submit(
     state: &AppState,
     peer: ClientAddr,
@@ -561,200 +726,89 @@ async fn submit(
     params: &FormFields,
     form: Form,
 ) -> AppResult<Response> {
-    let ip = peer.ip();
-    let mut s = FormState::default();
-    for name in field_names(form) {
-        s.values
-            .insert(name, params.get(name).unwrap_or("").to_owned());
-    }
-    let agreed = params.get("agree") == Some("1");
-    let captcha_id = params.get("captcha_id").unwrap_or("").to_owned();
-    let captcha_answer = params.get("captcha").unwrap_or("").to_owned();
-    let action = params.get("action").unwrap_or("register");
-    let check = match action {
-        "check_login_name" if form != Form::Quick => Some(("login_name", Checkable::LoginName)),
-        "check_unit_name" if form == Form::LegalEntity => Some(("unit_name", Checkable::UnitName)),
-        "check_uscc" if form == Form::LegalEntity => Some(("uscc", Checkable::Uscc)),
-        _ => None,
-    };
-    let outcome: Result<Option<Registered>, RegisterError> = if let Some((field, what)) = check {
-        match register::check_available(state, what, &s.v(field), ip).await {
-            Ok(Availability::Available) => {
-                s.notes
-                    .insert(field, Availability::Available.message().to_owned());
-                Ok(None)
-            }
-            Ok(other) => {
-                s.errors.insert(field, other.message().to_owned());
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    } else if action == "new_captcha" {
-        // The re-rendered form carries a new challenge; nothing else happens.
-        Ok(None)
-    } else if action == "send_code" {
-        let mobile_field = form.sms_mobile();
-        match register::send_register_code(
-            state,
-            mobile_field,
-            &s.v(mobile_field),
-            &captcha_id,
-            &captcha_answer,
-            ip,
-        )
-        .await
-        {
-            Ok(receipt) => {
-                s.notes.insert(
-                    "sms_code",
-                    format!("验证码已发送至 {}", receipt.masked_mobile),
-                );
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    } else {
-        let result = match form {
-            Form::LegalEntity => {
-                let person = |prefix: &str, f| RepresentativeInput {
-                    name: s.v(&format!("{prefix}_name")),
-                    document: document(&s, f),
-                    mobile: s.v(&format!("{prefix}_mobile")),
-                };
-                let input = LegalEntityInput {
-                    login_name: s.v("login_name"),
-                    password: s.v("password"),
-                    password_confirm: s.v("password_confirm"),
-                    entity_type: s.v("entity_type"),
-                    registration_region: s.v("registration_region"),
-                    unit_name: s.v("unit_name"),
-                    uscc: s.v("uscc"),
-                    legal_rep: person("rep", register::REP_DOC),
-                    agent: person("agent", register::AGENT_DOC),
-                    sms_code: s.v("sms_code"),
-                    captcha_id,
-                    captcha: captcha_answer,
-                    agreed,
-                };
-                register::register_legal_entity(state, &input, ip).await
-            }
-            Form::Person => {
-                let input = PersonInput {
-                    login_name: s.v("login_name"),
-                    password: s.v("password"),
-                    password_confirm: s.v("password_confirm"),
-                    real_name: s.v("real_name"),
-                    identity_region: s.v("identity_region"),
-                    document: document(&s, register::PERSON_DOC),
-                    id_country: s.v("id_country"),
-                    mobile: s.v("mobile"),
-                    sms_code: s.v("sms_code"),
-                    captcha_id,
-                    captcha: captcha_answer,
-                    agreed,
-                };
-                register::register_person(state, &input, ip).await
-            }
-            Form::Quick => {
-                let input = QuickInput {
-                    mobile: s.v("mobile"),
-                    password: s.v("password"),
-                    password_confirm: s.v("password_confirm"),
-                    sms_code: s.v("sms_code"),
-                    captcha_id,
-                    captcha: captcha_answer,
-                    agreed,
-                };
-                register::register_quick(state, &input, ip).await
-            }
-        };
-        result.map(Some)
-    };
-    match outcome {
-        Ok(Some(done)) => {
-            tracing::info!(account_id = %done.account_id, "account registered");
-            let page = Done {
-                title: "注册成功",
-                login_name: done.login_name,
-                quick: form == Form::Quick,
-                realname: done.realname.map(|r| r.label()),
-            };
-            pages::render(StatusCode::OK, &page)
-        }
-        Ok(None) => render_form(state, headers, form, s, agreed, StatusCode::OK).await,
-        Err(RegisterError::Invalid(messages)) => {
-            let count = messages.len();
-            for (field, message) in messages {
-                s.errors.insert(field, message);
-            }
-            if action == "register" || action.is_empty() {
+    let mut sub = Submission::read(form, params);
+    let outcome = perform(state, &mut sub, peer.ip()).await;
+    let (mut s, agreed) = (sub.state, sub.agreed);
+    let status = match outcome {
+        Ok(Some(done)) => return registered(form, done),
+        Ok(None) => StatusCode::OK,
+        Err(RegisterError::Invalid(errors)) => {
+            if matches!(sub.action, Action::Register) {
+                let count = errors.len();
                 s.alert = Some(format!("有{count}项信息需要修改，请查看标注的字段。"));
             }
-            render_form(
-                state,
-                headers,
-                form,
-                s,
-                agreed,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            s.errors = errors;
+            StatusCode::UNPROCESSABLE_ENTITY
         }
         Err(RegisterError::TooMany) => {
             s.alert = Some(TOO_MANY.to_owned());
-            render_form(
-                state,
-                headers,
-                form,
-                s,
-                agreed,
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-            .await
+            StatusCode::TOO_MANY_REQUESTS
         }
-        Err(RegisterError::Internal(e)) => Err(e.into()),
-    }
+        Err(RegisterError::Internal(e)) => return Err(e.into()),
+    };
+    render_form(state, headers, form, s, agreed, status).await
+}
+
+fn registered(form: Form, done: Registered) -> AppResult<Response> {
+    tracing::info!(account_id = %done.account_id, "account registered");
+    let page = Done {
+        title: "注册成功",
+        login_name: done.login_name,
+        quick: form == Form::Quick,
+        realname: done.realname.map(|r| r.label()),
+    };
+    pages::render(StatusCode::OK, &page)
 }
 
 #[derive(Deserialize)]
-struct AvailableQuery {
+pub(crate) struct AvailableQuery {
     #[serde(default)]
     field: String,
     #[serde(default)]
     value: String,
 }
 
-/// `GET /register/available?field=login_name|unit_name|uscc&value=…` →
-/// `{"field": …, "available": bool, "message": …}`.
-async fn available(
+/// Whether a login name, unit name or USCC can still be registered (the 检查可用 button as
+/// JSON, for pages that check while the user types).
+#[utoipa::path(get, path = "/register/available", tag = "registration", security(()),
+    params(
+        ("field" = String, Query, description = "login_name, unit_name or uscc"),
+        ("value" = String, Query, description = "the value typed"),
+    ),
+    responses(
+        (status = 200, description = "Well-formed: available or taken", body = ApiAvailability),
+        (status = 400, description = "An unknown field (`invalid_request`) or a malformed value (`available` false, with the reason)", body = ApiAvailability),
+        (status = 429, description = "Too many checks from this address (`too_many_requests`)", body = ErrorBody),
+    ))]
+pub(crate) async fn available(
     State(state): State<AppState>,
     peer: ClientAddr,
     Query(q): Query<AvailableQuery>,
 ) -> AppResult<Response> {
     let Some(what) = Checkable::parse(&q.field) else {
-        let body = serde_json::json!({ "error": "field 须为 login_name、unit_name 或 uscc" });
+        let body = ErrorBody::new(
+            "invalid_request",
+            "field 须为 login_name、unit_name 或 uscc",
+        );
         return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
     };
-    match register::check_available(&state, what, &q.value, peer.ip()).await {
-        Ok(a) => {
-            let status = match a {
-                Availability::Invalid(_) => StatusCode::BAD_REQUEST,
-                _ => StatusCode::OK,
-            };
-            let body = serde_json::json!({
-                "field": q.field,
-                "available": a == Availability::Available,
-                "message": a.message(),
-            });
-            Ok((status, Json(body)).into_response())
+    let answer = match register::check_available(&state, what, &q.value, peer.ip()).await {
+        Ok(a) => a,
+        Err(RegisterError::TooMany) => {
+            let body = ErrorBody::new("too_many_requests", TOO_MANY);
+            return Ok((StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response());
         }
-        Err(RegisterError::TooMany) => Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            Json(serde_json::json!({ "error": TOO_MANY })),
-        )
-            .into_response()),
-        Err(RegisterError::Invalid(_)) => Ok(StatusCode::BAD_REQUEST.into_response()),
-        Err(RegisterError::Internal(e)) => Err(e.into()),
-    }
+        Err(RegisterError::Invalid(_)) => return Ok(StatusCode::BAD_REQUEST.into_response()),
+        Err(RegisterError::Internal(e)) => return Err(e.into()),
+    };
+    let status = match answer {
+        Availability::Invalid(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    let body = ApiAvailability {
+        field: q.field,
+        available: answer == Availability::Available,
+        message: answer.message().to_owned(),
+    };
+    Ok((status, Json(body)).into_response())
 }

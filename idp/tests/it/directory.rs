@@ -36,7 +36,7 @@ pub(crate) async fn add_account(
         display_name: format!("{id} 名"),
         realname_status: RealnameStatus::Verified,
         org_id: org.map(|(o, _)| o.into()),
-        org_role: org.map(|(_, r)| r.into()),
+        org_role: org.and_then(|(_, r)| tongyi_shared::org::OrgRole::parse(r)),
         grants: vec![],
         roles: roles.iter().map(|r| r.to_string()).collect(),
         login_name_chosen: true,
@@ -55,7 +55,7 @@ pub(crate) async fn add_unit(idp: &TestIdp, org_id: &str, name: &str, status: &s
         id: org_id.into(),
         name: name.into(),
         uscc: Some(format!("USCC-{org_id}")),
-        status: status.into(),
+        status: tongyi_shared::org::UnitStatus::parse(status).expect("a unit status"),
     };
     store::accounts::ensure_org(&idp.state.db, &org, idp.state.clock.now())
         .await

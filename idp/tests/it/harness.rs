@@ -260,7 +260,7 @@ pub fn fixtures(receiver: &str) -> SeedFile {
             id: "org-1".into(),
             name: "天津测试孵化器有限公司".into(),
             uscc: Some("91120116MA05JJ1X4B".into()),
-            status: "active".into(),
+            status: tongyi_shared::org::UnitStatus::Active,
         }],
         account: vec![
             SeedAccount {
@@ -271,7 +271,7 @@ pub fn fixtures(receiver: &str) -> SeedFile {
                 account_type: "natural_person".into(),
                 realname_status: "verified".into(),
                 org: Some("org-1".into()),
-                org_role: Some("member".into()),
+                org_role: Some(tongyi_shared::org::OrgRole::Member),
                 grants: vec!["incubator".into()],
                 roles: vec![],
                 mobile: Some(ALICE_MOBILE.into()),
@@ -285,7 +285,7 @@ pub fn fixtures(receiver: &str) -> SeedFile {
                 account_type: "legal_entity".into(),
                 realname_status: "verified".into(),
                 org: Some("org-1".into()),
-                org_role: Some("admin".into()),
+                org_role: Some(tongyi_shared::org::OrgRole::Admin),
                 grants: vec!["incubator".into(), "makerspace".into()],
                 roles: vec!["unit_admin".into()],
                 mobile: Some(UNIT_MOBILE.into()),

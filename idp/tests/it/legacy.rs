@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use reqwest::StatusCode;
 use tongyi_idp::{
-    accounts::{password, register},
+    accounts::{captcha::CaptchaAnswer, password, register},
     legacy::{
         bench,
         binding::{ALREADY_BOUND, EXPERT_FIRST, MISMATCH},
@@ -108,7 +108,7 @@ async fn add(
         display_name: "某某".into(),
         realname_status: RealnameStatus::Unverified,
         org_id: org.map(str::to_owned),
-        org_role: org.map(|_| "admin".to_owned()),
+        org_role: org.map(|_| tongyi_shared::org::OrgRole::Admin),
         grants: vec![],
         roles: vec![],
         login_name_chosen: true,
@@ -164,7 +164,7 @@ both_backends!(unit_import_outcomes, |backend: Backend| async move {
             id: "org-linked".into(),
             name: "北京火炬二号科技有限公司".into(),
             uscc: Some(LINKED_USCC.into()),
-            status: "active".into(),
+            status: tongyi_shared::org::UnitStatus::Active,
         },
         1,
     )
@@ -596,19 +596,43 @@ both_backends!(
 
         // The per-address limit.
         let query = LookupQuery::Unit(Uscc::parse(TAKEN_USCC).unwrap());
+        let solved = || crate::login_rules::solved_captcha(&idp.state);
+        fn answer((id, answer): &(String, String)) -> CaptchaAnswer<'_> {
+            CaptchaAnswer { id, answer }
+        }
         for _ in 0..LOOKUPS_PER_ADDRESS_HOUR {
+            let c = solved().await;
             assert!(!matches!(
-                lookup::lookup(&idp.state, &query, ip(9)).await.unwrap(),
-                LookupAnswer::Limited
+                lookup::lookup(&idp.state, &query, answer(&c), ip(9))
+                    .await
+                    .unwrap(),
+                LookupAnswer::Limited | LookupAnswer::CaptchaWrong
             ));
         }
+        let c = solved().await;
         assert!(matches!(
-            lookup::lookup(&idp.state, &query, ip(9)).await.unwrap(),
+            lookup::lookup(&idp.state, &query, answer(&c), ip(9))
+                .await
+                .unwrap(),
             LookupAnswer::Limited
         ));
-        let person = LookupQuery::Person(Mobile::parse("13600000011").unwrap());
+        // The captcha comes first: a wrong one is refused without touching the limit.
+        let wrong = CaptchaAnswer {
+            id: "0000",
+            answer: "0000",
+        };
         assert!(matches!(
-            lookup::lookup(&idp.state, &person, ip(10)).await.unwrap(),
+            lookup::lookup(&idp.state, &query, wrong, ip(9))
+                .await
+                .unwrap(),
+            LookupAnswer::CaptchaWrong
+        ));
+        let person = LookupQuery::Person(Mobile::parse("13600000011").unwrap());
+        let c = solved().await;
+        assert!(matches!(
+            lookup::lookup(&idp.state, &person, answer(&c), ip(10))
+                .await
+                .unwrap(),
             LookupAnswer::Found(_)
         ));
     }

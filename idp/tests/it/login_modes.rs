@@ -527,7 +527,7 @@ async fn add_account(idp: &TestIdp, id: &str, org: &str, org_role: &str, mobile:
             id: org.into(),
             name: format!("单位{org}"),
             uscc: None,
-            status: "active".into(),
+            status: tongyi_shared::org::UnitStatus::Active,
         },
         now,
     )
@@ -543,7 +543,7 @@ async fn add_account(idp: &TestIdp, id: &str, org: &str, org_role: &str, mobile:
         display_name: id.into(),
         realname_status: tongyi_shared::claims::RealnameStatus::Verified,
         org_id: Some(org.into()),
-        org_role: Some(org_role.into()),
+        org_role: tongyi_shared::org::OrgRole::parse(org_role),
         grants: vec![],
         roles: vec![],
         login_name_chosen: true,

@@ -135,11 +135,14 @@ both_backends!(disabled_account, |backend: Backend| async move {
     let other = user_tokens(&idp, "rp-post").await;
 
     let now = idp.state.clock.now();
-    assert!(
-        tongyi_idp::store::accounts::set_status(&idp.state.db, "acct-alice", "disabled", now)
-            .await
-            .unwrap()
-    );
+    assert!(tongyi_idp::store::accounts::set_status(
+        &idp.state.db,
+        "acct-alice",
+        tongyi_idp::store::states::AccountStatus::Disabled,
+        now
+    )
+    .await
+    .unwrap());
 
     // Existing tokens stop working.
     refresh(&idp, "rp-basic", tokens.str("refresh_token"))
@@ -182,22 +185,37 @@ both_backends!(disabled_account, |backend: Backend| async move {
     );
 
     // A code issued before the account was disabled cannot be redeemed either.
-    tongyi_idp::store::accounts::set_status(&idp.state.db, "acct-alice", "active", now)
-        .await
-        .unwrap();
+    tongyi_idp::store::accounts::set_status(
+        &idp.state.db,
+        "acct-alice",
+        tongyi_idp::store::states::AccountStatus::Active,
+        now,
+    )
+    .await
+    .unwrap();
     let b2 = browser();
     let (code, verifier) = proto::code_for(&idp, &b2, "rp-basic", "alice").await;
-    tongyi_idp::store::accounts::set_status(&idp.state.db, "acct-alice", "disabled", now)
-        .await
-        .unwrap();
+    tongyi_idp::store::accounts::set_status(
+        &idp.state.db,
+        "acct-alice",
+        tongyi_idp::store::states::AccountStatus::Disabled,
+        now,
+    )
+    .await
+    .unwrap();
     exchange(&idp, "rp-basic", &code, &verifier)
         .await
         .assert_error(400, "invalid_grant");
 
     // Enabled again, the account logs in, but the refresh tokens revoked meanwhile stay dead.
-    tongyi_idp::store::accounts::set_status(&idp.state.db, "acct-alice", "active", now)
-        .await
-        .unwrap();
+    tongyi_idp::store::accounts::set_status(
+        &idp.state.db,
+        "acct-alice",
+        tongyi_idp::store::states::AccountStatus::Active,
+        now,
+    )
+    .await
+    .unwrap();
     user_tokens(&idp, "rp-basic").await;
     refresh(&idp, "rp-basic", tokens.str("refresh_token"))
         .await

@@ -195,7 +195,7 @@ async fn valid_quick(idp: &TestIdp) -> QuickInput {
 
 fn invalid(r: Result<register::Registered, RegisterError>) -> HashMap<&'static str, String> {
     match r {
-        Err(RegisterError::Invalid(m)) => m.into_iter().collect(),
+        Err(RegisterError::Invalid(m)) => m.iter().map(|(f, m)| (f, m.to_owned())).collect(),
         Ok(r) => panic!("registered {r:?} although a field is wrong"),
         Err(e) => panic!("unexpected {e:?}"),
     }
@@ -627,7 +627,7 @@ both_backends!(creation_is_all_or_nothing, |backend: Backend| async move {
         display_name: "另一家公司".into(),
         realname_status: RealnameStatus::Unverified,
         org_id: Some("org-new".into()),
-        org_role: Some("admin".into()),
+        org_role: Some(tongyi_shared::org::OrgRole::Admin),
         grants: vec![],
         roles: vec![],
         login_name_chosen: true,
@@ -638,7 +638,7 @@ both_backends!(creation_is_all_or_nothing, |backend: Backend| async move {
             id: "org-new".into(),
             name: "另一家公司".into(),
             uscc: Some(FIXTURE_USCC.into()),
-            status: "registered".into(),
+            status: tongyi_shared::org::UnitStatus::Registered,
         },
         entity_type: "enterprise".into(),
         registration_region: "domestic".into(),
@@ -790,8 +790,9 @@ both_backends!(
         assert_eq!(v["available"], true);
         let (status, _) = json("uscc", "91120116MA05JJ1X4C").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "a wrong check character");
-        let (status, _) = json("password", "x").await;
+        let (status, v) = json("password", "x").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(v["error"], "invalid_request");
         // Eight checks so far (the unknown field does not count); the budget ends at 30.
         for _ in 8..CHECKS_PER_WINDOW {
             let (status, _) = json("login_name", "alice").await;
@@ -799,7 +800,8 @@ both_backends!(
         }
         let (status, v) = json("login_name", "alice").await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(v["error"], "操作过于频繁，请稍后再试");
+        assert_eq!(v["error"], "too_many_requests");
+        assert_eq!(v["error_description"], "操作过于频繁，请稍后再试");
         let (status, html) = post(
             &b,
             &idp,

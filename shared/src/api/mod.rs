@@ -12,6 +12,7 @@ pub mod error;
 pub mod legacy;
 pub mod members;
 pub mod people;
+pub mod register;
 mod schema;
 pub mod subsystems;
 pub mod units;
