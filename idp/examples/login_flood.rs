@@ -15,9 +15,9 @@
 //! work must not stall the server it measures.
 //!
 //! Every HTTP client is built before the flood starts: building one sets up an OpenSSL
-//! context that parses the system's CA bundle (40–250 ms here), on the load's only worker,
-//! where it held up every request in flight — the owner's first login and a JWKS request
-//! waited for the flood's 16 clients to be built (docs/benchmarks.md).
+//! context that parses the system's CA bundle (70–280 ms on a busy 2-core machine), on the
+//! load's only worker, where it held up every request in flight: the owner's first login and
+//! a JWKS request waited for the flood's 16 clients to be built (docs/benchmarks.md).
 
 use std::{
     sync::{
