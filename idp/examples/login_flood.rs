@@ -13,13 +13,23 @@
 //! threads (the worker and the blocking pool argon2 runs on) are pinned to the server core,
 //! while the load runs on another runtime pinned to the load core: the load generator's own
 //! work must not stall the server it measures.
+//!
+//! Every HTTP client is built before the flood starts: building one sets up an OpenSSL
+//! context that parses the system's CA bundle (70–280 ms on a busy 2-core machine), on the
+//! load's only worker, where it held up every request in flight: the owner's first login and
+//! a JWKS request waited for the flood's 16 clients to be built (docs/benchmarks.md).
 
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
-        Arc,
+        Arc, RwLock,
     },
     time::{Duration, Instant},
+};
+
+use reqwest::{
+    cookie::{CookieStore, Jar},
+    header::HeaderValue,
 };
 
 use tongyi_idp::{build_app, config::Config, store::audit::list_recent, AppState};
@@ -36,15 +46,41 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn client(addr: &str) -> reqwest::Client {
+/// A browser at `addr`, keeping its cookies in `jar`.
+fn client<C: CookieStore + 'static>(addr: &str, jar: Arc<C>) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-forwarded-for", addr.parse().expect("an address"));
     reqwest::Client::builder()
-        .cookie_store(true)
+        .cookie_provider(jar)
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(headers)
         .build()
         .expect("an HTTP client")
+}
+
+/// A cookie jar that can be emptied, so that one client serves as a new browser each round
+/// without building another (see the module's comment).
+#[derive(Default)]
+struct FreshJar(RwLock<Arc<Jar>>);
+
+impl FreshJar {
+    fn clear(&self) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::default();
+    }
+
+    fn jar(&self) -> Arc<Jar> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl CookieStore for FreshJar {
+    fn set_cookies(&self, headers: &mut dyn Iterator<Item = &HeaderValue>, url: &reqwest::Url) {
+        self.jar().set_cookies(headers, url);
+    }
+
+    fn cookies(&self, url: &reqwest::Url) -> Option<HeaderValue> {
+        self.jar().cookies(url)
+    }
 }
 
 /// The value of hidden field `name` in a page.
@@ -189,13 +225,21 @@ async fn run(server: &tokio::runtime::Runtime) {
     let _ = warm.get(format!("{base}/jwks")).send().await;
     login(
         &state,
-        &client("192.0.2.1"),
+        &client("192.0.2.1", Arc::new(Jar::default())),
         &base,
         PASSWORD,
         true,
         &AtomicUsize::new(0),
     )
     .await;
+
+    // Every client the figures use, built now (see the module's comment).
+    let owner_jar = Arc::new(FreshJar::default());
+    let owner_http = client(OWNER_ADDR, owner_jar.clone());
+    let jwks_http = reqwest::Client::new();
+    let flood_clients: Vec<_> = (0..concurrency)
+        .map(|_| client(FLOOD_ADDR, Arc::new(Jar::default())))
+        .collect();
 
     let flooding = Arc::new(AtomicBool::new(true));
     // The owner, from her own address, once every 200 ms.
@@ -204,10 +248,11 @@ async fn run(server: &tokio::runtime::Runtime) {
         tokio::spawn(async move {
             let (mut times, mut refused) = (Vec::new(), 0);
             while flooding.load(Ordering::Relaxed) {
-                // A new browser each round, so that each round is a full login.
-                let http = client(OWNER_ADDR);
+                // A new browser each round (no cookies), so that each round is a full login.
+                owner_jar.clear();
+                let http = &owner_http;
                 let started = Instant::now();
-                if login(&state, &http, &base, PASSWORD, true, &AtomicUsize::new(0)).await {
+                if login(&state, http, &base, PASSWORD, true, &AtomicUsize::new(0)).await {
                     times.push(started.elapsed().as_secs_f64() * 1000.0);
                 } else {
                     refused += 1;
@@ -220,7 +265,7 @@ async fn run(server: &tokio::runtime::Runtime) {
     let jwks = {
         let (base, flooding) = (base.clone(), flooding.clone());
         tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = jwks_http;
             let mut times = Vec::new();
             while flooding.load(Ordering::Relaxed) {
                 let started = Instant::now();
@@ -238,10 +283,9 @@ async fn run(server: &tokio::runtime::Runtime) {
     let next = Arc::new(AtomicUsize::new(0));
     let posts = Arc::new(AtomicUsize::new(0));
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..concurrency {
+    for http in flood_clients {
         let (state, base, next, posts) = (state.clone(), base.clone(), next.clone(), posts.clone());
         workers.spawn(async move {
-            let http = client(FLOOD_ADDR);
             while next.fetch_add(1, Ordering::Relaxed) < attempts {
                 login(&state, &http, &base, "Wrong#Guess2026", solver, &posts).await;
             }
