@@ -42,13 +42,17 @@ where
 {
     // A few calls first to warm the caches and the statement cache.
     for i in 0..10 {
-        call(1_000_000 + i).await?;
+        call(1_000_000 + i)
+            .await
+            .inspect_err(|e| eprintln!("{name}: {e}"))?;
     }
     let started = Instant::now();
     let mut samples = Vec::with_capacity(iterations);
     for i in 0..iterations as u64 {
         let t = Instant::now();
-        call(i).await?;
+        call(i)
+            .await
+            .inspect_err(|e| eprintln!("{name}: call {i}: {e}"))?;
         samples.push(t.elapsed());
         if samples.len() >= MIN_CALLS && started.elapsed() > TIME_BUDGET {
             break;
