@@ -249,11 +249,150 @@ pub async fn units_for_review(
     Ok((units, total))
 }
 
+/// Where a page of the review list ends: the last unit's submission time and id. The next
+/// page starts after it, so a unit submitted meanwhile neither shifts nor repeats rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewCursor {
+    pub submitted_at: Option<i64>,
+    pub id: String,
+}
+
+impl ReviewCursor {
+    pub fn of(unit: &UnitRecord) -> ReviewCursor {
+        ReviewCursor {
+            submitted_at: unit.submitted_at,
+            id: unit.id.clone(),
+        }
+    }
+}
+
+/// Like [`units_for_review`], by keyset instead of offset: the `limit` units after `after`
+/// (from the start when `None`), newest submission first, ties by id, then the units never
+/// submitted (by id; PostgreSQL would sort them first, SQLite last, so they are asked for
+/// apart). Each part is one range of the `organizations_review` or
+/// `organizations_department_order` index from the cursor on, so a deep page costs what the
+/// first does; no total (count with [`units_for_review`] if a page needs one).
+pub async fn units_for_review_after(
+    db: &Db,
+    departments: Option<&[String]>,
+    statuses: &[&str],
+    q: &str,
+    limit: i64,
+    after: Option<&ReviewCursor>,
+) -> Result<Vec<UnitRecord>, StoreError> {
+    if departments.is_some_and(<[String]>::is_empty) {
+        return Ok(Vec::new());
+    }
+    let mut units = Vec::new();
+    // Submitted units after the cursor (all of them when the cursor is past them).
+    if after.is_none_or(|c| c.submitted_at.is_some()) {
+        let at = after.and_then(|c| c.submitted_at.map(|s| (s, c.id.as_str())));
+        units = review_part(
+            db,
+            departments,
+            statuses,
+            q,
+            limit,
+            ReviewPart::Submitted(at),
+        )
+        .await?;
+    }
+    let left = limit - units.len() as i64;
+    if left > 0 {
+        let from_id = after
+            .filter(|c| c.submitted_at.is_none())
+            .map(|c| c.id.as_str());
+        units.extend(
+            review_part(
+                db,
+                departments,
+                statuses,
+                q,
+                left,
+                ReviewPart::NeverSubmitted(from_id),
+            )
+            .await?,
+        );
+    }
+    Ok(units)
+}
+
+/// Which part of the review list [`review_part`] reads.
+enum ReviewPart<'a> {
+    /// Submitted units, after (submitted_at, id) when given.
+    Submitted(Option<(i64, &'a str)>),
+    /// Never-submitted units, after this id when given.
+    NeverSubmitted(Option<&'a str>),
+}
+
+async fn review_part(
+    db: &Db,
+    departments: Option<&[String]>,
+    statuses: &[&str],
+    q: &str,
+    limit: i64,
+    part: ReviewPart<'_>,
+) -> Result<Vec<UnitRecord>, StoreError> {
+    let mut filter = format!(
+        "LOWER(o.name) LIKE $1 ESCAPE '\\' AND o.status IN ({})",
+        in_list(2, statuses.len())
+    );
+    let mut next = 2 + statuses.len();
+    if let Some(ds) = departments {
+        filter.push_str(&format!(
+            " AND o.department_id IN ({})",
+            in_list(next, ds.len())
+        ));
+        next += ds.len();
+    }
+    // `submitted_at <= $a` is the index range; the OR only trims the ties at its start.
+    let (cursor, order) = match part {
+        ReviewPart::Submitted(Some(_)) => {
+            let c = format!(
+                " AND o.submitted_at <= ${a} AND (o.submitted_at < ${a} OR o.id > ${b})",
+                a = next,
+                b = next + 1
+            );
+            next += 2;
+            (c, "o.submitted_at DESC, o.id")
+        }
+        ReviewPart::Submitted(None) => (
+            " AND o.submitted_at IS NOT NULL".into(),
+            "o.submitted_at DESC, o.id",
+        ),
+        ReviewPart::NeverSubmitted(Some(_)) => {
+            let c = format!(" AND o.submitted_at IS NULL AND o.id > ${next}");
+            next += 1;
+            (c, "o.id")
+        }
+        ReviewPart::NeverSubmitted(None) => (" AND o.submitted_at IS NULL".into(), "o.id"),
+    };
+    let sql = format!("{UNIT} WHERE {filter}{cursor} ORDER BY {order} LIMIT ${next}");
+    let mut page = sqlx::query(&sql).bind(contains_pattern(q));
+    for s in statuses {
+        page = page.bind(*s);
+    }
+    for d in departments.unwrap_or(&[]) {
+        page = page.bind(d);
+    }
+    match part {
+        ReviewPart::Submitted(Some((at, id))) => page = page.bind(at).bind(id.to_owned()),
+        ReviewPart::NeverSubmitted(Some(id)) => page = page.bind(id.to_owned()),
+        _ => {}
+    }
+    let rows = page.bind(limit).fetch_all(&db.pool).await?;
+    rows.iter().map(decode_unit).collect()
+}
+
 /// Active units whose name is exactly `name` (after trimming; case-insensitive for Latin
 /// letters).
+///
+/// The status is compared as `o.status || ''` so that no index on it can be used: SQLite,
+/// planning without statistics, would otherwise walk every active unit in
+/// `organizations_status_order` instead of looking the name up (migration 0012).
 pub async fn active_units_named(db: &Db, name: &str) -> Result<Vec<UnitRecord>, StoreError> {
     let sql = format!(
-        "{UNIT} WHERE o.status = 'active' AND (o.name_key = $1 OR LOWER(o.name) = $1) \
+        "{UNIT} WHERE (o.name_key = $1 OR LOWER(o.name) = $1) AND o.status || '' = 'active' \
          ORDER BY o.id"
     );
     let rows = sqlx::query(&sql)
@@ -404,6 +543,32 @@ pub async fn members(
         .map(accounts::decode)
         .collect::<Result<_, _>>()?;
     Ok((list, total))
+}
+
+/// Like [`members`], by keyset instead of offset: the `limit` members after login key
+/// `after` (from the start when `None`), by login name, walking the `accounts_org_login`
+/// index from there; no total.
+pub async fn members_after(
+    db: &Db,
+    org_id: &str,
+    q: &str,
+    limit: i64,
+    after: Option<&str>,
+) -> Result<Vec<Account>, StoreError> {
+    let sql = format!(
+        "{} WHERE a.org_id = $1 AND a.org_role IN ('member', 'pending') \
+         AND (LOWER(a.login_name) LIKE $2 ESCAPE '\\' OR LOWER(a.display_name) LIKE $2 ESCAPE '\\') \
+         {} ORDER BY a.login_key LIMIT {}",
+        accounts::SELECT,
+        if after.is_some() { "AND a.login_key > $3" } else { "" },
+        if after.is_some() { "$4" } else { "$3" },
+    );
+    let mut query = sqlx::query(&sql).bind(org_id).bind(contains_pattern(q));
+    if let Some(key) = after {
+        query = query.bind(key);
+    }
+    let rows = query.bind(limit).fetch_all(&db.pool).await?;
+    rows.iter().map(accounts::decode).collect()
 }
 
 /// The subsystem codes of the registered clients.

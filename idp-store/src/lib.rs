@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod appeals;
 pub mod audit;
+pub mod bulk;
 pub mod clients;
 pub mod clock;
 pub mod consents;

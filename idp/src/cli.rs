@@ -51,6 +51,11 @@ pub enum Command {
     /// Import legacy accounts (docs/legacy-import.md), or benchmark the import.
     #[command(subcommand)]
     Legacy(crate::legacy::command::LegacyCommand),
+    /// Generate a realistic population (persons, units, memberships, grants, review
+    /// histories, legacy records) into the configured database, or benchmark the queries
+    /// over it (docs/benchmarks.md, issue 18).
+    #[command(subcommand)]
+    Scale(crate::scale::ScaleCommand),
     /// Copy a SQLite database while the IdP serves (PostgreSQL: use pg_dump).
     Backup {
         /// The file to write; it must not exist yet.

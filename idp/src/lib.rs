@@ -6,6 +6,7 @@ pub mod error;
 pub mod legacy;
 pub mod memory;
 pub mod oidc;
+pub mod scale;
 pub mod state;
 pub mod web;
 

@@ -38,6 +38,7 @@ async fn main() -> ExitCode {
             Err(e) => Err(format!("database: {e}")),
         },
         Command::Legacy(cmd) => tongyi_idp::legacy::command::run_legacy(&config, cmd).await,
+        Command::Scale(cmd) => tongyi_idp::scale::run_scale(&config, cmd).await,
         Command::Account(cmd) => match build_app(config).await {
             Ok(app) => run_account(&app.state, cmd).await,
             Err(e) => Err(e.to_string()),

@@ -151,6 +151,27 @@ pub async fn members(
     Ok(MemberPage { members, total })
 }
 
+/// The same list by keyset: the page after login key `after` (the last member's
+/// [`login_key`](store::accounts::login_key) of the page before; `None` for the first), whose
+/// cost does not grow with its depth, and which neither repeats nor skips a member when
+/// others join between two pages.
+pub async fn members_after(
+    state: &Services,
+    actor: &Actor,
+    org_id: &str,
+    q: &str,
+    after: Option<&str>,
+) -> DirResult<Vec<MemberRow>> {
+    actor.require_unit_admin(org_id)?;
+    let accounts = store::directory::members_after(&state.db, org_id, q, PAGE_SIZE, after).await?;
+    let mut members = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let (grants, _) = store::accounts::grants_and_roles(&state.db, &account.id).await?;
+        members.push(MemberRow { account, grants });
+    }
+    Ok(members)
+}
+
 /// The member `account_id` of unit `org_id` that the actor may manage.
 async fn managed_member(
     state: &Services,

@@ -348,6 +348,34 @@ async fn transition(
     Ok(now)
 }
 
+/// The states a review list in `status` (or `all`) shows, and the departments it is limited
+/// to (`None`: every department, for a platform admin).
+fn review_scope(
+    actor: &Actor,
+    status: &str,
+) -> DirResult<(Vec<&'static str>, Option<Vec<String>>)> {
+    let statuses: Vec<&str> = match status {
+        "all" => vec![REGISTERED, PENDING_REVIEW, ACTIVE, RETURNED, SUSPENDED],
+        s => match [REGISTERED, PENDING_REVIEW, ACTIVE, RETURNED, SUSPENDED]
+            .into_iter()
+            .find(|known| *known == s)
+        {
+            Some(known) => vec![known],
+            None => return Err(DirectoryError::Invalid(format!("unknown state {status:?}"))),
+        },
+    };
+    let departments = actor.reviewed_departments();
+    if actor.is_platform_admin() {
+        Ok((statuses, None))
+    } else if departments.is_empty() {
+        Err(DirectoryError::Forbidden(
+            "only department reviewers may list units for review".into(),
+        ))
+    } else {
+        Ok((statuses, Some(departments)))
+    }
+}
+
 /// Units in `status` that chose one of the actor's departments (every department for a
 /// platform admin), whose name contains `q`, page by page.
 pub async fn list_for_review(
@@ -357,24 +385,10 @@ pub async fn list_for_review(
     q: &str,
     page: i64,
 ) -> DirResult<ReviewPage> {
-    let statuses: Vec<&str> = match status {
-        "all" => vec![REGISTERED, PENDING_REVIEW, ACTIVE, RETURNED, SUSPENDED],
-        s if [REGISTERED, PENDING_REVIEW, ACTIVE, RETURNED, SUSPENDED].contains(&s) => vec![s],
-        _ => return Err(DirectoryError::Invalid(format!("unknown state {status:?}"))),
-    };
-    let departments = actor.reviewed_departments();
-    let filter = if actor.is_platform_admin() {
-        None
-    } else if departments.is_empty() {
-        return Err(DirectoryError::Forbidden(
-            "only department reviewers may list units for review".into(),
-        ));
-    } else {
-        Some(departments.as_slice())
-    };
+    let (statuses, departments) = review_scope(actor, status)?;
     let (units, total) = store::directory::units_for_review(
         &state.db,
-        filter,
+        departments.as_deref(),
         &statuses,
         q,
         PAGE_SIZE,
@@ -382,6 +396,28 @@ pub async fn list_for_review(
     )
     .await?;
     Ok(ReviewPage { units, total })
+}
+
+/// The same list by keyset: the page after `after` (the last unit of the page before; `None`
+/// for the first), whose cost does not grow with its depth, and which neither repeats nor
+/// skips a unit when others are submitted between two pages. Never-submitted units come last.
+pub async fn list_for_review_after(
+    state: &Services,
+    actor: &Actor,
+    status: &str,
+    q: &str,
+    after: Option<&store::directory::ReviewCursor>,
+) -> DirResult<Vec<UnitRecord>> {
+    let (statuses, departments) = review_scope(actor, status)?;
+    Ok(store::directory::units_for_review_after(
+        &state.db,
+        departments.as_deref(),
+        &statuses,
+        q,
+        PAGE_SIZE,
+        after,
+    )
+    .await?)
 }
 
 #[cfg(test)]

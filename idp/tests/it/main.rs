@@ -34,6 +34,7 @@ mod portal_directory;
 mod realname;
 mod recovery;
 mod resources;
+mod scale;
 mod scale_out;
 mod sms;
 mod standards;

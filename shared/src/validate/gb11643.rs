@@ -97,6 +97,13 @@ impl Gender {
 pub struct ResidentId(String);
 
 impl ResidentId {
+    /// The ID number whose first 17 digits are `first17`, with its check character appended
+    /// (generated fixtures); an error when the result is not a valid number.
+    pub fn completing(first17: &str) -> Result<ResidentId, FieldError> {
+        let check = check_char(first17.as_bytes()).ok_or(ERR_FORMAT)?;
+        ResidentId::parse(&format!("{first17}{}", char::from(check)))
+    }
+
     /// Parse a resident ID number, trimming whitespace, accepting full-width digits and a
     /// lower-case `x`. Does not check the birth date against today: use
     /// [`ResidentId::parse_as_of`] on registration.
@@ -185,6 +192,24 @@ pub(crate) mod tests {
     pub(crate) fn with_check(first17: &str) -> String {
         let c = check_char(first17.as_bytes()).expect("17 digits");
         format!("{first17}{}", c as char)
+    }
+
+    #[test]
+    fn completing_appends_the_check_character() {
+        assert_eq!(
+            ResidentId::completing("11010519491231002")
+                .unwrap()
+                .as_str(),
+            "11010519491231002X"
+        );
+        assert!(
+            ResidentId::completing("1101051949123100").is_err(),
+            "16 digits"
+        );
+        assert!(
+            ResidentId::completing("99010519491231002").is_err(),
+            "region 99"
+        );
     }
 
     #[test]

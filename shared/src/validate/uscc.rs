@@ -58,6 +58,13 @@ pub(crate) fn check_char(first17: &[u8]) -> Option<u8> {
 pub struct Uscc(String);
 
 impl Uscc {
+    /// The USCC whose first 17 characters are `first17`, with its check character appended
+    /// (generated fixtures); an error when the result is not a valid USCC.
+    pub fn completing(first17: &str) -> Result<Uscc, FieldError> {
+        let check = check_char(first17.as_bytes()).ok_or(ERR_CHARSET)?;
+        Uscc::parse(&format!("{first17}{}", char::from(check)))
+    }
+
     /// Parse a USCC, trimming whitespace, accepting full-width and lower-case letters.
     pub fn parse(input: &str) -> Result<Uscc, FieldError> {
         let s = normalize_code(input).to_ascii_uppercase();
@@ -121,6 +128,22 @@ mod tests {
     fn with_check(first17: &str) -> String {
         let c = check_char(first17.as_bytes()).expect("17 charset characters");
         format!("{first17}{}", c as char)
+    }
+
+    #[test]
+    fn completing_appends_the_check_character() {
+        assert_eq!(
+            Uscc::completing("91120116MA05JJ1X4").unwrap().as_str(),
+            "91120116MA05JJ1X4B"
+        );
+        assert!(
+            Uscc::completing("91120116MA05JJ1X").is_err(),
+            "16 characters"
+        );
+        assert!(
+            Uscc::completing("01120116MA05JJ1X4").is_err(),
+            "authority 0"
+        );
     }
 
     #[test]
