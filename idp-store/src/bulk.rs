@@ -303,7 +303,7 @@ impl Batch {
             a.realname_status.as_str().into(),
             "active".into(),
             a.org_id.clone().into(),
-            a.org_role.clone().into(),
+            a.org_role.map(tongyi_shared::org::OrgRole::as_str).into(),
             now.into(),
             now.into(),
             contact.mobile_sealed.clone().into(),

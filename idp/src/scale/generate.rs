@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use tongyi_shared::{
     claims::{AccountType, RealnameStatus},
+    org::{OrgRole, UnitStatus},
     validate::IdDocumentType,
 };
 
@@ -191,7 +192,7 @@ fn add_unit(batch: &mut Batch, pii: &PiiVault, shape: &Shape, u: &Unit, options:
             id: u.id.clone(),
             name: u.name.clone(),
             uscc: Some(u.uscc.clone()),
-            status: u.status.to_owned(),
+            status: UnitStatus::parse(u.status).unwrap_or(UnitStatus::Registered),
         },
         "enterprise",
         "domestic",
@@ -218,7 +219,7 @@ fn add_unit(batch: &mut Batch, pii: &PiiVault, shape: &Shape, u: &Unit, options:
                 RealnameStatus::Verified
             },
             org_id: Some(u.id.clone()),
-            org_role: Some("admin".into()),
+            org_role: Some(OrgRole::Admin),
             grants: u.subsystems.clone(),
             roles: vec!["unit_admin".into()],
             login_name_chosen: true,
@@ -302,7 +303,7 @@ fn add_person(batch: &mut Batch, pii: &PiiVault, i: u64, p: &Person, options: &O
     let mut contact = pii.seal_contact(Some(&p.mobile), p.email.as_deref());
     contact.mobile_verified = true;
     let (org_id, org_role) = match p.membership {
-        Some((k, role)) => (Some(population::unit_id(k)), Some(role.to_owned())),
+        Some((k, role)) => (Some(population::unit_id(k)), OrgRole::parse(role)),
         None => (None, None),
     };
     batch.account(

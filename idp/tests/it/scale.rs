@@ -306,7 +306,7 @@ async fn insert_unit(idp: &TestIdp, n: usize, submitted_at: Option<i64>) {
             id: id.clone(),
             name: format!("天津后来单位{n}有限公司"),
             uscc: None,
-            status: "registered".into(),
+            status: tongyi_shared::org::UnitStatus::Registered,
         },
         0,
     )
@@ -392,7 +392,7 @@ async fn join(idp: &TestIdp, login: &str, org: &str, n: usize) {
         display_name: "新成员".into(),
         realname_status: tongyi_shared::claims::RealnameStatus::Unverified,
         org_id: Some(org.to_owned()),
-        org_role: Some("pending".into()),
+        org_role: Some(tongyi_shared::org::OrgRole::Pending),
         grants: Vec::new(),
         roles: Vec::new(),
         login_name_chosen: true,
