@@ -1,6 +1,8 @@
 //! Appeal pages: the public filing form `/appeal` (multipart, with images, captcha and an SMS
 //! code to the contact mobile) and the platform admins' review `/admin/appeals`.
 
+use std::net::IpAddr;
+
 use askama::Template;
 use axum::{
     extract::{DefaultBodyLimit, Multipart, Path, Query, State},
@@ -137,6 +139,20 @@ fn appeal_files(form: &multipart::MultipartForm) -> AppealFiles<'_> {
     }
 }
 
+/// 获取验证码: a code to the contact mobile; the form comes back with the notice or the field's
+/// refusal (and without the images, which a browser does not send back).
+async fn send_code(state: &AppState, page: &mut AppealPage, ip: IpAddr) -> AppResult<()> {
+    match appeal::send_code(state, &page.input.mobile, ip).await? {
+        Ok(masked) => {
+            page.notice = Some(format!(
+                "验证码已发送至 {masked}，5分钟内有效。请重新选择要上传的图片。"
+            ))
+        }
+        Err(errors) => page.errors = errors,
+    }
+    Ok(())
+}
+
 async fn appeal_submit(
     State(state): State<AppState>,
     peer: ClientAddr,
@@ -153,14 +169,7 @@ async fn appeal_submit(
         ..AppealPage::default()
     };
     if form.text("action") == "send_code" {
-        match appeal::send_code(&state, &page.input.mobile, ip).await? {
-            Ok(masked) => {
-                page.notice = Some(format!(
-                    "验证码已发送至 {masked}，5分钟内有效。请重新选择要上传的图片。"
-                ))
-            }
-            Err(errors) => page.errors = errors,
-        }
+        send_code(&state, &mut page, ip).await?;
         return render_appeal(&state, &headers, page, StatusCode::OK).await;
     }
     let filing = Filing {
