@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tongyi_shared::claims::AccountType;
+use tongyi_shared::{claims::AccountType, org::UnitStatus};
 
 use super::population::{self, Rng, Shape};
 use crate::{
@@ -68,6 +68,9 @@ where
     })
 }
 
+/// A login-lookup path: its name, the tab, and the identifier typed for call `i`.
+type Lookup<'a> = (&'static str, AccountType, &'a dyn Fn(u64) -> String);
+
 /// Runs every path and returns the table.
 pub async fn run(
     db: &Db,
@@ -84,73 +87,42 @@ pub async fn run(
         .map(population::department_id)
         .collect();
     let dept = |i: u64| vec![departments[(i % departments.len() as u64) as usize].clone()];
-    let all = [
-        "registered",
-        "pending_review",
-        "active",
-        "returned",
-        "suspended",
-    ];
+    let all: &[&str] = &UnitStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>();
     let mut out = Vec::new();
 
-    out.push(
-        time("login lookup: login name", iterations, |i| {
-            let login = shape.person(person(i)).login_name;
-            async move {
-                found(
-                    store::identities::find_by_identifier(
-                        db,
-                        pii,
-                        AccountType::NaturalPerson,
-                        &login,
-                    )
-                    .await?,
-                )
-            }
-        })
-        .await?,
-    );
-    out.push(
-        time("login lookup: mobile", iterations, |i| {
-            let mobile = population::mobile(seed, person(i));
-            async move {
-                found(
-                    store::identities::find_by_identifier(
-                        db,
-                        pii,
-                        AccountType::NaturalPerson,
-                        &mobile,
-                    )
-                    .await?,
-                )
-            }
-        })
-        .await?,
-    );
-    out.push(
-        time("login lookup: ID number", iterations, |i| {
-            let id = population::id_number(seed, person(i));
-            async move {
-                found(
-                    store::identities::find_by_identifier(db, pii, AccountType::NaturalPerson, &id)
-                        .await?,
-                )
-            }
-        })
-        .await?,
-    );
-    out.push(
-        time("login lookup: USCC", iterations, |i| {
-            let uscc = population::uscc(seed, unit(i));
-            async move {
-                found(
-                    store::identities::find_by_identifier(db, pii, AccountType::LegalEntity, &uscc)
-                        .await?,
-                )
-            }
-        })
-        .await?,
-    );
+    // Login by each identifier, timed up to the account lookup (argon2 would hide it).
+    let login_name = |i| shape.person(person(i)).login_name;
+    let mobile = |i| population::mobile(seed, person(i));
+    let id_number = |i| population::id_number(seed, person(i));
+    let uscc = |i| population::uscc(seed, unit(i));
+    let lookups: [Lookup<'_>; 4] = [
+        (
+            "login lookup: login name",
+            AccountType::NaturalPerson,
+            &login_name,
+        ),
+        ("login lookup: mobile", AccountType::NaturalPerson, &mobile),
+        (
+            "login lookup: ID number",
+            AccountType::NaturalPerson,
+            &id_number,
+        ),
+        ("login lookup: USCC", AccountType::LegalEntity, &uscc),
+    ];
+    for (name, kind, identifier) in lookups {
+        out.push(
+            time(name, iterations, |i| {
+                let typed = identifier(i);
+                async move {
+                    found(store::identities::find_by_identifier(db, pii, kind, &typed).await?)
+                }
+            })
+            .await?,
+        );
+    }
     out.push(
         time("claims: grants and roles", iterations, |i| {
             let id = population::person_id(person(i));
@@ -187,7 +159,7 @@ pub async fn run(
             |i| {
                 let d = dept(i);
                 async move {
-                    store::directory::units_for_review(db, Some(&d), &all, "科技", 20, 0)
+                    store::directory::units_for_review(db, Some(&d), all, "科技", 20, 0)
                         .await
                         .map(drop)
                 }
@@ -197,7 +169,7 @@ pub async fn run(
     );
     // The last page of one department's units in all states, by offset and by keyset.
     let (_, dept_total) =
-        store::directory::units_for_review(db, Some(&dept(0)), &all, "", 1, 0).await?;
+        store::directory::units_for_review(db, Some(&dept(0)), all, "", 1, 0).await?;
     let deep = (dept_total - 20).max(0);
     out.push(
         time(
@@ -206,7 +178,7 @@ pub async fn run(
             |_| {
                 let d = dept(0);
                 async move {
-                    store::directory::units_for_review(db, Some(&d), &all, "", 20, deep)
+                    store::directory::units_for_review(db, Some(&d), all, "", 20, deep)
                         .await
                         .map(drop)
                 }
@@ -215,7 +187,7 @@ pub async fn run(
         .await?,
     );
     let cursor =
-        store::directory::units_for_review(db, Some(&dept(0)), &all, "", 1, (deep - 1).max(0))
+        store::directory::units_for_review(db, Some(&dept(0)), all, "", 1, (deep - 1).max(0))
             .await?
             .0
             .first()
@@ -227,7 +199,7 @@ pub async fn run(
             |_| {
                 let (d, c) = (dept(0), cursor.clone());
                 async move {
-                    store::directory::units_for_review_after(db, Some(&d), &all, "", 20, c.as_ref())
+                    store::directory::units_for_review_after(db, Some(&d), all, "", 20, c.as_ref())
                         .await
                         .map(drop)
                 }
