@@ -229,7 +229,7 @@ async fn review_list(
     ApiCaller(actor): ApiCaller,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let after = answer!(paging::review_after(&query));
+    let after = answer!(paging::review_after(&query).map_err(paging::Refused::response));
     let status = query
         .get("state")
         .map(String::as_str)
@@ -445,7 +445,7 @@ async fn members(
     Path(org_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let after = answer!(paging::member_after(&query));
+    let after = answer!(paging::member_after(&query).map_err(paging::Refused::response));
     let q = query.get("q").map(String::as_str).unwrap_or("");
     match membership::members_after(&state, &actor, &org_id, q, after.as_deref()).await {
         Ok(p) => {

@@ -48,18 +48,18 @@ fn encode(plain: &str) -> String {
 }
 
 /// The review list's `after` (none: the first page), or the 400 answer.
-pub fn review_after(query: &HashMap<String, String>) -> Result<Option<ReviewCursor>, Response> {
+pub fn review_after(query: &HashMap<String, String>) -> Result<Option<ReviewCursor>, Refused> {
     let Some(plain) = after_param(query, REVIEW)? else {
         return Ok(None);
     };
-    let (at, id) = plain.split_once(':').ok_or_else(bad_cursor)?;
+    let (at, id) = plain.split_once(':').ok_or(Refused::After)?;
     let submitted_at = if at.is_empty() {
         None
     } else {
         // Only the canonical form written above: no sign, no leading zeros, no spaces.
-        let n = at.parse::<i64>().map_err(|_| bad_cursor())?;
+        let n = at.parse::<i64>().map_err(|_| Refused::After)?;
         if n < 0 || n.to_string() != at {
-            return Err(bad_cursor());
+            return Err(Refused::After);
         }
         Some(n)
     };
@@ -70,7 +70,7 @@ pub fn review_after(query: &HashMap<String, String>) -> Result<Option<ReviewCurs
 }
 
 /// The members list's `after` (a login key; none: the first page), or the 400 answer.
-pub fn member_after(query: &HashMap<String, String>) -> Result<Option<String>, Response> {
+pub fn member_after(query: &HashMap<String, String>) -> Result<Option<String>, Refused> {
     match after_param(query, MEMBERS)? {
         None => Ok(None),
         Some(plain) => Ok(Some(key(&plain)?.to_owned())),
@@ -94,61 +94,73 @@ pub fn cursor_page<R, T>(
 /// What follows the `{kind}:` of the `after` parameter, decoded; none when absent or empty.
 /// A `page` parameter is refused beyond the first page: these lists no longer page by number,
 /// and answering page 1 for `page=2` would make an old client loop.
-fn after_param(query: &HashMap<String, String>, kind: &str) -> Result<Option<String>, Response> {
+fn after_param(query: &HashMap<String, String>, kind: &str) -> Result<Option<String>, Refused> {
     if let Some(page) = query
         .get("page")
         .map(|p| p.trim())
         .filter(|p| !p.is_empty())
     {
         if page != "1" {
-            return Err(refused(
-                "page",
-                "page is no longer supported beyond 1: send the answer's next as after",
-                "此列表按“下一页”翻页，请从第一页开始",
-            ));
+            return Err(Refused::Page);
         }
     }
     let Some(raw) = query.get("after").filter(|a| !a.is_empty()) else {
         return Ok(None);
     };
     if raw.len() > MAX_CURSOR {
-        return Err(bad_cursor());
+        return Err(Refused::After);
     }
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad_cursor())?;
-    let plain = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| Refused::After)?;
+    let plain = String::from_utf8(bytes).map_err(|_| Refused::After)?;
     match plain.split_once(':') {
         Some((k, rest)) if k == kind => Ok(Some(rest.to_owned())),
-        _ => Err(bad_cursor()),
+        _ => Err(Refused::After),
     }
 }
 
 /// A unit id or login key as a cursor holds it.
-fn key(k: &str) -> Result<&str, Response> {
+fn key(k: &str) -> Result<&str, Refused> {
     if k.is_empty() || k.len() > MAX_KEY || k.chars().any(char::is_control) {
-        Err(bad_cursor())
+        Err(Refused::After)
     } else {
         Ok(k)
     }
 }
 
-fn bad_cursor() -> Response {
-    refused(
-        "after",
-        "after is not a cursor this list answered",
-        "分页位置无效，请回到第一页重新查看",
-    )
+/// A refused paging parameter (a plain value, since a `Response` makes a large error
+/// variant); [`Refused::response`] is its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// `page` beyond 1.
+    Page,
+    /// An `after` this list did not answer.
+    After,
 }
 
-/// 400 `invalid_request` naming the paging parameter, with its Chinese message in `fields`.
-fn refused(field: &str, description: &str, message: &str) -> Response {
-    let body = ErrorBody {
-        fields: Some([(field.to_owned(), message.to_owned())].into()),
-        ..ErrorBody::new("invalid_request", description)
-    };
-    let mut res = (StatusCode::BAD_REQUEST, Json(body)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+impl Refused {
+    /// 400 `invalid_request` naming the parameter, with its Chinese message in `fields`.
+    pub fn response(self) -> Response {
+        let (field, description, message) = match self {
+            Refused::Page => (
+                "page",
+                "page is no longer supported beyond 1: send the answer's next as after",
+                "此列表按“下一页”翻页，请从第一页开始",
+            ),
+            Refused::After => (
+                "after",
+                "after is not a cursor this list answered",
+                "分页位置无效，请回到第一页重新查看",
+            ),
+        };
+        let body = ErrorBody {
+            fields: Some([(field.to_owned(), message.to_owned())].into()),
+            ..ErrorBody::new("invalid_request", description)
+        };
+        let mut res = (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
 }
 
 #[cfg(test)]
@@ -210,14 +222,17 @@ mod tests {
             "A".repeat(MAX_CURSOR + 1),
         ];
         for c in bad {
-            let res = review_after(&query(&[("after", &c)])).unwrap_err();
-            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{c}");
+            let refused = review_after(&query(&[("after", &c)])).unwrap_err();
+            assert_eq!(refused, Refused::After, "{c}");
         }
+        let res = Refused::After.response();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         for c in [enc("r1::org"), enc("m1:"), enc("m1:a\nb")] {
             assert!(member_after(&query(&[("after", &c)])).is_err(), "{c}");
         }
         for page in ["2", "0", "x"] {
-            assert!(member_after(&query(&[("page", page)])).is_err(), "{page}");
+            let refused = member_after(&query(&[("page", page)])).unwrap_err();
+            assert_eq!(refused, Refused::Page, "{page}");
         }
     }
 }
