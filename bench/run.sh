@@ -15,15 +15,27 @@
 #      core against each scenario;
 #   5. prints requests/s, p50/p99 latency, non-2xx count and the server's peak RSS per
 #      scenario, its idle RSS after start-up and its RSS across a few password logins; then
-#      stops the server.
+#      stops the server;
+#   6. measures the bounds on the same core in the same run (a bare hyper server answering the
+#      same discovery and JWKS bytes, `openssl speed ecdsap256 rsa2048`, one argon2id
+#      verification), prints each target of docs/benchmarks.md as a ratio to its bound, and
+#      exits 3 when one is missed (BENCH_ENFORCE=0: report only).
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION      seconds of load per scenario [10]
 #   BENCH_CONNECTIONS   concurrent wrk connections [64]
 #   BENCH_THREADS       wrk threads [1]: wrk is pinned to one core, more threads do not help
 #   BENCH_SCENARIOS     space-separated subset of: discovery jwks cc_es256 cc_dpop_es256
-#                       cc_rs256 refresh userinfo introspect login [all, in that order], or
-#                       par (pushed authorization requests; only when named)
+#                       cc_rs256 refresh userinfo introspect login login_flow [all, in that
+#                       order], or par (pushed authorization requests; only when named)
+#   BENCH_BACKEND       sqlite or postgres [sqlite]; postgres creates a fresh database through
+#                       BENCH_PG_URL and, unless BENCH_REDIS_URL says otherwise, runs the
+#                       short-lived store on redis://127.0.0.1:6379 (production's shape)
+#   BENCH_PG_URL        PostgreSQL server for BENCH_BACKEND=postgres, without a database name
+#                       [postgres://postgres@127.0.0.1:5432]
+#   BENCH_FLOW_CONNECTIONS  concurrent flows of login_flow, one connection each [4]
+#   BENCH_BOUNDS        1: measure the bounds and print the targets as ratios [1]
+#   BENCH_ENFORCE       1: exit 3 when a measured target is missed [1]
 #   BENCH_SERVER_CPU    core the IdP is pinned to [1]
 #   BENCH_LOAD_CPU      core wrk (and curl) are pinned to [0]
 #   BENCH_REFRESH_CHAINS  refresh tokens minted for the refresh scenario [2 x connections]
@@ -31,8 +43,6 @@
 #                       [25000 x duration]
 #   BENCH_PORT          port to use [a free one between 20000 and 60000]
 #   BENCH_READY_TIMEOUT seconds to wait for /readyz [60]
-#   BENCH_OPENSSL_SPEED 1: also print `openssl speed -seconds 3 rsa2048` on the server core
-#                       for reference [1]
 #   BENCH_LOGIN_PROBE   after the load, this many sequential password logins, printing the
 #                       server's RSS after each (argon2id memory) [8; 0: skip]
 #   BENCH_KEEP          1: keep the temporary directory (database, config, logs, raw wrk
@@ -51,13 +61,17 @@ BENCH_DIR="$ROOT/bench"
 DURATION="${BENCH_DURATION:-10}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 THREADS="${BENCH_THREADS:-1}"
-SCENARIOS="${BENCH_SCENARIOS:-discovery jwks cc_es256 cc_dpop_es256 cc_rs256 refresh userinfo introspect login}"
+SCENARIOS="${BENCH_SCENARIOS:-discovery jwks cc_es256 cc_dpop_es256 cc_rs256 refresh userinfo introspect login login_flow}"
 SERVER_CPU="${BENCH_SERVER_CPU:-1}"
 LOAD_CPU="${BENCH_LOAD_CPU:-0}"
 REFRESH_CHAINS="${BENCH_REFRESH_CHAINS:-$((2 * CONNECTIONS))}"
 DPOP_PROOFS="${BENCH_DPOP_PROOFS:-$((25000 * DURATION))}"
 READY_TIMEOUT="${BENCH_READY_TIMEOUT:-60}"
-OPENSSL_SPEED="${BENCH_OPENSSL_SPEED:-1}"
+BACKEND="${BENCH_BACKEND:-sqlite}"
+PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+FLOW_CONNECTIONS="${BENCH_FLOW_CONNECTIONS:-4}"
+BOUNDS="${BENCH_BOUNDS:-1}"
+ENFORCE="${BENCH_ENFORCE:-1}"
 KEEP="${BENCH_KEEP:-0}"
 LOGIN_PROBE="${BENCH_LOGIN_PROBE:-8}"
 
@@ -73,7 +87,7 @@ die() {
 log() { echo "bench: $*" >&2; }
 
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
-for v in DURATION CONNECTIONS THREADS REFRESH_CHAINS DPOP_PROOFS READY_TIMEOUT SERVER_CPU LOAD_CPU LOGIN_PROBE; do
+for v in DURATION CONNECTIONS THREADS REFRESH_CHAINS DPOP_PROOFS READY_TIMEOUT SERVER_CPU LOAD_CPU LOGIN_PROBE FLOW_CONNECTIONS; do
   is_uint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
 ((DURATION > 0)) || die "BENCH_DURATION must be positive"
@@ -81,10 +95,12 @@ done
 [[ -n "${SCENARIOS// /}" ]] || die "BENCH_SCENARIOS is empty"
 for s in $SCENARIOS; do
   case "$s" in
-  discovery | jwks | cc_es256 | cc_dpop_es256 | cc_rs256 | refresh | userinfo | introspect | login | par) ;;
+  discovery | jwks | cc_es256 | cc_dpop_es256 | cc_rs256 | refresh | userinfo | introspect | login | login_flow | par) ;;
   *) die "unknown scenario '$s'" ;;
   esac
 done
+case "$BACKEND" in sqlite | postgres) ;; *) die "BENCH_BACKEND must be sqlite or postgres, got '$BACKEND'" ;; esac
+((FLOW_CONNECTIONS > 0)) || die "BENCH_FLOW_CONNECTIONS must be positive"
 if [[ " $SCENARIOS " == *" refresh "* ]] && ((REFRESH_CHAINS <= CONNECTIONS)); then
   die "BENCH_REFRESH_CHAINS ($REFRESH_CHAINS) must exceed BENCH_CONNECTIONS ($CONNECTIONS)"
 fi
@@ -98,7 +114,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Tools
 
-for tool in curl taskset timeout base64 awk sed grep; do
+for tool in curl taskset timeout base64 awk sed grep openssl; do
   command -v "$tool" >/dev/null || die "$tool is required"
 done
 
@@ -147,6 +163,19 @@ if [[ " $SCENARIOS " == *" login "* ]]; then
   cargo build --release -p tongyi-idp --example argon2_cost >&2 || die "cargo build of the argon2_cost example failed"
   [[ -x "$ARGON2_COST_BIN" ]] || die "argon2_cost example not found at $ARGON2_COST_BIN"
 fi
+if [[ " $SCENARIOS " == *" login_flow "* ]]; then
+  ARGON2_NEEDED=1
+else
+  ARGON2_NEEDED=0
+fi
+if ((ARGON2_NEEDED)) && [[ " $SCENARIOS " != *" login "* ]]; then
+  cargo build --release -p tongyi-idp --example argon2_cost >&2 || die "cargo build of the argon2_cost example failed"
+fi
+BARE_HYPER_BIN="$(dirname "$BIN")/examples/bare_hyper"
+if [[ "$BOUNDS" == "1" ]] && [[ " $SCENARIOS " =~ " "(discovery|jwks)" " ]]; then
+  cargo build --release -p tongyi-idp --example bare_hyper >&2 || die "cargo build of the bare_hyper example failed"
+  [[ -x "$BARE_HYPER_BIN" ]] || die "bare_hyper example not found at $BARE_HYPER_BIN"
+fi
 DPOP_PROOFS_BIN="$(dirname "$BIN")/examples/dpop_proofs"
 if [[ " $SCENARIOS " == *" cc_dpop_es256 "* ]]; then
   cargo build --release -p tongyi-idp --example dpop_proofs >&2 || die "cargo build of the dpop_proofs example failed"
@@ -160,6 +189,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tongyi-bench.XXXXXX")
 SERVER_PID=""
 SERVER_LOG=""
 LOAD_PID=""
+BARE_PID=""
+PG_DB=""
 
 stop_server() {
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -185,6 +216,13 @@ cleanup() {
     wait "$LOAD_PID" 2>/dev/null || true
   fi
   stop_server
+  if [[ -n "$BARE_PID" ]]; then
+    kill -TERM "$BARE_PID" 2>/dev/null || true
+    wait "$BARE_PID" 2>/dev/null || true
+  fi
+  if [[ -n "$PG_DB" ]]; then
+    psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
   if ((rc != 0)) && [[ -n "$SERVER_LOG" && -f "$SERVER_LOG" ]]; then
     echo "bench: last lines of the IdP log ($SERVER_LOG):" >&2
     tail -n 20 "$SERVER_LOG" >&2 || true
@@ -226,7 +264,15 @@ cp "$ROOT/config/idp.toml" "$WORK/idp.toml"
 # a wide iat window keeps them fresh for the whole run (jti replay is still checked).
 printf '\n[dpop]\niat_window_secs = 3600\n' >>"$WORK/idp.toml"
 unset REDIS_URL TONGYI_REDIS_PREFIX TONGYI_KEK TONGYI_PRODUCTION TONGYI_IDP_CONFIG
-export DATABASE_URL="sqlite://$WORK/idp.db?mode=rwc"
+if [[ "$BACKEND" == postgres ]]; then
+  command -v psql >/dev/null || die "BENCH_BACKEND=postgres needs psql"
+  PG_DB="tongyi_bench_$$"
+  psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null || die "cannot create database $PG_DB at $PG_URL"
+  export DATABASE_URL="$PG_URL/$PG_DB"
+  BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
+else
+  export DATABASE_URL="sqlite://$WORK/idp.db?mode=rwc"
+fi
 export TONGYI_IDP_BIND="127.0.0.1:$PORT"
 export TONGYI_IDP_ISSUER="$BASE"
 export TONGYI_SEED_FILE="$ROOT/config/demo.toml"
@@ -388,6 +434,10 @@ check() {
 
 RESULTS=()
 EXTRA=()
+declare -A RPS_OF=()
+declare -A P50_OF=()
+declare -A P99_OF=()
+FLOWS_PER_S=""
 
 # "busy total" jiffies of the server core, and the IdP's own user+system jiffies: their
 # difference over a run is what other processes (parallel builds...) took from that core.
@@ -400,7 +450,7 @@ run_wrk() {
   local name="$1"
   shift
   local out="$WORK/wrk-$name.txt"
-  local wrk_args=(--latency -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 5s "$@")
+  local wrk_args=(--latency -t "${WRK_T:-$THREADS}" -c "${WRK_C:-$CONNECTIONS}" -d "${DURATION}s" --timeout 5s "$@")
   reset_peak || true
   log "$name: $DURATION s, $CONNECTIONS connections, $THREADS thread(s)"
   local core0 idp0 core1 idp1
@@ -439,10 +489,17 @@ run_wrk() {
   non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
   errs=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$out")
   hwm=$(rss_kb "$SERVER_PID" VmHWM)
+  RPS_OF[$name]="${rps:-0}"
+  P50_OF[$name]="${p50:-?}"
+  P99_OF[$name]="${p99:-?}"
   RESULTS+=("$(printf '%-11s %9s %9s %9s %9s %8s %7s %8s %6s %7s' "$name" "${rps:-?}" "${p50:-?}" \
     "${p99:-?}" "${total:-?}" "${non2xx:-0}" "${errs:-0}" "$(mb "$hwm")" ${usage})")
   if grep -q '^refresh-summary:' "$out"; then
     EXTRA+=("$(grep '^refresh-summary:' "$out" | sed 's/^refresh-summary: /refresh: /')")
+  fi
+  if grep -q '^flow-summary:' "$out"; then
+    EXTRA+=("$(grep '^flow-summary:' "$out" | sed 's/^flow-summary: /login_flow: /')")
+    FLOWS_PER_S=$(sed -n 's/^flow-summary: .*flows_per_s=\([0-9.]*\).*/\1/p' "$out")
   fi
   if grep -q '^dpop-summary:' "$out"; then
     EXTRA+=("$(grep '^dpop-summary:' "$out" | sed 's/^dpop-summary: /cc_dpop_es256: /')")
@@ -516,6 +573,19 @@ for scenario in $SCENARIOS; do
     check par '"request_uri"' -H "Authorization: $CODE_AUTH" -d "$body" "$BASE/par"
     run_wrk par -s "$BENCH_DIR/post.lua" "$BASE/par" -- "$body" "$CODE_AUTH"
     ;;
+  login_flow)
+    # The whole interactive login with PKCE (bench/flow.lua): authorize, the login form, the
+    # password POST (one argon2id verification), the resume and the code exchange. One
+    # connection per wrk thread, each walking its own flow.
+    verifier=$(head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+    challenge=$(printf '%s' "$verifier" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
+    csrf=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' | head -c 43)
+    flow_authorize="/authorize?response_type=code&client_id=bench-code&redirect_uri=$(urlenc "$CODE_REDIRECT")&scope=$(urlenc "$CODE_SCOPE")&state=bench&code_challenge=$challenge&code_challenge_method=S256"
+    WRK_T="$FLOW_CONNECTIONS" WRK_C="$FLOW_CONNECTIONS" run_wrk login_flow -s "$BENCH_DIR/flow.lua" "$BASE" -- \
+      "$flow_authorize" "$CODE_AUTH" "$(urlenc "$CODE_REDIRECT")" "$verifier" "$DEMO_LOGIN" \
+      "$(urlenc "$DEMO_PASSWORD")" "$csrf"
+    [[ -n "$FLOWS_PER_S" ]] || die "login_flow: no flow summary from wrk"
+    ;;
   login)
     # Password logins through the form (no pending authorization request): each runs one
     # argon2id verification with the shipped cost (m = 19 MiB, t = 2, p = 1). The CSRF check
@@ -532,6 +602,12 @@ for scenario in $SCENARIOS; do
 done
 
 FINAL_RSS_KB=$(rss_kb "$SERVER_PID" VmRSS)
+
+# The bytes the bare server of the bounds answers: the IdP's own documents.
+if [[ "$BOUNDS" == "1" ]]; then
+  curl -fsS --max-time 10 -o "$WORK/discovery.json" "$BASE/.well-known/openid-configuration" || die "cannot save the discovery document"
+  curl -fsS --max-time 10 -o "$WORK/jwks.json" "$BASE/jwks" || die "cannot save the JWK Set"
+fi
 
 # Memory probe, after the load: sequential password logins (each runs one argon2id
 # verification of ~19 MiB), to see whether that memory goes back to the OS afterwards.
@@ -557,6 +633,50 @@ fi
 stop_server
 
 # ---------------------------------------------------------------------------------------------
+# Bounds, on the IdP's core, right after the load: the same machine state for both.
+
+if [[ "$BOUNDS" == "1" ]] && [[ " $SCENARIOS " =~ " "(discovery|jwks)" " ]]; then
+  log "bound: a bare hyper server answering the same bytes on core $SERVER_CPU"
+  (
+    if ((PIN)); then exec taskset -c "$SERVER_CPU" "$BARE_HYPER_BIN" "$PORT" "$WORK/discovery.json" "$WORK/jwks.json"; fi
+    exec "$BARE_HYPER_BIN" "$PORT" "$WORK/discovery.json" "$WORK/jwks.json"
+  ) >"$WORK/bare.log" 2>&1 &
+  BARE_PID=$!
+  SERVER_PID=$BARE_PID # run_wrk checks that the server lives and reads its memory
+  deadline=$((SECONDS + 10))
+  until curl -fsS --max-time 2 -o /dev/null "$BASE/jwks" 2>/dev/null; do
+    ((SECONDS < deadline)) || die "the bare hyper server did not answer"
+    sleep 0.1
+  done
+  for s in discovery jwks; do
+    [[ " $SCENARIOS " == *" $s "* ]] || continue
+    if [[ "$s" == discovery ]]; then path="/.well-known/openid-configuration"; else path="/jwks"; fi
+    run_wrk "bare_$s" "$BASE$path"
+  done
+  kill -TERM "$BARE_PID" 2>/dev/null || true
+  wait "$BARE_PID" 2>/dev/null || true
+  BARE_PID=""
+  SERVER_PID=""
+fi
+P256_SIGN=""
+P256_VERIFY=""
+RSA_SIGN=""
+if [[ "$BOUNDS" == "1" ]]; then
+  log "bound: openssl speed -mr -seconds 3 ecdsap256 rsa2048 on core $SERVER_CPU"
+  speed=$(on_server_cpu timeout 120 openssl speed -mr -seconds 3 ecdsap256 rsa2048 2>/dev/null || true)
+  # -mr lines: +F2:n:bits:sign/s:verify/s (RSA), +F4:n:bits:sign/s:verify/s (ECDSA).
+  RSA_SIGN=$(printf '%s\n' "$speed" | awk -F: '$1 == "+F2" && $3 == 2048 { printf "%.0f", $4 }')
+  P256_SIGN=$(printf '%s\n' "$speed" | awk -F: '$1 == "+F4" && $3 == 256 { printf "%.0f", $4 }')
+  P256_VERIFY=$(printf '%s\n' "$speed" | awk -F: '$1 == "+F4" && $3 == 256 { printf "%.0f", $5 }')
+fi
+ARGON2_LINE=""
+ARGON2_BOUND=""
+if [[ " $SCENARIOS " =~ " "(login|login_flow)" " ]]; then
+  ARGON2_LINE=$(on_server_cpu "$ARGON2_COST_BIN" "$ROOT/config/idp.toml" || true)
+  ARGON2_BOUND=$(printf '%s' "$ARGON2_LINE" | sed -n 's/.*bound \([0-9.]*\) logins\/s.*/\1/p')
+fi
+
+# ---------------------------------------------------------------------------------------------
 # Report
 
 echo
@@ -567,7 +687,7 @@ if ((PIN)); then
 else
   echo "pinning: none"
 fi
-echo "load: wrk $DURATION s per scenario, $CONNECTIONS connections, $THREADS thread(s); store: ${BENCH_REDIS_URL:-in-process}; database: SQLite"
+echo "load: wrk $DURATION s per scenario, $CONNECTIONS connections, $THREADS thread(s); store: ${BENCH_REDIS_URL:-in-process}; database: $BACKEND"
 echo "IdP RSS: idle after (re)start $(mb "$IDLE_RSS_KB") MB; first start with seeding $(mb "$FIRST_RSS_KB") MB${LOGIN_RSS_KB:+; after one password login $(mb "$LOGIN_RSS_KB") MB}; after the run $(mb "$FINAL_RSS_KB") MB"
 echo "peak MB column: server VmHWM, $PEAK_NOTE"
 echo
@@ -579,14 +699,56 @@ echo "(non-2xx is wrk's 'Non-2xx or 3xx' count; errors are socket errors incl. t
 echo " idp% and other% are the shares of the IdP's core used by the IdP and by anything else"
 echo " (parallel builds, ...) during the run; idp% well below 100% means wrk was the limit)"
 
-if [[ " $SCENARIOS " == *" login "* ]]; then
-  echo
-  echo "reference, the argon2id bound for the login scenario (core $SERVER_CPU, config/idp.toml):"
-  on_server_cpu "$ARGON2_COST_BIN" "$ROOT/config/idp.toml" || true
-fi
+[[ -z "$ARGON2_LINE" ]] || { echo; echo "bound, argon2id (core $SERVER_CPU, config/idp.toml, the server's reused work area): $ARGON2_LINE"; }
+[[ -z "$RSA_SIGN$P256_SIGN" ]] || echo "bound, openssl speed (core $SERVER_CPU): RSA-2048 ${RSA_SIGN:-?} sign/s; P-256 ${P256_SIGN:-?} sign/s, ${P256_VERIFY:-?} verify/s"
 
-if [[ "$OPENSSL_SPEED" == "1" ]] && command -v openssl >/dev/null; then
-  echo
-  echo "reference, openssl speed -seconds 3 rsa2048 (core $SERVER_CPU):"
-  on_server_cpu timeout 60 openssl speed -seconds 3 rsa2048 2>/dev/null | grep -E '^(rsa|[[:space:]]+sign)' || true
+# ---------------------------------------------------------------------------------------------
+# Targets (docs/benchmarks.md): each measured figure against its bound from this same run.
+
+MISSED=0
+TARGET_LINES=()
+# target NAME MEASURED BOUND MIN_RATIO: a ratio of two figures of this run.
+target() {
+  local name="$1" got="$2" bound="$3" min="$4"
+  if [[ -z "$got" || -z "$bound" || "$bound" == 0 ]]; then
+    TARGET_LINES+=("$(printf '%-38s %10s %10s %7s %7s  %s' "$name" "${got:-?}" "${bound:-?}" "-" ">=$min" "not measured")")
+    return
+  fi
+  local ratio verdict
+  ratio=$(awk -v g="$got" -v b="$bound" 'BEGIN { printf "%.2f", g / b }')
+  if awk -v r="$ratio" -v m="$min" 'BEGIN { exit !(r >= m) }'; then verdict="met"; else verdict="MISSED"; MISSED=$((MISSED + 1)); fi
+  TARGET_LINES+=("$(printf '%-38s %10s %10s %7s %7s  %s' "$name" "$got" "$bound" "$ratio" ">=$min" "$verdict")")
+}
+# at_most NAME MEASURED LIMIT: an absolute ceiling (memory).
+at_most() {
+  local name="$1" got="$2" limit="$3" verdict="met"
+  awk -v g="$got" -v l="$limit" 'BEGIN { exit !(g <= l) }' || { verdict="MISSED"; MISSED=$((MISSED + 1)); }
+  TARGET_LINES+=("$(printf '%-38s %10s %10s %7s %7s  %s' "$name" "$got" "$limit" "-" "<=$limit" "$verdict")")
+}
+has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+if [[ "$BOUNDS" == "1" ]]; then
+  has discovery && target "discovery / bare hyper" "${RPS_OF[discovery]:-}" "${RPS_OF[bare_discovery]:-}" 0.90
+  has jwks && target "jwks / bare hyper" "${RPS_OF[jwks]:-}" "${RPS_OF[bare_jwks]:-}" 0.90
+  has cc_es256 && target "cc_es256 / P-256 sign" "${RPS_OF[cc_es256]:-}" "$P256_SIGN" 0.50
+  has cc_rs256 && target "cc_rs256 / RSA-2048 sign" "${RPS_OF[cc_rs256]:-}" "$RSA_SIGN" 0.95
+  has userinfo && target "userinfo / P-256 verify" "${RPS_OF[userinfo]:-}" "$P256_VERIFY" 0.50
+  has introspect && target "introspect / P-256 verify" "${RPS_OF[introspect]:-}" "$P256_VERIFY" 0.50
+  has login && target "login / argon2id" "${RPS_OF[login]:-}" "$ARGON2_BOUND" 0.95
+fi
+# Refresh's target is absolute, on PostgreSQL + Redis (on SQLite it is shown, not judged).
+if has refresh; then
+  if [[ "$BACKEND" == postgres ]]; then
+    target "refresh req/s / 2,000" "${RPS_OF[refresh]:-}" 2000 1.00
+  else
+    TARGET_LINES+=("$(printf '%-38s %10s %10s %7s %7s  %s' "refresh req/s (SQLite: not judged)" "${RPS_OF[refresh]:-?}" 2000 - - "target is for PostgreSQL + Redis")")
+  fi
+fi
+at_most "idle RSS MB" "$(mb "$IDLE_RSS_KB")" 30
+[[ -z "$FLOWS_PER_S" ]] || TARGET_LINES+=("$(printf '%-38s %10s %10s %7s %7s  %s' "login_flow flows/s / argon2id" "$FLOWS_PER_S" "${ARGON2_BOUND:-?}" "$(awk -v g="$FLOWS_PER_S" -v b="${ARGON2_BOUND:-0}" 'BEGIN { if (b > 0) printf "%.2f", g / b; else print "-" }')" - "shown, no target")")
+echo
+printf '%-38s %10s %10s %7s %7s  %s\n' target measured bound ratio needed result
+for line in ${TARGET_LINES[@]+"${TARGET_LINES[@]}"}; do echo "$line"; done
+if ((MISSED > 0)); then
+  echo "$MISSED target(s) missed"
+  [[ "$ENFORCE" != "1" ]] || exit 3
 fi

@@ -116,6 +116,14 @@ pub struct TokenConfig {
     /// How long `idp keys rotate` publishes a new key in the JWK Set before it signs: longer
     /// than relying parties cache the set (JWKS answers say max-age=300).
     pub key_prepublish_secs: i64,
+    /// Accounts whose claims each instance keeps in memory for userinfo, introspection and
+    /// refresh (`oidc::claims_cache`); 0 reads the database every time.
+    pub claims_cache_entries: usize,
+    /// The longest a cached account is used, whatever the change log says.
+    pub claims_cache_ttl_secs: u64,
+    /// How often an instance reads the change log for what others changed: the longest
+    /// another instance's change can go unseen here.
+    pub claims_cache_poll_ms: u64,
 }
 
 impl TokenConfig {
@@ -141,6 +149,9 @@ impl Default for TokenConfig {
             client_cache_secs: 30,
             key_reload_secs: 30,
             key_prepublish_secs: 3600,
+            claims_cache_entries: 10_000,
+            claims_cache_ttl_secs: 60,
+            claims_cache_poll_ms: 1000,
         }
     }
 }

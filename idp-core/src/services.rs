@@ -13,6 +13,7 @@ use crate::{
     failure::Failure,
     metrics::Metrics,
     oidc::{
+        claims_cache::ClaimsCache,
         client::{self, Client, ClientCache},
         keys::Keys,
         Endpoints,
@@ -30,6 +31,8 @@ pub struct Services {
     pub keys: Keys,
     pub clock: Clock,
     pub clients: ClientCache,
+    /// Accounts with their grants and roles, for the token, userinfo and introspection paths.
+    pub claims: ClaimsCache,
     /// The issuer and the endpoint URLs derived from it (tokens name the issuer).
     pub endpoints: Arc<Endpoints>,
     /// Back-channel logout deliveries.
@@ -69,6 +72,11 @@ impl Services {
             .unwrap_or(1);
         Services {
             clients: ClientCache::new(Duration::from_secs(config.tokens.client_cache_secs)),
+            claims: ClaimsCache::new(
+                config.tokens.claims_cache_entries,
+                Duration::from_secs(config.tokens.claims_cache_ttl_secs),
+                Duration::from_millis(config.tokens.claims_cache_poll_ms.max(10)),
+            ),
             config,
             db,
             store,

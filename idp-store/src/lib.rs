@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod appeals;
 pub mod audit;
 pub mod bulk;
+pub mod claim_changes;
 pub mod clients;
 pub mod clock;
 pub mod consents;

@@ -5,7 +5,7 @@
 use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 
-use super::{from_json_list, to_json_list, Db};
+use super::{from_json_list, to_json_list, Backend, Db};
 
 #[derive(Clone, Debug)]
 pub struct RefreshToken {
@@ -65,11 +65,67 @@ pub async fn find(db: &Db, token_hash: &str) -> Result<Option<RefreshToken>, Sto
 }
 
 pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), StoreError> {
-    let sql = format!(
+    bind_token(sqlx::query(&insert_sql()), t)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Marks `old` used and stores its successor, atomically. False when `old` was already used
+/// or revoked — by a concurrent request on this or another instance — and nothing changed.
+///
+/// On PostgreSQL this is one statement (the successor is inserted from the `UPDATE …
+/// RETURNING` of the old row), so one round trip instead of the four of a transaction; SQLite
+/// has no data-modifying CTEs, and a local transaction costs it no round trips.
+pub async fn rotate(
+    db: &Db,
+    old_hash: &str,
+    next: &RefreshToken,
+    now: i64,
+) -> Result<bool, StoreError> {
+    const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $1 \
+        WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL";
+    if db.backend == Backend::Postgres {
+        let sql = format!(
+            "WITH used AS ({MARK_USED} RETURNING 1) \
+             INSERT INTO refresh_tokens ({COLUMNS}) \
+             SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 \
+             FROM used"
+        );
+        let query = sqlx::query(&sql).bind(now).bind(old_hash);
+        let res = bind_token(query, next).execute(&db.pool).await?;
+        return Ok(res.rows_affected() == 1);
+    }
+    let mut tx = db.pool.begin().await?;
+    let res = sqlx::query(MARK_USED)
+        .bind(now)
+        .bind(old_hash)
+        .execute(&mut *tx)
+        .await?;
+    if res.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    bind_token(sqlx::query(&insert_sql()), next)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+fn insert_sql() -> String {
+    format!(
         "INSERT INTO refresh_tokens ({COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    );
-    sqlx::query(&sql)
+    )
+}
+
+/// Binds the sixteen columns of `t`, in [`COLUMNS`] order, after whatever `query` has bound.
+fn bind_token<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    t: &'q RefreshToken,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
         .bind(&t.token_hash)
         .bind(&t.family_id)
         .bind(&t.client_id)
@@ -86,57 +142,6 @@ pub async fn insert(db: &Db, t: &RefreshToken) -> Result<(), StoreError> {
         .bind(t.access_exp)
         .bind(to_json_list(&t.resources))
         .bind(&t.dpop_jkt)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
-}
-
-/// Marks `old` used and stores its successor in one transaction. False when `old` was already
-/// used or revoked — by a concurrent request on this or another instance — and nothing changed.
-pub async fn rotate(
-    db: &Db,
-    old_hash: &str,
-    next: &RefreshToken,
-    now: i64,
-) -> Result<bool, StoreError> {
-    let mut tx = db.pool.begin().await?;
-    let res = sqlx::query(
-        "UPDATE refresh_tokens SET used_at = $1 \
-         WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(old_hash)
-    .execute(&mut *tx)
-    .await?;
-    if res.rows_affected() != 1 {
-        tx.rollback().await?;
-        return Ok(false);
-    }
-    let sql = format!(
-        "INSERT INTO refresh_tokens ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    );
-    sqlx::query(&sql)
-        .bind(&next.token_hash)
-        .bind(&next.family_id)
-        .bind(&next.client_id)
-        .bind(&next.account_id)
-        .bind(&next.scope)
-        .bind(&next.sid)
-        .bind(next.auth_time)
-        .bind(&next.amr)
-        .bind(next.issued_at)
-        .bind(next.expires_at)
-        .bind(next.used_at)
-        .bind(next.revoked_at)
-        .bind(&next.access_jti)
-        .bind(next.access_exp)
-        .bind(to_json_list(&next.resources))
-        .bind(&next.dpop_jkt)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(true)
 }
 
 /// Revokes every token matching `column = value` (except those of session `keep_sid`) and

@@ -123,6 +123,10 @@ pub async fn build_app(config: Config) -> Result<App, StartError> {
         state.trusted_proxies.clone(),
     );
     let router = router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        web::settle_claims,
+    ));
+    let router = router.layer(axum::middleware::from_fn_with_state(
         state.metrics.http().clone(),
         tongyi_shared::metrics::count_request,
     ));
@@ -144,6 +148,7 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let jobs = spawn_background_jobs(self.state.clone());
+        let claims = spawn_claims_follower(self.state.clone());
         let result = axum::serve(
             listener,
             self.router
@@ -152,8 +157,25 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         jobs.abort();
+        claims.abort();
         result
     }
+}
+
+/// Reads the claim change log for what other instances (and the CLI) changed, so that the
+/// claims cache forgets it within `tokens.claims_cache_poll_ms`.
+fn spawn_claims_follower(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if !state.claims.enabled() {
+            return;
+        }
+        let mut tick = tokio::time::interval(state.claims.poll_every());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            state.claims.follow(&state.db).await;
+        }
+    })
 }
 
 fn spawn_background_jobs(state: AppState) -> tokio::task::JoinHandle<()> {

@@ -1,10 +1,13 @@
 //! The account behind a session or an access token, as every signed-in page and API reads it:
 //! only an active account acts, and what it may do follows from its roles.
 
+use std::sync::Arc;
+
 use tongyi_shared::{org::OrgRole, roles::PLATFORM_ADMIN};
 
 use crate::{
     failure::FailureResult,
+    oidc::claims_cache::Snapshot,
     services::Services,
     store::{self, accounts::Account},
 };
@@ -13,6 +16,16 @@ use crate::{
 pub async fn active(state: &Services, account_id: &str) -> FailureResult<Option<Account>> {
     let account = store::accounts::find_by_id(&state.db, account_id).await?;
     Ok(account.filter(Account::is_active))
+}
+
+/// The account `account_id` with its grants and roles when it exists and is active, from the
+/// claims cache (the hot paths: userinfo, introspection, refresh).
+pub async fn active_snapshot(
+    state: &Services,
+    account_id: &str,
+) -> FailureResult<Option<Arc<Snapshot>>> {
+    let snapshot = state.claims.snapshot(&state.db, account_id).await?;
+    Ok(snapshot.filter(|s| s.account.is_active()))
 }
 
 /// The account's roles (`platform_admin`, `dept_reviewer:…`, …).

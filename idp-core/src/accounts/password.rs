@@ -71,8 +71,9 @@ impl WorkAreas {
     }
 }
 
-/// Verifies like [`verify_blocking`], in a work area from `areas`.
-fn verify_with(areas: &WorkAreas, password: &str, phc: &str) -> bool {
+/// Verifies like [`verify_blocking`], in a work area from `areas`: what the server does per
+/// login (public for the `argon2_cost` bound, which must measure the same work).
+pub fn verify_with(areas: &WorkAreas, password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };

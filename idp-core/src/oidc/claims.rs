@@ -9,7 +9,10 @@ use tongyi_shared::{
     roles::Role,
 };
 
-use super::scope::{EMAIL, PHONE};
+use super::{
+    claims_cache::Snapshot,
+    scope::{EMAIL, PHONE},
+};
 use crate::store::{self, accounts::Account, pii::PiiVault, Db};
 
 /// Claims about the account, released by scope, added to ID tokens, access tokens and userinfo.
@@ -34,6 +37,20 @@ pub async fn for_account(
     account: &Account,
     scope: &str,
 ) -> Result<UserClaims, crate::store::StoreError> {
+    let (grants, roles) = if has_scope(scope, SCOPE_GRANTS) {
+        store::accounts::grants_and_roles(db, &account.id).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(build(account, &grants, &roles, scope))
+}
+
+/// The claims of a cached account (`claims_cache`), without a database read.
+pub fn for_snapshot(s: &Snapshot, scope: &str) -> UserClaims {
+    build(&s.account, &s.grants, &s.roles, scope)
+}
+
+fn build(account: &Account, grants: &[String], roles: &[String], scope: &str) -> UserClaims {
     let mut c = UserClaims::default();
     if has_scope(scope, "profile") {
         c.name = Some(account.display_name.clone());
@@ -47,17 +64,20 @@ pub async fn for_account(
         c.tongyi.org = account.org.clone();
     }
     if has_scope(scope, SCOPE_GRANTS) {
-        let (grants, roles) = store::accounts::grants_and_roles(db, &account.id).await?;
         // A unit that is not active cannot lend its members any subsystem (SPEC §4).
         // Nor can a membership the unit has not yet accepted (`org.role = pending`).
         let org_active = account
             .org
             .as_ref()
             .is_none_or(|o| o.status == UnitStatus::Active && o.role != OrgRole::Pending);
-        c.tongyi.grants = Some(if org_active { grants } else { Vec::new() });
+        c.tongyi.grants = Some(if org_active {
+            grants.to_vec()
+        } else {
+            Vec::new()
+        });
         c.tongyi.roles = Some(roles.iter().map(|r| Role::parse(r)).collect());
     }
-    Ok(c)
+    c
 }
 
 /// The claims of the standard `email` and `phone` scopes (OIDC Core §5.4), from the account's

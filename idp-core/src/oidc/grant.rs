@@ -338,14 +338,13 @@ pub async fn rotate_refresh(
     // Likewise the resources: each access token may be for fewer, the family keeps them all.
     let resources =
         resource::narrow(&old.resources, requested_resources).map_err(ResourceError::from)?;
-    let account = store::accounts::find_by_id(&state.db, &old.account_id)
-        .await?
-        .filter(|a| a.is_active());
-    let Some(account) = account else {
+    let snapshot = state.claims.snapshot(&state.db, &old.account_id).await?;
+    let Some(snapshot) = snapshot.filter(|s| s.account.is_active()) else {
         revoke_family(state, &old.family_id, now).await?;
         return Err(invalid_grant("the account is not active"));
     };
-    let user_claims = claims::for_account(&state.db, &account, &scope).await?;
+    let account = &snapshot.account;
+    let user_claims = claims::for_snapshot(&snapshot, &scope);
     let amr: Vec<String> = old
         .amr
         .split(' ')

@@ -4,6 +4,7 @@
 
 pub mod backchannel;
 pub mod claims;
+pub mod claims_cache;
 pub mod client;
 pub mod consent;
 pub mod dpop;

@@ -98,7 +98,7 @@ async fn as_access(
     // A user's token dies with the account: resource servers that introspect learn of a
     // disable at once instead of at expiry.
     let claims = match claims {
-        Some(c) if c.acct == Some(true) => actor::active(state, &c.sub).await?.map(|_| c),
+        Some(c) if c.acct == Some(true) => actor::active_snapshot(state, &c.sub).await?.map(|_| c),
         other => other,
     };
     Ok(claims.map(|c| Introspection {

@@ -212,13 +212,13 @@ async fn userinfo(
             description: "the openid scope is required".into(),
         });
     }
-    let account = actor::active(state, &claims.sub)
+    let snapshot = actor::active_snapshot(state, &claims.sub)
         .await?
         .ok_or_else(|| AppError::invalid_token("the account is not active"))?;
-    let user = claims::for_account(&state.db, &account, &claims.scope).await?;
-    let contact = claims::contact_for_account(&state.pii, &account, &claims.scope);
+    let user = claims::for_snapshot(&snapshot, &claims.scope);
+    let contact = claims::contact_for_account(&state.pii, &snapshot.account, &claims.scope);
     Ok(no_store_json(&UserInfo {
-        sub: account.id,
+        sub: claims.sub,
         claims: user,
         contact,
     }))

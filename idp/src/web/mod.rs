@@ -28,6 +28,7 @@ pub mod people_api;
 pub mod realname;
 pub mod recover;
 pub mod register;
+pub mod settle;
 
 use axum::{
     routing::{get, post},
@@ -35,6 +36,8 @@ use axum::{
 };
 
 use crate::state::AppState;
+
+pub use settle::settle_claims;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -10,6 +10,7 @@ mod appeals;
 mod audit;
 mod authorize_errors;
 mod captcha;
+mod claims_cache;
 mod client_addr;
 mod client_auth;
 mod code_flow;
