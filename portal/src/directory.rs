@@ -22,15 +22,15 @@ pub use tongyi_shared::api::{
         Departments, JoinRequest, Joined, ReviewEntry, SubmitRequest, Unit, UnitDetail, UnitHit,
         UnitSearch,
     },
-    Page,
+    CursorPage, Page,
 };
 
 use crate::error::{ApiRefusal, Error};
 
-/// A page of units to review.
-pub type UnitPage = Page<Unit>;
-/// A page of a unit's members.
-pub type MemberPage = Page<Member>;
+/// A page of units to review (by keyset: `next` continues it).
+pub type UnitPage = CursorPage<Unit>;
+/// A page of a unit's members (by keyset: `next` continues it).
+pub type MemberPage = CursorPage<Member>;
 /// A page of expert applications.
 pub type ExpertPage = Page<ExpertApplication>;
 
@@ -189,11 +189,19 @@ impl UserApi<'_> {
         Ok(a.departments)
     }
 
-    pub async fn review_list(&self, state: &str, q: &str, page: u32) -> Result<UnitPage, Error> {
-        let page = page.to_string();
-        let mut query = vec![("state", state), ("page", page.as_str())];
+    /// The page of units to review after the cursor `after` (none: the first page).
+    pub async fn review_list(
+        &self,
+        state: &str,
+        q: &str,
+        after: Option<&str>,
+    ) -> Result<UnitPage, Error> {
+        let mut query = vec![("state", state)];
         if !q.is_empty() {
             query.push(("q", q));
+        }
+        if let Some(after) = after {
+            query.push(("after", after));
         }
         self.get("/api/reviews/units", &query).await
     }
@@ -358,11 +366,19 @@ impl UserApi<'_> {
         self.with_body(Method::POST, "/api/me/unit", &body).await
     }
 
-    pub async fn members(&self, org_id: &str, q: &str, page: u32) -> Result<MemberPage, Error> {
-        let page = page.to_string();
-        let mut query = vec![("page", page.as_str())];
+    /// The page of the unit's members after the cursor `after` (none: the first page).
+    pub async fn members(
+        &self,
+        org_id: &str,
+        q: &str,
+        after: Option<&str>,
+    ) -> Result<MemberPage, Error> {
+        let mut query = Vec::new();
         if !q.is_empty() {
             query.push(("q", q));
+        }
+        if let Some(after) = after {
+            query.push(("after", after));
         }
         self.get(&format!("/api/units/{}/members", seg(org_id)), &query)
             .await

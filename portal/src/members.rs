@@ -17,7 +17,7 @@ use crate::{
     directory::{Member, MemberAction},
     error::Error,
     forms::FormData,
-    pages::{valid_id, Pager},
+    pages::{valid_id, Pager, Position},
     signed_in::{Account, Nav, SignedIn},
     state::AppState,
 };
@@ -26,8 +26,11 @@ use crate::{
 pub struct ListQuery {
     #[serde(default)]
     q: String,
+    /// The IdP's cursor of this page and those of the pages before ([`Position`]).
     #[serde(default)]
-    page: Option<u32>,
+    after: String,
+    #[serde(default)]
+    back: String,
     #[serde(default)]
     done: Option<String>,
 }
@@ -97,15 +100,13 @@ pub async fn list(
 ) -> Result<Response, Error> {
     let org = admin_unit(&state, &session).await?;
     let search: String = q.q.trim().chars().take(50).collect();
+    let at = Position::parse(&q.after, &q.back).ok_or(Error::BadRequest("bad page cursor"))?;
     let api = state.config.directory.as_user(&state.rp, &session);
-    let page = api
-        .members(&org.id, &search, q.page.unwrap_or(1).max(1))
-        .await?;
+    let page = api.members(&org.id, &search, at.after()).await?;
     let subsystems = catalog::subsystems(&state.config, &api, &session).await?;
-    let pager = Pager::of_page(
-        page.page,
-        page.page_size,
-        page.total,
+    let pager = Pager::new(
+        &at,
+        page.next.as_deref(),
         &format!(
             "/members?q={}",
             url::form_urlencoded::byte_serialize(search.as_bytes()).collect::<String>()

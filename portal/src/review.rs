@@ -15,7 +15,7 @@ use crate::{
     directory::{UnitDetail, UnitPage},
     error::Error,
     forms::{FieldErrors, FormData},
-    pages::{fmt_time, status_label, valid_id, Pager},
+    pages::{fmt_time, status_label, valid_id, Pager, Position},
     signed_in::{Account, Nav, SignedIn},
     state::AppState,
 };
@@ -35,8 +35,11 @@ pub struct ListQuery {
     state: String,
     #[serde(default)]
     q: String,
+    /// The IdP's cursor of this page and those of the pages before ([`Position`]).
     #[serde(default)]
-    page: Option<u32>,
+    after: String,
+    #[serde(default)]
+    back: String,
 }
 
 struct Row {
@@ -79,14 +82,9 @@ pub async fn list(
         .map(|(s, _)| *s)
         .unwrap_or("pending_review");
     let search = q.q.trim().chars().take(100).collect::<String>();
-    let page_no = q.page.unwrap_or(1).max(1);
+    let at = Position::parse(&q.after, &q.back).ok_or(Error::BadRequest("bad page cursor"))?;
     let api = state.config.directory.as_user(&state.rp, &session);
-    let UnitPage {
-        items,
-        total,
-        page,
-        page_size,
-    } = api.review_list(filter, &search, page_no).await?;
+    let UnitPage { items, next, .. } = api.review_list(filter, &search, at.after()).await?;
     let rows = items
         .into_iter()
         .map(|u| Row {
@@ -98,10 +96,9 @@ pub async fn list(
             submitted: u.submitted_at.map(fmt_time).unwrap_or_default(),
         })
         .collect();
-    let pager = Pager::of_page(
-        page,
-        page_size,
-        total,
+    let pager = Pager::new(
+        &at,
+        next.as_deref(),
         &format!(
             "/reviews?state={filter}&q={}",
             url::form_urlencoded::byte_serialize(search.as_bytes()).collect::<String>()

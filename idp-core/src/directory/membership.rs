@@ -15,7 +15,9 @@ use std::collections::BTreeSet;
 
 use tongyi_shared::{claims::AccountType, org::OrgRole};
 
-use super::{Actor, DirResult, DirectoryError, ACTIVE, ADMIN, MEMBER, PAGE_SIZE, PENDING};
+use super::{
+    Actor, DirResult, DirectoryError, KeysetPage, ACTIVE, ADMIN, MEMBER, PAGE_SIZE, PENDING,
+};
 use crate::{
     audit::{self, AuditEntry, AuditEvent},
     oidc::{backchannel, issue, session},
@@ -161,15 +163,21 @@ pub async fn members_after(
     org_id: &str,
     q: &str,
     after: Option<&str>,
-) -> DirResult<Vec<MemberRow>> {
+) -> DirResult<KeysetPage<MemberRow>> {
     actor.require_unit_admin(org_id)?;
-    let accounts = store::directory::members_after(&state.db, org_id, q, PAGE_SIZE, after).await?;
-    let mut members = Vec::with_capacity(accounts.len());
-    for account in accounts {
+    let accounts =
+        store::directory::members_after(&state.db, org_id, q, PAGE_SIZE + 1, after).await?;
+    // The extra row only says that more follow: its grants are not read.
+    let KeysetPage { items, more } = KeysetPage::of(accounts);
+    let mut members = Vec::with_capacity(items.len());
+    for account in items {
         let (grants, _) = store::accounts::grants_and_roles(&state.db, &account.id).await?;
         members.push(MemberRow { account, grants });
     }
-    Ok(members)
+    Ok(KeysetPage {
+        items: members,
+        more,
+    })
 }
 
 /// The member `account_id` of unit `org_id` that the actor may manage.

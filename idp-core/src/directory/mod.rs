@@ -161,6 +161,25 @@ impl Actor {
     }
 }
 
+/// A page of a list read by keyset: at most [`PAGE_SIZE`] items, and whether more follow.
+/// The store is asked for one row more than a page, so that `more` costs no second query
+/// and the last page is known as the last (no empty page after it).
+#[derive(Debug)]
+pub struct KeysetPage<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+}
+
+impl<T> KeysetPage<T> {
+    /// The page of `rows`, read with a limit of [`PAGE_SIZE`] + 1.
+    fn of(mut rows: Vec<T>) -> KeysetPage<T> {
+        let page = usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
+        let more = rows.len() > page;
+        rows.truncate(page);
+        KeysetPage { items: rows, more }
+    }
+}
+
 /// The offset of 1-based page `page` (pages below 1 are the first).
 pub fn offset(page: i64) -> i64 {
     (page.max(1) - 1).saturating_mul(PAGE_SIZE)

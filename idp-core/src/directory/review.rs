@@ -11,8 +11,8 @@ use tongyi_shared::org::UnitStatus;
 
 use super::{
     completion::{self, Completion, CompletionInput},
-    subsystems, Actor, DirResult, DirectoryError, ACTIVE, PAGE_SIZE, PENDING_REVIEW, REGISTERED,
-    RETURNED, SUSPENDED,
+    subsystems, Actor, DirResult, DirectoryError, KeysetPage, ACTIVE, PAGE_SIZE, PENDING_REVIEW,
+    REGISTERED, RETURNED, SUSPENDED,
 };
 use crate::{
     audit::{self, AuditEntry, AuditEvent},
@@ -407,17 +407,18 @@ pub async fn list_for_review_after(
     status: &str,
     q: &str,
     after: Option<&store::directory::ReviewCursor>,
-) -> DirResult<Vec<UnitRecord>> {
+) -> DirResult<KeysetPage<UnitRecord>> {
     let (statuses, departments) = review_scope(actor, status)?;
-    Ok(store::directory::units_for_review_after(
+    let rows = store::directory::units_for_review_after(
         &state.db,
         departments.as_deref(),
         &statuses,
         q,
-        PAGE_SIZE,
+        PAGE_SIZE + 1,
         after,
     )
-    .await?)
+    .await?;
+    Ok(KeysetPage::of(rows))
 }
 
 #[cfg(test)]

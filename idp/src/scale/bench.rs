@@ -167,6 +167,42 @@ pub async fn run(
         )
         .await?,
     );
+    // The same filter by keyset, as the API now runs it: no count, but `LIKE '%q%'` cannot use
+    // an index, so the page reads the department's units in order until 21 match. A common
+    // word fills the page at once; the whole name of one unit (a typical search) reads them all.
+    out.push(
+        time(
+            "review list: all states, name filter, page 1 by keyset",
+            iterations,
+            |i| {
+                let d = dept(i);
+                async move {
+                    store::directory::units_for_review_after(db, Some(&d), all, "科技", 21, None)
+                        .await
+                        .map(drop)
+                }
+            },
+        )
+        .await?,
+    );
+    out.push(
+        time(
+            "review list: all states, one unit's full name, by keyset",
+            iterations,
+            |i| {
+                // A unit never submitted has no department: its search reads department 0.
+                let u = shape.unit(unit(i));
+                let d = population::department_id(u.department.unwrap_or(0));
+                let name = u.name;
+                async move {
+                    store::directory::units_for_review_after(db, Some(&[d]), all, &name, 21, None)
+                        .await
+                        .map(drop)
+                }
+            },
+        )
+        .await?,
+    );
     // The last page of one department's units in all states, by offset and by keyset.
     let (_, dept_total) =
         store::directory::units_for_review(db, Some(&dept(0)), all, "", 1, 0).await?;

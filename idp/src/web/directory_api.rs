@@ -24,20 +24,18 @@ use tongyi_shared::{
             Departments, JoinRequest, Joined, OrgRef, SubmitRequest, UnitDepartment, UnitDetail,
             UnitHit, UnitSearch,
         },
-        Page, ReasonRequest,
+        CursorPage, ReasonRequest,
     },
     claims::RealnameStatus,
     org::{OrgRole, UnitStatus},
 };
 
-use super::api_auth::{
-    self, answer, bad_request, body, json_with, no_content, ok_json, page_of, page_of_items,
-    refused,
-};
+use super::api_auth::{self, answer, bad_request, body, json_with, no_content, ok_json, refused};
 use super::extract::{ApiBody, ApiCaller};
 use super::openapi::{
     BadRequest, Conflict, FileBytes, Forbidden, InvalidFields, NotFound, Unauthorized,
 };
+use super::paging;
 use crate::{
     accounts::profile::mask_email,
     directory::{
@@ -208,14 +206,20 @@ async fn departments(State(state): State<AppState>, _caller: ApiCaller) -> Respo
 }
 
 /// Units to review (department reviewers; platform admins see every department).
+///
+/// Paged by keyset: the first page without `after`, then each page's `next` as `after` until
+/// `next` is null. Every unit that matched when the walk began is answered exactly once, even
+/// when units are submitted between two pages (those may or may not appear). No total: a count
+/// of every matching unit would cost what the whole list does.
 #[utoipa::path(get, path = "/api/reviews/units", tag = "units",
     params(
         ("state" = Option<String>, Query, description = "registered, pending_review, active, returned, suspended or all (default pending_review)"),
         ("q" = Option<String>, Query, description = "part of the unit name"),
-        ("page" = Option<i64>, Query, description = "1-based page number (default 1)", minimum = 1),
+        ("after" = Option<String>, Query, description = "the `next` of the page before (opaque); absent for the first page. A cursor this list did not answer is 400 `invalid_request` with `fields.after`"),
+        ("page" = Option<i64>, Query, deprecated, description = "only 1 (the first page) is accepted; anything else is 400 `invalid_request` with `fields.page`", minimum = 1, maximum = 1),
     ),
     responses(
-        (status = 200, description = "One page (20 units), newest submission first", body = Page<wire::Unit>),
+        (status = 200, description = "One page (at most 20 units), newest submission first, ties by id, then the units never submitted by id", body = CursorPage<wire::Unit>),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -225,18 +229,18 @@ async fn review_list(
     ApiCaller(actor): ApiCaller,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let page = answer!(page_of(&query).map_err(bad_request));
+    let after = answer!(paging::review_after(&query).map_err(paging::Refused::response));
     let status = query
         .get("state")
         .map(String::as_str)
         .filter(|s| !s.is_empty())
         .unwrap_or(directory::PENDING_REVIEW);
     let q = query.get("q").map(String::as_str).unwrap_or("");
-    match review::list_for_review(&state, &actor, status, q, page).await {
+    match review::list_for_review_after(&state, &actor, status, q, after.as_ref()).await {
         Ok(p) => {
-            let items = p.units.iter().map(unit_body).collect::<Result<Vec<_>, _>>();
+            let items = p.items.iter().map(unit_body).collect::<Result<Vec<_>, _>>();
             let items = answer!(items.map_err(storage_fault));
-            ok_json(page_of_items(items, p.total, page))
+            ok_json(paging::cursor_page(&p, items, paging::review_cursor))
         }
         Err(e) => refused(e),
     }
@@ -418,14 +422,19 @@ fn member_body(state: &AppState, m: &MemberRow) -> Member {
 }
 
 /// The unit's members, pending ones included (its admin, platform admins).
+///
+/// Paged by keyset like the review list: `after` is the `next` of the page before; every
+/// member is answered exactly once across the pages, even when members join meanwhile. No
+/// total.
 #[utoipa::path(get, path = "/api/units/{org_id}/members", tag = "members",
     params(
         ("org_id" = String, Path, description = "the unit's id"),
         ("q" = Option<String>, Query, description = "part of the login name or name"),
-        ("page" = Option<i64>, Query, description = "1-based page number (default 1)", minimum = 1),
+        ("after" = Option<String>, Query, description = "the `next` of the page before (opaque); absent for the first page. A cursor this list did not answer is 400 `invalid_request` with `fields.after`"),
+        ("page" = Option<i64>, Query, deprecated, description = "only 1 (the first page) is accepted; anything else is 400 `invalid_request` with `fields.page`", minimum = 1, maximum = 1),
     ),
     responses(
-        (status = 200, description = "One page (20 members) by login name", body = Page<Member>),
+        (status = 200, description = "One page (at most 20 members) by login name (case-insensitive)", body = CursorPage<Member>),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -436,14 +445,15 @@ async fn members(
     Path(org_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let page = answer!(page_of(&query).map_err(bad_request));
+    let after = answer!(paging::member_after(&query).map_err(paging::Refused::response));
     let q = query.get("q").map(String::as_str).unwrap_or("");
-    match membership::members(&state, &actor, &org_id, q, page).await {
-        Ok(p) => ok_json(page_of_items(
-            p.members.iter().map(|m| member_body(&state, m)).collect(),
-            p.total,
-            page,
-        )),
+    match membership::members_after(&state, &actor, &org_id, q, after.as_deref()).await {
+        Ok(p) => {
+            let items = p.items.iter().map(|m| member_body(&state, m)).collect();
+            ok_json(paging::cursor_page(&p, items, |m| {
+                paging::member_cursor(&store::accounts::login_key(&m.account.login_name))
+            }))
+        }
         Err(e) => refused(e),
     }
 }

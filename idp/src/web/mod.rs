@@ -22,6 +22,7 @@ pub mod members_api;
 pub mod multipart;
 pub mod openapi;
 pub mod pages;
+pub mod paging;
 pub mod password;
 pub mod people_api;
 pub mod realname;

@@ -251,6 +251,12 @@ pub(crate) fn refused(answer: (StatusCode, Value), status: u16, error: &str) {
     assert!(answer.1["error_description"].is_string(), "{}", answer.1);
 }
 
+/// The number of items of a list's page.
+#[track_caller]
+pub(crate) fn items(page: &Value) -> usize {
+    page["items"].as_array().map_or(0, Vec::len)
+}
+
 #[track_caller]
 pub(crate) fn ok(answer: (StatusCode, Value)) -> Value {
     assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
@@ -429,9 +435,11 @@ both_backends!(
             None,
         )
         .await);
-        assert_eq!(list["total"], 1);
+        assert_eq!(items(&list), 1);
         assert_eq!(list["items"][0]["id"], "org-new");
         assert_eq!(list["page_size"], 20);
+        assert_eq!(list["next"], Value::Null, "the last page");
+        assert!(list.get("total").is_none(), "no count of the whole list");
         let list = ok(api(
             &idp,
             "GET",
@@ -440,7 +448,7 @@ both_backends!(
             None,
         )
         .await);
-        assert_eq!(list["total"], 1);
+        assert_eq!(items(&list), 1, "page=1 is still the first page");
         let list = ok(api(
             &idp,
             "GET",
@@ -449,13 +457,17 @@ both_backends!(
             None,
         )
         .await);
-        assert_eq!(list["total"], 0);
-        let list = ok(api(&idp, "GET", "/api/reviews/units?page=2", Some(&rev_a), None).await);
-        assert_eq!(list["items"], json!([]));
+        assert_eq!(items(&list), 0);
+        let by_number = api(&idp, "GET", "/api/reviews/units?page=2", Some(&rev_a), None).await;
+        assert!(!by_number.1["fields"]["page"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty());
+        refused(by_number, 400, "invalid_request");
         let list = ok(api(&idp, "GET", "/api/reviews/units", Some(&rev_b), None).await);
-        assert_eq!(list["total"], 0, "another department's unit");
+        assert_eq!(items(&list), 0, "another department's unit");
         let list = ok(api(&idp, "GET", "/api/reviews/units", Some(&padmin), None).await);
-        assert_eq!(list["total"], 1);
+        assert_eq!(items(&list), 1);
         refused(
             api(&idp, "GET", "/api/reviews/units", Some(&alice), None).await,
             403,
@@ -727,7 +739,7 @@ both_backends!(directory_membership_rules, |backend: Backend| async move {
 
     // The unit's admin lists its members; nobody else but a platform admin does.
     let list = ok(api(&idp, "GET", "/api/units/org-1/members", Some(&admin), None).await);
-    assert_eq!(list["total"], 3, "{list}");
+    assert_eq!(items(&list), 3, "{list}");
     let alice_row = list["items"]
         .as_array()
         .unwrap()
@@ -749,7 +761,7 @@ both_backends!(directory_membership_rules, |backend: Backend| async move {
         None,
     )
     .await);
-    assert_eq!(list["total"], 1);
+    assert_eq!(items(&list), 1);
     assert_eq!(list["items"][0]["membership"], "pending");
     let list = ok(api(
         &idp,

@@ -22,6 +22,7 @@ mod dpop;
 mod health;
 mod http_headers;
 mod keys_cli;
+mod keyset_api;
 mod legacy;
 mod login_modes;
 mod login_rules;

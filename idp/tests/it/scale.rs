@@ -166,7 +166,7 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(
-            keyset.iter().map(|u| &u.id).collect::<Vec<_>>(),
+            keyset.items.iter().map(|u| &u.id).collect::<Vec<_>>(),
             page.units.iter().map(|u| &u.id).collect::<Vec<_>>()
         );
         // The unit admin's members list shows the generated members of unit 0.
@@ -197,7 +197,11 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(
-            keyset.iter().map(|m| &m.account.id).collect::<Vec<_>>(),
+            keyset
+                .items
+                .iter()
+                .map(|m| &m.account.id)
+                .collect::<Vec<_>>(),
             second
                 .members
                 .iter()

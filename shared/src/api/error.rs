@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// `{"error", "error_description"}`, and for 422 `invalid_fields` also `fields`.
+/// `{"error", "error_description"}`, and for 422 `invalid_fields` also `fields` (as for the
+/// 400 `invalid_request` that refuses a list's paging parameter: `after` or `page`).
 ///
 /// `error` is one of `invalid_request`, `invalid_token`, `forbidden`, `not_found`,
 /// `invalid_transition`, `invalid_fields`, `in_use`, `file_too_large`, `unsupported_type`,
@@ -16,7 +17,8 @@ pub struct ErrorBody {
     /// Absent only in the 500 `server_error` answer.
     #[serde(default)]
     pub error_description: String,
-    /// Only with `invalid_fields`: field name (dotted for nested ones:
+    /// With `invalid_fields`, and with `invalid_request` for a refused `after` or `page` of a
+    /// list: field name (dotted for nested ones:
     /// `registered_address.district`, `attachments.bank_permit`) → message in Chinese.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(example = json!({

@@ -19,7 +19,8 @@ pub mod units;
 
 use serde::{Deserialize, Serialize};
 
-/// One page of a list: 1-based `page`, at most `page_size` (20) items.
+/// One page of a short list by number (expert applications): 1-based `page`, at most
+/// `page_size` (20) items, and the total.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
@@ -28,6 +29,27 @@ pub struct Page<T> {
     pub total: i64,
     pub page: i64,
     pub page_size: i64,
+}
+
+/// One page of a long list, read by keyset (the units to review, a unit's members): at most
+/// `page_size` (20) items, and `next` to ask for the page after it.
+///
+/// There is no total on purpose. A total is a `COUNT(*)` of every matching row, which grows
+/// with the list (a big unit's members, a department's units with a name filter): it is what
+/// made these pages slow at scale (docs/benchmarks.md, "Keyset paging"). A keyset page costs
+/// the same at any depth, and neither repeats nor skips an item when others are added between
+/// two pages, as an offset page does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CursorPage<T> {
+    pub items: Vec<T>,
+    pub page_size: i64,
+    /// An opaque cursor: send it back as `after` for the next page. Null on the last page.
+    /// Only its alphabet is part of the contract (URL-safe: `A–Z a–z 0–9 - _`, at most 512
+    /// characters), not its content; a cursor that was not answered by the same list is
+    /// refused (400 `invalid_request`, with `fields.after`).
+    #[cfg_attr(feature = "openapi", schema(example = "cjE6MTc5NjEyNjQwMDpvcmctNDI"))]
+    pub next: Option<String>,
 }
 
 /// A body with only a reason: returning or suspending a unit, rejecting an expert.

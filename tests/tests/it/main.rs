@@ -9,6 +9,7 @@ mod declarations;
 mod journey;
 mod pg;
 mod portal_chain;
+mod portal_paging;
 mod portal_scale_out;
 mod rp_client_addr;
 mod rp_refresh;
