@@ -1294,3 +1294,64 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    a_row_the_database_refuses_loses_nothing_else,
+    |backend: Backend| async move {
+        let idp = TestIdp::start(backend).await;
+        // Stands for a registration racing the import: the database refuses one account.
+        let refuse = match backend {
+            Backend::SqliteMemory => vec![
+                "CREATE TRIGGER refuse_doomed BEFORE INSERT ON accounts \
+                 WHEN NEW.login_name = 'doomed' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            ],
+            Backend::PostgresRedis => vec![
+                "CREATE FUNCTION refuse_doomed() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.login_name = 'doomed' THEN RAISE EXCEPTION 'refused'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_doomed BEFORE INSERT ON accounts \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_doomed()",
+            ],
+        };
+        for sql in refuse {
+            sqlx::raw_sql(sql)
+                .execute(&idp.state.db.pool)
+                .await
+                .unwrap();
+        }
+        let h = md5(PASSWORD);
+        let file = format!(
+            "legacy_id,user_type,login_name,password_hash,password_salt,name,mobile\n\
+             d1,declarant,torch_before,{h},{SALT},甲,13600000031\n\
+             d2,declarant,doomed,{h},{SALT},乙,13600000032\n\
+             d3,declarant,torch_after,{h},{SALT},丙,13600000033\n"
+        );
+        let opts = options(RecordKind::Person, HashScheme::Md5);
+        let (summary, reports) = run(&idp, &opts, file.as_bytes()).await;
+        assert_eq!((summary.imported, summary.errors), (2, 1), "{reports:?}");
+        assert_eq!(
+            by_id(&reports, "d2").error.as_ref().unwrap().code,
+            "database"
+        );
+        assert_eq!(scalar(&idp, "SELECT COUNT(*) FROM legacy_records").await, 2);
+
+        let drop = match backend {
+            Backend::SqliteMemory => "DROP TRIGGER refuse_doomed",
+            Backend::PostgresRedis => "DROP TRIGGER refuse_doomed ON accounts",
+        };
+        sqlx::raw_sql(drop)
+            .execute(&idp.state.db.pool)
+            .await
+            .unwrap();
+        let (again, reports) = run(&idp, &opts, file.as_bytes()).await;
+        assert_eq!((again.imported, again.unchanged), (1, 2), "{reports:?}");
+        assert_eq!(
+            scalar(
+                &idp,
+                "SELECT COUNT(*) FROM audit_log WHERE event = 'legacy_imported'"
+            )
+            .await,
+            3
+        );
+    }
+);
