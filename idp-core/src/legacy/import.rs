@@ -1011,8 +1011,9 @@ fn create_account(
     } = &row.subject
     {
         let key = pii.lookup_key(PiiField::IdNumber, number);
-        let document = (id_type.clone(), key);
-        if !known.documents.contains_key(&document) {
+        if let std::collections::hash_map::Entry::Vacant(free) =
+            known.documents.entry((id_type.clone(), key))
+        {
             let identity = PersonIdentity {
                 real_name: row.display_name.clone(),
                 identity_region: "mainland".into(),
@@ -1025,7 +1026,7 @@ fn create_account(
                 ethnicity: None,
             };
             batch.identity(pii, &account_id, &identity, now);
-            known.documents.insert(document, account_id.clone());
+            free.insert(account_id.clone());
         }
     }
     account_id
