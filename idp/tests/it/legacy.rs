@@ -1208,19 +1208,24 @@ async fn every_outcome_report(backend: Backend, batch_size: usize) -> String {
     text
 }
 
+/// kind, legacy_id, outcome, login name, login of the linked account, linked via.
+type RecordRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+/// login name, type, unit role, has a mobile, has an email, unit's USCC, documents.
+type AccountRow = (String, String, Option<String>, i64, i64, String, i64);
+
 /// What the runs wrote, without the random ids: each record with the login of its account,
 /// each account with its reserved contacts, grants and documents, the audit entries.
 async fn written_rows(idp: &TestIdp) -> String {
     let db = &idp.state.db.pool;
     let mut out = String::from("# records\n");
-    let records: Vec<(
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(
+    let records: Vec<RecordRow> = sqlx::query_as(
         "SELECT r.kind, r.legacy_id, r.outcome, r.login_name, a.login_name, r.linked_via \
              FROM legacy_records r LEFT JOIN accounts a ON a.id = r.account_id \
              ORDER BY r.kind, r.legacy_id",
@@ -1232,7 +1237,7 @@ async fn written_rows(idp: &TestIdp) -> String {
         out.push_str(&format!("{r:?}\n"));
     }
     out.push_str("# accounts\n");
-    let accounts: Vec<(String, String, Option<String>, i64, i64, String, i64)> = sqlx::query_as(
+    let accounts: Vec<AccountRow> = sqlx::query_as(
         "SELECT a.login_name, a.account_type, a.org_role, \
          CAST(CASE WHEN a.mobile_key IS NULL THEN 0 ELSE 1 END AS BIGINT), \
          CAST(CASE WHEN a.email_key IS NULL THEN 0 ELSE 1 END AS BIGINT), \
