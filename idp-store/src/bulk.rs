@@ -61,6 +61,8 @@ impl From<Option<i64>> for Cell {
 struct Rows {
     table: &'static str,
     columns: &'static [&'static str],
+    /// Appended to every statement (an `ON CONFLICT` clause), or empty.
+    on_conflict: &'static str,
     cells: Vec<Cell>,
 }
 
@@ -76,8 +78,14 @@ impl Rows {
         Rows {
             table,
             columns,
+            on_conflict: "",
             cells: Vec::new(),
         }
+    }
+
+    const fn on_conflict(mut self, clause: &'static str) -> Rows {
+        self.on_conflict = clause;
+        self
     }
 
     fn push(&mut self, row: Vec<Cell>) {
@@ -114,6 +122,7 @@ impl Rows {
                 }
                 sql.push(')');
             }
+            sql.push_str(self.on_conflict);
             let mut query = sqlx::query(&sql);
             for cell in chunk {
                 query = match cell {
@@ -133,6 +142,8 @@ pub struct Batch {
     org_people: Rows,
     accounts: Rows,
     grants: Rows,
+    /// Grants added to accounts that may hold them already (the legacy import's outcome 2).
+    added_grants: Rows,
     roles: Rows,
     identities: Rows,
     reviews: Rows,
@@ -217,6 +228,11 @@ impl Batch {
                 "account_grants",
                 &["account_id", "subsystem_code", "granted_at"],
             ),
+            added_grants: Rows::new(
+                "account_grants",
+                &["account_id", "subsystem_code", "granted_at"],
+            )
+            .on_conflict(" ON CONFLICT (account_id, subsystem_code) DO NOTHING"),
             roles: Rows::new("account_roles", &["account_id", "role"]),
             identities: Rows::new(
                 "person_identities",
@@ -364,19 +380,7 @@ impl Batch {
         agent: &OrgPerson,
         now: i64,
     ) {
-        self.organizations.push(vec![
-            org.id.as_str().into(),
-            org.name.as_str().into(),
-            org.uscc.clone().into(),
-            org.status.as_str().into(),
-            now.into(),
-            identities::unit_name_key(&org.name).into(),
-            entity_type.into(),
-            registration_region.into(),
-            now.into(),
-            review.department_id.clone().into(),
-            review.submitted_at.into(),
-        ]);
+        self.organization(org, entity_type, registration_region, review, now);
         for (role, p) in [
             (OrgPersonRole::LegalRepresentative, legal_rep),
             (OrgPersonRole::Agent, agent),
@@ -394,6 +398,40 @@ impl Batch {
                 pii.lookup_key(PiiField::Mobile, &p.mobile).into(),
                 now.into(),
             ]);
+        }
+    }
+
+    /// A unit alone, without its people (the legacy import's units: the old system knew them
+    /// by name and USCC only).
+    pub fn organization(
+        &mut self,
+        org: &NewOrg,
+        entity_type: &str,
+        registration_region: &str,
+        review: &UnitReviewState,
+        now: i64,
+    ) {
+        self.organizations.push(vec![
+            org.id.as_str().into(),
+            org.name.as_str().into(),
+            org.uscc.clone().into(),
+            org.status.as_str().into(),
+            now.into(),
+            identities::unit_name_key(&org.name).into(),
+            entity_type.into(),
+            registration_region.into(),
+            now.into(),
+            review.department_id.clone().into(),
+            review.submitted_at.into(),
+        ]);
+    }
+
+    /// Grants an existing account may already hold (kept as they are, like
+    /// [`crate::legacy::add_grants`]); written after the accounts of the batch.
+    pub fn add_grants(&mut self, account_id: &str, grants: &[String], now: i64) {
+        for g in grants {
+            self.added_grants
+                .push(vec![account_id.into(), g.as_str().into(), now.into()]);
         }
     }
 
@@ -460,12 +498,13 @@ impl Batch {
         self.len() == 0
     }
 
-    fn tables(&self) -> [&Rows; 9] {
+    fn tables(&self) -> [&Rows; 10] {
         [
             &self.organizations,
             &self.org_people,
             &self.accounts,
             &self.grants,
+            &self.added_grants,
             &self.roles,
             &self.identities,
             &self.reviews,
@@ -486,6 +525,7 @@ impl Batch {
             &mut self.org_people,
             &mut self.accounts,
             &mut self.grants,
+            &mut self.added_grants,
             &mut self.roles,
             &mut self.identities,
             &mut self.reviews,

@@ -1,6 +1,8 @@
 //! Legacy records (migration 0006): what the import writes inside its batch transactions, the
 //! lookups of 账号检索, 老用户绑定 and history linking, and the upgrade of imported hashes.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::error::StoreError;
 use sqlx::{any::AnyRow, Row};
 use tongyi_shared::claims::AccountType;
@@ -17,170 +19,191 @@ pub struct ImportedRecord {
     pub row_digest: String,
 }
 
-pub async fn find_imported(
+// Keys per lookup statement. Not more, for the reason of `bulk.rs`'s bind limit: SQLite
+// finds a `$N` parameter by a linear search, so a statement's cost grows with the square of
+// its parameters.
+const KEYS_PER_LOOKUP: usize = 300;
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs `sql` (which ends in `IN (` and names `fixed` leading parameters) once per slice of
+/// `keys`, binding `fixed` first, and hands every row to `each`.
+async fn lookup_in(
+    tx: &mut Tx<'_>,
+    sql: &str,
+    fixed: &[&str],
+    keys: &[&str],
+    mut each: impl FnMut(&AnyRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+        let text = format!("{sql}{})", placeholders(fixed.len() + 1, chunk.len()));
+        // Planned at every run, not prepared once: PostgreSQL keeps the generic plan of a
+        // prepared statement, made while the import's tables were empty (a sequential scan:
+        // over a second a lookup once they held 100,000 rows).
+        let mut query = sqlx::query(&text).persistent(false);
+        for v in fixed.iter().chain(chunk) {
+            query = query.bind(*v);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            each(&row)?;
+        }
+    }
+    Ok(())
+}
+
+/// The records an earlier run wrote for these legacy ids of one source and kind, by
+/// legacy_id.
+pub async fn imported_among(
     tx: &mut Tx<'_>,
     source: &str,
     kind: &str,
-    legacy_id: &str,
-) -> Result<Option<ImportedRecord>, StoreError> {
-    let row = sqlx::query(
-        "SELECT outcome, login_name, row_digest FROM legacy_records \
-         WHERE source = $1 AND kind = $2 AND legacy_id = $3",
+    legacy_ids: &[&str],
+) -> Result<HashMap<String, ImportedRecord>, StoreError> {
+    let mut out = HashMap::new();
+    lookup_in(
+        tx,
+        "SELECT legacy_id, outcome, login_name, row_digest FROM legacy_records \
+         WHERE source = $1 AND kind = $2 AND legacy_id IN (",
+        &[source, kind],
+        legacy_ids,
+        |r| {
+            let record = ImportedRecord {
+                outcome: r.try_get("outcome")?,
+                login_name: r.try_get("login_name")?,
+                row_digest: r.try_get("row_digest")?,
+            };
+            out.insert(r.try_get("legacy_id")?, record);
+            Ok(())
+        },
     )
-    .bind(source)
-    .bind(kind)
-    .bind(legacy_id)
-    .fetch_optional(&mut **tx)
     .await?;
-    row.map(|r| {
-        Ok(ImportedRecord {
-            outcome: r.try_get("outcome")?,
-            login_name: r.try_get("login_name")?,
-            row_digest: r.try_get("row_digest")?,
-        })
-    })
-    .transpose()
+    Ok(out)
 }
 
-/// The account holding a login name (case-insensitive): id, login name and type.
-pub async fn account_by_login(
+/// The accounts holding these login names (case-insensitive), by [`login_key`]: id, login
+/// name and type.
+pub async fn accounts_by_login(
     tx: &mut Tx<'_>,
-    login_name: &str,
-) -> Result<Option<(String, String, AccountType)>, StoreError> {
-    let row = sqlx::query("SELECT id, login_name, account_type FROM accounts WHERE login_key = $1")
-        .bind(login_key(login_name))
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.map(|r| {
-        let t: String = r.try_get("account_type")?;
-        Ok((
-            r.try_get("id")?,
-            r.try_get("login_name")?,
-            AccountType::parse(&t).unwrap_or(AccountType::NaturalPerson),
-        ))
-    })
-    .transpose()
+    login_names: &[&str],
+) -> Result<HashMap<String, (String, String, AccountType)>, StoreError> {
+    let keys: Vec<String> = login_names.iter().map(|n| login_key(n)).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut out = HashMap::new();
+    lookup_in(
+        tx,
+        "SELECT login_key, id, login_name, account_type FROM accounts WHERE login_key IN (",
+        &[],
+        &keys,
+        |r| {
+            let t: String = r.try_get("account_type")?;
+            let account = (
+                r.try_get("id")?,
+                r.try_get("login_name")?,
+                AccountType::parse(&t).unwrap_or(AccountType::NaturalPerson),
+            );
+            out.insert(r.try_get("login_key")?, account);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
-/// The unit registered with a USCC.
-pub async fn org_by_uscc(tx: &mut Tx<'_>, uscc: &str) -> Result<Option<String>, StoreError> {
-    let row = sqlx::query("SELECT id FROM organizations WHERE uscc = $1")
-        .bind(uscc)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(row.map(|r| r.try_get("id")).transpose()?)
+/// The units registered with these USCCs: USCC to unit id.
+pub async fn orgs_by_uscc(
+    tx: &mut Tx<'_>,
+    usccs: &[&str],
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut out = HashMap::new();
+    lookup_in(
+        tx,
+        "SELECT uscc, id FROM organizations WHERE uscc IN (",
+        &[],
+        usccs,
+        |r| {
+            out.insert(r.try_get("uscc")?, r.try_get("id")?);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
-/// Whether an account of the type already reserves the mobile or email with this key.
-pub async fn contact_reserved(
+/// Each unit's own (legal-entity) account, the oldest when there are several: unit id to
+/// account id.
+pub async fn unit_accounts(
+    tx: &mut Tx<'_>,
+    org_ids: &[&str],
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut out = HashMap::new();
+    lookup_in(
+        tx,
+        "SELECT org_id, id, created_at FROM accounts WHERE account_type = 'legal_entity' \
+         AND org_id IN (",
+        &[],
+        org_ids,
+        |r| {
+            let created: i64 = r.try_get("created_at")?;
+            let account = (created, r.try_get::<String, _>("id")?);
+            out.entry(r.try_get::<String, _>("org_id")?)
+                .and_modify(|a: &mut (i64, String)| {
+                    if account.0 < a.0 {
+                        *a = account.clone();
+                    }
+                })
+                .or_insert(account);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(out.into_iter().map(|(org, (_, id))| (org, id)).collect())
+}
+
+/// Which of these mobile or email lookup keys an account of the type already reserves.
+pub async fn contacts_reserved(
     tx: &mut Tx<'_>,
     account_type: AccountType,
     column: &'static str,
-    key: &str,
-) -> Result<bool, StoreError> {
-    let sql = format!("SELECT 1 AS one FROM accounts WHERE account_type = $1 AND {column} = $2");
-    Ok(sqlx::query(&sql)
-        .bind(account_type.as_str())
-        .bind(key)
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some())
-}
-
-/// Whether a person already registered this document.
-pub async fn document_taken(
-    tx: &mut Tx<'_>,
-    id_type: &str,
-    id_number_key: &str,
-) -> Result<bool, StoreError> {
-    Ok(sqlx::query(
-        "SELECT 1 AS one FROM person_identities WHERE id_type = $1 AND id_number_key = $2",
-    )
-    .bind(id_type)
-    .bind(id_number_key)
-    .fetch_optional(&mut **tx)
-    .await?
-    .is_some())
-}
-
-/// The account of the person with this document, if one registered it.
-pub async fn account_with_document(
-    tx: &mut Tx<'_>,
-    id_type: &str,
-    id_number_key: &str,
-) -> Result<Option<String>, StoreError> {
-    let row = sqlx::query(
-        "SELECT account_id FROM person_identities WHERE id_type = $1 AND id_number_key = $2",
-    )
-    .bind(id_type)
-    .bind(id_number_key)
-    .fetch_optional(&mut **tx)
+    keys: &[&str],
+) -> Result<HashSet<String>, StoreError> {
+    let sql =
+        format!("SELECT {column} AS k FROM accounts WHERE account_type = $1 AND {column} IN (");
+    let mut out = HashSet::new();
+    lookup_in(tx, &sql, &[account_type.as_str()], keys, |r| {
+        out.insert(r.try_get("k")?);
+        Ok(())
+    })
     .await?;
-    Ok(row.map(|r| r.try_get("account_id")).transpose()?)
+    Ok(out)
 }
 
-/// The unit's own (legal-entity) account.
-pub async fn unit_account(tx: &mut Tx<'_>, org_id: &str) -> Result<Option<String>, StoreError> {
-    let row = sqlx::query(
-        "SELECT id FROM accounts WHERE org_id = $1 AND account_type = 'legal_entity' \
-         ORDER BY created_at LIMIT 1",
-    )
-    .bind(org_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.map(|r| r.try_get("id")).transpose()?)
-}
-
-/// A unit created by the import (its review starts at `registered`, like a registration).
-pub async fn insert_org(
+/// The persons who registered documents with these lookup keys: (id_type, id_number_key)
+/// to account id.
+pub async fn documents_among(
     tx: &mut Tx<'_>,
-    id: &str,
-    name: &str,
-    uscc: &str,
-    approved: bool,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO organizations (id, name, uscc, status, created_at, name_key, entity_type, \
-         registration_region, updated_at) \
-         VALUES ($1, $2, $3, $6, $4, $5, 'enterprise', 'domestic', $4)",
+    id_number_keys: &[&str],
+) -> Result<HashMap<(String, String), String>, StoreError> {
+    let mut out = HashMap::new();
+    lookup_in(
+        tx,
+        "SELECT id_type, id_number_key, account_id FROM person_identities \
+         WHERE id_number_key IN (",
+        &[],
+        id_number_keys,
+        |r| {
+            let key = (r.try_get("id_type")?, r.try_get("id_number_key")?);
+            out.insert(key, r.try_get("account_id")?);
+            Ok(())
+        },
     )
-    .bind(id)
-    .bind(name)
-    .bind(uscc)
-    .bind(now)
-    .bind(super::identities::unit_name_key(name))
-    .bind(if approved { "active" } else { "registered" })
-    .execute(&mut **tx)
     .await?;
-    Ok(())
-}
-
-/// A natural person's document imported with the account.
-#[allow(clippy::too_many_arguments)] // one per column
-pub async fn insert_identity(
-    tx: &mut Tx<'_>,
-    account_id: &str,
-    real_name: &str,
-    id_type: &str,
-    id_number_sealed: &str,
-    id_number_key: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO person_identities (account_id, real_name, identity_region, id_type, \
-         id_number_sealed, id_number_key, created_at, updated_at) \
-         VALUES ($1, $2, 'mainland', $3, $4, $5, $6, $6)",
-    )
-    .bind(account_id)
-    .bind(real_name)
-    .bind(id_type)
-    .bind(id_number_sealed)
-    .bind(id_number_key)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    Ok(out)
 }
 
 /// Adds subsystem grants an account does not have yet.
@@ -257,28 +280,6 @@ pub async fn insert_record(tx: &mut Tx<'_>, r: &NewRecord<'_>, now: i64) -> Resu
     .bind(r.login_name)
     .bind(r.row_digest)
     .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// An audit entry written in the import's transaction, so that a batch and its entries
-/// commit together (see `crate::audit` for what entries may hold).
-pub async fn insert_audit(
-    tx: &mut Tx<'_>,
-    at: i64,
-    event: &str,
-    subject: Option<&str>,
-    detail: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, event, actor_account_id, subject_account_id, client_id, \
-         client_ip, detail) VALUES ($1, $2, NULL, $3, NULL, NULL, $4)",
-    )
-    .bind(at)
-    .bind(event)
-    .bind(subject)
-    .bind(detail)
     .execute(&mut **tx)
     .await?;
     Ok(())

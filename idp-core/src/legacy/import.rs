@@ -6,27 +6,45 @@
 //!
 //! A batch that meets a database error (a registration racing the import, say) is rolled
 //! back and its rows retried one transaction each, so one bad row never takes others with it.
+//!
+//! The file streams: it is read twice, a few kilobytes at a time (once to count its rows and
+//! settle its encoding, once to import), and only one batch of rows is held at a time. A
+//! batch reads what it needs from the database in a few statements (`… IN (…)`), decides
+//! every row's outcome in memory, in file order, over what the database held and what the
+//! batch's earlier rows add, and then writes all its rows through [`Batch`] (multi-row
+//! inserts). A retried row goes through the same steps as a batch of one.
 
-use std::collections::{BTreeMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    hash::{BuildHasher, Hash, RandomState},
+    io::Read,
+    path::Path,
+};
 
 use serde_json::json;
 use tongyi_shared::{
     claims::{AccountType, RealnameStatus},
-    org::OrgRole,
+    org::{OrgRole, UnitStatus},
 };
 
 use super::{
     hashes::{HashScheme, SaltPosition},
     outcome::Outcome,
-    rows::{self, Encoding, Header, LegacyRow, RecordKind, RowError, RowRules, Subject},
+    rows::{
+        self, DecodingReader, Encoding, Header, LegacyRow, RecordKind, RowError, RowRules, Subject,
+        TextEncoding,
+    },
 };
 use crate::{
     crypto,
     pii::{PiiField, PiiVault},
     store::{
-        accounts::{self, NewAccount, SealedContact},
-        legacy::{self as repo, NewRecord, Tx},
-        Db,
+        accounts::{login_key, NewAccount, NewOrg, SealedContact},
+        audit::NewAuditRow,
+        bulk::{Batch, UnitReviewState},
+        identities::PersonIdentity,
+        legacy::{self as repo, ImportedRecord, NewRecord, Tx},
+        Db, StoreError,
     },
 };
 
@@ -166,14 +184,60 @@ pub async fn import(
     progress: &mut dyn Progress,
     report: &mut dyn FnMut(&RowReport) -> Result<(), String>,
 ) -> Result<Summary, ImportError> {
-    let text = rows::decode(bytes, opts.encoding).map_err(ImportError::File)?;
-    let parsed = parse_all(&text, opts)?;
+    import_from(db, pii, now, Input::Bytes(bytes), opts, progress, report).await
+}
+
+/// Where a legacy file's bytes come from. It is opened twice and never held whole.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path),
+}
+
+impl<'a> Input<'a> {
+    fn open(self) -> Result<Box<dyn Read + 'a>, ImportError> {
+        match self {
+            Input::Bytes(b) => Ok(Box::new(b)),
+            Input::File(path) => match std::fs::File::open(path) {
+                Ok(f) => Ok(Box::new(f)),
+                Err(e) => Err(ImportError::File(format!("{}: {e}", path.display()))),
+            },
+        }
+    }
+}
+
+/// Imports a legacy file as it reads it; every row's result goes to `report`, batch after
+/// batch.
+pub async fn import_from(
+    db: &Db,
+    pii: &PiiVault,
+    now: i64,
+    input: Input<'_>,
+    opts: &ImportOptions,
+    progress: &mut dyn Progress,
+    report: &mut dyn FnMut(&RowReport) -> Result<(), String>,
+) -> Result<Summary, ImportError> {
+    // A first pass settles the encoding before any row is written, as reading the whole
+    // file did: `auto` is UTF-8 only when every byte of the file is.
+    let (encoding, total) = survey(input, opts.encoding)?;
+    let mut rows = RowStream::open(input, encoding, opts)?;
     let mut summary = Summary::default();
-    progress.start(parsed.len() as u64);
+    progress.start(total);
     let mut done = 0u64;
     let batch_size = opts.batch_size.max(1);
-    for chunk in parsed.chunks(batch_size) {
-        let results = write_batch(db, pii, now, opts, chunk).await?;
+    let mut chunk = Vec::with_capacity(batch_size);
+    loop {
+        chunk.clear();
+        while chunk.len() < batch_size {
+            match rows.next_row()? {
+                Some(parsed) => chunk.push(parsed),
+                None => break,
+            }
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let results = write_batch(db, pii, now, opts, &chunk).await?;
         for r in &results {
             summary.count(r);
             report(r).map_err(ImportError::Report)?;
@@ -185,52 +249,151 @@ pub async fn import(
     Ok(summary)
 }
 
+/// The file's encoding and its number of records, or why it cannot be read.
+fn survey(input: Input<'_>, encoding: Encoding) -> Result<(TextEncoding, u64), ImportError> {
+    let mut last = String::new();
+    for e in rows::candidates(encoding) {
+        match rows::count_records(input.open()?, *e) {
+            Ok(n) => return Ok((*e, n)),
+            Err(message) => last = message,
+        }
+    }
+    Err(ImportError::File(last))
+}
+
 /// A row of the file: its line, its legacy_id as read, and the row or why it is refused.
 type Parsed = (u64, String, Result<LegacyRow, RowError>);
 
-/// Reads every record and applies the checks of one row and of the file as a whole: a
-/// legacy_id, a unit's USCC or a person's (user type, mobile) seen earlier in the file makes
-/// the later row a duplicate.
-fn parse_all(text: &str, opts: &ImportOptions) -> Result<Vec<Parsed>, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|e| ImportError::File(format!("header: {e}")))?
-        .clone();
-    let header = Header::parse(opts.kind, &header).map_err(ImportError::File)?;
-    let rules = RowRules {
-        kind: opts.kind,
-        scheme: opts.scheme,
-        salt_position: opts.salt_position,
-    };
-    let mut ids = HashSet::new();
-    let mut subjects = HashSet::new();
-    let mut out = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let fallback_line = i as u64 + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(_) => {
-                let e = RowError::new("bad_csv", "该行不是有效的 CSV 记录");
-                out.push((fallback_line, String::new(), Err(e)));
-                continue;
+/// Keys seen earlier in the file, kept as 64-bit keyed hashes (8 bytes a key, whatever the
+/// key's length): new keys go to a small hash set, merged now and then into one sorted
+/// vector. Two different keys with one hash would make the later row a false duplicate (an
+/// error in the report, nothing written); with a million keys the odds are about 3 in 10⁸.
+struct SeenKeys {
+    hasher: RandomState,
+    sorted: Vec<u64>,
+    recent: HashSet<u64>,
+}
+
+/// Keys in the hash set before they are merged into the sorted vector.
+const RECENT_KEYS: usize = 1 << 14;
+
+impl SeenKeys {
+    fn new() -> SeenKeys {
+        SeenKeys {
+            hasher: RandomState::new(),
+            sorted: Vec::new(),
+            recent: HashSet::with_capacity(RECENT_KEYS),
+        }
+    }
+
+    /// Whether the key is new (and remembers it).
+    fn insert(&mut self, key: impl Hash) -> bool {
+        let h = self.hasher.hash_one(key);
+        if self.sorted.binary_search(&h).is_ok() || !self.recent.insert(h) {
+            return false;
+        }
+        if self.recent.len() >= RECENT_KEYS {
+            self.merge();
+        }
+        true
+    }
+
+    /// Moves the recent keys into the sorted vector, merging from the back in place.
+    fn merge(&mut self) {
+        let mut add: Vec<u64> = self.recent.drain().collect();
+        add.sort_unstable();
+        let (mut i, mut j) = (self.sorted.len(), add.len());
+        self.sorted.reserve_exact(j);
+        self.sorted.resize(i + j, 0);
+        while j > 0 {
+            let w = i + j - 1;
+            if i > 0 && self.sorted[i - 1] > add[j - 1] {
+                self.sorted[w] = self.sorted[i - 1];
+                i -= 1;
+            } else {
+                self.sorted[w] = add[j - 1];
+                j -= 1;
+            }
+        }
+    }
+}
+
+/// The rows of the file, read one at a time, with the checks of one row and of the file as
+/// a whole: a legacy_id, a unit's USCC or a person's (user type, mobile) seen earlier in the
+/// file makes the later row a duplicate.
+struct RowStream<'a> {
+    reader: csv::Reader<DecodingReader<Box<dyn Read + 'a>>>,
+    header: Header,
+    rules: RowRules,
+    record: csv::StringRecord,
+    index: u64,
+    ids: SeenKeys,
+    subjects: SeenKeys,
+}
+
+impl<'a> RowStream<'a> {
+    fn open(
+        input: Input<'a>,
+        encoding: TextEncoding,
+        opts: &ImportOptions,
+    ) -> Result<RowStream<'a>, ImportError> {
+        let mut reader = rows::csv_reader(DecodingReader::new(input.open()?, encoding));
+        let header = match reader.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => {
+                return Err(ImportError::File(
+                    rows::decoding_error(&e).unwrap_or_else(|| format!("header: {e}")),
+                ))
             }
         };
+        let header = Header::parse(opts.kind, &header).map_err(ImportError::File)?;
+        Ok(RowStream {
+            reader,
+            header,
+            rules: RowRules {
+                kind: opts.kind,
+                scheme: opts.scheme,
+                salt_position: opts.salt_position,
+            },
+            record: csv::StringRecord::new(),
+            index: 0,
+            ids: SeenKeys::new(),
+            subjects: SeenKeys::new(),
+        })
+    }
+
+    fn next_row(&mut self) -> Result<Option<Parsed>, ImportError> {
+        let fallback_line = self.index + 2;
+        let read = self.reader.read_record(&mut self.record);
+        self.index += 1;
+        match read {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) => {
+                // The file changed since the first pass read it whole.
+                if let Some(message) = rows::decoding_error(&e) {
+                    return Err(ImportError::File(message));
+                }
+                let e = RowError::new("bad_csv", "该行不是有效的 CSV 记录");
+                return Ok(Some((fallback_line, String::new(), Err(e))));
+            }
+        }
+        let record = &self.record;
         let line = record.position().map(|p| p.line()).unwrap_or(fallback_line);
-        let parsed = rows::parse_row(&rules, &header, &record, line).and_then(|row| {
-            if !ids.insert(row.legacy_id.clone()) {
+        let kind = self.rules.kind;
+        let (ids, subjects) = (&mut self.ids, &mut self.subjects);
+        let parsed = rows::parse_row(&self.rules, &self.header, record, line).and_then(|row| {
+            if !ids.insert(&row.legacy_id) {
                 return Err(RowError::new("duplicate_in_file", "legacy_id 在文件中重复"));
             }
-            let subject = match &row.subject {
-                Subject::Unit { uscc, .. } => uscc.clone(),
+            let new_subject = match &row.subject {
+                Subject::Unit { uscc, .. } => subjects.insert(uscc),
                 Subject::Person {
                     user_type, mobile, ..
-                } => format!("{}:{mobile}", user_type.as_str()),
+                } => subjects.insert((user_type.as_str(), mobile)),
             };
-            if !subjects.insert(subject) {
-                return Err(match opts.kind {
+            if !new_subject {
+                return Err(match kind {
                     RecordKind::Unit => {
                         RowError::new("duplicate_in_file", "统一社会信用代码在文件中重复")
                     }
@@ -251,25 +414,7 @@ fn parse_all(text: &str, opts: &ImportOptions) -> Result<Vec<Parsed>, ImportErro
                 .take(64)
                 .collect(),
         };
-        out.push((line, legacy_id, parsed));
-    }
-    Ok(out)
-}
-
-enum ApplyError {
-    Row(RowError),
-    Db(crate::store::StoreError),
-}
-
-impl From<sqlx::Error> for ApplyError {
-    fn from(e: sqlx::Error) -> Self {
-        ApplyError::Db(e.into())
-    }
-}
-
-impl From<crate::store::StoreError> for ApplyError {
-    fn from(e: crate::store::StoreError) -> Self {
-        ApplyError::Db(e)
+        Ok(Some((line, legacy_id, parsed)))
     }
 }
 
@@ -287,46 +432,32 @@ async fn write_batch(
     chunk: &[Parsed],
 ) -> Result<Vec<RowReport>, ImportError> {
     let mut tx = db.pool.begin().await?;
-    let mut reports = Vec::with_capacity(chunk.len());
-    let mut failed = false;
-    for (line, legacy_id, parsed) in chunk {
-        let report = match parsed {
-            Err(e) => error_report(*line, legacy_id, e.clone()),
-            Ok(row) => match apply(&mut tx, pii, now, opts, row).await {
-                Ok(a) => applied_report(row, a),
-                Err(ApplyError::Row(e)) => error_report(*line, legacy_id, e),
-                Err(ApplyError::Db(_)) => {
-                    failed = true;
-                    break;
-                }
-            },
-        };
-        reports.push(report);
+    match apply_batch(&mut tx, pii, now, opts, chunk).await {
+        Ok(reports) => {
+            tx.commit().await?;
+            return Ok(reports);
+        }
+        Err(_) => tx.rollback().await?,
     }
-    if !failed {
-        tx.commit().await?;
-        return Ok(reports);
-    }
-    tx.rollback().await?;
     // One transaction per row, so that only the row that fails is lost.
     let mut reports = Vec::with_capacity(chunk.len());
-    for (line, legacy_id, parsed) in chunk {
+    for one in chunk.chunks(1) {
+        let (line, legacy_id, parsed) = &one[0];
         let report = match parsed {
             Err(e) => error_report(*line, legacy_id, e.clone()),
-            Ok(row) => {
+            Ok(_) => {
                 let mut tx = db.pool.begin().await?;
-                match apply(&mut tx, pii, now, opts, row).await {
-                    Ok(a) => {
+                match apply_batch(&mut tx, pii, now, opts, one).await {
+                    Ok(mut r) => {
                         tx.commit().await?;
-                        applied_report(row, a)
+                        r.remove(0)
                     }
-                    Err(ApplyError::Row(e)) => error_report(*line, legacy_id, e),
-                    Err(ApplyError::Db(e)) => {
+                    Err(e) => {
                         tx.rollback().await?;
                         // The database's text may quote the values it refused; keep it out.
                         let kind = match &e {
                             e if e.is_unique_violation() => "unique",
-                            crate::store::StoreError::Db(sqlx::Error::Database(_)) => "constraint",
+                            StoreError::Db(sqlx::Error::Database(_)) => "constraint",
                             _ => "other",
                         };
                         tracing::warn!(line, kind, "legacy row not written: database error");
@@ -341,6 +472,35 @@ async fn write_batch(
         };
         reports.push(report);
     }
+    Ok(reports)
+}
+
+/// Reads what the rows need, decides each row in file order and writes them all, in `tx`.
+/// A row error only skips its row; a database error fails the batch.
+async fn apply_batch(
+    tx: &mut Tx<'_>,
+    pii: &PiiVault,
+    now: i64,
+    opts: &ImportOptions,
+    chunk: &[Parsed],
+) -> Result<Vec<RowReport>, StoreError> {
+    let rows: Vec<&LegacyRow> = chunk
+        .iter()
+        .filter_map(|(_, _, p)| p.as_ref().ok())
+        .collect();
+    let mut known = Known::read(tx, pii, opts, &rows).await?;
+    let mut batch = Batch::new();
+    let mut reports = Vec::with_capacity(chunk.len());
+    for (line, legacy_id, parsed) in chunk {
+        reports.push(match parsed {
+            Err(e) => error_report(*line, legacy_id, e.clone()),
+            Ok(row) => match apply(&mut known, &mut batch, pii, now, opts, row) {
+                Ok(a) => applied_report(row, a),
+                Err(e) => error_report(*line, legacy_id, e),
+            },
+        });
+    }
+    batch.write(tx).await?;
     Ok(reports)
 }
 
@@ -379,37 +539,155 @@ fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", crypto::random_token(16))
 }
 
-/// Decides the outcome of one row and writes it (account, unit, grants, record, audit entry)
-/// in the caller's transaction. Every check comes before the first write, so a row error
-/// leaves nothing of the row behind.
-async fn apply(
-    tx: &mut Tx<'_>,
+/// What the platform holds for one batch's rows: read from the database before the batch
+/// writes anything, then kept current with what each row of the batch adds, so that a row
+/// sees its predecessors in the file exactly as if they had been written one by one.
+struct Known {
+    /// Records of earlier runs, by legacy_id.
+    imported: HashMap<String, ImportedRecord>,
+    /// Accounts by login key: id, login name, type.
+    logins: HashMap<String, (String, String, AccountType)>,
+    /// Units by USCC.
+    orgs: HashMap<String, String>,
+    /// A unit's own account, by unit.
+    unit_accounts: HashMap<String, String>,
+    /// (account type, column, lookup key) of the mobiles and emails accounts reserve.
+    contacts: HashSet<(&'static str, &'static str, String)>,
+    /// Registered documents: (id_type, id_number_key) to account.
+    documents: HashMap<(String, String), String>,
+}
+
+impl Known {
+    async fn read(
+        tx: &mut Tx<'_>,
+        pii: &PiiVault,
+        opts: &ImportOptions,
+        rows: &[&LegacyRow],
+    ) -> Result<Known, StoreError> {
+        fn distinct(mut v: Vec<String>) -> Vec<String> {
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+        fn strs(v: &[String]) -> Vec<&str> {
+            v.iter().map(String::as_str).collect()
+        }
+        let ids: Vec<&str> = rows.iter().map(|r| r.legacy_id.as_str()).collect();
+        let mut logins = Vec::new();
+        let mut usccs = Vec::new();
+        let mut mobiles = Vec::new();
+        let mut emails = Vec::new();
+        let mut documents = Vec::new();
+        for row in rows {
+            if let Some(login) = &row.login {
+                logins.push(login.login_name.clone());
+                logins.push(format!("{RENAMED_PREFIX}{}", login.login_name));
+                if let Some(m) = row.mobile() {
+                    mobiles.push(pii.lookup_key(PiiField::Mobile, m));
+                }
+                if let Some(e) = &row.email {
+                    emails.push(pii.lookup_key(PiiField::Email, e));
+                }
+            }
+            match &row.subject {
+                Subject::Unit { uscc, .. } => {
+                    usccs.push(uscc.clone());
+                    if row.login.is_some() {
+                        logins.push(uscc.clone());
+                    }
+                }
+                Subject::Person {
+                    mobile, document, ..
+                } => {
+                    if row.login.is_some() {
+                        logins.push(mobile.clone());
+                    }
+                    if let Some((_, number)) = document {
+                        documents.push(pii.lookup_key(PiiField::IdNumber, number));
+                    }
+                }
+            }
+        }
+        let (logins, usccs) = (distinct(logins), distinct(usccs));
+        let (mobiles, emails, documents) =
+            (distinct(mobiles), distinct(emails), distinct(documents));
+        let kind = opts.kind.as_str();
+        let imported = repo::imported_among(tx, &opts.source, kind, &ids).await?;
+        let logins = repo::accounts_by_login(tx, &strs(&logins)).await?;
+        let orgs = if usccs.is_empty() {
+            HashMap::new()
+        } else {
+            repo::orgs_by_uscc(tx, &strs(&usccs)).await?
+        };
+        let org_ids: Vec<&str> = orgs.values().map(String::as_str).collect();
+        let unit_accounts = repo::unit_accounts(tx, &org_ids).await?;
+        // A person file creates natural persons; a unit file legal entities, and natural
+        // persons for units registered under another login (outcome 4).
+        let types: &[AccountType] = match opts.kind {
+            RecordKind::Person => &[AccountType::NaturalPerson],
+            RecordKind::Unit => &[AccountType::LegalEntity, AccountType::NaturalPerson],
+        };
+        let mut contacts = HashSet::new();
+        for t in types {
+            for (column, keys) in [("mobile_key", &mobiles), ("email_key", &emails)] {
+                for key in repo::contacts_reserved(tx, *t, column, &strs(keys)).await? {
+                    contacts.insert((t.as_str(), column, key));
+                }
+            }
+        }
+        let documents = repo::documents_among(tx, &strs(&documents)).await?;
+        Ok(Known {
+            imported,
+            logins,
+            orgs,
+            unit_accounts,
+            contacts,
+            documents,
+        })
+    }
+
+    fn account_by_login(&self, login_name: &str) -> Option<&(String, String, AccountType)> {
+        self.logins.get(&login_key(login_name))
+    }
+
+    fn contact_reserved(&self, t: AccountType, column: &'static str, key: &str) -> bool {
+        self.contacts
+            .contains(&(t.as_str(), column, key.to_owned()))
+    }
+}
+
+/// Decides the outcome of one row and adds its rows (account, unit, grants, record, audit
+/// entry) to the batch. Every check comes before the first addition, so a row error leaves
+/// nothing of the row behind.
+fn apply(
+    known: &mut Known,
+    batch: &mut Batch,
     pii: &PiiVault,
     now: i64,
     opts: &ImportOptions,
     row: &LegacyRow,
-) -> Result<Applied, ApplyError> {
+) -> Result<Applied, RowError> {
     let kind = row.kind().as_str();
-    if let Some(existing) = repo::find_imported(tx, &opts.source, kind, &row.legacy_id).await? {
+    if let Some(existing) = known.imported.get(&row.legacy_id) {
         if existing.row_digest != row.digest {
-            return Err(ApplyError::Row(RowError::new(
+            return Err(RowError::new(
                 "changed_since_import",
                 "该 legacy_id 已导入过且内容不同，未作修改",
-            )));
+            ));
         }
         let outcome = Outcome::parse(&existing.outcome).unwrap_or(Outcome::RecordOnly);
         return Ok(Applied {
             status: RowStatus::Unchanged,
             outcome,
-            login_name: existing.login_name,
+            login_name: existing.login_name.clone(),
         });
     }
-    let plan = plan(tx, pii, row).await?;
+    let plan = plan(known, pii, row)?;
     let record_id = new_id("lgc");
     let account_id = match &plan {
         Plan::RecordOnly { linked_to } => linked_to.clone(),
         Plan::Link { account_id, .. } => {
-            repo::add_grants(tx, account_id, &row.subsystems, now).await?;
+            batch.add_grants(account_id, &row.subsystems, now);
             Some(account_id.clone())
         }
         Plan::Create {
@@ -417,7 +695,16 @@ async fn apply(
             account_type,
             org,
             ..
-        } => Some(create_account(tx, pii, now, row, login_name, *account_type, org).await?),
+        } => Some(create_account(
+            known,
+            batch,
+            pii,
+            now,
+            row,
+            login_name,
+            *account_type,
+            org,
+        )),
     };
     let outcome = plan.outcome();
     let login_name = plan.login_name();
@@ -455,7 +742,15 @@ async fn apply(
         login_name: login_name.as_deref(),
         row_digest: &row.digest,
     };
-    repo::insert_record(tx, &record, now).await?;
+    batch.legacy_record(&record, now);
+    known.imported.insert(
+        row.legacy_id.clone(),
+        ImportedRecord {
+            outcome: outcome.as_str().to_owned(),
+            login_name: login_name.clone(),
+            row_digest: row.digest.clone(),
+        },
+    );
     // A unit created active because the old system had approved it skipped the review: the
     // audit log says so. An existing unit (outcomes 2 and 4) keeps its own state.
     let approved_unit = matches!(row.subject, Subject::Unit { approved: true, .. })
@@ -472,14 +767,15 @@ async fn apply(
         detail["approved_in_old_system"] = json!(true);
     }
     let detail = detail.to_string();
-    repo::insert_audit(
-        tx,
-        now,
-        crate::audit::AuditEvent::LegacyImported.as_str(),
-        account_id.as_deref(),
-        &detail,
-    )
-    .await?;
+    batch.audit(&NewAuditRow {
+        at: now,
+        event: crate::audit::AuditEvent::LegacyImported.as_str(),
+        actor_account_id: None,
+        subject_account_id: account_id.as_deref(),
+        client_id: None,
+        client_ip: None,
+        detail: &detail,
+    });
     Ok(Applied {
         status: RowStatus::Imported,
         outcome,
@@ -533,33 +829,34 @@ impl Plan {
 }
 
 /// The old login name, or `HJ_` + it when taken; an error when both are taken.
-async fn free_login_name(tx: &mut Tx<'_>, old: &str) -> Result<(String, bool), ApplyError> {
-    if repo::account_by_login(tx, old).await?.is_none() {
+fn free_login_name(known: &Known, old: &str) -> Result<(String, bool), RowError> {
+    if known.account_by_login(old).is_none() {
         return Ok((old.to_owned(), false));
     }
     let renamed = format!("{RENAMED_PREFIX}{old}");
-    if repo::account_by_login(tx, &renamed).await?.is_none() {
+    if known.account_by_login(&renamed).is_none() {
         return Ok((renamed, true));
     }
-    Err(ApplyError::Row(RowError::new(
+    Err(RowError::new(
         "login_name_taken",
         "原登录名和 HJ_ 加原登录名均已被占用",
-    )))
+    ))
 }
 
-async fn plan(tx: &mut Tx<'_>, pii: &PiiVault, row: &LegacyRow) -> Result<Plan, ApplyError> {
+fn plan(known: &Known, pii: &PiiVault, row: &LegacyRow) -> Result<Plan, RowError> {
     let Some(login) = &row.login else {
         let linked_to = match &row.subject {
-            Subject::Unit { uscc, .. } => match repo::org_by_uscc(tx, uscc).await? {
-                Some(org) => repo::unit_account(tx, &org).await?,
-                None => None,
-            },
+            Subject::Unit { uscc, .. } => known
+                .orgs
+                .get(uscc)
+                .and_then(|org| known.unit_accounts.get(org))
+                .cloned(),
             Subject::Person {
                 document: Some((id_type, number)),
                 ..
             } => {
                 let key = pii.lookup_key(PiiField::IdNumber, number);
-                repo::account_with_document(tx, id_type, &key).await?
+                known.documents.get(&(id_type.clone(), key)).cloned()
             }
             Subject::Person { .. } => None,
         };
@@ -568,27 +865,25 @@ async fn plan(tx: &mut Tx<'_>, pii: &PiiVault, row: &LegacyRow) -> Result<Plan, 
     match &row.subject {
         Subject::Unit { uscc, .. } => {
             // (2) The platform's legal-entity account named by the USCC.
-            if let Some((id, name, AccountType::LegalEntity)) =
-                repo::account_by_login(tx, uscc).await?
-            {
+            if let Some((id, name, AccountType::LegalEntity)) = known.account_by_login(uscc) {
                 return Ok(Plan::Link {
-                    account_id: id,
-                    login_name: name,
+                    account_id: id.clone(),
+                    login_name: name.clone(),
                 });
             }
             // (4) The unit registered under another login name: the old login becomes a
             // natural person of that unit, with the unit's subsystems.
-            if let Some(org_id) = repo::org_by_uscc(tx, uscc).await? {
-                let (login_name, _) = free_login_name(tx, &login.login_name).await?;
+            if let Some(org_id) = known.orgs.get(uscc) {
+                let (login_name, _) = free_login_name(known, &login.login_name)?;
                 return Ok(Plan::Create {
                     outcome: Outcome::BecamePerson,
                     login_name,
                     account_type: AccountType::NaturalPerson,
-                    org: OrgPlan::JoinAsMember(org_id),
+                    org: OrgPlan::JoinAsMember(org_id.clone()),
                 });
             }
             // (1) or (3).
-            let (login_name, renamed) = free_login_name(tx, &login.login_name).await?;
+            let (login_name, renamed) = free_login_name(known, &login.login_name)?;
             Ok(Plan::Create {
                 outcome: if renamed {
                     Outcome::RenamedHj
@@ -601,15 +896,13 @@ async fn plan(tx: &mut Tx<'_>, pii: &PiiVault, row: &LegacyRow) -> Result<Plan, 
             })
         }
         Subject::Person { mobile, .. } => {
-            if let Some((id, name, AccountType::NaturalPerson)) =
-                repo::account_by_login(tx, mobile).await?
-            {
+            if let Some((id, name, AccountType::NaturalPerson)) = known.account_by_login(mobile) {
                 return Ok(Plan::Link {
-                    account_id: id,
-                    login_name: name,
+                    account_id: id.clone(),
+                    login_name: name.clone(),
                 });
             }
-            let (login_name, renamed) = free_login_name(tx, &login.login_name).await?;
+            let (login_name, renamed) = free_login_name(known, &login.login_name)?;
             Ok(Plan::Create {
                 outcome: if renamed {
                     Outcome::RenamedHj
@@ -624,23 +917,45 @@ async fn plan(tx: &mut Tx<'_>, pii: &PiiVault, row: &LegacyRow) -> Result<Plan, 
     }
 }
 
-/// Creates the account of outcomes 1, 3 and 4 with the imported hash. A mobile, email or
+/// Adds the account of outcomes 1, 3 and 4 with the imported hash. A mobile, email or
 /// document another account of the type already holds stays on the legacy record only (the
 /// platform's uniqueness rules win over the old system's data).
-async fn create_account(
-    tx: &mut Tx<'_>,
+#[allow(clippy::too_many_arguments)] // the batch, what the batch knows, and the row's plan
+fn create_account(
+    known: &mut Known,
+    batch: &mut Batch,
     pii: &PiiVault,
     now: i64,
     row: &LegacyRow,
     login_name: &str,
     account_type: AccountType,
     org: &OrgPlan,
-) -> Result<String, ApplyError> {
+) -> String {
     let account_id = new_id("acct");
     let (org_id, org_role) = match (org, &row.subject) {
         (OrgPlan::New, Subject::Unit { uscc, approved }) => {
             let org_id = new_id("org");
-            repo::insert_org(tx, &org_id, &row.display_name, uscc, *approved, now).await?;
+            let unit = NewOrg {
+                id: org_id.clone(),
+                name: row.display_name.clone(),
+                uscc: Some(uscc.clone()),
+                status: if *approved {
+                    UnitStatus::Active
+                } else {
+                    UnitStatus::Registered
+                },
+            };
+            batch.organization(
+                &unit,
+                "enterprise",
+                "domestic",
+                &UnitReviewState::default(),
+                now,
+            );
+            known.orgs.insert(uscc.clone(), org_id.clone());
+            known
+                .unit_accounts
+                .insert(org_id.clone(), account_id.clone());
             (Some(org_id), Some(OrgRole::Admin))
         }
         (OrgPlan::JoinAsMember(org_id), _) => (Some(org_id.clone()), Some(OrgRole::Member)),
@@ -649,15 +964,21 @@ async fn create_account(
     let mut contact = SealedContact::default();
     if let Some(m) = row.mobile() {
         let key = pii.lookup_key(PiiField::Mobile, m);
-        if !repo::contact_reserved(tx, account_type, "mobile_key", &key).await? {
+        if !known.contact_reserved(account_type, "mobile_key", &key) {
             contact.mobile_sealed = Some(pii.seal(PiiField::Mobile, m));
+            known
+                .contacts
+                .insert((account_type.as_str(), "mobile_key", key.clone()));
             contact.mobile_key = Some(key);
         }
     }
     if let Some(e) = &row.email {
         let key = pii.lookup_key(PiiField::Email, e);
-        if !repo::contact_reserved(tx, account_type, "email_key", &key).await? {
+        if !known.contact_reserved(account_type, "email_key", &key) {
             contact.email_sealed = Some(pii.seal(PiiField::Email, e));
+            known
+                .contacts
+                .insert((account_type.as_str(), "email_key", key.clone()));
             contact.email_key = Some(key);
         }
     }
@@ -679,26 +1000,34 @@ async fn create_account(
         roles: vec![],
         login_name_chosen: true,
     };
-    accounts::insert_in(tx, &account, &contact, now).await?;
+    batch.account(&account, &contact, now);
+    known.logins.insert(
+        login_key(login_name),
+        (account_id.clone(), login_name.to_owned(), account_type),
+    );
     if let Subject::Person {
         document: Some((id_type, number)),
         ..
     } = &row.subject
     {
         let key = pii.lookup_key(PiiField::IdNumber, number);
-        if !repo::document_taken(tx, id_type, &key).await? {
-            let sealed = pii.seal(PiiField::IdNumber, number);
-            repo::insert_identity(
-                tx,
-                &account_id,
-                &row.display_name,
-                id_type,
-                &sealed,
-                &key,
-                now,
-            )
-            .await?;
+        if let std::collections::hash_map::Entry::Vacant(free) =
+            known.documents.entry((id_type.clone(), key))
+        {
+            let identity = PersonIdentity {
+                real_name: row.display_name.clone(),
+                identity_region: "mainland".into(),
+                id_type: id_type.clone(),
+                id_number: number.clone(),
+                id_valid_from: None,
+                id_valid_to: None,
+                id_country: None,
+                gender: None,
+                ethnicity: None,
+            };
+            batch.identity(pii, &account_id, &identity, now);
+            free.insert(account_id.clone());
         }
     }
-    Ok(account_id)
+    account_id
 }

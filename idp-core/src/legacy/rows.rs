@@ -80,25 +80,175 @@ pub enum Encoding {
     Gbk,
 }
 
-/// Decodes a file's bytes; a UTF-8 byte order mark is dropped.
-pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
-    let utf8 = || {
-        let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        std::str::from_utf8(b).map(str::to_owned)
-    };
-    let gbk = || {
-        let (text, _, bad) = encoding_rs::GB18030.decode(bytes);
-        if bad {
-            Err("the file is not valid GBK text".to_owned())
-        } else {
-            Ok(text.into_owned())
+/// An encoding a file was found to be in (what [`Encoding::Auto`] resolves to).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextEncoding {
+    Utf8,
+    Gbk,
+}
+
+impl TextEncoding {
+    fn decoder(self) -> encoding_rs::Decoder {
+        match self {
+            // A UTF-8 byte order mark is dropped.
+            TextEncoding::Utf8 => encoding_rs::UTF_8.new_decoder_with_bom_removal(),
+            // With BOM sniffing, as `Encoding::decode` does.
+            TextEncoding::Gbk => encoding_rs::GB18030.new_decoder(),
         }
-    };
-    match encoding {
-        Encoding::Utf8 => utf8().map_err(|_| "the file is not valid UTF-8 text".to_owned()),
-        Encoding::Gbk => gbk(),
-        Encoding::Auto => utf8().or_else(|_| gbk()),
     }
+
+    fn invalid(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "the file is not valid UTF-8 text",
+            TextEncoding::Gbk => "the file is not valid GBK text",
+        }
+    }
+}
+
+/// The file's bytes read as UTF-8 text, decoded as they come (a few kilobytes at a time,
+/// whatever the file's size). Bytes that are not valid in the encoding end the text with an
+/// [`std::io::ErrorKind::InvalidData`] error, whose message is [`DecodingReader::invalid`].
+pub struct DecodingReader<R> {
+    inner: R,
+    encoding: TextEncoding,
+    decoder: encoding_rs::Decoder,
+    input: Box<[u8]>,
+    in_start: usize,
+    in_end: usize,
+    eof: bool,
+    output: Box<[u8]>,
+    out_start: usize,
+    out_end: usize,
+    done: bool,
+}
+
+const DECODE_BUFFER: usize = 64 * 1024;
+
+impl<R: std::io::Read> DecodingReader<R> {
+    pub fn new(inner: R, encoding: TextEncoding) -> DecodingReader<R> {
+        DecodingReader {
+            inner,
+            encoding,
+            decoder: encoding.decoder(),
+            input: vec![0; DECODE_BUFFER].into_boxed_slice(),
+            in_start: 0,
+            in_end: 0,
+            eof: false,
+            output: vec![0; DECODE_BUFFER].into_boxed_slice(),
+            out_start: 0,
+            out_end: 0,
+            done: false,
+        }
+    }
+
+    /// The message of the error this reader gives on bytes invalid in its encoding.
+    pub fn invalid(&self) -> &'static str {
+        self.encoding.invalid()
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for DecodingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use encoding_rs::DecoderResult;
+        loop {
+            if self.out_start < self.out_end {
+                let n = buf.len().min(self.out_end - self.out_start);
+                buf[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
+                self.out_start += n;
+                return Ok(n);
+            }
+            if self.done {
+                return Ok(0);
+            }
+            if self.in_start == self.in_end && !self.eof {
+                let n = self.inner.read(&mut self.input)?;
+                self.eof = n == 0;
+                self.in_start = 0;
+                self.in_end = n;
+            }
+            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(
+                &self.input[self.in_start..self.in_end],
+                &mut self.output,
+                self.eof,
+            );
+            self.in_start += read;
+            self.out_start = 0;
+            self.out_end = written;
+            match result {
+                DecoderResult::Malformed(..) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        self.encoding.invalid(),
+                    ))
+                }
+                DecoderResult::InputEmpty if self.eof => self.done = true,
+                DecoderResult::InputEmpty | DecoderResult::OutputFull => {}
+            }
+        }
+    }
+}
+
+/// The encoding error inside a CSV error, when the decoding reader gave it.
+pub fn decoding_error(e: &csv::Error) -> Option<String> {
+    match e.kind() {
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            Some(io.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The CSV reader of a legacy file's text.
+pub fn csv_reader<R: std::io::Read>(text: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().flexible(true).from_reader(text)
+}
+
+/// How many records (rows after the header, good or bad) the text holds, reading it once
+/// without keeping it; an error when its bytes are not valid in the encoding.
+pub fn count_records<R: std::io::Read>(bytes: R, encoding: TextEncoding) -> Result<u64, String> {
+    let mut reader = csv_reader(DecodingReader::new(bytes, encoding));
+    let mut record = csv::ByteRecord::new();
+    let mut n = 0u64;
+    // The header is not a record; an encoding error in it is the file's.
+    if let Err(e) = reader.byte_headers() {
+        if let Some(message) = decoding_error(&e) {
+            return Err(message);
+        }
+    }
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => n += 1,
+            Ok(false) => return Ok(n),
+            Err(e) => match decoding_error(&e) {
+                Some(message) => return Err(message),
+                None => n += 1,
+            },
+        }
+    }
+}
+
+/// Which encodings [`Encoding`] lets a file be read in, in the order to try them.
+pub fn candidates(encoding: Encoding) -> &'static [TextEncoding] {
+    match encoding {
+        Encoding::Utf8 => &[TextEncoding::Utf8],
+        Encoding::Gbk => &[TextEncoding::Gbk],
+        Encoding::Auto => &[TextEncoding::Utf8, TextEncoding::Gbk],
+    }
+}
+
+/// Decodes a whole file's bytes (as the import decodes them, piece by piece); a UTF-8 byte
+/// order mark is dropped.
+pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
+    use std::io::Read;
+    let mut last = String::new();
+    for e in candidates(encoding) {
+        let mut text = String::new();
+        match DecodingReader::new(bytes, *e).read_to_string(&mut text) {
+            Ok(_) => return Ok(text),
+            Err(_) => last = e.invalid().to_owned(),
+        }
+    }
+    Err(last)
 }
 
 /// 申报用户 or 专家用户 (seed 003).
@@ -525,5 +675,51 @@ mod tests {
         assert!(decode(&gbk, Encoding::Utf8).is_err());
         let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
         assert_eq!(decode(&bom, Encoding::Auto).unwrap(), text);
+    }
+
+    /// A reader that hands out one byte a call, so every multi-byte character is split
+    /// between reads.
+    struct ByteByByte<'a>(&'a [u8]);
+
+    impl std::io::Read for ByteByByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((b, rest)), Some(slot)) => {
+                    *slot = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn decoding_streams_across_split_characters() {
+        use std::io::Read;
+        let text = format!(
+            "legacy_id,unit_name\n{}",
+            "u1,火炬测试公司\nu2,𠀋𠀋 ok\n".repeat(3000)
+        );
+        let (gbk, _, _) = encoding_rs::GB18030.encode(&text);
+        for (bytes, encoding) in [
+            (text.as_bytes(), TextEncoding::Utf8),
+            (&gbk[..], TextEncoding::Gbk),
+        ] {
+            let mut out = String::new();
+            DecodingReader::new(ByteByByte(bytes), encoding)
+                .read_to_string(&mut out)
+                .unwrap();
+            assert_eq!(out, text, "{encoding:?}");
+            assert_eq!(count_records(ByteByByte(bytes), encoding).unwrap(), 6000);
+        }
+        // A bad byte near the end is an error, not a replacement character.
+        let mut bad = text.as_bytes().to_vec();
+        let at = bad.len() - 3;
+        bad[at] = 0xFF;
+        assert_eq!(
+            count_records(&bad[..], TextEncoding::Utf8),
+            Err("the file is not valid UTF-8 text".to_owned())
+        );
     }
 }

@@ -21,7 +21,8 @@ use crate::{clock::Clock, config::Config, pii::PiiVault, store::Db};
 pub enum LegacyCommand {
     /// Import a legacy export (CSV, UTF-8 or GBK; columns in docs/legacy-import.md).
     Import(ImportArgs),
-    /// Generate legacy rows into a fresh SQLite database and import them: rows/s, peak memory.
+    /// Generate legacy rows and import them into a fresh SQLite database (or the empty
+    /// database of `--database-url`): rows/s, peak memory.
     Bench(BenchArgs),
 }
 
@@ -61,6 +62,11 @@ pub struct BenchArgs {
     pub dir: PathBuf,
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
+    /// Import into this database instead of a fresh SQLite file in `--dir` (PostgreSQL, say:
+    /// create an empty database first; the import migrates it). Not the configuration's
+    /// `database_url`, so that a benchmark never writes into the platform's data.
+    #[arg(long, env = "LEGACY_BENCH_DATABASE_URL")]
+    pub database_url: Option<String>,
 }
 
 /// A bar on a terminal; a plain line per 10% (and at the end) otherwise.
@@ -152,7 +158,6 @@ pub async fn import_file(
     now: i64,
     args: &ImportArgs,
 ) -> Result<import::Summary, String> {
-    let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let report_path = args
         .report
         .clone()
@@ -176,7 +181,8 @@ pub async fn import_file(
             .write_record(report_line(r))
             .map_err(|e| e.to_string())
     };
-    let summary = import::import(db, pii, now, &bytes, &opts, &mut progress, &mut write)
+    let input = import::Input::File(&args.file);
+    let summary = import::import_from(db, pii, now, input, &opts, &mut progress, &mut write)
         .await
         .map_err(|e| e.to_string())?;
     writer.flush().map_err(|e| e.to_string())?;
@@ -216,8 +222,18 @@ pub async fn run_legacy(config: &Config, cmd: LegacyCommand) -> Result<String, S
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(with_suffix(&db_path, suffix));
             }
-            std::fs::write(&file, bench::generate(args.rows)).map_err(|e| e.to_string())?;
-            let db = Db::connect(&format!("sqlite://{}?mode=rwc", db_path.display()))
+            let mut out = std::io::BufWriter::new(
+                std::fs::File::create(&file).map_err(|e| format!("{}: {e}", file.display()))?,
+            );
+            bench::write_rows(args.rows, &mut out)
+                .and_then(|_| out.flush())
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            drop(out);
+            let url = args
+                .database_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", db_path.display()));
+            let db = Db::connect(&url)
                 .await
                 .map_err(|e| format!("database: {e}"))?;
             let import_args = ImportArgs {
