@@ -148,10 +148,11 @@ fn unit_file() -> String {
     )
 }
 
-both_backends!(unit_import_outcomes, |backend: Backend| async move {
-    let idp = TestIdp::start(backend).await;
+/// The accounts the unit file's outcomes need: a person whose login name is a USCC of the
+/// file, and a unit registered with its own legal-entity account.
+async fn accounts_the_unit_file_meets(idp: &TestIdp) {
     add(
-        &idp,
+        idp,
         "acct-np-uscc",
         TAKEN_USCC,
         AccountType::NaturalPerson,
@@ -171,13 +172,18 @@ both_backends!(unit_import_outcomes, |backend: Backend| async move {
     .await
     .unwrap();
     add(
-        &idp,
+        idp,
         "acct-le-uscc",
         LINKED_USCC,
         AccountType::LegalEntity,
         Some("org-linked"),
     )
     .await;
+}
+
+both_backends!(unit_import_outcomes, |backend: Backend| async move {
+    let idp = TestIdp::start(backend).await;
+    accounts_the_unit_file_meets(&idp).await;
 
     let opts = options(RecordKind::Unit, HashScheme::Md5);
     let (summary, reports) = run(&idp, &opts, unit_file().as_bytes()).await;
@@ -1125,34 +1131,7 @@ const THIRD_USCC: &str = "91110000MA00AAAC0C";
 /// on a fresh platform with the accounts the files meet.
 async fn every_outcome_report(backend: Backend, batch_size: usize) -> String {
     let idp = TestIdp::start(backend).await;
-    add(
-        &idp,
-        "acct-np-uscc",
-        TAKEN_USCC,
-        AccountType::NaturalPerson,
-        None,
-    )
-    .await;
-    store::accounts::ensure_org(
-        &idp.state.db,
-        &NewOrg {
-            id: "org-linked".into(),
-            name: "北京火炬二号科技有限公司".into(),
-            uscc: Some(LINKED_USCC.into()),
-            status: tongyi_shared::org::UnitStatus::Active,
-        },
-        1,
-    )
-    .await
-    .unwrap();
-    add(
-        &idp,
-        "acct-le-uscc",
-        LINKED_USCC,
-        AccountType::LegalEntity,
-        Some("org-linked"),
-    )
-    .await;
+    accounts_the_unit_file_meets(&idp).await;
     store::accounts::ensure_org(
         &idp.state.db,
         &NewOrg {
