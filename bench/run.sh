@@ -33,7 +33,7 @@
 #                       short-lived store on redis://127.0.0.1:6379 (production's shape)
 #   BENCH_PG_URL        PostgreSQL server for BENCH_BACKEND=postgres, without a database name
 #                       [postgres://postgres@127.0.0.1:5432]
-#   BENCH_LOGIN_CONNECTIONS  connections of login and login_flow [2]: the login throttle
+#   BENCH_LOGIN_CONNECTIONS  connections of login and login_flow [1]: the login throttle
 #                       counts an attempt before its password is checked, so a third
 #                       concurrent attempt on one account meets the captcha step
 #   BENCH_BOUNDS        1: measure the bounds and print the targets as ratios [1]
@@ -71,7 +71,7 @@ DPOP_PROOFS="${BENCH_DPOP_PROOFS:-$((25000 * DURATION))}"
 READY_TIMEOUT="${BENCH_READY_TIMEOUT:-60}"
 BACKEND="${BENCH_BACKEND:-sqlite}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
-LOGIN_CONNECTIONS="${BENCH_LOGIN_CONNECTIONS:-2}"
+LOGIN_CONNECTIONS="${BENCH_LOGIN_CONNECTIONS:-1}"
 BOUNDS="${BENCH_BOUNDS:-1}"
 ENFORCE="${BENCH_ENFORCE:-1}"
 KEEP="${BENCH_KEEP:-0}"
