@@ -55,7 +55,14 @@ async fn unit(idp: &TestIdp, id: &str, name: &str, department: &str, at: Option<
 }
 
 /// A member (or a pending one) of `org` who never logs in.
-async fn member(idp: &TestIdp, id: &str, login: &str, name: &str, org: &str, pending: bool) {
+pub(crate) async fn member(
+    idp: &TestIdp,
+    id: &str,
+    login: &str,
+    name: &str,
+    org: &str,
+    pending: bool,
+) {
     let account = NewAccount {
         id: id.to_owned(),
         login_name: login.to_owned(),

@@ -148,6 +148,30 @@ fn unit_file() -> String {
     )
 }
 
+/// An active unit `org_id` with its own legal-entity account.
+async fn active_unit(
+    idp: &TestIdp,
+    org_id: &str,
+    name: &str,
+    uscc: &str,
+    account: &str,
+    login: &str,
+) {
+    store::accounts::ensure_org(
+        &idp.state.db,
+        &NewOrg {
+            id: org_id.into(),
+            name: name.into(),
+            uscc: Some(uscc.into()),
+            status: tongyi_shared::org::UnitStatus::Active,
+        },
+        1,
+    )
+    .await
+    .unwrap();
+    add(idp, account, login, AccountType::LegalEntity, Some(org_id)).await;
+}
+
 /// The accounts the unit file's outcomes need: a person whose login name is a USCC of the
 /// file, and a unit registered with its own legal-entity account.
 async fn accounts_the_unit_file_meets(idp: &TestIdp) {
@@ -159,24 +183,13 @@ async fn accounts_the_unit_file_meets(idp: &TestIdp) {
         None,
     )
     .await;
-    store::accounts::ensure_org(
-        &idp.state.db,
-        &NewOrg {
-            id: "org-linked".into(),
-            name: "北京火炬二号科技有限公司".into(),
-            uscc: Some(LINKED_USCC.into()),
-            status: tongyi_shared::org::UnitStatus::Active,
-        },
-        1,
-    )
-    .await
-    .unwrap();
-    add(
+    active_unit(
         idp,
+        "org-linked",
+        "北京火炬二号科技有限公司",
+        LINKED_USCC,
         "acct-le-uscc",
         LINKED_USCC,
-        AccountType::LegalEntity,
-        Some("org-linked"),
     )
     .await;
 }
@@ -1132,24 +1145,13 @@ const THIRD_USCC: &str = "91110000MA00AAAC0C";
 async fn every_outcome_report(backend: Backend, batch_size: usize) -> String {
     let idp = TestIdp::start(backend).await;
     accounts_the_unit_file_meets(&idp).await;
-    store::accounts::ensure_org(
-        &idp.state.db,
-        &NewOrg {
-            id: "org-third".into(),
-            name: "北京火炬四号科技有限公司".into(),
-            uscc: Some(THIRD_USCC.into()),
-            status: tongyi_shared::org::UnitStatus::Active,
-        },
-        1,
-    )
-    .await
-    .unwrap();
-    add(
+    active_unit(
         &idp,
+        "org-third",
+        "北京火炬四号科技有限公司",
+        THIRD_USCC,
         "acct-third",
         "third_unit",
-        AccountType::LegalEntity,
-        Some("org-third"),
     )
     .await;
     add(

@@ -388,20 +388,5 @@ both_backends!(
 );
 
 async fn join(idp: &TestIdp, login: &str, org: &str, n: usize) {
-    let account = store::accounts::NewAccount {
-        id: format!("joined-{n}"),
-        login_name: login.to_owned(),
-        password_hash: "x".into(),
-        account_type: AccountType::NaturalPerson,
-        display_name: "新成员".into(),
-        realname_status: tongyi_shared::claims::RealnameStatus::Unverified,
-        org_id: Some(org.to_owned()),
-        org_role: Some(tongyi_shared::org::OrgRole::Pending),
-        grants: Vec::new(),
-        roles: Vec::new(),
-        login_name_chosen: true,
-    };
-    assert!(store::accounts::insert(&idp.state.db, &account, 0)
-        .await
-        .unwrap());
+    crate::keyset_api::member(idp, &format!("joined-{n}"), login, "新成员", org, true).await;
 }
